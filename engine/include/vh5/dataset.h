@@ -1,0 +1,31 @@
+// A dataset of a committed version, read as the file the mount shows.
+//
+// The content is the elements in C order in their stored byte layout;
+// variable-length strings are one element per line (see vlen_text.h).
+// Regions no chunk covers read as the fill value.
+//
+// Thread safety: every method may be called from any thread at once.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "vh5/metadata.h"
+#include "vh5/status.h"
+
+namespace vh5 {
+
+class Dataset {
+ public:
+  virtual ~Dataset() = default;
+
+  virtual const DatasetInfo& info() const = 0;
+  // Bytes in the file view: product(shape) * itemsize, or the length of the
+  // line format of a vlen-str dataset.
+  virtual uint64_t size() const = 0;
+  // Reads up to `len` bytes at `offset` into `out`; returns the number read
+  // (less than `len` only at the end).
+  virtual Result<size_t> Read(uint64_t offset, size_t len, char* out) const = 0;
+};
+
+}  // namespace vh5

@@ -1,0 +1,40 @@
+// A versioned HDF5 file, in the format of the Python library versioned-hdf5.
+//
+// Open() checks that the file is HDF5 with versioned data and reads the list
+// of versions; each version's tree is loaded when first asked for.
+//
+// Thread safety: every method may be called from any thread at once.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vh5/metadata.h"
+#include "vh5/status.h"
+#include "vh5/version.h"
+
+namespace vh5 {
+
+class VersionedFile {
+ public:
+  // Opens `path` read-only. NotHdf5 / NotVersioned / IOError with the path in the message.
+  static Result<std::shared_ptr<VersionedFile>> OpenReadOnly(const std::string& path);
+
+  virtual ~VersionedFile() = default;
+
+  virtual const std::string& path() const = 0;
+  // The file's data_version attribute (1 when absent, as in the oldest files).
+  virtual int data_version() const = 0;
+  // Every committed version (never kFirstVersionName), sorted by name.
+  virtual std::vector<VersionInfo> ListVersions() const = 0;
+  // The current version, or nullopt when there is no committed version.
+  virtual std::optional<std::string> CurrentVersion() const = 0;
+  // Metadata of one version; NotFound if it does not exist.
+  virtual Result<VersionInfo> GetVersionInfo(const std::string& name) const = 0;
+  // The version's tree, loaded on first use and shared afterwards.
+  virtual Result<std::shared_ptr<const Version>> GetVersion(const std::string& name) const = 0;
+};
+
+}  // namespace vh5

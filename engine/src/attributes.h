@@ -1,0 +1,18 @@
+// Reading an HDF5 object's attributes into vh5::Attribute values.
+#pragma once
+
+#include <hdf5.h>
+
+#include <initializer_list>
+#include <string>
+
+#include "vh5/metadata.h"
+#include "vh5/status.h"
+
+namespace vh5 {
+
+// Every attribute of `obj` in name order, except those named in `skip`
+// (the format's own bookkeeping, such as "raw_data" and "chunks").
+Result<Attributes> ReadAttributes(hid_t obj, std::initializer_list<const char*> skip = {});
+
+}  // namespace vh5

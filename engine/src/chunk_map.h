@@ -1,0 +1,57 @@
+// The virtual mappings of one version's dataset, parsed once and split along
+// the dataset's chunk grid.
+//
+// versioned-hdf5 writes one mapping per chunk ("cell" here): the cell's box in
+// the version maps to an equally shaped box of raw_data. Mappings spanning
+// several cells are split, so every piece lies in exactly one cell. Cells
+// with no piece read as the fill value.
+#pragma once
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "vh5/status.h"
+
+namespace vh5 {
+
+class ChunkMap {
+ public:
+  struct Piece {
+    uint64_t cell;    // linear index in the chunk grid, C order
+    uint32_t source;  // index into sources()
+    uint32_t coords;  // offset in the coordinate pool: vstart, count, src_start (rank each)
+  };
+
+  // Parses the mappings of a virtual dataset creation property list.
+  static Result<ChunkMap> Parse(hid_t dcpl, const std::vector<uint64_t>& shape,
+                                const std::vector<uint64_t>& cell_dims);
+
+  size_t rank() const { return shape_.size(); }
+  const std::vector<uint64_t>& shape() const { return shape_; }
+  const std::vector<uint64_t>& cell_dims() const { return cell_dims_; }
+  const std::vector<std::string>& sources() const { return sources_; }
+
+  // Pieces inside `cell`, possibly none.
+  std::span<const Piece> PiecesOf(uint64_t cell) const;
+  const uint64_t* VirtualStart(const Piece& p) const { return &coords_[p.coords]; }
+  const uint64_t* Count(const Piece& p) const { return &coords_[p.coords + rank()]; }
+  const uint64_t* SourceStart(const Piece& p) const { return &coords_[p.coords + 2 * rank()]; }
+
+  uint64_t CellOf(const uint64_t* index) const;
+  // The cell's first element and its extent (clipped to the shape).
+  void CellBox(uint64_t cell, uint64_t* origin, uint64_t* extent) const;
+
+ private:
+  std::vector<uint64_t> shape_;
+  std::vector<uint64_t> cell_dims_;
+  std::vector<uint64_t> grid_;  // cells per dimension
+  std::vector<std::string> sources_;
+  std::vector<Piece> pieces_;  // sorted by cell
+  std::vector<uint64_t> coords_;
+};
+
+}  // namespace vh5

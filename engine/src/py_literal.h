@@ -1,0 +1,19 @@
+// Python literal spellings of scalars, as repr() writes them.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace vh5::py {
+
+// repr(float): shortest round-trip digits, fixed notation for exponents in
+// [-4, 16), ".0" on integral values, "nan", "inf", "-inf".
+std::string FloatRepr(double value, bool single_precision = false);
+// repr(complex): "0j", "(1+2j)", "(1.5-0j)".
+std::string ComplexRepr(double real, double imag, bool single_precision = false);
+// repr(bytes): b'ab\x00'.
+std::string BytesRepr(std::string_view bytes);
+// repr(str) of a field name: 'x'.
+std::string StrRepr(std::string_view text);
+
+}  // namespace vh5::py

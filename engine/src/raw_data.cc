@@ -1,0 +1,224 @@
+#include "raw_data.h"
+
+#include <cerrno>
+#include <cstring>
+
+namespace vh5 {
+namespace {
+
+std::string BoxText(const uint64_t* start, const uint64_t* count, size_t rank) {
+  std::string out = "[";
+  for (size_t d = 0; d < rank; ++d) {
+    if (d) out += ", ";
+    out += std::to_string(start[d]) + ":" + std::to_string(start[d] + count[d]);
+  }
+  return out + "]";
+}
+
+Status PreadFully(int fd, char* out, size_t len, uint64_t offset, const std::string& what) {
+  while (len > 0) {
+    ssize_t n = ::pread(fd, out, len, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return Status::IOError(what + ": pread: " + std::strerror(errno));
+    if (n == 0) return Status::Corruption(what + ": chunk lies past the end of the file");
+    out += n;
+    len -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string DescribeFilters(hid_t dcpl) {
+  std::string compressor, modifiers;
+  int n = H5Pget_nfilters(dcpl);
+  for (int i = 0; i < n; ++i) {
+    unsigned flags = 0, cd[16] = {};
+    size_t ncd = 16;
+    char name[64] = {};
+    H5Z_filter_t id = H5Pget_filter2(dcpl, static_cast<unsigned>(i), &flags, &ncd, cd, sizeof name,
+                                     name, nullptr);
+    switch (id) {
+      case H5Z_FILTER_DEFLATE:
+        compressor = "gzip:" + std::to_string(ncd > 0 ? cd[0] : 4);
+        break;
+      case H5Z_FILTER_SHUFFLE:
+        modifiers += ",shuffle";
+        break;
+      case H5Z_FILTER_FLETCHER32:
+        modifiers += ",fletcher32";
+        break;
+      case H5Z_FILTER_SZIP:
+        compressor = "szip";
+        break;
+      case H5Z_FILTER_NBIT:
+        modifiers += ",nbit";
+        break;
+      case H5Z_FILTER_SCALEOFFSET:
+        modifiers += ",scaleoffset:" + std::to_string(ncd > 1 ? cd[1] : 0);
+        break;
+      case 32000:
+        compressor = "lzf";
+        break;
+      default:
+        compressor = "filter-" + std::to_string(id);
+        break;
+    }
+  }
+  std::string out =
+      compressor.empty() ? modifiers.substr(modifiers.empty() ? 0 : 1) : compressor + modifiers;
+  return out.empty() ? "none" : out;
+}
+
+Result<std::shared_ptr<RawData>> RawData::Open(hid_t file, std::shared_ptr<const Fd> fd,
+                                               uint64_t base_address, const std::string& path) {
+  auto raw = std::shared_ptr<RawData>(new RawData());
+  raw->path_ = path;
+  raw->fd_ = std::move(fd);
+  raw->base_address_ = base_address;
+  VH5_ASSIGN_OR_RETURN(raw->dataset_, h5::OpenDataset(file, path));
+  raw->type_ = h5::Handle(H5Dget_type(raw->dataset_.get()));
+  h5::Handle space(H5Dget_space(raw->dataset_.get()));
+  h5::Handle dcpl(H5Dget_create_plist(raw->dataset_.get()));
+  if (!raw->type_ || !space || !dcpl) return h5::Error("cannot inspect " + path);
+  raw->itemsize_ = H5Tget_size(raw->type_.get());
+  int rank = H5Sget_simple_extent_ndims(space.get());
+  if (rank <= 0) return Status::Corruption(path + " is not an array");
+  std::vector<hsize_t> dims(static_cast<size_t>(rank)), chunks(static_cast<size_t>(rank));
+  H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  raw->dims_.assign(dims.begin(), dims.end());
+  if (H5Pget_layout(dcpl.get()) != H5D_CHUNKED) return Status::Corruption(path + " is not chunked");
+  if (H5Pget_chunk(dcpl.get(), rank, chunks.data()) != rank)
+    return h5::Error("cannot read chunk shape of " + path);
+  raw->chunk_dims_.assign(chunks.begin(), chunks.end());
+  raw->filtered_ = H5Pget_nfilters(dcpl.get()) > 0;
+  raw->compression_ = DescribeFilters(dcpl.get());
+  return raw;
+}
+
+Result<RawData::ChunkLocation> RawData::Locate(const uint64_t* chunk_origin) const {
+  size_t rank = dims_.size();
+  uint64_t linear = 0;
+  for (size_t d = 0; d < rank; ++d) {
+    uint64_t grid = (dims_[d] + chunk_dims_[d] - 1) / chunk_dims_[d];
+    linear = linear * grid + chunk_origin[d] / chunk_dims_[d];
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = locations_.find(linear);
+  if (it != locations_.end()) return it->second;
+
+  std::vector<hsize_t> origin(chunk_origin, chunk_origin + rank);
+  unsigned filter_mask = 0;
+  haddr_t addr = HADDR_UNDEF;
+  hsize_t size = 0;
+  if (H5Dget_chunk_info_by_coord(dataset_.get(), origin.data(), &filter_mask, &addr, &size) < 0)
+    return h5::Error(path_ + ": cannot locate chunk");
+  ChunkLocation loc;
+  loc.allocated = addr != HADDR_UNDEF;
+  loc.offset = base_address_ + addr;
+  uint64_t expected = itemsize_;
+  for (uint64_t c : chunk_dims_) expected *= c;
+  if (!filtered_) {
+    loc.raw = true;
+  } else {
+    // An optional filter that could not shrink a chunk leaves it stored raw,
+    // with its bit set in the mask; only a chunk no filter touched is raw.
+    h5::Handle dcpl(H5Dget_create_plist(dataset_.get()));
+    int nfilters = H5Pget_nfilters(dcpl.get());
+    unsigned all = nfilters >= 32 ? ~0u : ((1u << nfilters) - 1);
+    loc.raw = (filter_mask & all) == all;
+  }
+  if (loc.raw && loc.allocated && size != expected) loc.raw = false;  // let HDF5 judge it
+  locations_.emplace(linear, loc);
+  return loc;
+}
+
+Status RawData::ReadThroughHdf5(const uint64_t* start, const uint64_t* count, hid_t mem_type,
+                                void* out) const {
+  size_t rank = dims_.size();
+  std::vector<hsize_t> hstart(start, start + rank), hcount(count, count + rank);
+  h5::Handle file_space(H5Dget_space(dataset_.get()));
+  h5::Handle mem_space(H5Screate_simple(static_cast<int>(rank), hcount.data(), nullptr));
+  if (!file_space || !mem_space ||
+      H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, hstart.data(), nullptr, hcount.data(),
+                          nullptr) < 0 ||
+      H5Dread(dataset_.get(), mem_type, mem_space.get(), file_space.get(), H5P_DEFAULT, out) < 0)
+    return h5::Error(path_ + ": cannot read " + BoxText(start, count, rank));
+  return Status::OK();
+}
+
+Status RawData::ReadBlock(const uint64_t* start, const uint64_t* count, char* out) const {
+  size_t rank = dims_.size();
+  uint64_t elements = 1;
+  bool one_chunk = true;
+  std::vector<uint64_t> origin(rank), inner(rank);
+  for (size_t d = 0; d < rank; ++d) {
+    if (start[d] + count[d] > dims_[d] || start[d] + count[d] < start[d])
+      return Status::Corruption(path_ + ": mapping " + BoxText(start, count, rank) +
+                                " lies outside raw_data");
+    elements *= count[d];
+    origin[d] = start[d] / chunk_dims_[d] * chunk_dims_[d];
+    inner[d] = start[d] - origin[d];
+    if (inner[d] + count[d] > chunk_dims_[d]) one_chunk = false;
+  }
+  if (elements == 0) return Status::OK();
+  if (one_chunk) {
+    VH5_ASSIGN_OR_RETURN(ChunkLocation loc, Locate(origin.data()));
+    if (loc.allocated && loc.raw) {
+      // Linear element index of `inner` and of the box's last element in the chunk.
+      uint64_t first = 0, last = 0;
+      for (size_t d = 0; d < rank; ++d) {
+        first = first * chunk_dims_[d] + inner[d];
+        last = last * chunk_dims_[d] + inner[d] + count[d] - 1;
+      }
+      uint64_t span = last - first + 1;
+      uint64_t offset = loc.offset + first * itemsize_;
+      if (span == elements) return PreadFully(fd_->get(), out, elements * itemsize_, offset, path_);
+      // Not contiguous in the chunk: read the span once, then gather rows.
+      std::vector<char> tmp(span * itemsize_);
+      VH5_RETURN_IF_ERROR(PreadFully(fd_->get(), tmp.data(), tmp.size(), offset, path_));
+      uint64_t row = count[rank - 1] * itemsize_;
+      uint64_t rows = elements / count[rank - 1];
+      std::vector<uint64_t> idx(rank, 0);  // position within the box, last dim fixed at 0
+      for (uint64_t r = 0; r < rows; ++r) {
+        uint64_t lin = 0;
+        for (size_t d = 0; d < rank; ++d) lin = lin * chunk_dims_[d] + inner[d] + idx[d];
+        std::memcpy(out + r * row, tmp.data() + (lin - first) * itemsize_, row);
+        for (size_t d = rank - 1; d-- > 0;) {
+          if (++idx[d] < count[d]) break;
+          idx[d] = 0;
+        }
+      }
+      return Status::OK();
+    }
+  }
+  return ReadThroughHdf5(start, count, type_.get(), out);
+}
+
+Status RawData::ReadStrings(const uint64_t* start, const uint64_t* count,
+                            std::vector<std::string>* out) const {
+  size_t rank = dims_.size();
+  uint64_t elements = 1;
+  for (size_t d = 0; d < rank; ++d) {
+    if (start[d] + count[d] > dims_[d] || start[d] + count[d] < start[d])
+      return Status::Corruption(path_ + ": mapping " + BoxText(start, count, rank) +
+                                " lies outside raw_data");
+    elements *= count[d];
+  }
+  if (elements == 0) return Status::OK();
+  if (H5Tget_class(type_.get()) != H5T_STRING || H5Tis_variable_str(type_.get()) <= 0)
+    return Status::Corruption(path_ + " does not hold variable-length strings");
+  h5::Handle mem_type(H5Tcopy(H5T_C_S1));
+  H5Tset_size(mem_type.get(), H5T_VARIABLE);
+  H5Tset_cset(mem_type.get(), H5Tget_cset(type_.get()));
+  std::vector<char*> ptrs(elements, nullptr);
+  VH5_RETURN_IF_ERROR(ReadThroughHdf5(start, count, mem_type.get(), ptrs.data()));
+  for (char* p : ptrs) out->emplace_back(p ? p : "");
+  hsize_t n = elements;
+  h5::Handle space(H5Screate_simple(1, &n, nullptr));
+  H5Dvlen_reclaim(mem_type.get(), space.get(), H5P_DEFAULT, ptrs.data());
+  return Status::OK();
+}
+
+}  // namespace vh5

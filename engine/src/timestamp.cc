@@ -1,0 +1,78 @@
+#include "timestamp.h"
+
+#include <chrono>
+#include <cstdio>
+
+namespace vh5 {
+namespace {
+
+bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+}  // namespace
+
+std::optional<int64_t> ParseTimestamp(std::string_view s) {
+  int y, mo, d, h, mi, sec;
+  if (!Digits(s, 0, 4, &y) || s.size() < 19 || s[4] != '-' || !Digits(s, 5, 2, &mo) ||
+      s[7] != '-' || !Digits(s, 8, 2, &d) || (s[10] != ' ' && s[10] != 'T') ||
+      !Digits(s, 11, 2, &h) || s[13] != ':' || !Digits(s, 14, 2, &mi) || s[16] != ':' ||
+      !Digits(s, 17, 2, &sec))
+    return std::nullopt;
+  using namespace std::chrono;
+  year_month_day ymd{year(y), month(static_cast<unsigned>(mo)), day(static_cast<unsigned>(d))};
+  if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) return std::nullopt;
+  int64_t ns = duration_cast<nanoseconds>(sys_days(ymd).time_since_epoch()).count() +
+               ((h * 60LL + mi) * 60 + sec) * 1000000000LL;
+  size_t pos = 19;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    int64_t frac = 0, scale = 1000000000;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (scale > 1) {
+        scale /= 10;
+        frac += (s[pos] - '0') * scale;
+      }
+      ++pos;
+    }
+    ns += frac;
+  }
+  if (pos < s.size()) {
+    if (s[pos] == 'Z' && pos + 1 == s.size()) return ns;
+    int zh, zm;
+    if (s[pos] != '+' && s[pos] != '-') return std::nullopt;
+    int sign = s[pos] == '-' ? -1 : 1;
+    size_t mpos = pos + 3;
+    if (!Digits(s, pos + 1, 2, &zh)) return std::nullopt;
+    if (mpos < s.size() && s[mpos] == ':') ++mpos;
+    if (!Digits(s, mpos, 2, &zm) || mpos + 2 != s.size()) return std::nullopt;
+    ns -= sign * (zh * 60LL + zm) * 60 * 1000000000LL;
+  }
+  return ns;
+}
+
+std::string FormatTimestamp(int64_t ns) {
+  using namespace std::chrono;
+  int64_t secs = ns >= 0 ? ns / 1000000000 : -((-ns + 999999999) / 1000000000);
+  int64_t micros = (ns - secs * 1000000000) / 1000;
+  sys_seconds tp{seconds(secs)};
+  sys_days day_point = floor<days>(tp);
+  year_month_day ymd(day_point);
+  hh_mm_ss<seconds> hms(tp - day_point);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u %02lld:%02lld:%02lld.%06lld+0000",
+                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()), static_cast<long long>(hms.hours().count()),
+                static_cast<long long>(hms.minutes().count()),
+                static_cast<long long>(hms.seconds().count()), static_cast<long long>(micros));
+  return buf;
+}
+
+}  // namespace vh5

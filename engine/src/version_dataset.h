@@ -1,0 +1,24 @@
+// Loading a committed version's dataset as a vh5::Dataset.
+#pragma once
+
+#include <hdf5.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "raw_data.h"
+#include "vh5/dataset.h"
+
+namespace vh5 {
+
+// Finds (and shares) the raw_data dataset at an absolute path of the file.
+using RawDataResolver = std::function<Result<std::shared_ptr<RawData>>(const std::string&)>;
+
+// The dataset at absolute `path` of `file`: a virtual dataset is read through
+// its parsed mappings straight from raw_data; any other layout (the Python
+// library stores empty datasets plainly) is read whole through HDF5.
+Result<std::shared_ptr<const Dataset>> LoadVersionDataset(hid_t file, const std::string& path,
+                                                          const RawDataResolver& resolve);
+
+}  // namespace vh5

@@ -1,0 +1,153 @@
+#include "vh5/versioned_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <mutex>
+
+#include "file_core.h"
+#include "h5_handle.h"
+#include "timestamp.h"
+#include "version_tree.h"
+
+namespace vh5 {
+namespace {
+
+herr_t CollectGroupName(hid_t, const char* name, const H5L_info_t* info, void* data) {
+  if (info->type == H5L_TYPE_HARD) static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+  return 0;
+}
+
+class VersionedFileImpl final : public VersionedFile {
+ public:
+  static Result<std::shared_ptr<VersionedFile>> Open(const std::string& path);
+
+  const std::string& path() const override { return core_->path; }
+  int data_version() const override { return data_version_; }
+  std::vector<VersionInfo> ListVersions() const override;
+  std::optional<std::string> CurrentVersion() const override { return current_; }
+  Result<VersionInfo> GetVersionInfo(const std::string& name) const override;
+  Result<std::shared_ptr<const Version>> GetVersion(const std::string& name) const override;
+
+ private:
+  Status ReadVersionList(hid_t versions);
+
+  std::shared_ptr<FileCore> core_;
+  int data_version_ = 1;
+  std::optional<std::string> current_;
+  std::map<std::string, VersionInfo> versions_;
+
+  mutable std::mutex mu_;  // guards trees_
+  mutable std::map<std::string, std::shared_ptr<const Version>> trees_;
+};
+
+Result<std::shared_ptr<VersionedFile>> VersionedFileImpl::Open(const std::string& path) {
+  h5::SilenceAutomaticErrorPrinting();
+  h5::RegisterLzfFilter();
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return Status::NotFound(path + ": " + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) return Status::NotHdf5(path + ": is a directory, not an HDF5 file");
+  auto fd = std::make_shared<Fd>(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd->valid()) return Status::IOError(path + ": " + std::strerror(errno));
+  if (H5Fis_hdf5(path.c_str()) <= 0) {
+    h5::TakeErrorStack();
+    return Status::NotHdf5(path + ": not an HDF5 file");
+  }
+
+  auto impl = std::shared_ptr<VersionedFileImpl>(new VersionedFileImpl());
+  impl->core_ = std::make_shared<FileCore>();
+  FileCore& core = *impl->core_;
+  core.path = path;
+  core.fd = fd;
+  core.file = h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  if (!core.file) return h5::Error(path + ": cannot open as HDF5", Status::Code::kNotHdf5);
+  h5::Handle fcpl(H5Fget_create_plist(core.file.get()));
+  hsize_t userblock = 0;
+  if (fcpl && H5Pget_userblock(fcpl.get(), &userblock) >= 0) core.base_address = userblock;
+
+  if (!h5::LinkExists(core.file.get(), kVersionsGroup))
+    return Status::NotVersioned(path + ": an HDF5 file without versioned data (no " +
+                                std::string(kVersionsGroup) + ")");
+  VH5_ASSIGN_OR_RETURN(h5::Handle versions, h5::OpenGroup(core.file.get(), kVersionsGroup));
+  Status s = impl->ReadVersionList(versions.get());
+  if (!s.ok()) return s.WithContext(path);
+  return std::shared_ptr<VersionedFile>(impl);
+}
+
+Status VersionedFileImpl::ReadVersionList(hid_t versions) {
+  if (h5::AttributeExists(versions, "data_version")) {
+    VH5_ASSIGN_OR_RETURN(int64_t dv, h5::ReadIntAttribute(versions, "data_version"));
+    data_version_ = static_cast<int>(dv);
+  }
+  if (h5::AttributeExists(versions, "current_version")) {
+    VH5_ASSIGN_OR_RETURN(std::string current, h5::ReadStringAttribute(versions, "current_version"));
+    if (current != kFirstVersionName) current_ = current;
+  }
+  std::vector<std::string> names;
+  hsize_t idx = 0;
+  if (H5Literate(versions, H5_INDEX_NAME, H5_ITER_INC, &idx, CollectGroupName, &names) < 0)
+    return h5::Error("cannot list versions");
+  for (const std::string& name : names) {
+    if (name == kFirstVersionName) continue;
+    H5O_info_t oinfo;
+    if (H5Oget_info_by_name2(versions, name.c_str(), &oinfo, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
+      return h5::Error("cannot inspect version " + name);
+    if (oinfo.type != H5O_TYPE_GROUP) continue;
+    h5::Handle group(H5Gopen2(versions, name.c_str(), H5P_DEFAULT));
+    if (!group) return h5::Error("cannot open version " + name);
+    // A version the Python library began but never finished is not a version.
+    if (h5::AttributeExists(group.get(), "committed")) {
+      VH5_ASSIGN_OR_RETURN(int64_t committed, h5::ReadIntAttribute(group.get(), "committed"));
+      if (!committed) continue;
+    }
+    VersionInfo info;
+    info.name = name;
+    Result<std::string> prev = h5::ReadStringAttribute(group.get(), "prev_version");
+    info.prev_version = prev.ok() ? *prev : kFirstVersionName;
+    Result<std::string> ts = h5::ReadStringAttribute(group.get(), "timestamp");
+    if (ts.ok()) {
+      info.timestamp = *ts;
+      info.timestamp_ns = ParseTimestamp(*ts).value_or(0);
+    }
+    versions_.emplace(name, std::move(info));
+  }
+  if (current_ && !versions_.count(*current_))
+    return Status::Corruption("current_version " + *current_ + " is not a version");
+  return Status::OK();
+}
+
+std::vector<VersionInfo> VersionedFileImpl::ListVersions() const {
+  std::vector<VersionInfo> out;
+  out.reserve(versions_.size());
+  for (const auto& [name, info] : versions_) out.push_back(info);
+  return out;
+}
+
+Result<VersionInfo> VersionedFileImpl::GetVersionInfo(const std::string& name) const {
+  auto it = versions_.find(name);
+  if (it == versions_.end()) return Status::NotFound(core_->path + ": no version " + name);
+  return it->second;
+}
+
+Result<std::shared_ptr<const Version>> VersionedFileImpl::GetVersion(
+    const std::string& name) const {
+  VH5_ASSIGN_OR_RETURN(VersionInfo info, GetVersionInfo(name));
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = trees_.find(name);
+  if (it != trees_.end()) return it->second;
+  VH5_ASSIGN_OR_RETURN(std::shared_ptr<VersionTree> tree, VersionTree::Load(core_, info));
+  trees_.emplace(name, tree);
+  return std::shared_ptr<const Version>(tree);
+}
+
+}  // namespace
+
+Result<std::shared_ptr<VersionedFile>> VersionedFile::OpenReadOnly(const std::string& path) {
+  return VersionedFileImpl::Open(path);
+}
+
+}  // namespace vh5
