@@ -1,0 +1,126 @@
+// A do-nothing FUSE filesystem: one read-only file of N bytes served from
+// memory. It measures the FUSE ceiling of this machine, the baseline that
+// vh5fs's read throughput is compared with. Same FUSE settings as vh5fs:
+// low-level API, multithreaded loop, 1 MiB requests, kernel cache kept.
+//
+//   fuse_ceiling MOUNTPOINT SIZE_BYTES   (foreground; fusermount3 -u to stop)
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include <sys/stat.h>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr fuse_ino_t kFileIno = 2;
+constexpr const char kFileName[] = "data";
+uint64_t g_size = 0;
+std::vector<char> g_block;  // 1 MiB of content, repeated
+
+void FillStat(fuse_ino_t ino, struct stat* st) {
+  std::memset(st, 0, sizeof *st);
+  st->st_ino = ino;
+  if (ino == FUSE_ROOT_ID) {
+    st->st_mode = S_IFDIR | 0555;
+    st->st_nlink = 2;
+  } else {
+    st->st_mode = S_IFREG | 0444;
+    st->st_nlink = 1;
+    st->st_size = static_cast<off_t>(g_size);
+  }
+}
+
+void Init(void*, fuse_conn_info* conn) {
+  conn->max_write = 1 << 20;  // libfuse derives max_pages (read size too) from it
+  conn->max_readahead = 1 << 20;
+}
+
+void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  if (parent != FUSE_ROOT_ID || std::strcmp(name, kFileName) != 0) {
+    fuse_reply_err(req, ENOENT);
+    return;
+  }
+  fuse_entry_param e{};
+  e.ino = kFileIno;
+  e.attr_timeout = e.entry_timeout = 86400;
+  FillStat(kFileIno, &e.attr);
+  fuse_reply_entry(req, &e);
+}
+
+void GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  struct stat st;
+  FillStat(ino, &st);
+  fuse_reply_attr(req, &st, 86400);
+}
+
+void Open(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  fi->keep_cache = 1;
+  fuse_reply_open(req, fi);
+}
+
+void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*) {
+  uint64_t offset = static_cast<uint64_t>(off);
+  if (offset >= g_size) {
+    fuse_reply_buf(req, nullptr, 0);
+    return;
+  }
+  size_t n = static_cast<size_t>(std::min<uint64_t>(size, g_size - offset));
+  n = std::min(n, g_block.size());
+  fuse_reply_buf(req, g_block.data(), n);
+}
+
+void ReadDir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*) {
+  char buf[512];
+  size_t used = 0;
+  struct stat st;
+  const char* names[] = {".", "..", kFileName};
+  fuse_ino_t inos[] = {FUSE_ROOT_ID, FUSE_ROOT_ID, kFileIno};
+  for (off_t i = off; i < 3; ++i) {
+    FillStat(inos[i], &st);
+    size_t need =
+        fuse_add_direntry(req, buf + used, std::min(size, sizeof buf) - used, names[i], &st, i + 1);
+    if (used + need > std::min(size, sizeof buf)) break;
+    used += need;
+  }
+  fuse_reply_buf(req, buf, used);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: fuse_ceiling MOUNTPOINT SIZE_BYTES\n");
+    return 1;
+  }
+  g_size = std::strtoull(argv[2], nullptr, 10);
+  g_block.assign(1 << 20, 'x');
+  fuse_lowlevel_ops ops{};
+  ops.init = Init;
+  ops.lookup = Lookup;
+  ops.getattr = GetAttr;
+  ops.open = Open;
+  ops.read = Read;
+  ops.readdir = ReadDir;
+  char arg0[] = "fuse_ceiling";
+  char* fuse_argv[] = {arg0, nullptr};
+  fuse_args args = FUSE_ARGS_INIT(1, fuse_argv);
+  fuse_session* se = fuse_session_new(&args, &ops, sizeof ops, nullptr);
+  if (se == nullptr) return 1;
+  int rc = 1;
+  if (fuse_set_signal_handlers(se) == 0) {
+    if (fuse_session_mount(se, argv[1]) == 0) {
+      fuse_loop_config* config = fuse_loop_cfg_create();
+      rc = fuse_session_loop_mt(se, config);
+      fuse_loop_cfg_destroy(config);
+      fuse_session_unmount(se);
+    }
+    fuse_remove_signal_handlers(se);
+  }
+  fuse_session_destroy(se);
+  return rc == 0 ? 0 : 1;
+}

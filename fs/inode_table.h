@@ -1,0 +1,61 @@
+// Inode numbers for the nodes the kernel knows about.
+//
+// A node is named by what it is (root, versions/, current, or a path inside
+// a version); its inode number lives while the kernel holds lookups on it:
+// Lookup() counts up, Forget() counts down and drops it at zero, as the FUSE
+// protocol requires. The root is permanent.
+//
+// Locking: one mutex guards both maps; no other lock is taken while it is held.
+#pragma once
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+namespace vh5fs {
+
+enum class NodeType {
+  kRoot,         // the mount point
+  kVersionsDir,  // versions/
+  kCurrentLink,  // current -> versions/<name>
+  kVersionNode,  // versions/<version>/<path>; path "" is the version directory
+};
+
+struct NodeId {
+  NodeType type = NodeType::kRoot;
+  std::string version;
+  std::string path;
+
+  // A unique key per node: type, version and path joined by NUL bytes.
+  std::string Key() const;
+};
+
+class InodeTable {
+ public:
+  InodeTable();
+
+  // The inode of `node`, created if needed, with one more lookup counted.
+  fuse_ino_t Lookup(const NodeId& node);
+  // Drops `count` lookups; the inode is forgotten at zero.
+  void Forget(fuse_ino_t ino, uint64_t count);
+  // The node of a live inode.
+  std::optional<NodeId> Get(fuse_ino_t ino) const;
+
+ private:
+  struct Entry {
+    NodeId node;
+    uint64_t nlookup = 0;
+  };
+
+  mutable std::mutex mu_;
+  std::unordered_map<fuse_ino_t, Entry> by_ino_;
+  std::unordered_map<std::string, fuse_ino_t> by_key_;
+  fuse_ino_t next_ino_ = FUSE_ROOT_ID + 1;
+};
+
+}  // namespace vh5fs

@@ -1,0 +1,184 @@
+// vh5fs FILE MOUNTPOINT [-f] [-d] [-o OPT,...]: mounts a versioned HDF5 file.
+#include <sys/stat.h>
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "filesystem.h"
+#include "log.h"
+#include "ops.h"
+
+namespace vh5fs {
+namespace {
+
+constexpr const char kUsage[] =
+    "usage: vh5fs FILE MOUNTPOINT [-f] [-d] [-o OPT[,OPT...]]\n"
+    "  -f            stay in the foreground\n"
+    "  -d            debug: foreground, log every FUSE request\n"
+    "  -o ro         read-only mount\n"
+    "  -o OPT        any other option is passed to FUSE (allow_other, ...)\n"
+    "  -h, --help    this text;  -V, --version  the version\n"
+    "Unmount with: fusermount3 -u MOUNTPOINT\n";
+
+struct CommandLine {
+  std::string file;
+  std::string mountpoint;
+  bool foreground = false;
+  bool debug = false;
+  bool read_only = false;
+  bool create = false;
+  std::vector<std::string> fuse_options;  // passed through to FUSE
+};
+
+int Refuse(const std::string& message) {
+  std::fprintf(stderr, "vh5fs: %s\n", message.c_str());
+  return 1;
+}
+
+void AddOptions(const std::string& list, CommandLine* cl) {
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t comma = list.find(',', start);
+    std::string opt = list.substr(start, comma == std::string::npos ? comma : comma - start);
+    if (opt == "ro") {
+      cl->read_only = true;
+    } else if (opt == "rw") {
+      cl->read_only = false;
+    } else if (opt == "create") {
+      cl->create = true;
+    } else if (!opt.empty()) {
+      cl->fuse_options.push_back(opt);
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+}
+
+// Returns -1 to go on, or an exit status.
+int Parse(int argc, char** argv, CommandLine* cl) {
+  std::vector<std::string> positional;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "-h" || arg == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (arg == "-V" || arg == "--version") {
+      std::printf("vh5fs %s\n", VH5FS_VERSION);
+      return 0;
+    } else if (arg == "-f") {
+      cl->foreground = true;
+    } else if (arg == "-d") {
+      cl->debug = cl->foreground = true;
+    } else if (arg == "-o") {
+      if (++i >= argc) return Refuse("-o needs an argument");
+      AddOptions(argv[i], cl);
+    } else if (arg.rfind("-o", 0) == 0) {
+      AddOptions(arg.substr(2), cl);
+    } else if (!arg.empty() && arg[0] == '-') {
+      return Refuse("unknown option " + arg + " (see vh5fs --help)");
+    } else {
+      positional.push_back(arg);
+    }
+  }
+  if (positional.size() != 2) {
+    std::fputs(kUsage, stderr);
+    return 1;
+  }
+  cl->file = positional[0];
+  cl->mountpoint = positional[1];
+  return -1;
+}
+
+std::string EscapeOption(const std::string& value) {
+  std::string out;
+  for (char c : value) {
+    if (c == ',' || c == '\\') out.push_back('\\');
+    out.push_back(c);
+  }
+  return out;
+}
+
+// RAII owners of the FUSE resources, released in reverse order of creation.
+struct FuseArgs {
+  fuse_args args = FUSE_ARGS_INIT(0, nullptr);
+  ~FuseArgs() { fuse_opt_free_args(&args); }
+};
+struct Session {
+  fuse_session* se = nullptr;
+  ~Session() {
+    if (se) fuse_session_destroy(se);
+  }
+};
+struct SignalHandlers {
+  fuse_session* se = nullptr;
+  ~SignalHandlers() {
+    if (se) fuse_remove_signal_handlers(se);
+  }
+};
+struct Mount {
+  fuse_session* se = nullptr;
+  ~Mount() {
+    if (se) fuse_session_unmount(se);
+  }
+};
+struct LoopConfig {
+  fuse_loop_config* config = fuse_loop_cfg_create();
+  ~LoopConfig() { fuse_loop_cfg_destroy(config); }
+};
+
+int Run(int argc, char** argv) {
+  CommandLine cl;
+  if (int status = Parse(argc, argv, &cl); status >= 0) return status;
+  if (cl.create) return Refuse("-o create is not available in this release");
+
+  char resolved[PATH_MAX];
+  if (::realpath(cl.file.c_str(), resolved) == nullptr)
+    return Refuse(cl.file + ": " + std::strerror(errno));
+  vh5::Result<std::shared_ptr<vh5::VersionedFile>> file =
+      vh5::VersionedFile::OpenReadOnly(resolved);
+  if (!file.ok()) return Refuse(file.status().message());
+  struct stat st;
+  if (::stat(cl.mountpoint.c_str(), &st) != 0)
+    return Refuse(cl.mountpoint + ": " + std::strerror(errno));
+  if (!S_ISDIR(st.st_mode)) return Refuse(cl.mountpoint + ": not a directory");
+
+  Filesystem fs(*file, Options{cl.read_only});
+  fuse_lowlevel_ops ops = MakeOperations();
+
+  FuseArgs args;
+  fuse_opt_add_arg(&args.args, argv[0]);
+  std::string mount_options = "fsname=" + EscapeOption(resolved) + ",subtype=vh5fs";
+  if (cl.read_only) mount_options += ",ro";
+  for (const std::string& opt : cl.fuse_options) mount_options += "," + opt;
+  fuse_opt_add_arg(&args.args, "-o");
+  fuse_opt_add_arg(&args.args, mount_options.c_str());
+  if (cl.debug) fuse_opt_add_arg(&args.args, "-d");
+
+  Session session;
+  session.se = fuse_session_new(&args.args, &ops, sizeof ops, &fs);
+  if (session.se == nullptr) return Refuse("cannot start a FUSE session");
+  SignalHandlers signals;
+  if (fuse_set_signal_handlers(session.se) != 0) return Refuse("cannot set signal handlers");
+  signals.se = session.se;
+  Mount mount;
+  if (fuse_session_mount(session.se, cl.mountpoint.c_str()) != 0)
+    return Refuse(cl.mountpoint + ": cannot mount");
+  mount.se = session.se;
+  if (fuse_daemonize(cl.foreground ? 1 : 0) != 0) return Refuse("cannot daemonize");
+  if (!cl.foreground) UseSyslog();
+
+  LoopConfig loop;
+  fuse_loop_cfg_set_clone_fd(loop.config, 0);
+  fuse_loop_cfg_set_max_threads(loop.config, 16);
+  int rc = fuse_session_loop_mt(session.se, loop.config);
+  return rc == 0 ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace vh5fs
+
+int main(int argc, char** argv) { return vh5fs::Run(argc, argv); }

@@ -1,0 +1,271 @@
+// Thin adapters: each op_x sends exactly one reply and lets no exception
+// escape into libfuse's C code.
+#include "ops.h"
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+
+#include "log.h"
+
+namespace vh5fs {
+namespace {
+
+Filesystem& Fs(fuse_req_t req) { return *static_cast<Filesystem*>(fuse_req_userdata(req)); }
+
+// Runs `body`, which replies itself; any exception becomes an EIO reply.
+template <typename Body>
+void Guarded(fuse_req_t req, Body&& body) {
+  try {
+    body();
+  } catch (const std::exception& e) {
+    LogError(std::string("internal error: ") + e.what());
+    fuse_reply_err(req, EIO);
+  } catch (...) {
+    LogError("internal error");
+    fuse_reply_err(req, EIO);
+  }
+}
+
+void ReplyEntry(fuse_req_t req, const Filesystem::Entry& entry) {
+  fuse_entry_param e{};
+  e.ino = entry.ino;
+  e.attr = entry.attr;
+  e.attr_timeout = entry.timeout;
+  e.entry_timeout = entry.timeout;
+  fuse_reply_entry(req, &e);
+}
+
+void op_init(void*, fuse_conn_info* conn) {
+  // libfuse derives max_pages (and so the largest read) from max_write.
+  conn->max_write = 1 << 20;
+  conn->max_readahead = 1 << 20;
+  if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
+}
+
+void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Guarded(req, [&] {
+    Filesystem::Entry entry;
+    if (int err = Fs(req).DoLookup(parent, name, &entry)) {
+      fuse_reply_err(req, err);
+      return;
+    }
+    ReplyEntry(req, entry);
+  });
+}
+
+void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  Fs(req).DoForget(ino, nlookup);
+  fuse_reply_none(req);
+}
+
+void op_forget_multi(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  for (size_t i = 0; i < count; ++i) Fs(req).DoForget(forgets[i].ino, forgets[i].nlookup);
+  fuse_reply_none(req);
+}
+
+void op_getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
+  Guarded(req, [&] {
+    struct stat st;
+    double timeout = 0;
+    if (int err = Fs(req).DoGetattr(ino, &st, &timeout)) {
+      fuse_reply_err(req, err);
+      return;
+    }
+    fuse_reply_attr(req, &st, timeout);
+  });
+}
+
+void op_readlink(fuse_req_t req, fuse_ino_t ino) {
+  Guarded(req, [&] {
+    std::string target;
+    if (int err = Fs(req).DoReadlink(ino, &target)) {
+      fuse_reply_err(req, err);
+      return;
+    }
+    fuse_reply_readlink(req, target.c_str());
+  });
+}
+
+void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Guarded(req, [&] {
+    struct stat st;
+    double timeout = 0;
+    if (int err = Fs(req).DoGetattr(ino, &st, &timeout)) {
+      fuse_reply_err(req, err);
+      return;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      fuse_reply_err(req, ENOTDIR);
+      return;
+    }
+    // Listings of committed versions never change.
+    fi->cache_readdir = timeout >= kImmutableTimeout;
+    fi->keep_cache = fi->cache_readdir;
+    fuse_reply_open(req, fi);
+  });
+}
+
+void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info*) {
+  Guarded(req, [&] {
+    std::vector<Filesystem::DirItem> items;
+    if (int err = Fs(req).DoReaddir(ino, &items)) {
+      fuse_reply_err(req, err);
+      return;
+    }
+    std::vector<char> buf(size);
+    size_t used = 0;
+    for (size_t i = static_cast<size_t>(offset); i < items.size(); ++i) {
+      size_t need = fuse_add_direntry(req, buf.data() + used, size - used, items[i].name.c_str(),
+                                      &items[i].attr, static_cast<off_t>(i + 1));
+      if (need > size - used) break;
+      used += need;
+    }
+    fuse_reply_buf(req, buf.data(), used);
+  });
+}
+
+void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  Guarded(req, [&] {
+    Filesystem::OpenFile* file = nullptr;
+    if (int err = Fs(req).DoOpen(ino, fi->flags, &file)) {
+      fuse_reply_err(req, err);
+      return;
+    }
+    fi->fh = reinterpret_cast<uint64_t>(file);
+    fi->keep_cache = 1;                              // a committed version's content never changes
+    if (fuse_reply_open(req, fi) != 0) delete file;  // the open was interrupted
+  });
+}
+
+void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) {
+  Guarded(req, [&] {
+    thread_local std::vector<char> buf;
+    const auto* file = reinterpret_cast<const Filesystem::OpenFile*>(fi->fh);
+    size_t n = 0;
+    if (int err = Fs(req).DoRead(*file, static_cast<uint64_t>(offset), size, &buf, &n)) {
+      fuse_reply_err(req, err);
+      return;
+    }
+    fuse_reply_buf(req, buf.data(), n);
+  });
+}
+
+void op_release(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  delete reinterpret_cast<Filesystem::OpenFile*>(fi->fh);
+  fuse_reply_err(req, 0);
+}
+
+void ReplyXattr(fuse_req_t req, size_t size, const std::string& value) {
+  if (size == 0) {
+    fuse_reply_xattr(req, value.size());
+  } else if (size < value.size()) {
+    fuse_reply_err(req, ERANGE);
+  } else {
+    fuse_reply_buf(req, value.data(), value.size());
+  }
+}
+
+void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size) {
+  Guarded(req, [&] {
+    std::string names;
+    if (int err = Fs(req).DoListxattr(ino, &names)) {
+      fuse_reply_err(req, err);
+      return;
+    }
+    ReplyXattr(req, size, names);
+  });
+}
+
+void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) {
+  Guarded(req, [&] {
+    std::string value;
+    if (int err = Fs(req).DoGetxattr(ino, name, &value)) {
+      fuse_reply_err(req, err);
+      return;
+    }
+    ReplyXattr(req, size, value);
+  });
+}
+
+// Every request that would change the tree.
+void ReplyChange(fuse_req_t req, fuse_ino_t ino) {
+  Guarded(req, [&] { fuse_reply_err(req, Fs(req).DoChange(ino)); });
+}
+
+void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat*, int, fuse_file_info*) {
+  ReplyChange(req, ino);
+}
+void op_mknod(fuse_req_t req, fuse_ino_t parent, const char*, mode_t, dev_t) {
+  ReplyChange(req, parent);
+}
+void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char*, mode_t) { ReplyChange(req, parent); }
+void op_unlink(fuse_req_t req, fuse_ino_t parent, const char*) { ReplyChange(req, parent); }
+void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char*) { ReplyChange(req, parent); }
+void op_symlink(fuse_req_t req, const char*, fuse_ino_t parent, const char*) {
+  ReplyChange(req, parent);
+}
+void op_rename(fuse_req_t req, fuse_ino_t parent, const char*, fuse_ino_t, const char*,
+               unsigned int) {
+  ReplyChange(req, parent);
+}
+void op_link(fuse_req_t req, fuse_ino_t, fuse_ino_t parent, const char*) {
+  ReplyChange(req, parent);
+}
+void op_create(fuse_req_t req, fuse_ino_t parent, const char*, mode_t, fuse_file_info*) {
+  ReplyChange(req, parent);
+}
+void op_write(fuse_req_t req, fuse_ino_t ino, const char*, size_t, off_t, fuse_file_info*) {
+  ReplyChange(req, ino);
+}
+void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char*, const char*, size_t, int) {
+  ReplyChange(req, ino);
+}
+void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char*) { ReplyChange(req, ino); }
+void op_fallocate(fuse_req_t req, fuse_ino_t ino, int, off_t, off_t, fuse_file_info*) {
+  ReplyChange(req, ino);
+}
+
+void op_statfs(fuse_req_t req, fuse_ino_t) {
+  struct statvfs st {};
+  st.f_bsize = 1 << 20;
+  st.f_frsize = 4096;
+  st.f_namemax = 255;
+  fuse_reply_statfs(req, &st);
+}
+
+}  // namespace
+
+fuse_lowlevel_ops MakeOperations() {
+  fuse_lowlevel_ops ops{};
+  ops.init = op_init;
+  ops.lookup = op_lookup;
+  ops.forget = op_forget;
+  ops.forget_multi = op_forget_multi;
+  ops.getattr = op_getattr;
+  ops.readlink = op_readlink;
+  ops.opendir = op_opendir;
+  ops.readdir = op_readdir;
+  ops.open = op_open;
+  ops.read = op_read;
+  ops.release = op_release;
+  ops.listxattr = op_listxattr;
+  ops.getxattr = op_getxattr;
+  ops.setattr = op_setattr;
+  ops.mknod = op_mknod;
+  ops.mkdir = op_mkdir;
+  ops.unlink = op_unlink;
+  ops.rmdir = op_rmdir;
+  ops.symlink = op_symlink;
+  ops.rename = op_rename;
+  ops.link = op_link;
+  ops.create = op_create;
+  ops.write = op_write;
+  ops.setxattr = op_setxattr;
+  ops.removexattr = op_removexattr;
+  ops.fallocate = op_fallocate;
+  ops.statfs = op_statfs;
+  return ops;
+}
+
+}  // namespace vh5fs
