@@ -1,0 +1,277 @@
+#include "attribute_codec.h"
+
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "dtype.h"
+#include "h5_handle.h"
+
+namespace vh5 {
+namespace {
+
+std::string Trim(std::string s) {
+  size_t a = s.find_first_not_of(" \t\n");
+  size_t b = s.find_last_not_of(" \t\n");
+  return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
+}
+
+// Splits a nested Python list "[[1, 2], [3, 4]]" into its leaf texts.
+Status FlattenList(const std::string& text, std::vector<std::string>* out) {
+  std::string current;
+  int depth = 0;
+  char quote = 0;
+  bool seen_open = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (quote) {
+      current.push_back(c);
+      if (c == '\\' && i + 1 < text.size()) {
+        current.push_back(text[++i]);
+      } else if (c == quote) {
+        quote = 0;
+      }
+      continue;
+    }
+    if (c == '\'' || c == '"') {
+      quote = c;
+      current.push_back(c);
+    } else if (c == '[') {
+      ++depth;
+      seen_open = true;
+    } else if (c == ']' || c == ',') {
+      if (c == ']' && --depth < 0) return Status::InvalidArgument("unbalanced ] in " + text);
+      std::string item = Trim(current);
+      if (!item.empty()) out->push_back(item);
+      current.clear();
+    } else {
+      current.push_back(c);
+    }
+  }
+  if (depth != 0 || quote || !seen_open) return Status::InvalidArgument("not a list: " + text);
+  return Status::OK();
+}
+
+// The value of a Python str or bytes literal ('a\n', b'x'), or the text itself.
+std::string Unquote(const std::string& text) {
+  std::string t = text;
+  if (!t.empty() && t[0] == 'b') t = t.substr(1);
+  if (t.size() < 2 || (t[0] != '\'' && t[0] != '"') || t.back() != t[0]) return text;
+  std::string out;
+  for (size_t i = 1; i + 1 < t.size(); ++i) {
+    if (t[i] == '\\' && i + 2 < t.size()) {
+      char e = t[++i];
+      switch (e) {
+        case 'n':
+          out.push_back('\n');
+          break;
+        case 'r':
+          out.push_back('\r');
+          break;
+        case 't':
+          out.push_back('\t');
+          break;
+        case 'x':
+          if (i + 2 < t.size()) {
+            out.push_back(static_cast<char>(std::stoi(t.substr(i + 1, 2), nullptr, 16)));
+            i += 2;
+          }
+          break;
+        default:
+          out.push_back(e);
+      }
+    } else {
+      out.push_back(t[i]);
+    }
+  }
+  return out;
+}
+
+bool ParseDouble(const std::string& text, double* out) {
+  std::string t = Trim(text);
+  if (t == "nan")
+    *out = NAN;
+  else if (t == "inf")
+    *out = INFINITY;
+  else if (t == "-inf")
+    *out = -INFINITY;
+  else {
+    char* end = nullptr;
+    errno = 0;
+    *out = std::strtod(t.c_str(), &end);
+    return !t.empty() && end == t.c_str() + t.size();
+  }
+  return true;
+}
+
+// Python complex literals: "0j", "(1+2j)", "(1.5-0.5j)", "3".
+bool ParseComplex(const std::string& text, double* re, double* im) {
+  std::string t = Trim(text);
+  if (t.size() >= 2 && t.front() == '(' && t.back() == ')') t = t.substr(1, t.size() - 2);
+  *re = *im = 0;
+  if (t.empty()) return false;
+  if (t.back() != 'j') return ParseDouble(t, re);
+  t.pop_back();
+  // The sign between the parts is the last + or - not at the start or after an 'e'.
+  size_t split = std::string::npos;
+  for (size_t i = t.size(); i-- > 1;) {
+    if ((t[i] == '+' || t[i] == '-') && t[i - 1] != 'e' && t[i - 1] != 'E') {
+      split = i;
+      break;
+    }
+  }
+  if (split == std::string::npos) return ParseDouble(t, im);
+  return ParseDouble(t.substr(0, split), re) && ParseDouble(t.substr(split), im);
+}
+
+// Parses "(2, 3)<f8" into dims {2, 3} and "<f8"; a plain spelling has no dims.
+Status SplitShape(const std::string& type, std::vector<hsize_t>* dims, std::string* spelling) {
+  if (type.empty() || type[0] != '(') {
+    *spelling = type;
+    return Status::OK();
+  }
+  size_t close = type.find(')');
+  if (close == std::string::npos) return Status::InvalidArgument("bad attribute type " + type);
+  std::string inner = type.substr(1, close - 1);
+  size_t pos = 0;
+  while (pos < inner.size()) {
+    size_t comma = inner.find(',', pos);
+    std::string item = Trim(inner.substr(pos, comma == std::string::npos ? comma : comma - pos));
+    if (!item.empty()) {
+      char* end = nullptr;
+      unsigned long long v = std::strtoull(item.c_str(), &end, 10);
+      if (*end != '\0') return Status::InvalidArgument("bad attribute shape " + type);
+      dims->push_back(v);
+    }
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  *spelling = type.substr(close + 1);
+  return Status::OK();
+}
+
+Status Bad(const Attribute& attr) {
+  return Status::InvalidArgument("attribute " + attr.name + ": \"" + attr.text +
+                                 "\" is not a value of type " +
+                                 (attr.type.empty() ? "vlen-str" : attr.type));
+}
+
+}  // namespace
+
+Status WriteAttribute(hid_t obj, const Attribute& attr) {
+  std::vector<hsize_t> dims;
+  std::string spelling;
+  bool null_space = attr.type.rfind("empty:", 0) == 0;
+  VH5_RETURN_IF_ERROR(SplitShape(null_space ? attr.type.substr(6) : attr.type, &dims, &spelling));
+  if (spelling.empty()) spelling = "vlen-str";
+  bool is_array = attr.type.size() > 0 && attr.type[0] == '(';
+  VH5_ASSIGN_OR_RETURN(h5::Handle type, TypeFromNumpy(spelling));
+
+  h5::Handle space(null_space ? H5Screate(H5S_NULL)
+                   : is_array
+                       ? H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr)
+                       : H5Screate(H5S_SCALAR));
+  size_t count = 1;
+  for (hsize_t d : dims) count *= d;
+  if (null_space) count = 0;
+
+  std::vector<std::string> items;
+  if (is_array) {
+    VH5_RETURN_IF_ERROR(FlattenList(attr.text, &items));
+    if (items.size() != count) return Bad(attr);
+  } else if (!null_space) {
+    items.push_back(attr.text);
+  }
+
+  H5T_class_t cls = H5Tget_class(type.get());
+  size_t size = H5Tget_size(type.get());
+  std::vector<char> buf;
+  std::vector<std::string> strings;
+  std::vector<const char*> pointers;
+  h5::Handle mem_type(H5Tcopy(type.get()));
+  if (cls == H5T_STRING) {
+    for (const std::string& item : items) strings.push_back(is_array ? Unquote(item) : item);
+    if (H5Tis_variable_str(type.get()) > 0) {
+      for (const std::string& s : strings) pointers.push_back(s.c_str());
+    } else {
+      buf.assign(size * count, '\0');
+      for (size_t i = 0; i < count; ++i) {
+        if (strings[i].size() > size) return Bad(attr);
+        std::memcpy(buf.data() + i * size, strings[i].data(), strings[i].size());
+      }
+    }
+  } else if (cls == H5T_ENUM) {  // bool
+    buf.assign(count, 0);
+    for (size_t i = 0; i < count; ++i) {
+      std::string t = Trim(items[i]);
+      if (t == "True" || t == "true" || t == "1")
+        buf[i] = 1;
+      else if (t != "False" && t != "false" && t != "0")
+        return Bad(attr);
+    }
+  } else if (cls == H5T_INTEGER) {
+    bool is_signed = H5Tget_sign(type.get()) != H5T_SGN_NONE;
+    mem_type = h5::Handle(H5Tcopy(is_signed ? H5T_NATIVE_INT64 : H5T_NATIVE_UINT64));
+    buf.assign(8 * count, 0);
+    for (size_t i = 0; i < count; ++i) {
+      std::string t = Trim(items[i]);
+      char* end = nullptr;
+      errno = 0;
+      if (is_signed) {
+        long long v = std::strtoll(t.c_str(), &end, 10);
+        std::memcpy(buf.data() + 8 * i, &v, 8);
+      } else {
+        if (!t.empty() && t[0] == '-') return Bad(attr);
+        unsigned long long v = std::strtoull(t.c_str(), &end, 10);
+        std::memcpy(buf.data() + 8 * i, &v, 8);
+      }
+      if (t.empty() || *end != '\0' || errno == ERANGE) return Bad(attr);
+    }
+  } else if (cls == H5T_FLOAT) {
+    mem_type = h5::Handle(H5Tcopy(H5T_NATIVE_DOUBLE));
+    buf.assign(8 * count, 0);
+    for (size_t i = 0; i < count; ++i) {
+      double v;
+      if (!ParseDouble(items[i], &v)) return Bad(attr);
+      std::memcpy(buf.data() + 8 * i, &v, 8);
+    }
+  } else if (cls == H5T_COMPOUND && H5Tget_nmembers(type.get()) == 2 && spelling.size() > 1 &&
+             spelling[1] == 'c') {
+    mem_type = h5::Handle(H5Tcreate(H5T_COMPOUND, 16));
+    H5Tinsert(mem_type.get(), "r", 0, H5T_NATIVE_DOUBLE);
+    H5Tinsert(mem_type.get(), "i", 8, H5T_NATIVE_DOUBLE);
+    buf.assign(16 * count, 0);
+    for (size_t i = 0; i < count; ++i) {
+      double re, im;
+      if (!ParseComplex(items[i], &re, &im)) return Bad(attr);
+      std::memcpy(buf.data() + 16 * i, &re, 8);
+      std::memcpy(buf.data() + 16 * i + 8, &im, 8);
+    }
+  } else {
+    // Compound, opaque: the value is the bytes literal of the stored layout.
+    buf.assign(size * count, 0);
+    for (size_t i = 0; i < count; ++i) {
+      std::string bytes = Unquote(items[i]);
+      if (bytes.size() != size) return Bad(attr);
+      std::memcpy(buf.data() + i * size, bytes.data(), size);
+    }
+  }
+
+  if (h5::AttributeExists(obj, attr.name) && H5Adelete(obj, attr.name.c_str()) < 0)
+    return h5::Error("cannot replace attribute " + attr.name);
+  h5::Handle a(
+      H5Acreate2(obj, attr.name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT));
+  if (!a) return h5::Error("cannot create attribute " + attr.name);
+  if (count == 0) return Status::OK();
+  const void* data = pointers.empty() ? static_cast<const void*>(buf.data())
+                                      : static_cast<const void*>(pointers.data());
+  if (H5Awrite(a.get(), mem_type.get(), data) < 0)
+    return h5::Error("cannot write attribute " + attr.name);
+  return Status::OK();
+}
+
+}  // namespace vh5

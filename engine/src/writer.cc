@@ -1,0 +1,418 @@
+#include "vh5/writer.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstring>
+#include <string_view>
+
+#include "attribute_codec.h"
+#include "chunk_hash.h"
+#include "dtype.h"
+#include "file_core.h"
+#include "h5_handle.h"
+#include "hash_table.h"
+#include "timestamp.h"
+
+namespace vh5 {
+namespace {
+
+constexpr int kDataVersion = 4;
+
+// Sets the filters named by `compression` ("gzip:4,shuffle", "lzf", ...) in
+// h5py's pipeline order: shuffle, the compressor, fletcher32.
+Status SetFilters(hid_t dcpl, const std::string& compression) {
+  if (compression.empty() || compression == "none") return Status::OK();
+  bool shuffle = false, fletcher = false;
+  std::string compressor;
+  size_t pos = 0;
+  while (pos <= compression.size()) {
+    size_t comma = compression.find(',', pos);
+    std::string item = compression.substr(pos, comma == std::string::npos ? comma : comma - pos);
+    if (item == "shuffle")
+      shuffle = true;
+    else if (item == "fletcher32")
+      fletcher = true;
+    else if (item == "lzf" || item == "gzip" || item.rfind("gzip:", 0) == 0)
+      compressor = item;
+    else if (item != "none")
+      return Status::InvalidArgument("unknown compression " + item);
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  if (shuffle && H5Pset_shuffle(dcpl) < 0) return h5::Error("cannot set shuffle");
+  if (compressor == "lzf") {
+    if (H5Pset_filter(dcpl, 32000, H5Z_FLAG_OPTIONAL, 0, nullptr) < 0)
+      return h5::Error("cannot set lzf");
+  } else if (!compressor.empty()) {
+    int level = compressor.size() > 5 ? std::atoi(compressor.c_str() + 5) : 4;
+    if (level < 0 || level > 9) return Status::InvalidArgument("gzip level must be 0-9");
+    if (H5Pset_deflate(dcpl, static_cast<unsigned>(level)) < 0) return h5::Error("cannot set gzip");
+  }
+  if (fletcher && H5Pset_fletcher32(dcpl) < 0) return h5::Error("cannot set fletcher32");
+  return Status::OK();
+}
+
+h5::Handle IntermediateGroups() {
+  h5::Handle lcpl(H5Pcreate(H5P_LINK_CREATE));
+  H5Pset_create_intermediate_group(lcpl.get(), 1);
+  return lcpl;
+}
+
+std::string DimsList(const std::vector<uint64_t>& dims) {
+  std::string out = "[";
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i) out += ", ";
+    out += std::to_string(dims[i]);
+  }
+  return out + "]";
+}
+
+Attribute ChunksAttribute(const std::vector<uint64_t>& chunks) {
+  return Attribute{"chunks", DimsList(chunks), "(" + std::to_string(chunks.size()) + ",)<i8"};
+}
+
+// One chunk of the dataset being committed: its cell and where it lives.
+struct Mapping {
+  std::vector<uint64_t> origin, extent;
+  int64_t raw_start;
+};
+
+class DatasetWriter {
+ public:
+  DatasetWriter(hid_t file, hid_t version_group, const NewDataset& ds)
+      : file_(file), version_group_(version_group), ds_(ds) {}
+
+  Status Write() {
+    VH5_RETURN_IF_ERROR(Validate());
+    VH5_RETURN_IF_ERROR(OpenOrCreateRawData());
+    VH5_ASSIGN_OR_RETURN(HashTable table, HashTable::Open(raw_group_.get()));
+    VH5_RETURN_IF_ERROR(StoreChunks(&table));
+    VH5_RETURN_IF_ERROR(table.Write());
+    return CreateVirtualDataset();
+  }
+
+ private:
+  Status Validate() {
+    size_t rank = ds_.shape.size();
+    if (rank == 0) return Status::Unsupported(ds_.path + ": scalar datasets");
+    if (ds_.chunks.size() != rank) return Status::InvalidArgument(ds_.path + ": chunks rank");
+    elements_ = 1;
+    for (size_t d = 0; d < rank; ++d) {
+      if (ds_.chunks[d] == 0) return Status::InvalidArgument(ds_.path + ": a chunk of 0");
+      elements_ *= ds_.shape[d];
+    }
+    VH5_ASSIGN_OR_RETURN(type_, TypeFromNumpy(ds_.dtype));
+    vlen_ = H5Tis_variable_str(type_.get()) > 0;
+    itemsize_ = H5Tget_size(type_.get());
+    if (vlen_ ? ds_.strings.size() != elements_ : ds_.data.size() != elements_ * itemsize_)
+      return Status::InvalidArgument(ds_.path + ": content does not match shape and dtype");
+    fill_ = ds_.fill_bytes.empty() ? std::string(vlen_ ? 0 : itemsize_, '\0') : ds_.fill_bytes;
+    if (!vlen_ && fill_.size() != itemsize_)
+      return Status::InvalidArgument(ds_.path + ": fill value of the wrong size");
+    raw_group_path_ = "/_version_data/" + ds_.path;
+    raw_path_ = raw_group_path_ + "/raw_data";
+    return Status::OK();
+  }
+
+  Status OpenOrCreateRawData() {
+    size_t rank = ds_.shape.size();
+    if (h5::LinkExists(file_, raw_path_)) {
+      VH5_ASSIGN_OR_RETURN(raw_group_, h5::OpenGroup(file_, raw_group_path_));
+      VH5_ASSIGN_OR_RETURN(raw_, h5::OpenDataset(file_, raw_path_));
+      h5::Handle stored(H5Dget_type(raw_.get()));
+      if (H5Tequal(stored.get(), type_.get()) <= 0)
+        return Status::InvalidArgument(ds_.path + ": dtype " + ds_.dtype +
+                                       " differs from the stored raw_data");
+      h5::Handle dcpl(H5Dget_create_plist(raw_.get()));
+      std::vector<hsize_t> chunk(rank);
+      if (H5Pget_chunk(dcpl.get(), static_cast<int>(rank), chunk.data()) !=
+              static_cast<int>(rank) ||
+          !std::equal(chunk.begin(), chunk.end(), ds_.chunks.begin()))
+        return Status::InvalidArgument(ds_.path + ": chunks " + DimsList(ds_.chunks) +
+                                       " differ from the stored raw_data");
+      return Status::OK();
+    }
+    h5::Handle lcpl = IntermediateGroups();
+    raw_group_ = h5::Handle(
+        H5Gcreate2(file_, raw_group_path_.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT));
+    if (!raw_group_) return h5::Error("cannot create " + raw_group_path_);
+    std::vector<hsize_t> dims(rank), maxdims(rank), chunk(ds_.chunks.begin(), ds_.chunks.end());
+    for (size_t d = 0; d < rank; ++d) dims[d] = maxdims[d] = ds_.chunks[d];
+    dims[0] = 0;
+    maxdims[0] = H5S_UNLIMITED;
+    h5::Handle space(H5Screate_simple(static_cast<int>(rank), dims.data(), maxdims.data()));
+    h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+    H5Pset_chunk(dcpl.get(), static_cast<int>(rank), chunk.data());
+    VH5_RETURN_IF_ERROR(SetFilters(dcpl.get(), ds_.compression));
+    if (!vlen_) H5Pset_fill_value(dcpl.get(), type_.get(), fill_.data());
+    raw_ = h5::Handle(H5Dcreate2(raw_group_.get(), "raw_data", type_.get(), space.get(),
+                                 H5P_DEFAULT, dcpl.get(), H5P_DEFAULT));
+    if (!raw_) return h5::Error("cannot create " + raw_path_);
+    return WriteAttribute(raw_.get(), ChunksAttribute(ds_.chunks));
+  }
+
+  // Copies the cell's elements (C order over `extent`) out of the dataset.
+  void Gather(const std::vector<uint64_t>& origin, const std::vector<uint64_t>& extent,
+              std::string* bytes, std::vector<std::string_view>* strings) const {
+    size_t rank = extent.size();
+    uint64_t run = extent[rank - 1];
+    uint64_t rows = 1;
+    for (size_t d = 0; d + 1 < rank; ++d) rows *= extent[d];
+    std::vector<uint64_t> idx(rank, 0);
+    bytes->clear();
+    strings->clear();
+    for (uint64_t r = 0; r < rows; ++r) {
+      uint64_t lin = 0;
+      for (size_t d = 0; d < rank; ++d) lin = lin * ds_.shape[d] + origin[d] + idx[d];
+      if (vlen_) {
+        for (uint64_t i = 0; i < run; ++i) strings->push_back(ds_.strings[lin + i]);
+      } else {
+        bytes->append(ds_.data.data() + lin * itemsize_, run * itemsize_);
+      }
+      for (size_t d = rank - 1; d-- > 0;) {
+        if (++idx[d] < extent[d]) break;
+        idx[d] = 0;
+      }
+    }
+  }
+
+  bool AllFill(const std::string& bytes, const std::vector<std::string_view>& strings) const {
+    if (vlen_) {
+      for (std::string_view s : strings)
+        if (!s.empty()) return false;
+      return true;
+    }
+    for (size_t i = 0; i < bytes.size(); i += itemsize_)
+      if (std::memcmp(bytes.data() + i, fill_.data(), itemsize_) != 0) return false;
+    return true;
+  }
+
+  Status StoreChunks(HashTable* table) {
+    size_t rank = ds_.shape.size();
+    if (elements_ == 0) return Status::OK();
+    std::vector<uint64_t> grid(rank), cell(rank, 0);
+    for (size_t d = 0; d < rank; ++d) grid[d] = (ds_.shape[d] + ds_.chunks[d] - 1) / ds_.chunks[d];
+    h5::Handle space(H5Dget_space(raw_.get()));
+    std::vector<hsize_t> raw_dims(rank);
+    H5Sget_simple_extent_dims(space.get(), raw_dims.data(), nullptr);
+    raw_rows_ = raw_dims[0];
+
+    std::string bytes;
+    std::vector<std::string_view> strings;
+    while (true) {
+      Mapping m;
+      m.origin.resize(rank);
+      m.extent.resize(rank);
+      for (size_t d = 0; d < rank; ++d) {
+        m.origin[d] = cell[d] * ds_.chunks[d];
+        m.extent[d] = std::min(ds_.chunks[d], ds_.shape[d] - m.origin[d]);
+      }
+      Gather(m.origin, m.extent, &bytes, &strings);
+      if (!AllFill(bytes, strings)) {
+        ChunkHash hash =
+            vlen_ ? HashStringChunk(strings, m.extent) : HashFixedChunk(bytes, m.extent);
+        if (auto found = table->Find(hash)) {
+          m.raw_start = found->first;
+        } else {
+          m.raw_start = table->largest_index() * static_cast<int64_t>(ds_.chunks[0]);
+          table->Add(hash, m.raw_start, m.raw_start + static_cast<int64_t>(m.extent[0]));
+          VH5_RETURN_IF_ERROR(WriteChunk(m, bytes, strings));
+        }
+        mappings_.push_back(std::move(m));
+      }
+      size_t d = rank;
+      while (d-- > 0) {
+        if (++cell[d] < grid[d]) break;
+        cell[d] = 0;
+      }
+      if (d == static_cast<size_t>(-1)) break;
+    }
+    return Status::OK();
+  }
+
+  Status WriteChunk(const Mapping& m, const std::string& bytes,
+                    const std::vector<std::string_view>& strings) {
+    size_t rank = ds_.shape.size();
+    hsize_t needed = static_cast<hsize_t>(m.raw_start) + ds_.chunks[0];
+    if (needed > raw_rows_) {
+      std::vector<hsize_t> dims(ds_.chunks.begin(), ds_.chunks.end());
+      dims[0] = needed;
+      if (H5Dset_extent(raw_.get(), dims.data()) < 0) return h5::Error("cannot grow " + raw_path_);
+      raw_rows_ = needed;
+    }
+    std::vector<hsize_t> start(rank, 0), count(m.extent.begin(), m.extent.end());
+    start[0] = static_cast<hsize_t>(m.raw_start);
+    h5::Handle file_space(H5Dget_space(raw_.get()));
+    h5::Handle mem_space(H5Screate_simple(static_cast<int>(rank), count.data(), nullptr));
+    H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(),
+                        nullptr);
+    herr_t rc;
+    if (vlen_) {
+      std::vector<std::string> owned(strings.begin(), strings.end());
+      std::vector<const char*> pointers;
+      for (const std::string& s : owned) pointers.push_back(s.c_str());
+      rc = H5Dwrite(raw_.get(), type_.get(), mem_space.get(), file_space.get(), H5P_DEFAULT,
+                    pointers.data());
+    } else {
+      rc = H5Dwrite(raw_.get(), type_.get(), mem_space.get(), file_space.get(), H5P_DEFAULT,
+                    bytes.data());
+    }
+    if (rc < 0) return h5::Error("cannot write a chunk of " + raw_path_);
+    return Status::OK();
+  }
+
+  Status CreateVirtualDataset() {
+    size_t rank = ds_.shape.size();
+    std::vector<hsize_t> dims(ds_.shape.begin(), ds_.shape.end());
+    h5::Handle space(H5Screate_simple(static_cast<int>(rank), dims.data(), dims.data()));
+    h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+    if (!vlen_) H5Pset_fill_value(dcpl.get(), type_.get(), fill_.data());
+    // An empty dataset has no mapping; the Python library stores it plainly.
+    if (elements_ > 0) {
+      h5::Handle raw_space(H5Dget_space(raw_.get()));
+      std::vector<hsize_t> ones(rank, 1);
+      for (const Mapping& m : mappings_) {
+        std::vector<hsize_t> vstart(m.origin.begin(), m.origin.end());
+        std::vector<hsize_t> block(m.extent.begin(), m.extent.end());
+        std::vector<hsize_t> sstart(rank, 0);
+        sstart[0] = static_cast<hsize_t>(m.raw_start);
+        h5::Handle vspace(H5Scopy(space.get()));
+        h5::Handle sspace(H5Scopy(raw_space.get()));
+        if (H5Sselect_hyperslab(vspace.get(), H5S_SELECT_SET, vstart.data(), nullptr, ones.data(),
+                                block.data()) < 0 ||
+            H5Sselect_hyperslab(sspace.get(), H5S_SELECT_SET, sstart.data(), nullptr, ones.data(),
+                                block.data()) < 0 ||
+            H5Pset_virtual(dcpl.get(), vspace.get(), ".", raw_path_.c_str(), sspace.get()) < 0)
+          return h5::Error(ds_.path + ": cannot map a chunk");
+      }
+      if (mappings_.empty()) {
+        // Every chunk is fill: a virtual layout needs no mapping at all.
+        H5Pset_layout(dcpl.get(), H5D_VIRTUAL);
+      }
+    }
+    h5::Handle lcpl = IntermediateGroups();
+    h5::Handle dataset(H5Dcreate2(version_group_, ds_.path.c_str(), type_.get(), space.get(),
+                                  lcpl.get(), dcpl.get(), H5P_DEFAULT));
+    if (!dataset) return h5::Error("cannot create " + ds_.path);
+    for (const Attribute& a : ds_.attrs) VH5_RETURN_IF_ERROR(WriteAttribute(dataset.get(), a));
+    VH5_RETURN_IF_ERROR(WriteAttribute(dataset.get(), Attribute{"raw_data", raw_path_, ""}));
+    return WriteAttribute(dataset.get(), ChunksAttribute(ds_.chunks));
+  }
+
+  hid_t file_;
+  hid_t version_group_;
+  const NewDataset& ds_;
+  h5::Handle type_;
+  bool vlen_ = false;
+  size_t itemsize_ = 0;
+  uint64_t elements_ = 0;
+  std::string fill_;
+  std::string raw_group_path_, raw_path_;
+  h5::Handle raw_group_, raw_;
+  hsize_t raw_rows_ = 0;
+  std::vector<Mapping> mappings_;
+};
+
+std::string Now() {
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  return FormatTimestamp(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+}
+
+Status Commit(const std::string& path, const NewVersion& version) {
+  VH5_RETURN_IF_ERROR(ValidateVersionName(version.name));
+  std::string timestamp = version.timestamp.empty() ? Now() : version.timestamp;
+  if (!ParseTimestamp(timestamp))
+    return Status::InvalidArgument("timestamp \"" + timestamp + "\" is not of the form " +
+                                   "2024-01-01 13:00:00.000001+0000");
+  if (H5Fis_hdf5(path.c_str()) <= 0) return Status::NotHdf5(path + ": not an HDF5 file");
+  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT));
+  if (!file) return h5::Error(path + ": cannot open for writing");
+  if (!h5::LinkExists(file.get(), kVersionsGroup))
+    return Status::NotVersioned(path + ": an HDF5 file without versioned data");
+  VH5_ASSIGN_OR_RETURN(h5::Handle versions, h5::OpenGroup(file.get(), kVersionsGroup));
+  int64_t data_version = 1;
+  if (h5::AttributeExists(versions.get(), "data_version")) {
+    VH5_ASSIGN_OR_RETURN(data_version, h5::ReadIntAttribute(versions.get(), "data_version"));
+  }
+  if (data_version != kDataVersion)
+    return Status::Unsupported("committing to a file of data_version " +
+                               std::to_string(data_version));
+  if (h5::LinkExists(versions.get(), version.name))
+    return Status::Exists("version " + version.name + " already exists");
+  std::string prev = version.prev_version;
+  if (prev.empty()) {
+    VH5_ASSIGN_OR_RETURN(prev, h5::ReadStringAttribute(versions.get(), "current_version"));
+  }
+  if (!h5::LinkExists(versions.get(), prev))
+    return Status::NotFound("previous version " + prev + " does not exist");
+
+  h5::Handle group(
+      H5Gcreate2(versions.get(), version.name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  if (!group) return h5::Error("cannot create version " + version.name);
+  // committed stays False until everything is written, as in the Python library.
+  VH5_RETURN_IF_ERROR(WriteAttribute(group.get(), Attribute{"committed", "False", "|b1"}));
+  VH5_RETURN_IF_ERROR(WriteAttribute(group.get(), Attribute{"prev_version", prev, ""}));
+  VH5_RETURN_IF_ERROR(WriteAttribute(group.get(), Attribute{"timestamp", timestamp, ""}));
+
+  h5::Handle lcpl = IntermediateGroups();
+  for (const NewGroup& g : version.groups) {
+    h5::Handle sub;
+    if (h5::LinkExists(group.get(), g.path)) {
+      VH5_ASSIGN_OR_RETURN(sub, h5::OpenGroup(group.get(), g.path));
+    } else {
+      sub =
+          h5::Handle(H5Gcreate2(group.get(), g.path.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT));
+    }
+    if (!sub) return h5::Error("cannot create group " + g.path);
+    for (const Attribute& a : g.attrs) VH5_RETURN_IF_ERROR(WriteAttribute(sub.get(), a));
+  }
+  for (const NewDataset& ds : version.datasets) {
+    DatasetWriter writer(file.get(), group.get(), ds);
+    VH5_RETURN_IF_ERROR(writer.Write());
+  }
+  VH5_RETURN_IF_ERROR(WriteAttribute(group.get(), Attribute{"committed", "True", "|b1"}));
+  if (version.make_current)
+    VH5_RETURN_IF_ERROR(
+        WriteAttribute(versions.get(), Attribute{"current_version", version.name, ""}));
+  if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) return h5::Error("cannot flush " + path);
+  return Status::OK();
+}
+
+}  // namespace
+
+Status ValidateVersionName(const std::string& name) {
+  if (name.empty() || name == "." || name == ".." || name == kFirstVersionName ||
+      name.find('/') != std::string::npos || name.find('\0') != std::string::npos)
+    return Status::InvalidArgument("\"" + name + "\" is not a valid version name");
+  return Status::OK();
+}
+
+Status CreateVersionedFile(const std::string& path) {
+  h5::SilenceAutomaticErrorPrinting();
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0) return Status::Exists(path + " already exists");
+  h5::Handle file(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT));
+  if (!file) return h5::Error(path + ": cannot create");
+  h5::Handle lcpl = IntermediateGroups();
+  h5::Handle versions(H5Gcreate2(file.get(), kVersionsGroup, lcpl.get(), H5P_DEFAULT, H5P_DEFAULT));
+  if (!versions) return h5::Error(path + ": cannot create " + kVersionsGroup);
+  h5::Handle first(
+      H5Gcreate2(versions.get(), kFirstVersionName, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  if (!first) return h5::Error(path + ": cannot create the first version");
+  VH5_RETURN_IF_ERROR(
+      WriteAttribute(versions.get(), Attribute{"current_version", kFirstVersionName, ""}));
+  VH5_RETURN_IF_ERROR(WriteAttribute(first.get(), Attribute{"timestamp", Now(), ""}));
+  VH5_RETURN_IF_ERROR(WriteAttribute(
+      versions.get(), Attribute{"data_version", std::to_string(kDataVersion), "<i8"}));
+  return Status::OK();
+}
+
+Status CommitVersion(const std::string& path, const NewVersion& version) {
+  h5::SilenceAutomaticErrorPrinting();
+  h5::RegisterLzfFilter();
+  Status s = Commit(path, version);
+  return s.ok() ? s : s.WithContext(path + ": version " + version.name);
+}
+
+}  // namespace vh5

@@ -1,0 +1,231 @@
+// The engine's read path against every fixture written by versioned-hdf5,
+// and against bad input it makes itself.
+#include <hdf5.h>
+
+#include <algorithm>
+#include <boost/test/unit_test.hpp>
+#include <functional>
+#include <set>
+
+#include "manifest.h"
+#include "py_literal.h"
+#include "test_util.h"
+#include "timestamp.h"
+#include "vh5/versioned_file.h"
+#include "vh5/vlen_text.h"
+
+using namespace vh5test;
+
+namespace {
+
+std::string ReadAll(const vh5::Dataset& d, size_t piece) {
+  std::string out;
+  std::vector<char> buf(piece);
+  for (uint64_t offset = 0;;) {
+    vh5::Result<size_t> n = d.Read(offset, piece, buf.data());
+    if (!n.ok()) BOOST_FAIL(n.status().ToString());
+    if (*n == 0) break;
+    out.append(buf.data(), *n);
+    offset += *n;
+  }
+  return out;
+}
+
+void CheckAttrs(const std::vector<ManifestAttr>& expected, const vh5::Attributes& got) {
+  BOOST_TEST(expected.size() == got.size());
+  for (const ManifestAttr& e : expected) {
+    BOOST_TEST_CONTEXT("attribute " << e.name) {
+      auto it = std::find_if(got.begin(), got.end(),
+                             [&](const vh5::Attribute& a) { return a.name == e.name; });
+      BOOST_TEST_REQUIRE((it != got.end()));
+      if (e.typed) {
+        BOOST_TEST(it->type == e.dtype);
+        BOOST_TEST(std::stod(it->text) == std::stod(e.value));
+      } else {
+        BOOST_TEST(it->type == "");
+        BOOST_TEST(it->text == e.value);
+      }
+    }
+  }
+}
+
+void CheckVersion(const vh5::Version& version, const ManifestVersion& expected) {
+  BOOST_TEST(version.info().prev_version == expected.prev_version);
+  BOOST_TEST(version.info().timestamp == expected.timestamp);
+  BOOST_TEST(version.info().timestamp_ns == vh5::ParseTimestamp(expected.timestamp).value());
+
+  // Walk the tree and compare the sets of groups and datasets.
+  std::set<std::string> groups, datasets;
+  std::function<void(const std::string&)> walk = [&](const std::string& path) {
+    vh5::Result<std::vector<vh5::DirEntry>> children = version.List(path);
+    BOOST_REQUIRE_MESSAGE(children.ok(), children.status().ToString());
+    for (const vh5::DirEntry& e : *children) {
+      std::string child = path.empty() ? e.name : path + "/" + e.name;
+      if (e.kind == vh5::NodeKind::kGroup) {
+        groups.insert(child);
+        walk(child);
+      } else {
+        datasets.insert(child);
+      }
+    }
+  };
+  walk("");
+  std::set<std::string> want_groups, want_datasets;
+  for (const auto& [p, a] : expected.groups) want_groups.insert(p);
+  for (const auto& [p, d] : expected.datasets) want_datasets.insert(p);
+  BOOST_TEST(groups == want_groups, boost::test_tools::per_element());
+  BOOST_TEST(datasets == want_datasets, boost::test_tools::per_element());
+
+  for (const auto& [path, attrs] : expected.groups) {
+    BOOST_TEST_CONTEXT("group " << path) {
+      vh5::Result<vh5::Attributes> got = version.GetAttributes(path);
+      BOOST_TEST_REQUIRE(got.ok());
+      CheckAttrs(attrs, *got);
+    }
+  }
+  for (const auto& [path, want] : expected.datasets) {
+    BOOST_TEST_CONTEXT("dataset " << path) {
+      vh5::Result<std::shared_ptr<const vh5::Dataset>> d = version.OpenDataset(path);
+      BOOST_TEST_REQUIRE(d.ok(), d.status().ToString());
+      const vh5::DatasetInfo& info = (*d)->info();
+      BOOST_TEST(info.dtype.numpy == want.dtype);
+      BOOST_TEST(info.shape == want.shape, boost::test_tools::per_element());
+      BOOST_TEST(info.chunks == want.chunks, boost::test_tools::per_element());
+      BOOST_TEST((*d)->size() == want.nbytes);
+      std::string whole = ReadAll(**d, 1 << 20);
+      BOOST_TEST(Sha256Hex(whole) == want.sha256);
+      // Odd-sized pieces exercise every partial-element and cross-chunk path.
+      BOOST_TEST((ReadAll(**d, 4093) == whole));
+      BOOST_TEST((ReadAll(**d, 7) == whole));
+      CheckAttrs(want.attrs, info.attrs);
+      if (!want.fill_repr.empty()) BOOST_TEST(info.fill_text == want.fill_repr);
+    }
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(engine_read)
+
+BOOST_AUTO_TEST_CASE(every_fixture_matches_its_manifest,
+                     *boost::unit_test::precondition(RequiresSharedFixtures())) {
+  fs::path fixtures = *SharedFixtures();
+  std::vector<ManifestFile> manifests = LoadAllManifests(fixtures);
+  BOOST_TEST(manifests.size() >= 19u);
+  for (const ManifestFile& mf : manifests) {
+    BOOST_TEST_CONTEXT("fixture " << mf.name) {
+      auto file = vh5::VersionedFile::OpenReadOnly((fixtures / mf.name).string());
+      BOOST_TEST_REQUIRE(file.ok(), file.status().ToString());
+      std::optional<std::string> current = (*file)->CurrentVersion();
+      BOOST_TEST(current.value_or(vh5::kFirstVersionName) == mf.current_version);
+      std::vector<std::string> names;
+      for (const vh5::VersionInfo& v : (*file)->ListVersions()) names.push_back(v.name);
+      std::vector<std::string> want;
+      for (const auto& [name, v] : mf.versions) want.push_back(name);
+      BOOST_TEST(names == want, boost::test_tools::per_element());
+      for (const auto& [name, expected] : mf.versions) {
+        BOOST_TEST_CONTEXT("version " << name) {
+          auto version = (*file)->GetVersion(name);
+          BOOST_TEST_REQUIRE(version.ok(), version.status().ToString());
+          CheckVersion(**version, expected);
+        }
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(legacy_files_report_their_data_version,
+                     *boost::unit_test::precondition(RequiresSharedFixtures())) {
+  fs::path fixtures = *SharedFixtures();
+  auto legacy = vh5::VersionedFile::OpenReadOnly(
+      (fixtures / "legacy" / "nested_data_old_data_version.h5").string());
+  BOOST_TEST_REQUIRE(legacy.ok());
+  BOOST_TEST((*legacy)->data_version() < 4);
+  auto current = vh5::VersionedFile::OpenReadOnly((fixtures / "basic.h5").string());
+  BOOST_TEST_REQUIRE(current.ok());
+  BOOST_TEST((*current)->data_version() == 4);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_names_are_not_found,
+                     *boost::unit_test::precondition(RequiresSharedFixtures())) {
+  auto file = vh5::VersionedFile::OpenReadOnly((*SharedFixtures() / "groups.h5").string());
+  BOOST_TEST_REQUIRE(file.ok());
+  BOOST_TEST((*file)->GetVersion("nope").status().code() == vh5::Status::Code::kNotFound);
+  BOOST_TEST((*file)->GetVersion(vh5::kFirstVersionName).status().IsNotFound());
+  auto v1 = (*file)->GetVersion("v1");
+  BOOST_TEST_REQUIRE(v1.ok());
+  BOOST_TEST((*v1)->Kind("a/nope").status().IsNotFound());
+  BOOST_TEST((*v1)->Kind("top/x").status().code() == vh5::Status::Code::kNotADirectory);
+  BOOST_TEST((*v1)->OpenDataset("a").status().code() == vh5::Status::Code::kIsADirectory);
+  BOOST_TEST((*v1)->List("top").status().code() == vh5::Status::Code::kNotADirectory);
+  // The error names the file, the version and the path.
+  std::string message = (*v1)->Kind("a/nope").status().message();
+  BOOST_TEST(message.find("groups.h5") != std::string::npos);
+  BOOST_TEST(message.find("v1") != std::string::npos);
+  BOOST_TEST(message.find("a/nope") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(bad_files_are_refused_with_a_clear_status) {
+  TempDir dir;
+  WriteFile(dir.path() / "random.h5", std::string(4096, '\x5a'));
+  WriteFile(dir.path() / "empty.h5", "");
+  {
+    hid_t f = H5Fcreate((dir.path() / "plain.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t g = H5Gcreate2(f, "/data", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Gclose(g);
+    H5Fclose(f);
+  }
+  using Code = vh5::Status::Code;
+  auto code = [&](const std::string& name) {
+    return vh5::VersionedFile::OpenReadOnly((dir.path() / name).string()).status().code();
+  };
+  BOOST_TEST(code("random.h5") == Code::kNotHdf5);
+  BOOST_TEST(code("empty.h5") == Code::kNotHdf5);
+  BOOST_TEST(code("plain.h5") == Code::kNotVersioned);
+  BOOST_TEST(code("missing.h5") == Code::kNotFound);
+  std::string message =
+      vh5::VersionedFile::OpenReadOnly((dir.path() / "plain.h5").string()).status().message();
+  BOOST_TEST(message.find("plain.h5") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(timestamps_parse_and_format) {
+  auto ns = vh5::ParseTimestamp("2024-01-01 13:00:00.000001+0000");
+  BOOST_TEST_REQUIRE(ns.has_value());
+  BOOST_TEST(*ns == 1704114000000001000LL);
+  BOOST_TEST(vh5::FormatTimestamp(*ns) == "2024-01-01 13:00:00.000001+0000");
+  BOOST_TEST(*vh5::ParseTimestamp("2024-01-01 14:00:00+0100") == 1704114000000000000LL);
+  BOOST_TEST(!vh5::ParseTimestamp("yesterday").has_value());
+  BOOST_TEST(!vh5::ParseTimestamp("2024-13-01 00:00:00").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(python_literals_match_repr) {
+  using vh5::py::ComplexRepr;
+  using vh5::py::FloatRepr;
+  BOOST_TEST(FloatRepr(0.0) == "0.0");
+  BOOST_TEST(FloatRepr(-1.5) == "-1.5");
+  BOOST_TEST(FloatRepr(0.1) == "0.1");
+  BOOST_TEST(FloatRepr(1e-05) == "1e-05");
+  BOOST_TEST(FloatRepr(0.0001) == "0.0001");
+  BOOST_TEST(FloatRepr(1e16) == "1e+16");
+  BOOST_TEST(FloatRepr(1e15) == "1000000000000000.0");
+  BOOST_TEST(FloatRepr(123.25) == "123.25");
+  BOOST_TEST(FloatRepr(0.1f, true) == "0.1");
+  BOOST_TEST(FloatRepr(1.0 / 0.0) == "inf");
+  BOOST_TEST(ComplexRepr(0, 0) == "0j");
+  BOOST_TEST(ComplexRepr(1, 2) == "(1+2j)");
+  BOOST_TEST(ComplexRepr(1.5, -0.5) == "(1.5-0.5j)");
+  BOOST_TEST(vh5::py::BytesRepr("a'\x01") == "b\"a'\\x01\"");
+}
+
+BOOST_AUTO_TEST_CASE(vlen_lines_round_trip) {
+  std::vector<std::string> elements = {"plain", "", "back\\slash", "new\nline", "cr\r", "ünï"};
+  std::string text = vh5::EncodeLines(elements);
+  BOOST_TEST(text == "plain\n\nback\\\\slash\nnew\\nline\ncr\\r\nünï\n");
+  auto decoded = vh5::DecodeLines(text);
+  BOOST_TEST_REQUIRE(decoded.ok());
+  BOOST_TEST(*decoded == elements, boost::test_tools::per_element());
+  BOOST_TEST(!vh5::DecodeLines("no newline").ok());
+  BOOST_TEST(!vh5::DecodeLines("bad \\x escape\n").ok());
+}
+
+BOOST_AUTO_TEST_SUITE_END()

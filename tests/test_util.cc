@@ -1,0 +1,210 @@
+#include "test_util.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace vh5test {
+
+TempDir::TempDir() {
+  std::string tmpl = "/tmp/vh5fs-test-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = tmpl;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) {
+    out.push_back(hex[md[i] >> 4]);
+    out.push_back(hex[md[i] & 15]);
+  }
+  return out;
+}
+
+std::string ReadFile(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open " + path.string());
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void WriteFile(const fs::path& path, std::string_view data) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(data.data(), static_cast<std::streamsize>(data.size()));
+  if (!out) throw std::runtime_error("cannot write " + path.string());
+}
+
+std::string ReadFileInPieces(const fs::path& path, size_t piece) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error("cannot open " + path.string() + ": " + strerror(errno));
+  std::string out;
+  std::vector<char> buf(piece);
+  while (true) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      throw std::runtime_error("read " + path.string() + ": " + strerror(err));
+    }
+    if (n == 0) break;
+    out.append(buf.data(), static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+CommandResult Run(const std::vector<std::string>& argv) {
+  TempDir dir;
+  fs::path out_path = dir.path() / "out", err_path = dir.path() / "err";
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    int in = ::open("/dev/null", O_RDONLY);
+    int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  CommandResult r;
+  r.exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = ReadFile(out_path);
+  r.err = ReadFile(err_path);
+  return r;
+}
+
+std::optional<std::string> GetXattr(const fs::path& path, const std::string& name) {
+  ssize_t n = ::getxattr(path.c_str(), name.c_str(), nullptr, 0);
+  if (n < 0) return std::nullopt;
+  std::string value(static_cast<size_t>(n), '\0');
+  n = ::getxattr(path.c_str(), name.c_str(), value.data(), value.size());
+  if (n < 0) return std::nullopt;
+  value.resize(static_cast<size_t>(n));
+  return value;
+}
+
+std::vector<std::string> ListXattrs(const fs::path& path) {
+  ssize_t n = ::listxattr(path.c_str(), nullptr, 0);
+  if (n <= 0) return {};
+  std::string names(static_cast<size_t>(n), '\0');
+  n = ::listxattr(path.c_str(), names.data(), names.size());
+  std::vector<std::string> out;
+  for (size_t pos = 0; pos < static_cast<size_t>(std::max<ssize_t>(n, 0));) {
+    size_t end = names.find('\0', pos);
+    out.push_back(names.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return out;
+}
+
+bool IsMounted(const fs::path& mountpoint) {
+  std::ifstream mounts("/proc/self/mounts");
+  std::string dev, mnt, rest;
+  while (mounts >> dev >> mnt && std::getline(mounts, rest)) {
+    if (mnt == mountpoint.string()) return true;
+  }
+  return false;
+}
+
+Mount::Mount(const fs::path& file, std::vector<std::string> extra_args) {
+  mountpoint_ = dir_.path() / "mnt";
+  fs::create_directory(mountpoint_);
+  std::vector<std::string> argv = {Vh5fsBinary(), file.string(), mountpoint_.string(), "-f"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  fs::path log = dir_.path() / "vh5fs.log";
+  child_ = ::fork();
+  if (child_ < 0) throw std::runtime_error("fork failed");
+  if (child_ == 0) {
+    int err = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(err, 2);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!IsMounted(mountpoint_)) {
+    int status;
+    if (::waitpid(child_, &status, WNOHANG) == child_) {
+      child_ = -1;
+      throw std::runtime_error("vh5fs exited before mounting: " + ReadFile(log));
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(child_, SIGKILL);
+      ::waitpid(child_, &status, 0);
+      child_ = -1;
+      throw std::runtime_error("vh5fs did not mount within 20 s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+Mount::~Mount() {
+  if (IsMounted(mountpoint_)) {
+    CommandResult r = Run({"/bin/fusermount3", "-u", mountpoint_.string()});
+    if (r.exit_status != 0) Run({"/bin/fusermount3", "-uz", mountpoint_.string()});
+  }
+  if (child_ > 0) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    int status;
+    while (::waitpid(child_, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        ::kill(child_, SIGKILL);
+        ::waitpid(child_, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+}
+
+std::optional<fs::path> SharedFixtures() {
+  const char* env = std::getenv("VH5_SHARED_DIR");
+  fs::path shared = env ? fs::path(env) : fs::path(VH5_SOURCE_DIR) / ".." / "shared";
+  fs::path fixtures = shared / "fixtures";
+  if (fs::exists(fixtures / "manifest.json")) return fs::canonical(fixtures);
+  return std::nullopt;
+}
+
+boost::test_tools::assertion_result RequiresSharedFixtures::operator()(
+    boost::unit_test::test_unit_id) const {
+  boost::test_tools::assertion_result result(SharedFixtures().has_value());
+  if (!result) result.message() << "../shared/fixtures is absent";
+  return result;
+}
+
+std::string Vh5fsBinary() { return VH5FS_BINARY; }
+std::string Vh5Binary() { return VH5_BINARY; }
+
+}  // namespace vh5test

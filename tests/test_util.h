@@ -1,0 +1,87 @@
+// Helpers shared by the test suites: temp dirs, hashing, child processes,
+// real mounts that always come down, and the shared fixtures.
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/test/unit_test.hpp>
+#include <filesystem>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vh5/status.h"
+
+namespace vh5 {
+// Lets Boost.Test print Status codes in failed assertions.
+inline std::ostream& operator<<(std::ostream& os, Status::Code code) {
+  return os << Status::CodeName(code);
+}
+}  // namespace vh5
+
+namespace vh5test {
+
+namespace fs = std::filesystem;
+
+// A fresh directory under /tmp/vh5fs-test-*, removed with everything in it.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::string Sha256Hex(std::string_view data);
+std::string ReadFile(const fs::path& path);
+void WriteFile(const fs::path& path, std::string_view data);
+// Reads `path` with read(2) in pieces of `piece` bytes.
+std::string ReadFileInPieces(const fs::path& path, size_t piece);
+
+struct CommandResult {
+  int exit_status = -1;  // -1 when killed by a signal
+  std::string out;
+  std::string err;
+};
+// Runs argv[0] (a path) with no shell; stdin is /dev/null.
+CommandResult Run(const std::vector<std::string>& argv);
+
+// The extended attribute `name` of `path`, or nullopt (errno kept) if absent.
+std::optional<std::string> GetXattr(const fs::path& path, const std::string& name);
+std::vector<std::string> ListXattrs(const fs::path& path);
+
+// vh5fs FILE MOUNTPOINT -f in a child process; the destructor unmounts, reaps
+// the child and removes the mount point, even when a test failed.
+class Mount {
+ public:
+  explicit Mount(const fs::path& file, std::vector<std::string> extra_args = {});
+  ~Mount();
+  Mount(const Mount&) = delete;
+  Mount& operator=(const Mount&) = delete;
+  const fs::path& root() const { return mountpoint_; }
+
+ private:
+  TempDir dir_;
+  fs::path mountpoint_;
+  pid_t child_ = -1;
+};
+
+bool IsMounted(const fs::path& mountpoint);
+
+// ../shared/fixtures beside the checkout (or $VH5_SHARED_DIR/fixtures).
+std::optional<fs::path> SharedFixtures();
+// A Boost.Test precondition: skip when the shared fixtures are absent.
+struct RequiresSharedFixtures {
+  boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const;
+};
+
+std::string Vh5fsBinary();
+std::string Vh5Binary();
+
+}  // namespace vh5test
