@@ -96,7 +96,7 @@ void CheckVersion(const vh5::Version& version, const ManifestVersion& expected) 
       BOOST_TEST(Sha256Hex(whole) == want.sha256);
       // Odd-sized pieces exercise every partial-element and cross-chunk path.
       BOOST_TEST((ReadAll(**d, 4093) == whole));
-      BOOST_TEST((ReadAll(**d, 7) == whole));
+      if (whole.size() <= (64 << 10)) BOOST_TEST((ReadAll(**d, 7) == whole));
       CheckAttrs(want.attrs, info.attrs);
       if (!want.fill_repr.empty()) BOOST_TEST(info.fill_text == want.fill_repr);
     }

@@ -6,8 +6,11 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <boost/property_tree/json_parser.hpp>
+#include <boost/property_tree/ptree.hpp>
 #include <boost/test/unit_test.hpp>
 #include <set>
+#include <sstream>
 
 #include "manifest.h"
 #include "test_util.h"
@@ -206,6 +209,41 @@ BOOST_AUTO_TEST_CASE(a_bad_mountpoint_is_refused,
   BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   r = Run({Vh5fsBinary()});
   BOOST_TEST(r.exit_status == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_demo_file_reads_through_the_mount_as_h5py_reads_it) {
+  TempDir dir;
+  fs::path file = dir.path() / "demo.h5";
+  CommandResult made = Run({Vh5Binary(), "demo", file.string()});
+  BOOST_TEST_REQUIRE(made.exit_status == 0, made.err);
+  CommandResult oracle = Run(
+      {"/usr/bin/python3", std::string(VH5_SOURCE_DIR) + "/tests/h5py_oracle.py", file.string()});
+  BOOST_TEST_REQUIRE(oracle.exit_status == 0, oracle.err);
+  std::istringstream in(oracle.out);
+  boost::property_tree::ptree tree;
+  boost::property_tree::read_json(in, tree);
+  BOOST_TEST(tree.get<int>("bad_hash_rows") == 0);
+
+  Mount mount(file);
+  BOOST_TEST(fs::read_symlink(mount.root() / "current").string() == "versions/v3");
+  size_t checked = 0;
+  for (const auto& [version, v] : tree.get_child("versions")) {
+    for (const auto& [path, d] : v.get_child("datasets")) {
+      BOOST_TEST_CONTEXT(version << "/" << path) {
+        fs::path node = mount.root() / "versions" / version / path;
+        BOOST_TEST(Sha256Hex(ReadFileInPieces(node, 1 << 20)) == d.get<std::string>("sha256"));
+        BOOST_TEST(Xattr(node, "user.vh5.shape").size() > 0);
+        ++checked;
+      }
+    }
+  }
+  BOOST_TEST(checked == 14u);
+  BOOST_TEST(Xattr(mount.root() / "versions/v1/sensors", "user.h5.site") == "north field");
+  BOOST_TEST(Xattr(mount.root() / "versions/v1/sensors", "user.vh5.h5type.elevation_m") == "<f8");
+  BOOST_TEST(Xattr(mount.root() / "versions/v1/sensors/temperature", "user.vh5.compression") ==
+             "gzip:4");
+  BOOST_TEST(Xattr(mount.root() / "versions/v2/sensors/humidity", "user.vh5.compression") == "lzf");
+  BOOST_TEST(Xattr(mount.root() / "versions/v2/sensors/humidity", "user.vh5.fillvalue") == "-1.0");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

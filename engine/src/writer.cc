@@ -319,6 +319,31 @@ std::string Now() {
   return FormatTimestamp(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
 }
 
+// Fills a new version group: its attributes, groups and datasets.
+Status WriteVersionGroup(hid_t file, hid_t group, const std::string& prev,
+                         const std::string& timestamp, const NewVersion& version) {
+  // committed stays False until everything is written, as in the Python library.
+  VH5_RETURN_IF_ERROR(WriteAttribute(group, Attribute{"committed", "False", "|b1"}));
+  VH5_RETURN_IF_ERROR(WriteAttribute(group, Attribute{"prev_version", prev, ""}));
+  VH5_RETURN_IF_ERROR(WriteAttribute(group, Attribute{"timestamp", timestamp, ""}));
+  h5::Handle lcpl = IntermediateGroups();
+  for (const NewGroup& g : version.groups) {
+    h5::Handle sub;
+    if (h5::LinkExists(group, g.path)) {
+      VH5_ASSIGN_OR_RETURN(sub, h5::OpenGroup(group, g.path));
+    } else {
+      sub = h5::Handle(H5Gcreate2(group, g.path.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT));
+    }
+    if (!sub) return h5::Error("cannot create group " + g.path);
+    for (const Attribute& a : g.attrs) VH5_RETURN_IF_ERROR(WriteAttribute(sub.get(), a));
+  }
+  for (const NewDataset& ds : version.datasets) {
+    DatasetWriter writer(file, group, ds);
+    VH5_RETURN_IF_ERROR(writer.Write());
+  }
+  return WriteAttribute(group, Attribute{"committed", "True", "|b1"});
+}
+
 Status Commit(const std::string& path, const NewVersion& version) {
   VH5_RETURN_IF_ERROR(ValidateVersionName(version.name));
   std::string timestamp = version.timestamp.empty() ? Now() : version.timestamp;
@@ -350,28 +375,15 @@ Status Commit(const std::string& path, const NewVersion& version) {
   h5::Handle group(
       H5Gcreate2(versions.get(), version.name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   if (!group) return h5::Error("cannot create version " + version.name);
-  // committed stays False until everything is written, as in the Python library.
-  VH5_RETURN_IF_ERROR(WriteAttribute(group.get(), Attribute{"committed", "False", "|b1"}));
-  VH5_RETURN_IF_ERROR(WriteAttribute(group.get(), Attribute{"prev_version", prev, ""}));
-  VH5_RETURN_IF_ERROR(WriteAttribute(group.get(), Attribute{"timestamp", timestamp, ""}));
-
-  h5::Handle lcpl = IntermediateGroups();
-  for (const NewGroup& g : version.groups) {
-    h5::Handle sub;
-    if (h5::LinkExists(group.get(), g.path)) {
-      VH5_ASSIGN_OR_RETURN(sub, h5::OpenGroup(group.get(), g.path));
-    } else {
-      sub =
-          h5::Handle(H5Gcreate2(group.get(), g.path.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT));
-    }
-    if (!sub) return h5::Error("cannot create group " + g.path);
-    for (const Attribute& a : g.attrs) VH5_RETURN_IF_ERROR(WriteAttribute(sub.get(), a));
+  Status written = WriteVersionGroup(file.get(), group.get(), prev, timestamp, version);
+  if (!written.ok()) {
+    // Unlink the unfinished version so that its name stays free; chunks it
+    // already appended stay unreferenced.
+    group.Reset();
+    H5Ldelete(versions.get(), version.name.c_str(), H5P_DEFAULT);
+    h5::TakeErrorStack();
+    return written;
   }
-  for (const NewDataset& ds : version.datasets) {
-    DatasetWriter writer(file.get(), group.get(), ds);
-    VH5_RETURN_IF_ERROR(writer.Write());
-  }
-  VH5_RETURN_IF_ERROR(WriteAttribute(group.get(), Attribute{"committed", "True", "|b1"}));
   if (version.make_current)
     VH5_RETURN_IF_ERROR(
         WriteAttribute(versions.get(), Attribute{"current_version", version.name, ""}));
