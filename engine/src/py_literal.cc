@@ -27,30 +27,37 @@ void ShortestDigits(double value, bool single_precision, std::string* digits, in
 std::string FormatFinite(double value, bool single_precision, bool force_point) {
   if (value == 0)
     return std::signbit(value) ? (force_point ? "-0.0" : "-0") : (force_point ? "0.0" : "0");
-  std::string sign = value < 0 ? "-" : "";
   std::string digits;
   int exp = 0;
   ShortestDigits(std::fabs(value), single_precision, &digits, &exp);
-  std::string out;
-  if (exp >= -5 + 1 && exp < 16) {
+  // Built with append only: GCC 12 at -O3 misreads operator+ chains here (-Wrestrict).
+  std::string out = value < 0 ? "-" : "";
+  size_t ndigits = digits.size();
+  if (exp >= -4 && exp < 16) {
     if (exp < 0) {
-      out = "0." + std::string(static_cast<size_t>(-exp - 1), '0') + digits;
-    } else if (static_cast<int>(digits.size()) <= exp + 1) {
-      out =
-          digits + std::string(static_cast<size_t>(exp + 1 - static_cast<int>(digits.size())), '0');
-      if (force_point) out += ".0";
+      out.append("0.");
+      out.append(static_cast<size_t>(-exp - 1), '0');
+      out.append(digits);
+    } else if (ndigits <= static_cast<size_t>(exp) + 1) {
+      out.append(digits);
+      out.append(static_cast<size_t>(exp) + 1 - ndigits, '0');
+      if (force_point) out.append(".0");
     } else {
-      out = digits.substr(0, static_cast<size_t>(exp + 1)) + "." +
-            digits.substr(static_cast<size_t>(exp + 1));
+      out.append(digits, 0, static_cast<size_t>(exp) + 1);
+      out.push_back('.');
+      out.append(digits, static_cast<size_t>(exp) + 1, std::string::npos);
     }
   } else {
-    out = digits.substr(0, 1);
-    if (digits.size() > 1) out += "." + digits.substr(1);
+    out.push_back(digits[0]);
+    if (ndigits > 1) {
+      out.push_back('.');
+      out.append(digits, 1, std::string::npos);
+    }
     char e[16];
     std::snprintf(e, sizeof e, "e%c%02d", exp < 0 ? '-' : '+', std::abs(exp));
-    out += e;
+    out.append(e);
   }
-  return sign + out;
+  return out;
 }
 
 std::string FormatAny(double value, bool single_precision, bool force_point) {

@@ -15,19 +15,6 @@ std::string BoxText(const uint64_t* start, const uint64_t* count, size_t rank) {
   return out + "]";
 }
 
-Status PreadFully(int fd, char* out, size_t len, uint64_t offset, const std::string& what) {
-  while (len > 0) {
-    ssize_t n = ::pread(fd, out, len, static_cast<off_t>(offset));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Status::IOError(what + ": pread: " + std::strerror(errno));
-    if (n == 0) return Status::Corruption(what + ": chunk lies past the end of the file");
-    out += n;
-    len -= static_cast<size_t>(n);
-    offset += static_cast<uint64_t>(n);
-  }
-  return Status::OK();
-}
-
 }  // namespace
 
 std::string DescribeFilters(hid_t dcpl) {
@@ -71,12 +58,9 @@ std::string DescribeFilters(hid_t dcpl) {
   return out.empty() ? "none" : out;
 }
 
-Result<std::shared_ptr<RawData>> RawData::Open(hid_t file, std::shared_ptr<const Fd> fd,
-                                               uint64_t base_address, const std::string& path) {
+Result<std::shared_ptr<RawData>> RawData::Open(hid_t file, const std::string& path) {
   auto raw = std::shared_ptr<RawData>(new RawData());
   raw->path_ = path;
-  raw->fd_ = std::move(fd);
-  raw->base_address_ = base_address;
   VH5_ASSIGN_OR_RETURN(raw->dataset_, h5::OpenDataset(file, path));
   raw->type_ = h5::Handle(H5Dget_type(raw->dataset_.get()));
   h5::Handle space(H5Dget_space(raw->dataset_.get()));
@@ -95,43 +79,6 @@ Result<std::shared_ptr<RawData>> RawData::Open(hid_t file, std::shared_ptr<const
   raw->filtered_ = H5Pget_nfilters(dcpl.get()) > 0;
   raw->compression_ = DescribeFilters(dcpl.get());
   return raw;
-}
-
-Result<RawData::ChunkLocation> RawData::Locate(const uint64_t* chunk_origin) const {
-  size_t rank = dims_.size();
-  uint64_t linear = 0;
-  for (size_t d = 0; d < rank; ++d) {
-    uint64_t grid = (dims_[d] + chunk_dims_[d] - 1) / chunk_dims_[d];
-    linear = linear * grid + chunk_origin[d] / chunk_dims_[d];
-  }
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = locations_.find(linear);
-  if (it != locations_.end()) return it->second;
-
-  std::vector<hsize_t> origin(chunk_origin, chunk_origin + rank);
-  unsigned filter_mask = 0;
-  haddr_t addr = HADDR_UNDEF;
-  hsize_t size = 0;
-  if (H5Dget_chunk_info_by_coord(dataset_.get(), origin.data(), &filter_mask, &addr, &size) < 0)
-    return h5::Error(path_ + ": cannot locate chunk");
-  ChunkLocation loc;
-  loc.allocated = addr != HADDR_UNDEF;
-  loc.offset = base_address_ + addr;
-  uint64_t expected = itemsize_;
-  for (uint64_t c : chunk_dims_) expected *= c;
-  if (!filtered_) {
-    loc.raw = true;
-  } else {
-    // An optional filter that could not shrink a chunk leaves it stored raw,
-    // with its bit set in the mask; only a chunk no filter touched is raw.
-    h5::Handle dcpl(H5Dget_create_plist(dataset_.get()));
-    int nfilters = H5Pget_nfilters(dcpl.get());
-    unsigned all = nfilters >= 32 ? ~0u : ((1u << nfilters) - 1);
-    loc.raw = (filter_mask & all) == all;
-  }
-  if (loc.raw && loc.allocated && size != expected) loc.raw = false;  // let HDF5 judge it
-  locations_.emplace(linear, loc);
-  return loc;
 }
 
 Status RawData::ReadThroughHdf5(const uint64_t* start, const uint64_t* count, hid_t mem_type,
@@ -163,28 +110,36 @@ Status RawData::ReadBlock(const uint64_t* start, const uint64_t* count, char* ou
     if (inner[d] + count[d] > chunk_dims_[d]) one_chunk = false;
   }
   if (elements == 0) return Status::OK();
-  if (one_chunk) {
-    VH5_ASSIGN_OR_RETURN(ChunkLocation loc, Locate(origin.data()));
-    if (loc.allocated && loc.raw) {
-      // Linear element index of `inner` and of the box's last element in the chunk.
-      uint64_t first = 0, last = 0;
-      for (size_t d = 0; d < rank; ++d) {
-        first = first * chunk_dims_[d] + inner[d];
-        last = last * chunk_dims_[d] + inner[d] + count[d] - 1;
-      }
-      uint64_t span = last - first + 1;
-      uint64_t offset = loc.offset + first * itemsize_;
-      if (span == elements) return PreadFully(fd_->get(), out, elements * itemsize_, offset, path_);
-      // Not contiguous in the chunk: read the span once, then gather rows.
-      std::vector<char> tmp(span * itemsize_);
-      VH5_RETURN_IF_ERROR(PreadFully(fd_->get(), tmp.data(), tmp.size(), offset, path_));
+  if (one_chunk && !filtered_) {
+    // One direct chunk read: an O(log n) index lookup, no filter pipeline,
+    // no hyperslab machinery.
+    std::vector<hsize_t> hoffset(origin.begin(), origin.end());
+    uint64_t chunk_elements = 1;
+    bool whole = true;
+    for (size_t d = 0; d < rank; ++d) {
+      chunk_elements *= chunk_dims_[d];
+      whole = whole && inner[d] == 0 && count[d] == chunk_dims_[d];
+    }
+    thread_local std::vector<char> chunk;
+    char* target = out;
+    if (!whole) {
+      chunk.resize(chunk_elements * itemsize_);
+      target = chunk.data();
+    }
+    uint32_t filter_mask = 0;
+    if (H5Dread_chunk(dataset_.get(), H5P_DEFAULT, hoffset.data(), &filter_mask, target) < 0) {
+      // Unallocated chunk: HDF5 supplies raw_data's fill value below.
+      h5::TakeErrorStack();
+    } else {
+      if (whole) return Status::OK();
+      // Gather the box's rows out of the chunk.
       uint64_t row = count[rank - 1] * itemsize_;
       uint64_t rows = elements / count[rank - 1];
       std::vector<uint64_t> idx(rank, 0);  // position within the box, last dim fixed at 0
       for (uint64_t r = 0; r < rows; ++r) {
         uint64_t lin = 0;
         for (size_t d = 0; d < rank; ++d) lin = lin * chunk_dims_[d] + inner[d] + idx[d];
-        std::memcpy(out + r * row, tmp.data() + (lin - first) * itemsize_, row);
+        std::memcpy(out + r * row, chunk.data() + lin * itemsize_, row);
         for (size_t d = rank - 1; d-- > 0;) {
           if (++idx[d] < count[d]) break;
           idx[d] = 0;

@@ -1,9 +1,9 @@
 // A raw_data dataset: the chunk store one versioned dataset's versions share.
 //
-// ReadBlock copies a box of elements, in C order, out of raw_data. A box
-// inside one unfiltered, allocated chunk is read with pread(2) at the chunk's
-// file offset, outside HDF5 (whose virtual-dataset layer is ~100x slower);
-// anything else goes through H5Dread, which applies the filters.
+// ReadBlock copies a box of elements, in C order, out of raw_data, never
+// through HDF5's virtual-dataset layer (~100x slower). A box inside one
+// unfiltered chunk is one direct chunk read (H5Dread_chunk); anything else
+// goes through H5Dread of raw_data, which applies the filters.
 //
 // Thread safety: all methods may be called concurrently.
 #pragma once
@@ -12,12 +12,9 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
-#include "fd.h"
 #include "h5_handle.h"
 #include "vh5/status.h"
 
@@ -30,10 +27,8 @@ std::string DescribeFilters(hid_t dcpl);
 
 class RawData {
  public:
-  // `file` is the open HDF5 file, `fd` a read-only descriptor of the same
-  // file, `base_address` HDF5's base address in it (the user block's size).
-  static Result<std::shared_ptr<RawData>> Open(hid_t file, std::shared_ptr<const Fd> fd,
-                                               uint64_t base_address, const std::string& path);
+  // Opens the raw_data dataset at absolute `path` of `file`.
+  static Result<std::shared_ptr<RawData>> Open(hid_t file, const std::string& path);
 
   const std::string& path() const { return path_; }
   hid_t type() const { return type_.get(); }
@@ -53,14 +48,7 @@ class RawData {
                      std::vector<std::string>* out) const;
 
  private:
-  struct ChunkLocation {
-    uint64_t offset = 0;  // absolute file offset of the chunk's bytes
-    bool allocated = false;
-    bool raw = false;  // stored without filters applied
-  };
-
   RawData() = default;
-  Result<ChunkLocation> Locate(const uint64_t* chunk_origin) const;
   Status ReadThroughHdf5(const uint64_t* start, const uint64_t* count, hid_t mem_type,
                          void* out) const;
 
@@ -72,11 +60,6 @@ class RawData {
   std::vector<uint64_t> chunk_dims_;
   bool filtered_ = false;
   std::string compression_ = "none";
-  std::shared_ptr<const Fd> fd_;
-  uint64_t base_address_ = 0;
-
-  mutable std::mutex mu_;                                          // guards locations_
-  mutable std::unordered_map<uint64_t, ChunkLocation> locations_;  // by linear chunk index
 };
 
 }  // namespace vh5
