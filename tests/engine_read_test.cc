@@ -1,12 +1,15 @@
 // The engine's read path against every fixture written by versioned-hdf5,
 // and against bad input it makes itself.
+#include <fcntl.h>
 #include <hdf5.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <functional>
 #include <set>
 
+#include "chunk_index.h"
 #include "manifest.h"
 #include "py_literal.h"
 #include "test_util.h"
@@ -163,6 +166,60 @@ BOOST_AUTO_TEST_CASE(unknown_names_are_not_found,
   BOOST_TEST(message.find("groups.h5") != std::string::npos);
   BOOST_TEST(message.find("v1") != std::string::npos);
   BOOST_TEST(message.find("a/nope") != std::string::npos);
+}
+
+// ChunkIndex reads the chunk B-trees itself; HDF5 must agree on every chunk.
+BOOST_AUTO_TEST_CASE(chunk_index_agrees_with_hdf5_on_every_fixture,
+                     *boost::unit_test::precondition(RequiresSharedFixtures())) {
+  fs::path fixtures = *SharedFixtures();
+  size_t checked = 0;
+  for (const ManifestFile& mf : LoadAllManifests(fixtures)) {
+    fs::path path = fixtures / mf.name;
+    hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
+    BOOST_TEST_REQUIRE(file >= 0);
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    std::vector<std::string> raw_paths;
+    H5Ovisit2(
+        file, H5_INDEX_NAME, H5_ITER_INC,
+        [](hid_t, const char* name, const H5O_info_t* info, void* data) -> herr_t {
+          std::string n = name;
+          if (info->type == H5O_TYPE_DATASET && n.size() > 9 &&
+              n.compare(n.size() - 9, 9, "/raw_data") == 0)
+            static_cast<std::vector<std::string>*>(data)->push_back(n);
+          return 0;
+        },
+        &raw_paths, H5O_INFO_BASIC);
+    for (const std::string& raw_path : raw_paths) {
+      BOOST_TEST_CONTEXT(mf.name << ": " << raw_path) {
+        hid_t dset = H5Dopen2(file, raw_path.c_str(), H5P_DEFAULT);
+        auto index = vh5::ChunkIndex::Read(file, dset, fd);
+        BOOST_TEST_REQUIRE(index.ok(), index.status().ToString());
+        hid_t space = H5Dget_space(dset);
+        int rank = H5Sget_simple_extent_ndims(space);
+        hsize_t nchunks = 0;
+        BOOST_TEST_REQUIRE(H5Dget_num_chunks(dset, space, &nchunks) >= 0);
+        for (hsize_t i = 0; i < nchunks; ++i) {
+          hsize_t offset[32];
+          unsigned mask = 0;
+          haddr_t addr = 0;
+          hsize_t size = 0;
+          BOOST_TEST_REQUIRE(H5Dget_chunk_info(dset, space, i, offset, &mask, &addr, &size) >= 0);
+          std::vector<uint64_t> origin(offset, offset + rank);
+          const vh5::ChunkIndex::Entry* entry = index->Find(origin.data());
+          BOOST_TEST_REQUIRE(entry != nullptr);
+          BOOST_TEST(entry->offset == addr);
+          BOOST_TEST(entry->size == size);
+          BOOST_TEST(entry->filter_mask == mask);
+          ++checked;
+        }
+        H5Sclose(space);
+        H5Dclose(dset);
+      }
+    }
+    ::close(fd);
+    H5Fclose(file);
+  }
+  BOOST_TEST(checked > 500u);
 }
 
 BOOST_AUTO_TEST_CASE(bad_files_are_refused_with_a_clear_status) {

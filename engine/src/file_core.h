@@ -1,5 +1,5 @@
-// What every object of one open versioned file shares: the HDF5 file and the
-// raw_data datasets opened so far.
+// What every object of one open versioned file shares: the HDF5 file, a
+// descriptor for direct chunk reads, and the raw_data datasets opened so far.
 //
 // Thread safety: Raw() may be called concurrently.
 #pragma once
@@ -9,6 +9,7 @@
 #include <mutex>
 #include <string>
 
+#include "fd.h"
 #include "h5_handle.h"
 #include "raw_data.h"
 
@@ -20,6 +21,7 @@ struct FileCore {
   // Declared first so that it is closed last, after every object opened in it.
   h5::Handle file;
   std::string path;
+  std::shared_ptr<const Fd> fd;
 
   // The raw_data dataset at absolute `raw_path`, opened once and shared.
   Result<std::shared_ptr<RawData>> Raw(const std::string& raw_path);

@@ -1,5 +1,7 @@
 #include "raw_data.h"
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -58,7 +60,8 @@ std::string DescribeFilters(hid_t dcpl) {
   return out.empty() ? "none" : out;
 }
 
-Result<std::shared_ptr<RawData>> RawData::Open(hid_t file, const std::string& path) {
+Result<std::shared_ptr<RawData>> RawData::Open(hid_t file, std::shared_ptr<const Fd> fd,
+                                               const std::string& path) {
   auto raw = std::shared_ptr<RawData>(new RawData());
   raw->path_ = path;
   VH5_ASSIGN_OR_RETURN(raw->dataset_, h5::OpenDataset(file, path));
@@ -78,7 +81,47 @@ Result<std::shared_ptr<RawData>> RawData::Open(hid_t file, const std::string& pa
   raw->chunk_dims_.assign(chunks.begin(), chunks.end());
   raw->filtered_ = H5Pget_nfilters(dcpl.get()) > 0;
   raw->compression_ = DescribeFilters(dcpl.get());
+  raw->fd_ = std::move(fd);
+  if (!raw->filtered_) {
+    // Without a parsed index, reads fall back to HDF5's direct chunk reads.
+    Result<ChunkIndex> index = ChunkIndex::Read(file, raw->dataset_.get(), raw->fd_->get());
+    if (index.ok()) raw->index_ = std::move(*index);
+    h5::TakeErrorStack();
+  }
   return raw;
+}
+
+Result<bool> RawData::ReadRawChunk(const uint64_t* origin, uint64_t offset, uint64_t len,
+                                   char* out) const {
+  size_t rank = dims_.size();
+  uint64_t bytes = itemsize_;
+  for (uint64_t c : chunk_dims_) bytes *= c;
+  if (index_) {
+    const ChunkIndex::Entry* entry = index_->Find(origin);
+    if (entry == nullptr) return false;  // unallocated: HDF5 supplies the fill value
+    if (entry->size == bytes) {
+      for (uint64_t done = 0; done < len;) {
+        ssize_t n = ::pread(fd_->get(), out + done, len - done,
+                            static_cast<off_t>(entry->offset + offset + done));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return Status::IOError(path_ + ": pread: " + std::strerror(errno));
+        if (n == 0) return Status::Corruption(path_ + ": a chunk lies past the end of the file");
+        done += static_cast<uint64_t>(n);
+      }
+      return true;
+    }
+  }
+  // One direct chunk read: an O(log n) index lookup, no filter pipeline.
+  thread_local std::vector<char> whole;
+  whole.resize(bytes);
+  std::vector<hsize_t> hoffset(origin, origin + rank);
+  uint32_t filter_mask = 0;
+  if (H5Dread_chunk(dataset_.get(), H5P_DEFAULT, hoffset.data(), &filter_mask, whole.data()) < 0) {
+    h5::TakeErrorStack();
+    return false;
+  }
+  std::memcpy(out, whole.data() + offset, len);
+  return true;
 }
 
 Status RawData::ReadThroughHdf5(const uint64_t* start, const uint64_t* count, hid_t mem_type,
@@ -111,35 +154,32 @@ Status RawData::ReadBlock(const uint64_t* start, const uint64_t* count, char* ou
   }
   if (elements == 0) return Status::OK();
   if (one_chunk && !filtered_) {
-    // One direct chunk read: an O(log n) index lookup, no filter pipeline,
-    // no hyperslab machinery.
-    std::vector<hsize_t> hoffset(origin.begin(), origin.end());
-    uint64_t chunk_elements = 1;
-    bool whole = true;
+    // Linear indexes in the chunk of the box's first and last elements: the
+    // span between them is all that needs reading.
+    uint64_t first = 0, last = 0;
     for (size_t d = 0; d < rank; ++d) {
-      chunk_elements *= chunk_dims_[d];
-      whole = whole && inner[d] == 0 && count[d] == chunk_dims_[d];
+      first = first * chunk_dims_[d] + inner[d];
+      last = last * chunk_dims_[d] + inner[d] + count[d] - 1;
     }
-    thread_local std::vector<char> chunk;
+    uint64_t span = last - first + 1;
+    thread_local std::vector<char> buffer;
     char* target = out;
-    if (!whole) {
-      chunk.resize(chunk_elements * itemsize_);
-      target = chunk.data();
+    if (span != elements) {
+      buffer.resize(span * itemsize_);
+      target = buffer.data();
     }
-    uint32_t filter_mask = 0;
-    if (H5Dread_chunk(dataset_.get(), H5P_DEFAULT, hoffset.data(), &filter_mask, target) < 0) {
-      // Unallocated chunk: HDF5 supplies raw_data's fill value below.
-      h5::TakeErrorStack();
-    } else {
-      if (whole) return Status::OK();
-      // Gather the box's rows out of the chunk.
+    VH5_ASSIGN_OR_RETURN(bool read,
+                         ReadRawChunk(origin.data(), first * itemsize_, span * itemsize_, target));
+    if (read) {
+      if (span == elements) return Status::OK();
+      // Gather the box's rows out of the span.
       uint64_t row = count[rank - 1] * itemsize_;
       uint64_t rows = elements / count[rank - 1];
       std::vector<uint64_t> idx(rank, 0);  // position within the box, last dim fixed at 0
       for (uint64_t r = 0; r < rows; ++r) {
         uint64_t lin = 0;
         for (size_t d = 0; d < rank; ++d) lin = lin * chunk_dims_[d] + inner[d] + idx[d];
-        std::memcpy(out + r * row, chunk.data() + lin * itemsize_, row);
+        std::memcpy(out + r * row, buffer.data() + (lin - first) * itemsize_, row);
         for (size_t d = rank - 1; d-- > 0;) {
           if (++idx[d] < count[d]) break;
           idx[d] = 0;

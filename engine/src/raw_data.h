@@ -2,8 +2,10 @@
 //
 // ReadBlock copies a box of elements, in C order, out of raw_data, never
 // through HDF5's virtual-dataset layer (~100x slower). A box inside one
-// unfiltered chunk is one direct chunk read (H5Dread_chunk); anything else
-// goes through H5Dread of raw_data, which applies the filters.
+// unfiltered chunk is read with pread(2) at the chunk's file offset, outside
+// HDF5's global lock (offsets from ChunkIndex), or with one direct chunk read
+// when the file's chunk index is of a kind ChunkIndex does not parse;
+// anything else goes through H5Dread of raw_data, which applies the filters.
 //
 // Thread safety: all methods may be called concurrently.
 #pragma once
@@ -12,9 +14,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "chunk_index.h"
+#include "fd.h"
 #include "h5_handle.h"
 #include "vh5/status.h"
 
@@ -27,8 +32,10 @@ std::string DescribeFilters(hid_t dcpl);
 
 class RawData {
  public:
-  // Opens the raw_data dataset at absolute `path` of `file`.
-  static Result<std::shared_ptr<RawData>> Open(hid_t file, const std::string& path);
+  // Opens the raw_data dataset at absolute `path` of `file`; `fd` is a
+  // read-only descriptor of the same file.
+  static Result<std::shared_ptr<RawData>> Open(hid_t file, std::shared_ptr<const Fd> fd,
+                                               const std::string& path);
 
   const std::string& path() const { return path_; }
   hid_t type() const { return type_.get(); }
@@ -49,6 +56,9 @@ class RawData {
 
  private:
   RawData() = default;
+  // Reads `len` bytes at `offset` of the unfiltered chunk at `origin` into
+  // `out`; false if that chunk is not stored.
+  Result<bool> ReadRawChunk(const uint64_t* origin, uint64_t offset, uint64_t len, char* out) const;
   Status ReadThroughHdf5(const uint64_t* start, const uint64_t* count, hid_t mem_type,
                          void* out) const;
 
@@ -60,6 +70,8 @@ class RawData {
   std::vector<uint64_t> chunk_dims_;
   bool filtered_ = false;
   std::string compression_ = "none";
+  std::shared_ptr<const Fd> fd_;
+  std::optional<ChunkIndex> index_;
 };
 
 }  // namespace vh5

@@ -1,5 +1,6 @@
 #include "vh5/versioned_file.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,7 +52,8 @@ Result<std::shared_ptr<VersionedFile>> VersionedFileImpl::Open(const std::string
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return Status::NotFound(path + ": " + std::strerror(errno));
   if (S_ISDIR(st.st_mode)) return Status::NotHdf5(path + ": is a directory, not an HDF5 file");
-  if (::access(path.c_str(), R_OK) != 0) return Status::IOError(path + ": " + std::strerror(errno));
+  auto fd = std::make_shared<Fd>(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd->valid()) return Status::IOError(path + ": " + std::strerror(errno));
   if (H5Fis_hdf5(path.c_str()) <= 0) {
     h5::TakeErrorStack();
     return Status::NotHdf5(path + ": not an HDF5 file");
@@ -61,6 +63,7 @@ Result<std::shared_ptr<VersionedFile>> VersionedFileImpl::Open(const std::string
   impl->core_ = std::make_shared<FileCore>();
   FileCore& core = *impl->core_;
   core.path = path;
+  core.fd = fd;
   core.file = h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
   if (!core.file) return h5::Error(path + ": cannot open as HDF5", Status::Code::kNotHdf5);
 
