@@ -226,12 +226,7 @@ BOOST_AUTO_TEST_CASE(bad_files_are_refused_with_a_clear_status) {
   TempDir dir;
   WriteFile(dir.path() / "random.h5", std::string(4096, '\x5a'));
   WriteFile(dir.path() / "empty.h5", "");
-  {
-    hid_t f = H5Fcreate((dir.path() / "plain.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    hid_t g = H5Gcreate2(f, "/data", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    H5Gclose(g);
-    H5Fclose(f);
-  }
+  WritePlainHdf5(dir.path() / "plain.h5", "/data");
   using Code = vh5::Status::Code;
   auto code = [&](const std::string& name) {
     return vh5::VersionedFile::OpenReadOnly((dir.path() / name).string()).status().code();

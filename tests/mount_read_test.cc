@@ -186,12 +186,7 @@ BOOST_AUTO_TEST_CASE(bad_files_are_refused_before_mounting) {
   TempDir dir;
   WriteFile(dir.path() / "random.h5", std::string(8192, '\x17'));
   WriteFile(dir.path() / "empty.h5", "");
-  {
-    hid_t f = H5Fcreate((dir.path() / "plain.h5").c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    hid_t g = H5Gcreate2(f, "/_version_data", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    H5Gclose(g);
-    H5Fclose(f);
-  }
+  WritePlainHdf5(dir.path() / "plain.h5", "/_version_data");
   CheckRefused(dir.path() / "random.h5", "random bytes");
   CheckRefused(dir.path() / "empty.h5", "an empty file");
   CheckRefused(dir.path() / "plain.h5", "HDF5 without versioned data");

@@ -1,6 +1,7 @@
 #include "test_util.h"
 
 #include <fcntl.h>
+#include <hdf5.h>
 #include <openssl/evp.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -55,6 +56,14 @@ void WriteFile(const fs::path& path, std::string_view data) {
   if (!out) throw std::runtime_error("cannot write " + path.string());
 }
 
+void WritePlainHdf5(const fs::path& path, const std::string& group) {
+  hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t g = H5Gcreate2(f, group.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  if (f < 0 || g < 0) throw std::runtime_error("cannot write " + path.string());
+  H5Gclose(g);
+  H5Fclose(f);
+}
+
 std::string ReadFileInPieces(const fs::path& path, size_t piece) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw std::runtime_error("cannot open " + path.string() + ": " + strerror(errno));
@@ -75,9 +84,12 @@ std::string ReadFileInPieces(const fs::path& path, size_t piece) {
   return out;
 }
 
-CommandResult Run(const std::vector<std::string>& argv) {
-  TempDir dir;
-  fs::path out_path = dir.path() / "out", err_path = dir.path() / "err";
+namespace {
+
+// Starts argv[0] (a path, no shell) with stdin /dev/null and stdout/stderr
+// to the given files.
+pid_t Spawn(const std::vector<std::string>& argv, const fs::path& out_path,
+            const fs::path& err_path) {
   pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error("fork failed");
   if (pid == 0) {
@@ -93,6 +105,15 @@ CommandResult Run(const std::vector<std::string>& argv) {
     ::execv(args[0], args.data());
     ::_exit(127);
   }
+  return pid;
+}
+
+}  // namespace
+
+CommandResult Run(const std::vector<std::string>& argv) {
+  TempDir dir;
+  fs::path out_path = dir.path() / "out", err_path = dir.path() / "err";
+  pid_t pid = Spawn(argv, out_path, err_path);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
@@ -142,17 +163,7 @@ Mount::Mount(const fs::path& file, std::vector<std::string> extra_args) {
   std::vector<std::string> argv = {Vh5fsBinary(), file.string(), mountpoint_.string(), "-f"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   fs::path log = dir_.path() / "vh5fs.log";
-  child_ = ::fork();
-  if (child_ < 0) throw std::runtime_error("fork failed");
-  if (child_ == 0) {
-    int err = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    ::dup2(err, 2);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    ::_exit(127);
-  }
+  child_ = Spawn(argv, dir_.path() / "vh5fs.out", log);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (!IsMounted(mountpoint_)) {
     int status;

@@ -41,6 +41,8 @@ class TempDir {
 std::string Sha256Hex(std::string_view data);
 std::string ReadFile(const fs::path& path);
 void WriteFile(const fs::path& path, std::string_view data);
+// An HDF5 file holding one empty group `group` and no versioned data.
+void WritePlainHdf5(const fs::path& path, const std::string& group);
 // Reads `path` with read(2) in pieces of `piece` bytes.
 std::string ReadFileInPieces(const fs::path& path, size_t piece);
 

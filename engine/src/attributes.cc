@@ -19,16 +19,6 @@ herr_t CollectName(hid_t, const char* name, const H5A_info_t*, void* data) {
   return 0;
 }
 
-std::string ShapePrefix(const std::vector<hsize_t>& dims) {
-  std::string out = "(";
-  for (size_t i = 0; i < dims.size(); ++i) {
-    if (i) out += ", ";
-    out += std::to_string(dims[i]);
-  }
-  if (dims.size() == 1) out += ",";
-  return out + ")";
-}
-
 // Nested Python list of `items` shaped by `dims`, starting at items[*next].
 std::string NestedList(const std::vector<std::string>& items, const std::vector<hsize_t>& dims,
                        size_t depth, size_t* next) {
@@ -126,7 +116,7 @@ Result<Attribute> ReadOne(hid_t obj, const std::string& name) {
   } else {
     size_t next = 0;
     out.text = NestedList(items, dims, 0, &next);
-    out.type = ShapePrefix(dims) + spelling;
+    out.type = py::TupleRepr(dims) + spelling;
   }
   return out;
 }

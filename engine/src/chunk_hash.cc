@@ -4,6 +4,8 @@
 
 #include <memory>
 
+#include "py_literal.h"
+
 namespace vh5 {
 namespace {
 
@@ -21,20 +23,10 @@ struct DigestContext {
 
 }  // namespace
 
-std::string PyTupleRepr(const std::vector<uint64_t>& extent) {
-  std::string out = "(";
-  for (size_t i = 0; i < extent.size(); ++i) {
-    if (i) out += ", ";
-    out += std::to_string(extent[i]);
-  }
-  if (extent.size() == 1) out += ",";
-  return out + ")";
-}
-
 ChunkHash HashFixedChunk(std::string_view bytes, const std::vector<uint64_t>& extent) {
   DigestContext d;
   d.Update(bytes.data(), bytes.size());
-  std::string shape = PyTupleRepr(extent);
+  std::string shape = py::TupleRepr(extent);
   d.Update(shape.data(), shape.size());
   return d.Final();
 }
@@ -49,7 +41,7 @@ ChunkHash HashStringChunk(const std::vector<std::string_view>& elements,
     d.Update(len, sizeof len);
     d.Update(e.data(), e.size());
   }
-  std::string shape = PyTupleRepr(extent);
+  std::string shape = py::TupleRepr(extent);
   d.Update(shape.data(), shape.size());
   return d.Final();
 }

@@ -15,9 +15,6 @@ namespace vh5 {
 
 using ChunkHash = std::array<uint8_t, 32>;
 
-// Python's repr of a tuple of ints: "(4096,)", "(100, 16)", "()".
-std::string PyTupleRepr(const std::vector<uint64_t>& extent);
-
 ChunkHash HashFixedChunk(std::string_view bytes, const std::vector<uint64_t>& extent);
 ChunkHash HashStringChunk(const std::vector<std::string_view>& elements,
                           const std::vector<uint64_t>& extent);

@@ -47,16 +47,6 @@ bool IsComplexCompound(hid_t type) {
          H5Tget_size(type) == 2 * part;
 }
 
-std::string ShapeTuple(const std::vector<hsize_t>& dims) {
-  std::string out = "(";
-  for (size_t i = 0; i < dims.size(); ++i) {
-    if (i) out += ", ";
-    out += std::to_string(dims[i]);
-  }
-  if (dims.size() == 1) out += ",";
-  return out + ")";
-}
-
 Result<std::string> Spell(hid_t type);
 
 // A field's type in a descr: nested compounds stay lists, others are quoted.
@@ -90,7 +80,7 @@ Result<std::string> SpellCompound(hid_t type) {
       h5::Handle base(H5Tget_super(member.get()));
       VH5_ASSIGN_OR_RETURN(std::string base_spelling, Spell(base.get()));
       field = py::StrRepr(MemberName(type, i)) + ", " + FieldType(base_spelling) + ", " +
-              ShapeTuple(dims);
+              py::TupleRepr(dims);
     } else {
       VH5_ASSIGN_OR_RETURN(std::string spelling, Spell(member.get()));
       field = py::StrRepr(MemberName(type, i)) + ", " + FieldType(spelling);
@@ -137,7 +127,7 @@ Result<std::string> Spell(hid_t type) {
       H5Tget_array_dims2(type, dims.data());
       h5::Handle base(H5Tget_super(type));
       VH5_ASSIGN_OR_RETURN(std::string base_spelling, Spell(base.get()));
-      return ShapeTuple(dims) + base_spelling;
+      return py::TupleRepr(dims) + base_spelling;
     }
     default:
       return Status::Unsupported("HDF5 type class " + std::to_string(H5Tget_class(type)) +

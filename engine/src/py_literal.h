@@ -16,4 +16,17 @@ std::string BytesRepr(std::string_view bytes);
 // repr(str) of a field name: 'x'.
 std::string StrRepr(std::string_view text);
 
+// repr(tuple) of sizes: "()", "(4096,)", "(100, 16)".
+template <typename Sizes>
+std::string TupleRepr(const Sizes& sizes) {
+  std::string out = "(";
+  size_t n = 0;
+  for (auto v : sizes) {
+    if (n++) out += ", ";
+    out += std::to_string(v);
+  }
+  if (n == 1) out += ",";
+  return out + ")";
+}
+
 }  // namespace vh5::py
