@@ -162,6 +162,105 @@ Status Bad(const Attribute& attr) {
 
 }  // namespace
 
+Status EncodeElements(hid_t type, const std::string& spelling,
+                      const std::vector<std::string>& items, bool quoted_strings,
+                      EncodedElements* out) {
+  H5T_class_t cls = H5Tget_class(type);
+  size_t size = H5Tget_size(type);
+  std::vector<char>& buf = out->buf;
+  std::vector<std::string>& strings = out->strings;
+  std::vector<const char*>& pointers = out->pointers;
+  h5::Handle& mem_type = out->mem_type;
+  mem_type = h5::Handle(H5Tcopy(type));
+  size_t count = items.size();
+  if (cls == H5T_STRING) {
+    for (const std::string& item : items) strings.push_back(quoted_strings ? Unquote(item) : item);
+    if (H5Tis_variable_str(type) > 0) {
+      for (const std::string& s : strings) pointers.push_back(s.c_str());
+    } else {
+      buf.assign(size * count, '\0');
+      for (size_t i = 0; i < count; ++i) {
+        if (strings[i].size() > size) return Status::InvalidArgument("bad value");
+        std::memcpy(buf.data() + i * size, strings[i].data(), strings[i].size());
+      }
+    }
+  } else if (cls == H5T_ENUM) {  // bool
+    buf.assign(count, 0);
+    for (size_t i = 0; i < count; ++i) {
+      std::string t = Trim(items[i]);
+      if (t == "True" || t == "true" || t == "1")
+        buf[i] = 1;
+      else if (t != "False" && t != "false" && t != "0")
+        return Status::InvalidArgument("bad value");
+    }
+  } else if (cls == H5T_INTEGER) {
+    bool is_signed = H5Tget_sign(type) != H5T_SGN_NONE;
+    mem_type = h5::Handle(H5Tcopy(is_signed ? H5T_NATIVE_INT64 : H5T_NATIVE_UINT64));
+    buf.assign(8 * count, 0);
+    for (size_t i = 0; i < count; ++i) {
+      std::string t = Trim(items[i]);
+      char* end = nullptr;
+      errno = 0;
+      if (is_signed) {
+        long long v = std::strtoll(t.c_str(), &end, 10);
+        std::memcpy(buf.data() + 8 * i, &v, 8);
+      } else {
+        if (!t.empty() && t[0] == '-') return Status::InvalidArgument("bad value");
+        unsigned long long v = std::strtoull(t.c_str(), &end, 10);
+        std::memcpy(buf.data() + 8 * i, &v, 8);
+      }
+      if (t.empty() || *end != '\0' || errno == ERANGE) return Status::InvalidArgument("bad value");
+    }
+  } else if (cls == H5T_FLOAT) {
+    mem_type = h5::Handle(H5Tcopy(H5T_NATIVE_DOUBLE));
+    buf.assign(8 * count, 0);
+    for (size_t i = 0; i < count; ++i) {
+      double v;
+      if (!ParseDouble(items[i], &v)) return Status::InvalidArgument("bad value");
+      std::memcpy(buf.data() + 8 * i, &v, 8);
+    }
+  } else if (cls == H5T_COMPOUND && H5Tget_nmembers(type) == 2 && spelling.size() > 1 &&
+             spelling[1] == 'c') {
+    mem_type = h5::Handle(H5Tcreate(H5T_COMPOUND, 16));
+    H5Tinsert(mem_type.get(), "r", 0, H5T_NATIVE_DOUBLE);
+    H5Tinsert(mem_type.get(), "i", 8, H5T_NATIVE_DOUBLE);
+    buf.assign(16 * count, 0);
+    for (size_t i = 0; i < count; ++i) {
+      double re, im;
+      if (!ParseComplex(items[i], &re, &im)) return Status::InvalidArgument("bad value");
+      std::memcpy(buf.data() + 16 * i, &re, 8);
+      std::memcpy(buf.data() + 16 * i + 8, &im, 8);
+    }
+  } else {
+    // Compound, opaque: the value is the bytes literal of the stored layout.
+    buf.assign(size * count, 0);
+    for (size_t i = 0; i < count; ++i) {
+      std::string bytes = Unquote(items[i]);
+      if (bytes.size() != size) return Status::InvalidArgument("bad value");
+      std::memcpy(buf.data() + i * size, bytes.data(), size);
+    }
+  }
+
+  return Status::OK();
+}
+
+Result<std::string> ParseElement(const std::string& numpy, const std::string& text) {
+  VH5_ASSIGN_OR_RETURN(h5::Handle type, TypeFromNumpy(numpy));
+  if (H5Tis_variable_str(type.get()) > 0)
+    return Status::InvalidArgument("variable-length strings have no fill value");
+  EncodedElements encoded;
+  Status s = EncodeElements(type.get(), numpy, {text}, false, &encoded);
+  if (!s.ok()) return Status::InvalidArgument("\"" + text + "\" is not a value of type " + numpy);
+  size_t size = H5Tget_size(type.get());
+  size_t mem_size = H5Tget_size(encoded.mem_type.get());
+  std::vector<char> buf(std::max(size, mem_size));
+  std::memcpy(buf.data(), encoded.data(), mem_size);
+  if (H5Tequal(encoded.mem_type.get(), type.get()) <= 0 &&
+      H5Tconvert(encoded.mem_type.get(), type.get(), 1, buf.data(), nullptr, H5P_DEFAULT) < 0)
+    return h5::Error("cannot convert \"" + text + "\" to " + numpy, Status::Code::kInvalidArgument);
+  return std::string(buf.data(), size);
+}
+
 Status WriteAttribute(hid_t obj, const Attribute& attr) {
   std::vector<hsize_t> dims;
   std::string spelling;
@@ -187,89 +286,15 @@ Status WriteAttribute(hid_t obj, const Attribute& attr) {
     items.push_back(attr.text);
   }
 
-  H5T_class_t cls = H5Tget_class(type.get());
-  size_t size = H5Tget_size(type.get());
-  std::vector<char> buf;
-  std::vector<std::string> strings;
-  std::vector<const char*> pointers;
-  h5::Handle mem_type(H5Tcopy(type.get()));
-  if (cls == H5T_STRING) {
-    for (const std::string& item : items) strings.push_back(is_array ? Unquote(item) : item);
-    if (H5Tis_variable_str(type.get()) > 0) {
-      for (const std::string& s : strings) pointers.push_back(s.c_str());
-    } else {
-      buf.assign(size * count, '\0');
-      for (size_t i = 0; i < count; ++i) {
-        if (strings[i].size() > size) return Bad(attr);
-        std::memcpy(buf.data() + i * size, strings[i].data(), strings[i].size());
-      }
-    }
-  } else if (cls == H5T_ENUM) {  // bool
-    buf.assign(count, 0);
-    for (size_t i = 0; i < count; ++i) {
-      std::string t = Trim(items[i]);
-      if (t == "True" || t == "true" || t == "1")
-        buf[i] = 1;
-      else if (t != "False" && t != "false" && t != "0")
-        return Bad(attr);
-    }
-  } else if (cls == H5T_INTEGER) {
-    bool is_signed = H5Tget_sign(type.get()) != H5T_SGN_NONE;
-    mem_type = h5::Handle(H5Tcopy(is_signed ? H5T_NATIVE_INT64 : H5T_NATIVE_UINT64));
-    buf.assign(8 * count, 0);
-    for (size_t i = 0; i < count; ++i) {
-      std::string t = Trim(items[i]);
-      char* end = nullptr;
-      errno = 0;
-      if (is_signed) {
-        long long v = std::strtoll(t.c_str(), &end, 10);
-        std::memcpy(buf.data() + 8 * i, &v, 8);
-      } else {
-        if (!t.empty() && t[0] == '-') return Bad(attr);
-        unsigned long long v = std::strtoull(t.c_str(), &end, 10);
-        std::memcpy(buf.data() + 8 * i, &v, 8);
-      }
-      if (t.empty() || *end != '\0' || errno == ERANGE) return Bad(attr);
-    }
-  } else if (cls == H5T_FLOAT) {
-    mem_type = h5::Handle(H5Tcopy(H5T_NATIVE_DOUBLE));
-    buf.assign(8 * count, 0);
-    for (size_t i = 0; i < count; ++i) {
-      double v;
-      if (!ParseDouble(items[i], &v)) return Bad(attr);
-      std::memcpy(buf.data() + 8 * i, &v, 8);
-    }
-  } else if (cls == H5T_COMPOUND && H5Tget_nmembers(type.get()) == 2 && spelling.size() > 1 &&
-             spelling[1] == 'c') {
-    mem_type = h5::Handle(H5Tcreate(H5T_COMPOUND, 16));
-    H5Tinsert(mem_type.get(), "r", 0, H5T_NATIVE_DOUBLE);
-    H5Tinsert(mem_type.get(), "i", 8, H5T_NATIVE_DOUBLE);
-    buf.assign(16 * count, 0);
-    for (size_t i = 0; i < count; ++i) {
-      double re, im;
-      if (!ParseComplex(items[i], &re, &im)) return Bad(attr);
-      std::memcpy(buf.data() + 16 * i, &re, 8);
-      std::memcpy(buf.data() + 16 * i + 8, &im, 8);
-    }
-  } else {
-    // Compound, opaque: the value is the bytes literal of the stored layout.
-    buf.assign(size * count, 0);
-    for (size_t i = 0; i < count; ++i) {
-      std::string bytes = Unquote(items[i]);
-      if (bytes.size() != size) return Bad(attr);
-      std::memcpy(buf.data() + i * size, bytes.data(), size);
-    }
-  }
-
+  EncodedElements encoded;
+  if (!EncodeElements(type.get(), spelling, items, is_array, &encoded).ok()) return Bad(attr);
   if (h5::AttributeExists(obj, attr.name) && H5Adelete(obj, attr.name.c_str()) < 0)
     return h5::Error("cannot replace attribute " + attr.name);
   h5::Handle a(
       H5Acreate2(obj, attr.name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT));
   if (!a) return h5::Error("cannot create attribute " + attr.name);
   if (count == 0) return Status::OK();
-  const void* data = pointers.empty() ? static_cast<const void*>(buf.data())
-                                      : static_cast<const void*>(pointers.data());
-  if (H5Awrite(a.get(), mem_type.get(), data) < 0)
+  if (H5Awrite(a.get(), encoded.mem_type.get(), encoded.data()) < 0)
     return h5::Error("cannot write attribute " + attr.name);
   return Status::OK();
 }
