@@ -11,4 +11,9 @@ Result<std::shared_ptr<RawData>> FileCore::Raw(const std::string& raw_path) {
   return raw;
 }
 
+void FileCore::ForgetRawData() {
+  std::lock_guard<std::mutex> lock(mu_);
+  raw_.clear();
+}
+
 }  // namespace vh5

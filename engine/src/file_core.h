@@ -25,6 +25,9 @@ struct FileCore {
 
   // The raw_data dataset at absolute `raw_path`, opened once and shared.
   Result<std::shared_ptr<RawData>> Raw(const std::string& raw_path);
+  // Drops the shared raw_data objects (after a commit grew them); objects
+  // already handed out stay valid for the chunks they knew.
+  void ForgetRawData();
 
  private:
   std::mutex mu_;  // guards raw_

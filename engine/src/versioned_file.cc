@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 
+#include "commit.h"
 #include "file_core.h"
 #include "h5_handle.h"
 #include "timestamp.h"
@@ -25,28 +26,34 @@ herr_t CollectGroupName(hid_t, const char* name, const H5L_info_t* info, void* d
 
 class VersionedFileImpl final : public VersionedFile {
  public:
-  static Result<std::shared_ptr<VersionedFile>> Open(const std::string& path);
+  static Result<std::shared_ptr<VersionedFile>> Open(const std::string& path, Access access);
 
   const std::string& path() const override { return core_->path; }
-  int data_version() const override { return data_version_; }
+  int data_version() const override;
   std::vector<VersionInfo> ListVersions() const override;
-  std::optional<std::string> CurrentVersion() const override { return current_; }
+  std::optional<std::string> CurrentVersion() const override;
   Result<VersionInfo> GetVersionInfo(const std::string& name) const override;
   Result<std::shared_ptr<const Version>> GetVersion(const std::string& name) const override;
+  Status Commit(const NewVersion& version) override;
 
  private:
-  Status ReadVersionList(hid_t versions);
+  // Reads data_version, current_version and every version's metadata.
+  Status ReadVersionList();
 
   std::shared_ptr<FileCore> core_;
+  Access access_ = Access::kReadOnly;
+
+  // Lock order: commit_mu_, then mu_. Readers take only mu_.
+  std::mutex commit_mu_;   // one commit at a time
+  mutable std::mutex mu_;  // guards everything below
   int data_version_ = 1;
   std::optional<std::string> current_;
   std::map<std::string, VersionInfo> versions_;
-
-  mutable std::mutex mu_;  // guards trees_
   mutable std::map<std::string, std::shared_ptr<const Version>> trees_;
 };
 
-Result<std::shared_ptr<VersionedFile>> VersionedFileImpl::Open(const std::string& path) {
+Result<std::shared_ptr<VersionedFile>> VersionedFileImpl::Open(const std::string& path,
+                                                               Access access) {
   h5::SilenceAutomaticErrorPrinting();
   h5::RegisterLzfFilter();
   struct stat st;
@@ -64,26 +71,32 @@ Result<std::shared_ptr<VersionedFile>> VersionedFileImpl::Open(const std::string
   FileCore& core = *impl->core_;
   core.path = path;
   core.fd = fd;
-  core.file = h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  impl->access_ = access;
+  core.file = h5::Handle(H5Fopen(
+      path.c_str(), access == Access::kReadWrite ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT));
   if (!core.file) return h5::Error(path + ": cannot open as HDF5", Status::Code::kNotHdf5);
 
   if (!h5::LinkExists(core.file.get(), kVersionsGroup))
     return Status::NotVersioned(path + ": an HDF5 file without versioned data (no " +
                                 std::string(kVersionsGroup) + ")");
-  VH5_ASSIGN_OR_RETURN(h5::Handle versions, h5::OpenGroup(core.file.get(), kVersionsGroup));
-  Status s = impl->ReadVersionList(versions.get());
+  Status s = impl->ReadVersionList();
   if (!s.ok()) return s.WithContext(path);
   return std::shared_ptr<VersionedFile>(impl);
 }
 
-Status VersionedFileImpl::ReadVersionList(hid_t versions) {
+Status VersionedFileImpl::ReadVersionList() {
+  VH5_ASSIGN_OR_RETURN(h5::Handle group, h5::OpenGroup(core_->file.get(), kVersionsGroup));
+  hid_t versions = group.get();
+  int data_version = 1;
+  std::optional<std::string> current;
+  std::map<std::string, VersionInfo> infos;
   if (h5::AttributeExists(versions, "data_version")) {
     VH5_ASSIGN_OR_RETURN(int64_t dv, h5::ReadIntAttribute(versions, "data_version"));
-    data_version_ = static_cast<int>(dv);
+    data_version = static_cast<int>(dv);
   }
   if (h5::AttributeExists(versions, "current_version")) {
-    VH5_ASSIGN_OR_RETURN(std::string current, h5::ReadStringAttribute(versions, "current_version"));
-    if (current != kFirstVersionName) current_ = current;
+    VH5_ASSIGN_OR_RETURN(std::string name, h5::ReadStringAttribute(versions, "current_version"));
+    if (name != kFirstVersionName) current = name;
   }
   std::vector<std::string> names;
   hsize_t idx = 0;
@@ -111,14 +124,40 @@ Status VersionedFileImpl::ReadVersionList(hid_t versions) {
       info.timestamp = *ts;
       info.timestamp_ns = ParseTimestamp(*ts).value_or(0);
     }
-    versions_.emplace(name, std::move(info));
+    infos.emplace(name, std::move(info));
   }
-  if (current_ && !versions_.count(*current_))
-    return Status::Corruption("current_version " + *current_ + " is not a version");
+  if (current && !infos.count(*current))
+    return Status::Corruption("current_version " + *current + " is not a version");
+  std::lock_guard<std::mutex> lock(mu_);
+  data_version_ = data_version;
+  current_ = std::move(current);
+  versions_ = std::move(infos);
   return Status::OK();
 }
 
+int VersionedFileImpl::data_version() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return data_version_;
+}
+
+std::optional<std::string> VersionedFileImpl::CurrentVersion() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return current_;
+}
+
+Status VersionedFileImpl::Commit(const NewVersion& version) {
+  if (access_ != Access::kReadWrite) return Status::ReadOnly(core_->path + ": opened read-only");
+  std::lock_guard<std::mutex> commit_lock(commit_mu_);
+  Status written = CommitToOpenFile(core_->file.get(), core_->path, version);
+  // raw_data may have grown: later readers open it afresh.
+  core_->ForgetRawData();
+  Status reread = ReadVersionList();
+  if (!written.ok()) return written;
+  return reread.WithContext(core_->path);
+}
+
 std::vector<VersionInfo> VersionedFileImpl::ListVersions() const {
+  std::lock_guard<std::mutex> lock(mu_);
   std::vector<VersionInfo> out;
   out.reserve(versions_.size());
   for (const auto& [name, info] : versions_) out.push_back(info);
@@ -126,6 +165,7 @@ std::vector<VersionInfo> VersionedFileImpl::ListVersions() const {
 }
 
 Result<VersionInfo> VersionedFileImpl::GetVersionInfo(const std::string& name) const {
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = versions_.find(name);
   if (it == versions_.end()) return Status::NotFound(core_->path + ": no version " + name);
   return it->second;
@@ -134,18 +174,22 @@ Result<VersionInfo> VersionedFileImpl::GetVersionInfo(const std::string& name) c
 Result<std::shared_ptr<const Version>> VersionedFileImpl::GetVersion(
     const std::string& name) const {
   VH5_ASSIGN_OR_RETURN(VersionInfo info, GetVersionInfo(name));
-  std::lock_guard<std::mutex> lock(mu_);
-  auto it = trees_.find(name);
-  if (it != trees_.end()) return it->second;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = trees_.find(name);
+    if (it != trees_.end()) return it->second;
+  }
+  // Loaded outside mu_: a commit's ReadVersionList must not wait on a tree walk.
   VH5_ASSIGN_OR_RETURN(std::shared_ptr<VersionTree> tree, VersionTree::Load(core_, info));
-  trees_.emplace(name, tree);
-  return std::shared_ptr<const Version>(tree);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto [it, inserted] = trees_.emplace(name, tree);
+  return it->second;
 }
 
 }  // namespace
 
-Result<std::shared_ptr<VersionedFile>> VersionedFile::OpenReadOnly(const std::string& path) {
-  return VersionedFileImpl::Open(path);
+Result<std::shared_ptr<VersionedFile>> VersionedFile::Open(const std::string& path, Access access) {
+  return VersionedFileImpl::Open(path, access);
 }
 
 }  // namespace vh5

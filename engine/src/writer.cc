@@ -8,6 +8,7 @@
 
 #include "attribute_codec.h"
 #include "chunk_hash.h"
+#include "commit.h"
 #include "dtype.h"
 #include "file_core.h"
 #include "h5_handle.h"
@@ -328,6 +329,10 @@ Status WriteVersionGroup(hid_t file, hid_t group, const std::string& prev,
   VH5_RETURN_IF_ERROR(WriteAttribute(group, Attribute{"timestamp", timestamp, ""}));
   h5::Handle lcpl = IntermediateGroups();
   for (const NewGroup& g : version.groups) {
+    if (g.path.empty()) {  // the version's root group
+      for (const Attribute& a : g.attrs) VH5_RETURN_IF_ERROR(WriteAttribute(group, a));
+      continue;
+    }
     h5::Handle sub;
     if (h5::LinkExists(group, g.path)) {
       VH5_ASSIGN_OR_RETURN(sub, h5::OpenGroup(group, g.path));
@@ -344,18 +349,15 @@ Status WriteVersionGroup(hid_t file, hid_t group, const std::string& prev,
   return WriteAttribute(group, Attribute{"committed", "True", "|b1"});
 }
 
-Status Commit(const std::string& path, const NewVersion& version) {
+Status Commit(hid_t file_id, const std::string& path, const NewVersion& version) {
   VH5_RETURN_IF_ERROR(ValidateVersionName(version.name));
   std::string timestamp = version.timestamp.empty() ? Now() : version.timestamp;
   if (!ParseTimestamp(timestamp))
     return Status::InvalidArgument("timestamp \"" + timestamp + "\" is not of the form " +
                                    "2024-01-01 13:00:00.000001+0000");
-  if (H5Fis_hdf5(path.c_str()) <= 0) return Status::NotHdf5(path + ": not an HDF5 file");
-  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT));
-  if (!file) return h5::Error(path + ": cannot open for writing");
-  if (!h5::LinkExists(file.get(), kVersionsGroup))
+  if (!h5::LinkExists(file_id, kVersionsGroup))
     return Status::NotVersioned(path + ": an HDF5 file without versioned data");
-  VH5_ASSIGN_OR_RETURN(h5::Handle versions, h5::OpenGroup(file.get(), kVersionsGroup));
+  VH5_ASSIGN_OR_RETURN(h5::Handle versions, h5::OpenGroup(file_id, kVersionsGroup));
   int64_t data_version = 1;
   if (h5::AttributeExists(versions.get(), "data_version")) {
     VH5_ASSIGN_OR_RETURN(data_version, h5::ReadIntAttribute(versions.get(), "data_version"));
@@ -375,7 +377,7 @@ Status Commit(const std::string& path, const NewVersion& version) {
   h5::Handle group(
       H5Gcreate2(versions.get(), version.name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   if (!group) return h5::Error("cannot create version " + version.name);
-  Status written = WriteVersionGroup(file.get(), group.get(), prev, timestamp, version);
+  Status written = WriteVersionGroup(file_id, group.get(), prev, timestamp, version);
   if (!written.ok()) {
     // Unlink the unfinished version so that its name stays free; chunks it
     // already appended stay unreferenced.
@@ -387,7 +389,7 @@ Status Commit(const std::string& path, const NewVersion& version) {
   if (version.make_current)
     VH5_RETURN_IF_ERROR(
         WriteAttribute(versions.get(), Attribute{"current_version", version.name, ""}));
-  if (H5Fflush(file.get(), H5F_SCOPE_GLOBAL) < 0) return h5::Error("cannot flush " + path);
+  if (H5Fflush(file_id, H5F_SCOPE_GLOBAL) < 0) return h5::Error("cannot flush " + path);
   return Status::OK();
 }
 
@@ -423,7 +425,16 @@ Status CreateVersionedFile(const std::string& path) {
 Status CommitVersion(const std::string& path, const NewVersion& version) {
   h5::SilenceAutomaticErrorPrinting();
   h5::RegisterLzfFilter();
-  Status s = Commit(path, version);
+  if (H5Fis_hdf5(path.c_str()) <= 0) return Status::NotHdf5(path + ": not an HDF5 file");
+  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT));
+  if (!file) return h5::Error(path + ": cannot open for writing");
+  return CommitToOpenFile(file.get(), path, version);
+}
+
+Status CommitToOpenFile(hid_t file, const std::string& path, const NewVersion& version) {
+  h5::SilenceAutomaticErrorPrinting();
+  h5::RegisterLzfFilter();
+  Status s = Commit(file, path, version);
   return s.ok() ? s : s.WithContext(path + ": version " + version.name);
 }
 

@@ -14,13 +14,19 @@
 #include "vh5/metadata.h"
 #include "vh5/status.h"
 #include "vh5/version.h"
+#include "vh5/writer.h"
 
 namespace vh5 {
 
 class VersionedFile {
  public:
-  // Opens `path` read-only. NotHdf5 / NotVersioned / IOError with the path in the message.
-  static Result<std::shared_ptr<VersionedFile>> OpenReadOnly(const std::string& path);
+  enum class Access { kReadOnly, kReadWrite };
+
+  // Opens `path`. NotHdf5 / NotVersioned / IOError with the path in the message.
+  static Result<std::shared_ptr<VersionedFile>> Open(const std::string& path, Access access);
+  static Result<std::shared_ptr<VersionedFile>> OpenReadOnly(const std::string& path) {
+    return Open(path, Access::kReadOnly);
+  }
 
   virtual ~VersionedFile() = default;
 
@@ -35,6 +41,11 @@ class VersionedFile {
   virtual Result<VersionInfo> GetVersionInfo(const std::string& name) const = 0;
   // The version's tree, loaded on first use and shared afterwards.
   virtual Result<std::shared_ptr<const Version>> GetVersion(const std::string& name) const = 0;
+
+  // Writes `version` into this file (opened kReadWrite); readers see it, and
+  // the new current version, once this returns OK. Versions already handed
+  // out stay valid.
+  virtual Status Commit(const NewVersion& version) = 0;
 };
 
 }  // namespace vh5

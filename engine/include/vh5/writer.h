@@ -31,7 +31,7 @@ struct NewDataset {
 };
 
 struct NewGroup {
-  std::string path;
+  std::string path;  // "" is the version's root group
   Attributes attrs;
 };
 

@@ -1,0 +1,582 @@
+#include "vh5/staging.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "attribute_codec.h"
+#include "dtype.h"
+#include "h5_handle.h"
+#include "vh5/vlen_text.h"
+
+namespace vh5 {
+namespace {
+
+constexpr uint64_t kAutoChunkBytes = 1 << 20;
+
+std::vector<std::string> SplitPath(std::string_view path) {
+  std::vector<std::string> parts;
+  size_t pos = 0;
+  while (pos <= path.size()) {
+    size_t slash = path.find('/', pos);
+    std::string part(path.substr(pos, slash == std::string_view::npos ? slash : slash - pos));
+    if (!part.empty()) parts.push_back(part);
+    if (slash == std::string_view::npos) break;
+    pos = slash + 1;
+  }
+  return parts;
+}
+
+Status ParseDims(const std::string& text, std::vector<uint64_t>* out) {
+  out->clear();
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t comma = text.find(',', pos);
+    std::string item = text.substr(pos, comma == std::string::npos ? comma : comma - pos);
+    item.erase(0, item.find_first_not_of(" ()"));
+    item.erase(item.find_last_not_of(" ()") + 1);
+    if (!item.empty()) {
+      char* end = nullptr;
+      unsigned long long v = std::strtoull(item.c_str(), &end, 10);
+      if (*end != '\0' || item[0] == '-') return Status::InvalidArgument("bad dimensions: " + text);
+      out->push_back(v);
+    } else if (comma != std::string::npos) {
+      return Status::InvalidArgument("bad dimensions: " + text);
+    }
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  if (out->empty()) return Status::InvalidArgument("bad dimensions: " + text);
+  return Status::OK();
+}
+
+uint64_t Product(const std::vector<uint64_t>& dims, size_t from = 0) {
+  uint64_t p = 1;
+  for (size_t i = from; i < dims.size(); ++i) p *= dims[i];
+  return p;
+}
+
+}  // namespace
+
+struct Staging::Node {
+  NodeKind kind = NodeKind::kGroup;
+  std::map<std::string, std::unique_ptr<Node>> children;  // groups
+  std::string origin;  // path in the base version; empty when new
+  bool from_base = false;
+  std::optional<Attributes> attrs;  // loaded from the base on first use
+
+  // Datasets.
+  std::shared_ptr<const Dataset> base_dataset;  // read from while not materialized
+  std::optional<DatasetInfo> info;              // current metadata
+  bool is_new = false;                          // created in this tree: all metadata may change
+  bool auto_chunks = false;                     // chunks follow the shape until set
+  std::optional<std::string> content;           // the file view, once written
+  std::string valid_content;                    // restored when Flush refuses
+  std::vector<uint64_t> valid_shape;
+};
+
+Staging::Staging(std::shared_ptr<const Version> base)
+    : base_(std::move(base)),
+      base_name_(base_ ? base_->info().name : kFirstVersionName),
+      root_(std::make_unique<Node>()) {
+  root_->from_base = base_ != nullptr;
+  if (!base_) {
+    root_->attrs = Attributes{};
+    return;
+  }
+  // Mirror the base's tree: names and kinds only; data stays in the base.
+  std::vector<std::pair<Node*, std::string>> pending = {{root_.get(), ""}};
+  while (!pending.empty()) {
+    auto [node, path] = pending.back();
+    pending.pop_back();
+    Result<std::vector<DirEntry>> children = base_->List(path);
+    if (!children.ok()) continue;
+    for (const DirEntry& e : *children) {
+      auto child = std::make_unique<Node>();
+      child->kind = e.kind;
+      child->from_base = true;
+      child->origin = path.empty() ? e.name : path + "/" + e.name;
+      if (e.kind == NodeKind::kGroup) pending.push_back({child.get(), child->origin});
+      node->children.emplace(e.name, std::move(child));
+    }
+  }
+}
+
+Staging::~Staging() = default;
+
+Result<Staging::Node*> Staging::Find(std::string_view path) const {
+  Node* node = root_.get();
+  for (const std::string& part : SplitPath(path)) {
+    if (node->kind != NodeKind::kGroup)
+      return Status::NotADirectory("staging: /" + std::string(path));
+    auto it = node->children.find(part);
+    if (it == node->children.end()) return Status::NotFound("staging: /" + std::string(path));
+    node = it->second.get();
+  }
+  // Load a base dataset's metadata the first time it is needed.
+  if (node->kind == NodeKind::kDataset && !node->info) {
+    VH5_ASSIGN_OR_RETURN(node->base_dataset, base_->OpenDataset(node->origin));
+    node->info = node->base_dataset->info();
+  }
+  if (!node->attrs) {
+    if (node->kind == NodeKind::kDataset) {
+      node->attrs = node->info->attrs;
+    } else {
+      VH5_ASSIGN_OR_RETURN(node->attrs, base_->GetAttributes(node->origin));
+    }
+  }
+  return node;
+}
+
+Result<Staging::Node*> Staging::Parent(std::string_view path, std::string* leaf) const {
+  std::vector<std::string> parts = SplitPath(path);
+  if (parts.empty()) return Status::InvalidArgument("staging: the root has no parent");
+  *leaf = parts.back();
+  if (*leaf == "." || *leaf == "..") return Status::InvalidArgument("staging: bad name " + *leaf);
+  std::string parent_path;
+  for (size_t i = 0; i + 1 < parts.size(); ++i) parent_path += parts[i] + "/";
+  VH5_ASSIGN_OR_RETURN(Node * parent, Find(parent_path));
+  if (parent->kind != NodeKind::kGroup)
+    return Status::NotADirectory("staging: /" + std::string(path));
+  return parent;
+}
+
+Result<NodeKind> Staging::Kind(std::string_view path) const {
+  VH5_ASSIGN_OR_RETURN(Node * node, Find(path));
+  return node->kind;
+}
+
+Result<std::vector<DirEntry>> Staging::List(std::string_view path) const {
+  VH5_ASSIGN_OR_RETURN(Node * node, Find(path));
+  if (node->kind != NodeKind::kGroup)
+    return Status::NotADirectory("staging: /" + std::string(path));
+  std::vector<DirEntry> out;
+  for (const auto& [name, child] : node->children) out.push_back({name, child->kind});
+  return out;
+}
+
+Result<DatasetInfo> Staging::Info(std::string_view path) const {
+  VH5_ASSIGN_OR_RETURN(Node * node, Find(path));
+  if (node->kind != NodeKind::kDataset)
+    return Status::IsADirectory("staging: /" + std::string(path));
+  DatasetInfo info = *node->info;
+  info.attrs = *node->attrs;
+  return info;
+}
+
+Result<uint64_t> Staging::Size(std::string_view path) const {
+  VH5_ASSIGN_OR_RETURN(Node * node, Find(path));
+  if (node->kind != NodeKind::kDataset)
+    return Status::IsADirectory("staging: /" + std::string(path));
+  return node->content ? node->content->size() : node->base_dataset->size();
+}
+
+Result<size_t> Staging::Read(std::string_view path, uint64_t offset, size_t len, char* out) const {
+  VH5_ASSIGN_OR_RETURN(Node * node, Find(path));
+  if (node->kind != NodeKind::kDataset)
+    return Status::IsADirectory("staging: /" + std::string(path));
+  if (!node->content) return node->base_dataset->Read(offset, len, out);
+  if (offset >= node->content->size()) return size_t{0};
+  size_t n = static_cast<size_t>(std::min<uint64_t>(len, node->content->size() - offset));
+  std::memcpy(out, node->content->data() + offset, n);
+  return n;
+}
+
+Result<Attributes> Staging::GetAttributes(std::string_view path) const {
+  VH5_ASSIGN_OR_RETURN(Node * node, Find(path));
+  return *node->attrs;
+}
+
+Status Staging::Mkdir(std::string_view path) {
+  std::string leaf;
+  VH5_ASSIGN_OR_RETURN(Node * parent, Parent(path, &leaf));
+  if (parent->children.count(leaf)) return Status::Exists("staging: /" + std::string(path));
+  auto node = std::make_unique<Node>();
+  node->attrs = Attributes{};
+  parent->children.emplace(leaf, std::move(node));
+  changed_ = true;
+  return Status::OK();
+}
+
+Status Staging::Rmdir(std::string_view path) {
+  std::string leaf;
+  VH5_ASSIGN_OR_RETURN(Node * parent, Parent(path, &leaf));
+  auto it = parent->children.find(leaf);
+  if (it == parent->children.end()) return Status::NotFound("staging: /" + std::string(path));
+  if (it->second->kind != NodeKind::kGroup)
+    return Status::NotADirectory("staging: /" + std::string(path));
+  if (!it->second->children.empty())
+    return Status::Busy("staging: /" + std::string(path) + " is not empty");
+  parent->children.erase(it);
+  changed_ = true;
+  return Status::OK();
+}
+
+Status Staging::CreateDataset(std::string_view path) {
+  std::string leaf;
+  VH5_ASSIGN_OR_RETURN(Node * parent, Parent(path, &leaf));
+  if (parent->children.count(leaf)) return Status::Exists("staging: /" + std::string(path));
+  auto node = std::make_unique<Node>();
+  node->kind = NodeKind::kDataset;
+  node->is_new = true;
+  node->auto_chunks = true;
+  node->attrs = Attributes{};
+  DatasetInfo info;
+  info.dtype = DType{"|u1", 1, false};
+  info.shape = {0};
+  info.chunks = {kAutoChunkBytes};
+  info.fill_bytes = std::string(1, '\0');
+  info.fill_text = "0";
+  info.compression = "none";
+  node->info = info;
+  node->content = std::string();
+  node->valid_shape = info.shape;
+  parent->children.emplace(leaf, std::move(node));
+  changed_ = true;
+  return Status::OK();
+}
+
+Status Staging::Unlink(std::string_view path) {
+  std::string leaf;
+  VH5_ASSIGN_OR_RETURN(Node * parent, Parent(path, &leaf));
+  auto it = parent->children.find(leaf);
+  if (it == parent->children.end()) return Status::NotFound("staging: /" + std::string(path));
+  if (it->second->kind != NodeKind::kDataset)
+    return Status::IsADirectory("staging: /" + std::string(path));
+  parent->children.erase(it);
+  changed_ = true;
+  return Status::OK();
+}
+
+Status Staging::Rename(std::string_view from, std::string_view to) {
+  std::string from_leaf, to_leaf;
+  VH5_ASSIGN_OR_RETURN(Node * from_parent, Parent(from, &from_leaf));
+  VH5_ASSIGN_OR_RETURN(Node * to_parent, Parent(to, &to_leaf));
+  auto it = from_parent->children.find(from_leaf);
+  if (it == from_parent->children.end()) return Status::NotFound("staging: /" + std::string(from));
+  std::string from_prefix = std::string(from) + "/";
+  if (std::string(to).rfind(from_prefix, 0) == 0)
+    return Status::InvalidArgument("staging: cannot move a group into itself");
+  // Load what the node needs from the base while its origin is still valid.
+  VH5_RETURN_IF_ERROR(Find(from).status());
+  auto target = to_parent->children.find(to_leaf);
+  if (target != to_parent->children.end()) {
+    if (target->second.get() == it->second.get()) return Status::OK();
+    bool from_group = it->second->kind == NodeKind::kGroup;
+    bool to_group = target->second->kind == NodeKind::kGroup;
+    if (from_group && !to_group) return Status::NotADirectory("staging: /" + std::string(to));
+    if (!from_group && to_group) return Status::IsADirectory("staging: /" + std::string(to));
+    if (to_group && !target->second->children.empty())
+      return Status::Busy("staging: /" + std::string(to) + " is not empty");
+  }
+  std::unique_ptr<Node> node = std::move(it->second);
+  from_parent->children.erase(it);
+  to_parent->children[to_leaf] = std::move(node);
+  changed_ = true;
+  return Status::OK();
+}
+
+Status Staging::Materialize(Node* node) {
+  if (node->content) return Status::OK();
+  std::string content(node->base_dataset->size(), '\0');
+  VH5_ASSIGN_OR_RETURN(size_t n, node->base_dataset->Read(0, content.size(), content.data()));
+  content.resize(n);
+  node->valid_content = content;
+  node->valid_shape = node->info->shape;
+  node->content = std::move(content);
+  return Status::OK();
+}
+
+Status Staging::Write(std::string_view path, uint64_t offset, std::string_view data) {
+  VH5_ASSIGN_OR_RETURN(Node * node, Find(path));
+  if (node->kind != NodeKind::kDataset)
+    return Status::IsADirectory("staging: /" + std::string(path));
+  VH5_RETURN_IF_ERROR(Materialize(node));
+  std::string& content = *node->content;
+  if (offset > (uint64_t{1} << 40)) return Status::InvalidArgument("staging: offset too large");
+  if (offset + data.size() > content.size()) content.resize(offset + data.size(), '\0');
+  std::memcpy(content.data() + offset, data.data(), data.size());
+  changed_ = true;
+  return Status::OK();
+}
+
+Status Staging::Truncate(std::string_view path, uint64_t size) {
+  VH5_ASSIGN_OR_RETURN(Node * node, Find(path));
+  if (node->kind != NodeKind::kDataset)
+    return Status::IsADirectory("staging: /" + std::string(path));
+  if (size > (uint64_t{1} << 40)) return Status::InvalidArgument("staging: size too large");
+  VH5_RETURN_IF_ERROR(Materialize(node));
+  uint64_t old = node->content->size();
+  node->content->resize(size, '\0');
+  // New rows read as the fill value.
+  const std::string& fill = node->info->fill_bytes;
+  uint64_t item = node->info->dtype.itemsize;
+  if (size > old && item > 0 && fill.size() == item) {
+    for (uint64_t pos = old; pos < size; ++pos) (*node->content)[pos] = fill[pos % item];
+  }
+  changed_ = true;
+  return Status::OK();
+}
+
+Status Staging::Flush(std::string_view path) {
+  VH5_ASSIGN_OR_RETURN(Node * node, Find(path));
+  if (node->kind != NodeKind::kDataset || !node->content) return Status::OK();
+  DatasetInfo& info = *node->info;
+  Status refused;
+  if (info.dtype.is_vlen_string) {
+    Result<std::vector<std::string>> lines = DecodeLines(*node->content);
+    if (!lines.ok()) {
+      refused = lines.status();
+    } else if (info.shape.size() == 1) {
+      info.shape[0] = lines->size();
+    } else if (lines->size() != Product(info.shape)) {
+      refused = Status::InvalidArgument("not one line per element");
+    }
+  } else {
+    uint64_t row = info.dtype.itemsize * Product(info.shape, 1);
+    if (row == 0 || node->content->size() % row != 0) {
+      refused = Status::InvalidArgument(std::to_string(node->content->size()) +
+                                        " bytes are not a whole number of rows of " +
+                                        std::to_string(row) + " bytes");
+    } else {
+      info.shape[0] = node->content->size() / row;
+    }
+  }
+  if (!refused.ok()) {
+    *node->content = node->valid_content;
+    info.shape = node->valid_shape;
+    return refused.WithContext("staging: /" + std::string(path));
+  }
+  if (node->auto_chunks) {
+    info.chunks.assign(info.shape.size(), 0);
+    for (size_t d = 1; d < info.shape.size(); ++d)
+      info.chunks[d] = std::max<uint64_t>(1, info.shape[d]);
+    uint64_t row =
+        std::max<uint64_t>(1, std::max<uint64_t>(1, info.dtype.itemsize) * Product(info.shape, 1));
+    info.chunks[0] = std::max<uint64_t>(1, kAutoChunkBytes / row);
+  }
+  node->valid_content = *node->content;
+  node->valid_shape = info.shape;
+  return Status::OK();
+}
+
+// The version group's own attributes cannot be the user's.
+Status CheckAttributeName(std::string_view path, const std::string& name) {
+  if (name.empty()) return Status::InvalidArgument("staging: an attribute needs a name");
+  if (SplitPath(path).empty() &&
+      (name == "prev_version" || name == "timestamp" || name == "committed"))
+    return Status::InvalidArgument("staging: " + name +
+                                   " is reserved on a version's root (see user.vh5.*)");
+  return Status::OK();
+}
+
+Status Staging::SetAttributeText(std::string_view path, const std::string& name,
+                                 const std::string& text) {
+  VH5_RETURN_IF_ERROR(CheckAttributeName(path, name));
+  VH5_ASSIGN_OR_RETURN(Node * node, Find(path));
+  for (Attribute& a : *node->attrs) {
+    if (a.name == name) {
+      a.text = text;
+      changed_ = true;
+      return Status::OK();
+    }
+  }
+  node->attrs->push_back(Attribute{name, text, ""});
+  changed_ = true;
+  return Status::OK();
+}
+
+Status Staging::SetAttributeType(std::string_view path, const std::string& name,
+                                 const std::string& type) {
+  VH5_RETURN_IF_ERROR(CheckAttributeName(path, name));
+  VH5_ASSIGN_OR_RETURN(Node * node, Find(path));
+  for (Attribute& a : *node->attrs) {
+    if (a.name == name) {
+      a.type = type;
+      changed_ = true;
+      return Status::OK();
+    }
+  }
+  node->attrs->push_back(Attribute{name, "", type});
+  changed_ = true;
+  return Status::OK();
+}
+
+Status Staging::RemoveAttribute(std::string_view path, const std::string& name) {
+  VH5_ASSIGN_OR_RETURN(Node * node, Find(path));
+  auto it = std::find_if(node->attrs->begin(), node->attrs->end(),
+                         [&](const Attribute& a) { return a.name == name; });
+  if (it == node->attrs->end()) return Status::NotFound("staging: no attribute " + name);
+  node->attrs->erase(it);
+  changed_ = true;
+  return Status::OK();
+}
+
+Status Staging::SetMetadata(std::string_view path, const std::string& key,
+                            const std::string& value) {
+  VH5_ASSIGN_OR_RETURN(Node * node, Find(path));
+  std::string where = "staging: /" + std::string(path) + ": user.vh5." + key;
+  if (node->kind != NodeKind::kDataset) return Status::InvalidArgument(where + " on a group");
+  DatasetInfo& info = *node->info;
+  if (key == "shape") {
+    std::vector<uint64_t> shape;
+    VH5_RETURN_IF_ERROR(ParseDims(value, &shape).WithContext(where));
+    if (shape == info.shape) return Status::OK();
+    VH5_RETURN_IF_ERROR(Materialize(node));
+    if (info.dtype.is_vlen_string)
+      return Status::Unsupported(where + ": reshaping variable-length strings");
+    uint64_t item = info.dtype.itemsize;
+    if (shape.size() != info.shape.size()) {
+      // Another rank: the same bytes, reinterpreted in C order.
+      if (Product(shape) * item != node->content->size())
+        return Status::InvalidArgument(where + ": " + value + " does not fit " +
+                                       std::to_string(node->content->size()) + " bytes");
+    } else {
+      // The same rank: a resize that keeps every element where it is.
+      std::string resized(Product(shape) * item, '\0');
+      for (uint64_t i = 0; i < Product(shape); ++i)
+        std::memcpy(resized.data() + i * item, info.fill_bytes.data(),
+                    std::min<uint64_t>(item, info.fill_bytes.size()));
+      std::vector<uint64_t> idx(shape.size(), 0);
+      uint64_t old_count = Product(info.shape);
+      for (uint64_t i = 0; i < old_count; ++i) {
+        uint64_t rest = i, target = 0;
+        bool inside = true;
+        for (size_t d = info.shape.size(); d-- > 0;) {
+          idx[d] = rest % info.shape[d];
+          rest /= info.shape[d];
+        }
+        for (size_t d = 0; d < shape.size(); ++d) {
+          if (idx[d] >= shape[d]) inside = false;
+          target = target * shape[d] + idx[d];
+        }
+        if (inside)
+          std::memcpy(resized.data() + target * item, node->content->data() + i * item, item);
+      }
+      *node->content = std::move(resized);
+    }
+    info.shape = shape;
+    if (node->auto_chunks) {
+      node->auto_chunks = false;
+      info.chunks.assign(shape.size(), 0);
+      for (size_t d = 1; d < shape.size(); ++d) info.chunks[d] = std::max<uint64_t>(1, shape[d]);
+      info.chunks[0] =
+          std::max<uint64_t>(1, kAutoChunkBytes / std::max<uint64_t>(1, item * Product(shape, 1)));
+      node->auto_chunks = true;
+    }
+    node->valid_content = *node->content;
+    node->valid_shape = shape;
+    changed_ = true;
+    return Status::OK();
+  }
+  if (key == "dtype") {
+    if (value == info.dtype.numpy) return Status::OK();
+    if (!node->is_new)
+      return Status::Unsupported(where +
+                                 ": the dtype of a dataset already in the file cannot change");
+    VH5_ASSIGN_OR_RETURN(h5::Handle type, TypeFromNumpy(value));
+    VH5_ASSIGN_OR_RETURN(DType dtype, DescribeType(type.get()));
+    VH5_RETURN_IF_ERROR(Materialize(node));
+    uint64_t size = node->content->size();
+    if (dtype.is_vlen_string) {
+      Result<std::vector<std::string>> lines = DecodeLines(*node->content);
+      if (!lines.ok()) return lines.status().WithContext(where);
+      info.shape = {lines->size()};
+      info.fill_bytes.clear();
+      info.fill_text.clear();
+    } else {
+      uint64_t row = dtype.itemsize * Product(info.shape, 1);
+      if (size % row != 0)
+        return Status::InvalidArgument(where + ": " + std::to_string(size) +
+                                       " bytes are not whole elements of " + value);
+      info.shape[0] = size / row;
+      // The fill value keeps its meaning in the new type when it can.
+      Result<std::string> fill = ParseElement(dtype.numpy, info.fill_text);
+      info.fill_bytes = fill.ok() ? *fill : std::string(dtype.itemsize, '\0');
+      VH5_ASSIGN_OR_RETURN(info.fill_text, ElementToText(type.get(), info.fill_bytes.data()));
+    }
+    info.dtype = dtype;
+    node->valid_content = *node->content;
+    node->valid_shape = info.shape;
+    changed_ = true;
+    return Status::OK();
+  }
+  if (key == "chunks") {
+    std::vector<uint64_t> chunks;
+    VH5_RETURN_IF_ERROR(ParseDims(value, &chunks).WithContext(where));
+    if (chunks == info.chunks) return Status::OK();
+    if (!node->is_new)
+      return Status::Unsupported(where +
+                                 ": the chunks of a dataset already in the file cannot change");
+    for (uint64_t c : chunks)
+      if (c == 0) return Status::InvalidArgument(where + ": a chunk dimension of 0");
+    info.chunks = chunks;
+    node->auto_chunks = false;
+    changed_ = true;
+    return Status::OK();
+  }
+  if (key == "fillvalue") {
+    if (value == info.fill_text) return Status::OK();
+    if (!node->is_new)
+      return Status::Unsupported(where +
+                                 ": the fill value of a dataset already in the file cannot change");
+    VH5_ASSIGN_OR_RETURN(std::string bytes, ParseElement(info.dtype.numpy, value));
+    info.fill_bytes = bytes;
+    info.fill_text = value;
+    changed_ = true;
+    return Status::OK();
+  }
+  if (key == "compression") {
+    if (value == info.compression) return Status::OK();
+    if (!node->is_new)
+      return Status::Unsupported(
+          where + ": the compression of a dataset already in the file cannot change");
+    info.compression = value;
+    changed_ = true;
+    return Status::OK();
+  }
+  return Status::InvalidArgument(where + ": not a settable attribute");
+}
+
+Result<NewVersion> Staging::ToNewVersion(const std::string& name) const {
+  NewVersion version;
+  version.name = name;
+  version.prev_version = base_name_;
+  std::vector<std::pair<const Node*, std::string>> pending = {{root_.get(), ""}};
+  while (!pending.empty()) {
+    auto [node, path] = pending.back();
+    pending.pop_back();
+    VH5_ASSIGN_OR_RETURN(Node * loaded, Find(path));
+    if (node->kind == NodeKind::kGroup) {
+      version.groups.push_back(NewGroup{path, *loaded->attrs});
+      for (const auto& [child_name, child] : node->children)
+        pending.push_back({child.get(), path.empty() ? child_name : path + "/" + child_name});
+      continue;
+    }
+    const DatasetInfo& info = *loaded->info;
+    NewDataset d;
+    d.path = path;
+    d.dtype = info.dtype.numpy;
+    d.shape = info.shape;
+    d.chunks = info.chunks;
+    d.fill_bytes = info.fill_bytes;
+    d.compression = info.compression;
+    d.attrs = *loaded->attrs;
+    std::string content;
+    if (loaded->content) {
+      content = *loaded->content;
+    } else {
+      content.resize(loaded->base_dataset->size());
+      VH5_ASSIGN_OR_RETURN(size_t n, loaded->base_dataset->Read(0, content.size(), content.data()));
+      content.resize(n);
+    }
+    if (info.dtype.is_vlen_string) {
+      VH5_ASSIGN_OR_RETURN(d.strings, DecodeLines(content));
+    } else {
+      d.data = std::move(content);
+    }
+    version.datasets.push_back(std::move(d));
+  }
+  return version;
+}
+
+}  // namespace vh5

@@ -1,0 +1,249 @@
+// The staging tree: copy-on-write over a base version, committed through the
+// writer, read back through the engine and h5py.
+#include <boost/test/unit_test.hpp>
+#include <cstring>
+
+#include "test_util.h"
+#include "vh5/staging.h"
+#include "vh5/versioned_file.h"
+#include "vh5/writer.h"
+
+using namespace vh5test;
+
+namespace {
+
+std::string Doubles(const std::vector<double>& values) {
+  return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(double));
+}
+
+// A file with version "base": values (1000 <f8 in chunks of 100), grid (6x4 <i4), names (vlen).
+fs::path MakeBase(const TempDir& dir) {
+  fs::path file = dir.path() / "base.h5";
+  BOOST_REQUIRE(vh5::CreateVersionedFile(file.string()).ok());
+  vh5::NewVersion v;
+  v.name = "base";
+  std::vector<double> values(1000);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(i);
+  vh5::NewDataset d{
+      "values", "<f8", {1000}, {100}, "", "none", Doubles(values), {}, {{"units", "m", ""}}};
+  std::vector<int32_t> grid(24);
+  for (size_t i = 0; i < grid.size(); ++i) grid[i] = static_cast<int32_t>(i);
+  vh5::NewDataset g{"sub/grid",
+                    "<i4",
+                    {6, 4},
+                    {3, 2},
+                    "",
+                    "none",
+                    std::string(reinterpret_cast<const char*>(grid.data()), 96),
+                    {},
+                    {}};
+  vh5::NewDataset n{"names", "vlen-str", {3}, {2}, "", "none", "", {"a", "b", "c"}, {}};
+  v.datasets = {d, g, n};
+  v.groups = {{"sub", {{"desc", "a group", ""}}}};
+  BOOST_REQUIRE(vh5::CommitVersion(file.string(), v).ok());
+  return file;
+}
+
+// The file open read-write, as vh5fs holds it while staging is on.
+std::shared_ptr<vh5::VersionedFile> OpenWritable(const fs::path& file) {
+  auto f = vh5::VersionedFile::Open(file.string(), vh5::VersionedFile::Access::kReadWrite);
+  BOOST_REQUIRE_MESSAGE(f.ok(), f.status().ToString());
+  return *f;
+}
+
+std::shared_ptr<const vh5::Version> Open(const vh5::VersionedFile& f, const std::string& name) {
+  auto v = f.GetVersion(name);
+  BOOST_REQUIRE_MESSAGE(v.ok(), v.status().ToString());
+  return *v;
+}
+
+std::shared_ptr<const vh5::Version> Open(const fs::path& file, const std::string& name) {
+  auto f = vh5::VersionedFile::OpenReadOnly(file.string());
+  BOOST_REQUIRE_MESSAGE(f.ok(), f.status().ToString());
+  return Open(**f, name);
+}
+
+std::string ReadAll(const vh5::Staging& s, const std::string& path) {
+  auto size = s.Size(path);
+  BOOST_REQUIRE(size.ok());
+  std::string out(*size, '\0');
+  auto n = s.Read(path, 0, out.size(), out.data());
+  BOOST_REQUIRE(n.ok());
+  out.resize(*n);
+  return out;
+}
+
+std::string ReadVersion(const vh5::Version& v, const std::string& path) {
+  auto d = v.OpenDataset(path);
+  BOOST_REQUIRE_MESSAGE(d.ok(), d.status().ToString());
+  std::string out((*d)->size(), '\0');
+  BOOST_REQUIRE((*d)->Read(0, out.size(), out.data()).ok());
+  return out;
+}
+
+vh5::Status Commit(vh5::VersionedFile& f, const vh5::Staging& s, const std::string& name) {
+  auto version = s.ToNewVersion(name);
+  if (!version.ok()) return version.status();
+  return f.Commit(*version);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(staging)
+
+BOOST_AUTO_TEST_CASE(mirrors_its_base_until_written) {
+  TempDir dir;
+  fs::path file = MakeBase(dir);
+  auto base = Open(file, "base");
+  vh5::Staging s(base);
+  BOOST_TEST(s.base_name() == "base");
+  BOOST_TEST(!s.HasChanges());
+  auto root = s.List("");
+  BOOST_TEST_REQUIRE(root.ok());
+  BOOST_TEST(root->size() == 3u);
+  BOOST_TEST((ReadAll(s, "values") == ReadVersion(*base, "values")));
+  BOOST_TEST((ReadAll(s, "names") == "a\nb\nc\n"));
+  BOOST_TEST(s.GetAttributes("sub")->at(0).text == "a group");
+  BOOST_TEST(s.Info("sub/grid")->shape == (std::vector<uint64_t>{6, 4}));
+}
+
+BOOST_AUTO_TEST_CASE(one_changed_element_commits_one_new_chunk) {
+  TempDir dir;
+  fs::path file = MakeBase(dir);
+  std::string expected;
+  {
+    auto f = OpenWritable(file);
+    vh5::Staging s(Open(*f, "base"));
+    double v = -7;
+    BOOST_TEST_REQUIRE(
+        s.Write("values", 8 * 555, std::string_view(reinterpret_cast<char*>(&v), 8)).ok());
+    BOOST_TEST_REQUIRE(s.Flush("values").ok());
+    BOOST_TEST(s.HasChanges());
+    expected = ReadAll(s, "values");
+    vh5::Status c = Commit(*f, s, "next");
+    BOOST_TEST_REQUIRE(c.ok(), c.ToString());
+    // The committing file shows the new version at once.
+    BOOST_TEST(f->CurrentVersion().value_or("") == "next");
+    BOOST_TEST((ReadVersion(*Open(*f, "next"), "values") == expected));
+  }
+  auto next = Open(file, "next");
+  BOOST_TEST(next->info().prev_version == "base");
+  BOOST_TEST((ReadVersion(*next, "values") == expected));
+  BOOST_TEST((ReadVersion(*next, "sub/grid") == ReadVersion(*Open(file, "base"), "sub/grid")));
+  CommandResult oracle = Run(
+      {"/usr/bin/python3", std::string(VH5_SOURCE_DIR) + "/tests/h5py_oracle.py", file.string()});
+  BOOST_TEST_REQUIRE(oracle.exit_status == 0, oracle.err);
+  BOOST_TEST(oracle.out.find("\"bad_hash_rows\": 0") != std::string::npos);
+  // 10 + 1 chunks of values, 4 of grid, 2 of names.
+  BOOST_TEST(oracle.out.find("\"hash_rows\": 17") != std::string::npos, oracle.out.substr(0, 80));
+}
+
+BOOST_AUTO_TEST_CASE(a_new_file_takes_its_metadata_from_xattrs) {
+  TempDir dir;
+  fs::path file = MakeBase(dir);
+  {
+    auto f = OpenWritable(file);
+    vh5::Staging s(Open(*f, "base"));
+    BOOST_TEST_REQUIRE(s.CreateDataset("sub/matrix").ok());
+    std::vector<double> m(12);
+    for (size_t i = 0; i < m.size(); ++i) m[i] = 0.5 * static_cast<double>(i);
+    BOOST_TEST_REQUIRE(s.Write("sub/matrix", 0, Doubles(m)).ok());
+    BOOST_TEST_REQUIRE(s.Flush("sub/matrix").ok());
+    BOOST_TEST(s.Info("sub/matrix")->dtype.numpy == "|u1");
+    // cp -a sets them in listxattr order: chunks before dtype and shape.
+    BOOST_TEST_REQUIRE(s.SetMetadata("sub/matrix", "chunks", "2,2").ok());
+    BOOST_TEST_REQUIRE(s.SetMetadata("sub/matrix", "compression", "gzip:4").ok());
+    BOOST_TEST_REQUIRE(s.SetMetadata("sub/matrix", "dtype", "<f8").ok());
+    BOOST_TEST_REQUIRE(s.SetMetadata("sub/matrix", "fillvalue", "-1.5").ok());
+    BOOST_TEST_REQUIRE(s.SetMetadata("sub/matrix", "shape", "3,4").ok());
+    BOOST_TEST(s.SetMetadata("sub/matrix", "shape", "5,5").ok());  // a resize keeps elements
+    BOOST_TEST_REQUIRE(s.SetMetadata("sub/matrix", "shape", "3,4").ok());
+    BOOST_TEST(s.SetMetadata("sub/matrix", "dtype", "<f4").code() == vh5::Status::Code::kOk);
+    BOOST_TEST_REQUIRE(s.SetMetadata("sub/matrix", "dtype", "<f8").ok());
+    BOOST_TEST(s.SetMetadata("sub/matrix", "dtype", "|S5").code() ==
+               vh5::Status::Code::kInvalidArgument);
+    BOOST_TEST_REQUIRE(s.SetAttributeText("sub/matrix", "scale", "2.5").ok());
+    BOOST_TEST_REQUIRE(s.SetAttributeType("sub/matrix", "scale", "<f8").ok());
+    BOOST_TEST_REQUIRE(
+        s.SetAttributeType("sub/matrix", "count", "<i8").ok());  // type first, as rsync may
+    BOOST_TEST_REQUIRE(s.SetAttributeText("sub/matrix", "count", "3").ok());
+    BOOST_TEST_REQUIRE(Commit(*f, s, "with-matrix").ok());
+  }
+  auto v = Open(file, "with-matrix");
+  auto d = v->OpenDataset("sub/matrix");
+  BOOST_TEST_REQUIRE(d.ok());
+  const vh5::DatasetInfo& info = (*d)->info();
+  BOOST_TEST(info.dtype.numpy == "<f8");
+  BOOST_TEST(info.shape == (std::vector<uint64_t>{3, 4}));
+  BOOST_TEST(info.chunks == (std::vector<uint64_t>{2, 2}));
+  BOOST_TEST(info.fill_text == "-1.5");
+  BOOST_TEST(info.compression == "gzip:4");
+  std::map<std::string, std::pair<std::string, std::string>> attrs;
+  for (const auto& a : info.attrs) attrs[a.name] = {a.text, a.type};
+  BOOST_TEST((attrs["scale"] == std::pair<std::string, std::string>{"2.5", "<f8"}));
+  BOOST_TEST((attrs["count"] == std::pair<std::string, std::string>{"3", "<i8"}));
+  double third;
+  std::string bytes = ReadVersion(*v, "sub/matrix");
+  std::memcpy(&third, bytes.data() + 16, 8);
+  BOOST_TEST(third == 1.0);
+}
+
+BOOST_AUTO_TEST_CASE(close_refuses_partial_rows_and_keeps_the_last_valid_content) {
+  TempDir dir;
+  fs::path file = MakeBase(dir);
+  vh5::Staging s(Open(file, "base"));
+  std::string before = ReadAll(s, "sub/grid");
+  BOOST_TEST_REQUIRE(s.Write("sub/grid", 96, "xyz").ok());
+  BOOST_TEST(s.Flush("sub/grid").code() == vh5::Status::Code::kInvalidArgument);
+  BOOST_TEST((ReadAll(s, "sub/grid") == before));
+  // Whole rows extend axis 0; truncate then extends with the fill value.
+  BOOST_TEST_REQUIRE(s.Truncate("sub/grid", 16 * 8).ok());
+  BOOST_TEST_REQUIRE(s.Flush("sub/grid").ok());
+  BOOST_TEST(s.Info("sub/grid")->shape == (std::vector<uint64_t>{8, 4}));
+  std::string grown = ReadAll(s, "sub/grid");
+  BOOST_TEST(grown.substr(96) == std::string(32, '\0'));
+  BOOST_TEST(s.SetMetadata("sub/grid", "dtype", "<i8").code() == vh5::Status::Code::kUnsupported);
+  BOOST_TEST(s.SetMetadata("sub/grid", "chunks", "4,4").code() == vh5::Status::Code::kUnsupported);
+  // Variable-length strings: whole lines only.
+  BOOST_TEST_REQUIRE(s.Write("names", 6, "d\ne").ok());
+  BOOST_TEST(s.Flush("names").code() == vh5::Status::Code::kInvalidArgument);
+  BOOST_TEST((ReadAll(s, "names") == "a\nb\nc\n"));
+  BOOST_TEST_REQUIRE(s.Write("names", 6, "d\ne\n").ok());
+  BOOST_TEST_REQUIRE(s.Flush("names").ok());
+  BOOST_TEST(s.Info("names")->shape == (std::vector<uint64_t>{5}));
+}
+
+BOOST_AUTO_TEST_CASE(groups_and_names_behave_like_a_filesystem) {
+  TempDir dir;
+  fs::path file = MakeBase(dir);
+  using Code = vh5::Status::Code;
+  {
+    auto f = OpenWritable(file);
+    vh5::Staging s(Open(*f, "base"));
+    BOOST_TEST(s.Mkdir("sub").code() == Code::kExists);
+    BOOST_TEST(s.Mkdir("nope/deeper").code() == Code::kNotFound);
+    BOOST_TEST(s.Mkdir("values/x").code() == Code::kNotADirectory);
+    BOOST_TEST_REQUIRE(s.Mkdir("fresh").ok());
+    BOOST_TEST(s.Rmdir("sub").code() == Code::kBusy);
+    BOOST_TEST(s.Unlink("sub").code() == Code::kIsADirectory);
+    BOOST_TEST(s.Rename("sub", "sub/inner").code() == Code::kInvalidArgument);
+    BOOST_TEST_REQUIRE(s.Rename("sub/grid", "fresh/grid").ok());
+    BOOST_TEST_REQUIRE(s.Rename("values", "renamed").ok());
+    BOOST_TEST_REQUIRE(s.Unlink("names").ok());
+    BOOST_TEST_REQUIRE(s.RemoveAttribute("sub", "desc").ok());
+    BOOST_TEST(s.RemoveAttribute("sub", "desc").code() == Code::kNotFound);
+    BOOST_TEST(s.SetAttributeText("", "timestamp", "x").code() == Code::kInvalidArgument);
+    BOOST_TEST_REQUIRE(s.SetAttributeText("", "owner", "me").ok());
+    BOOST_TEST_REQUIRE(Commit(*f, s, "moved").ok());
+  }
+  auto v = Open(file, "moved");
+  BOOST_TEST(v->Kind("fresh/grid").ok());
+  BOOST_TEST(v->Kind("renamed").ok());
+  BOOST_TEST(v->Kind("names").status().IsNotFound());
+  BOOST_TEST(v->Kind("values").status().IsNotFound());
+  BOOST_TEST(v->GetAttributes("sub")->empty());
+  BOOST_TEST(v->GetAttributes("")->at(0).text == "me");
+  BOOST_TEST((ReadVersion(*v, "renamed") == ReadVersion(*Open(file, "base"), "values")));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
