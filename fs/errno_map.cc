@@ -33,6 +33,8 @@ int ErrnoFor(const vh5::Status& status) {
       return ENOTDIR;
     case Code::kIsADirectory:
       return EISDIR;
+    case Code::kNotEmpty:
+      return ENOTEMPTY;
   }
   return EIO;
 }

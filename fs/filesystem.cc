@@ -9,12 +9,15 @@
 
 #include "errno_map.h"
 #include "log.h"
+#include "vh5/timestamp.h"
+#include "vh5/writer.h"
 
 namespace vh5fs {
 namespace {
 
 constexpr const char kVersionsName[] = "versions";
 constexpr const char kCurrentName[] = "current";
+constexpr const char kStagingName[] = "staging";
 constexpr blksize_t kPreferredIoSize = 1 << 20;  // cp and friends size their buffers by it
 
 struct timespec FromNs(int64_t ns) {
@@ -49,13 +52,33 @@ void AppendAttributes(const vh5::Attributes& attrs,
   }
 }
 
+void AppendDatasetXattrs(const vh5::DatasetInfo& info,
+                         std::vector<std::pair<std::string, std::string>>* out) {
+  out->emplace_back("user.vh5.dtype", info.dtype.numpy);
+  out->emplace_back("user.vh5.shape", JoinDims(info.shape));
+  out->emplace_back("user.vh5.chunks", JoinDims(info.chunks));
+  if (!info.fill_text.empty()) out->emplace_back("user.vh5.fillvalue", info.fill_text);
+  out->emplace_back("user.vh5.compression", info.compression);
+  AppendAttributes(info.attrs, out);
+}
+
 }  // namespace
 
 Filesystem::Filesystem(std::shared_ptr<vh5::VersionedFile> file, Options options)
     : file_(std::move(file)), options_(options), uid_(getuid()), gid_(getgid()) {
   struct stat st;
   if (::stat(file_->path().c_str(), &st) == 0) file_time_ = st.st_mtim;
+  staging_time_ = file_time_;
+  if (options_.read_only) return;
+  std::shared_ptr<const vh5::Version> base;
+  if (std::optional<std::string> current = file_->CurrentVersion()) {
+    int err = 0;
+    base = Version(*current, &err);
+  }
+  staging_ = std::make_unique<vh5::Staging>(base);
 }
+
+void Filesystem::Touch() { clock_gettime(CLOCK_REALTIME, &staging_time_); }
 
 int Filesystem::Fail(const vh5::Status& status) {
   int err = ErrnoFor(status);
@@ -91,7 +114,7 @@ int Filesystem::Stat(const NodeId& node, struct stat* st, double* timeout) {
   switch (node.type) {
     case NodeType::kRoot:
       st->st_mode = S_IFDIR | (options_.read_only ? 0555 : 0755);
-      st->st_nlink = 3;
+      st->st_nlink = options_.read_only ? 3 : 4;
       return 0;
     case NodeType::kVersionsDir:
       st->st_mode = S_IFDIR | 0555;
@@ -104,6 +127,11 @@ int Filesystem::Stat(const NodeId& node, struct stat* st, double* timeout) {
       st->st_nlink = 1;
       st->st_size = static_cast<off_t>(std::string(kVersionsName).size() + 1 + current->size());
       return 0;
+    }
+    case NodeType::kStagingNode: {
+      std::lock_guard<std::mutex> lock(staging_mu_);
+      if (!staging_) return ENOENT;
+      return StatStaging(node.path, st);
     }
     case NodeType::kVersionNode:
       break;
@@ -133,6 +161,27 @@ int Filesystem::Stat(const NodeId& node, struct stat* st, double* timeout) {
   return 0;
 }
 
+int Filesystem::StatStaging(const std::string& path, struct stat* st) {
+  st->st_atim = st->st_mtim = st->st_ctim = staging_time_;
+  vh5::Result<vh5::NodeKind> kind = staging_->Kind(path);
+  if (!kind.ok()) return Fail(kind.status());
+  if (*kind == vh5::NodeKind::kGroup) {
+    vh5::Result<std::vector<vh5::DirEntry>> children = staging_->List(path);
+    if (!children.ok()) return Fail(children.status());
+    st->st_mode = S_IFDIR | 0755;
+    st->st_nlink = 2 + std::count_if(children->begin(), children->end(),
+                                     [](const auto& e) { return e.kind == vh5::NodeKind::kGroup; });
+    return 0;
+  }
+  vh5::Result<uint64_t> size = staging_->Size(path);
+  if (!size.ok()) return Fail(size.status());
+  st->st_mode = S_IFREG | 0644;
+  st->st_nlink = 1;
+  st->st_size = static_cast<off_t>(*size);
+  st->st_blocks = (st->st_size + 511) / 512;
+  return 0;
+}
+
 int Filesystem::DoLookup(fuse_ino_t parent_ino, const std::string& name, Entry* out) {
   NodeId parent;
   if (int err = Resolve(parent_ino, &parent)) return err;
@@ -143,9 +192,15 @@ int Filesystem::DoLookup(fuse_ino_t parent_ino, const std::string& name, Entry* 
         child.type = NodeType::kVersionsDir;
       } else if (name == kCurrentName) {
         child.type = NodeType::kCurrentLink;
+      } else if (name == kStagingName && !options_.read_only) {
+        child.type = NodeType::kStagingNode;
       } else {
         return ENOENT;
       }
+      break;
+    case NodeType::kStagingNode:
+      child.type = NodeType::kStagingNode;
+      child.path = ChildPath(parent.path, name);
       break;
     case NodeType::kVersionsDir:
       child.type = NodeType::kVersionNode;
@@ -203,7 +258,16 @@ int Filesystem::DoReaddir(fuse_ino_t ino, std::vector<DirItem>* items) {
     case NodeType::kRoot:
       add(kVersionsName, S_IFDIR);
       if (file_->CurrentVersion()) add(kCurrentName, S_IFLNK);
+      if (!options_.read_only) add(kStagingName, S_IFDIR);
       return 0;
+    case NodeType::kStagingNode: {
+      std::lock_guard<std::mutex> lock(staging_mu_);
+      vh5::Result<std::vector<vh5::DirEntry>> children = staging_->List(node.path);
+      if (!children.ok()) return Fail(children.status());
+      for (const vh5::DirEntry& e : *children)
+        add(e.name, e.kind == vh5::NodeKind::kGroup ? S_IFDIR : S_IFREG);
+      return 0;
+    }
     case NodeType::kVersionsDir:
       for (const vh5::VersionInfo& info : file_->ListVersions()) add(info.name, S_IFDIR);
       return 0;
@@ -225,6 +289,18 @@ int Filesystem::DoReaddir(fuse_ino_t ino, std::vector<DirItem>* items) {
 int Filesystem::DoOpen(fuse_ino_t ino, int flags, OpenFile** out) {
   NodeId node;
   if (int err = Resolve(ino, &node)) return err;
+  if (node.type == NodeType::kStagingNode) {
+    std::lock_guard<std::mutex> lock(staging_mu_);
+    vh5::Result<vh5::NodeKind> kind = staging_->Kind(node.path);
+    if (!kind.ok()) return Fail(kind.status());
+    if (*kind != vh5::NodeKind::kDataset) return EISDIR;
+    if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY) {
+      if (vh5::Status s = staging_->Truncate(node.path, 0); !s.ok()) return Fail(s);
+      Touch();
+    }
+    *out = new OpenFile{nullptr, ino};
+    return 0;
+  }
   if (node.type != NodeType::kVersionNode) return EISDIR;
   if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) return EROFS;
   int err = 0;
@@ -239,6 +315,15 @@ int Filesystem::DoOpen(fuse_ino_t ino, int flags, OpenFile** out) {
 int Filesystem::DoRead(const OpenFile& file, uint64_t offset, size_t size, std::vector<char>* buf,
                        size_t* n) {
   if (buf->size() < size) buf->resize(size);
+  if (!file.dataset) {
+    NodeId node;
+    if (int err = Resolve(file.staging_ino, &node)) return err;
+    std::lock_guard<std::mutex> lock(staging_mu_);
+    vh5::Result<size_t> read = staging_->Read(node.path, offset, size, buf->data());
+    if (!read.ok()) return Fail(read.status());
+    *n = *read;
+    return 0;
+  }
   vh5::Result<size_t> read = file.dataset->Read(offset, size, buf->data());
   if (!read.ok()) return Fail(read.status());
   *n = *read;
@@ -246,6 +331,26 @@ int Filesystem::DoRead(const OpenFile& file, uint64_t offset, size_t size, std::
 }
 
 int Filesystem::Xattrs(const NodeId& node, std::vector<std::pair<std::string, std::string>>* out) {
+  if (node.type == NodeType::kStagingNode) {
+    std::lock_guard<std::mutex> lock(staging_mu_);
+    if (node.path.empty()) {
+      out->emplace_back("user.vh5.prev_version", staging_->base_name());
+      if (!commit_timestamp_.empty()) out->emplace_back("user.vh5.timestamp", commit_timestamp_);
+      out->emplace_back("user.vh5.make_current", make_current_ ? "1" : "0");
+    }
+    vh5::Result<vh5::NodeKind> kind = staging_->Kind(node.path);
+    if (!kind.ok()) return Fail(kind.status());
+    if (*kind == vh5::NodeKind::kDataset) {
+      vh5::Result<vh5::DatasetInfo> info = staging_->Info(node.path);
+      if (!info.ok()) return Fail(info.status());
+      AppendDatasetXattrs(*info, out);
+      return 0;
+    }
+    vh5::Result<vh5::Attributes> attrs = staging_->GetAttributes(node.path);
+    if (!attrs.ok()) return Fail(attrs.status());
+    AppendAttributes(*attrs, out);
+    return 0;
+  }
   if (node.type != NodeType::kVersionNode) return 0;
   int err = 0;
   std::shared_ptr<const vh5::Version> version = Version(node.version, &err);
@@ -264,13 +369,7 @@ int Filesystem::Xattrs(const NodeId& node, std::vector<std::pair<std::string, st
   }
   vh5::Result<std::shared_ptr<const vh5::Dataset>> dataset = version->OpenDataset(node.path);
   if (!dataset.ok()) return Fail(dataset.status());
-  const vh5::DatasetInfo& info = (*dataset)->info();
-  out->emplace_back("user.vh5.dtype", info.dtype.numpy);
-  out->emplace_back("user.vh5.shape", JoinDims(info.shape));
-  out->emplace_back("user.vh5.chunks", JoinDims(info.chunks));
-  if (!info.fill_text.empty()) out->emplace_back("user.vh5.fillvalue", info.fill_text);
-  out->emplace_back("user.vh5.compression", info.compression);
-  AppendAttributes(info.attrs, out);
+  AppendDatasetXattrs((*dataset)->info(), out);
   return 0;
 }
 
@@ -304,6 +403,255 @@ int Filesystem::DoChange(fuse_ino_t ino) {
   NodeId node;
   if (int err = Resolve(ino, &node)) return err;
   return EROFS;
+}
+
+int Filesystem::StagingChild(fuse_ino_t parent, const std::string& name, std::string* path) {
+  NodeId node;
+  if (int err = Resolve(parent, &node)) return err;
+  if (node.type != NodeType::kStagingNode) return EROFS;
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
+    return EINVAL;
+  *path = ChildPath(node.path, name);
+  return 0;
+}
+
+int Filesystem::LookupStaging(const std::string& path, Entry* out) {
+  NodeId child{NodeType::kStagingNode, "", path};
+  if (int err = Stat(child, &out->attr, &out->timeout)) return err;
+  out->ino = inodes_.Lookup(child);
+  out->attr.st_ino = out->ino;
+  return 0;
+}
+
+int Filesystem::DoCreate(fuse_ino_t parent, const std::string& name, Entry* entry, OpenFile** out) {
+  std::string path;
+  if (int err = StagingChild(parent, name, &path)) return err;
+  {
+    std::lock_guard<std::mutex> lock(staging_mu_);
+    vh5::Result<vh5::NodeKind> existing = staging_->Kind(path);
+    if (existing.ok()) {
+      if (*existing != vh5::NodeKind::kDataset) return EISDIR;
+      if (vh5::Status s = staging_->Truncate(path, 0); !s.ok()) return Fail(s);
+    } else if (vh5::Status s = staging_->CreateDataset(path); !s.ok()) {
+      return Fail(s);
+    }
+    Touch();
+  }
+  if (int err = LookupStaging(path, entry)) return err;
+  *out = new OpenFile{nullptr, entry->ino};
+  return 0;
+}
+
+int Filesystem::DoMknod(fuse_ino_t parent, const std::string& name, mode_t mode, Entry* out) {
+  std::string path;
+  if (int err = StagingChild(parent, name, &path)) return err;
+  if (!S_ISREG(mode)) return EPERM;  // only datasets live here
+  {
+    std::lock_guard<std::mutex> lock(staging_mu_);
+    if (vh5::Status s = staging_->CreateDataset(path); !s.ok()) return Fail(s);
+    Touch();
+  }
+  return LookupStaging(path, out);
+}
+
+int Filesystem::DoMkdir(fuse_ino_t parent, const std::string& name, Entry* out) {
+  std::string path;
+  if (int err = StagingChild(parent, name, &path)) return err;
+  {
+    std::lock_guard<std::mutex> lock(staging_mu_);
+    if (vh5::Status s = staging_->Mkdir(path); !s.ok()) return Fail(s);
+    Touch();
+  }
+  return LookupStaging(path, out);
+}
+
+int Filesystem::DoUnlink(fuse_ino_t parent, const std::string& name) {
+  std::string path;
+  if (int err = StagingChild(parent, name, &path)) return err;
+  std::lock_guard<std::mutex> lock(staging_mu_);
+  if (vh5::Status s = staging_->Unlink(path); !s.ok()) return Fail(s);
+  Touch();
+  return 0;
+}
+
+int Filesystem::DoRmdir(fuse_ino_t parent, const std::string& name) {
+  std::string path;
+  if (int err = StagingChild(parent, name, &path)) return err;
+  std::lock_guard<std::mutex> lock(staging_mu_);
+  if (vh5::Status s = staging_->Rmdir(path); !s.ok()) return Fail(s);
+  Touch();
+  return 0;
+}
+
+int Filesystem::DoRename(fuse_ino_t parent, const std::string& name, fuse_ino_t new_parent,
+                         const std::string& new_name, unsigned int flags) {
+  NodeId from, to;
+  if (int err = Resolve(parent, &from)) return err;
+  if (int err = Resolve(new_parent, &to)) return err;
+  if (from.type == NodeType::kRoot && name == kStagingName && !options_.read_only &&
+      to.type == NodeType::kVersionsDir) {
+    if (flags & RENAME_EXCHANGE) return EINVAL;
+    return Commit(new_name);
+  }
+  if (flags & RENAME_EXCHANGE) return EINVAL;
+  std::string from_path, to_path;
+  if (int err = StagingChild(parent, name, &from_path)) return err;
+  if (int err = StagingChild(new_parent, new_name, &to_path)) return err;
+  std::lock_guard<std::mutex> lock(staging_mu_);
+  if ((flags & RENAME_NOREPLACE) && staging_->Kind(to_path).ok()) return EEXIST;
+  if (vh5::Status s = staging_->Rename(from_path, to_path); !s.ok()) return Fail(s);
+  inodes_.RenameStaging(from_path, to_path);
+  Touch();
+  return 0;
+}
+
+int Filesystem::Commit(const std::string& name) {
+  std::lock_guard<std::mutex> lock(staging_mu_);
+  if (vh5::Status s = vh5::ValidateVersionName(name); !s.ok()) return Fail(s);
+  vh5::Result<vh5::NewVersion> version = staging_->ToNewVersion(name);
+  if (!version.ok()) return Fail(version.status());
+  version->timestamp = commit_timestamp_;
+  version->make_current = make_current_;
+  if (vh5::Status s = file_->Commit(*version); !s.ok()) return Fail(s);
+  LogInfo("committed version " + name + " of " + file_->path());
+  committed_any_ = true;
+  // A fresh staging/ mirrors the (possibly new) current version.
+  std::shared_ptr<const vh5::Version> base;
+  if (std::optional<std::string> current = file_->CurrentVersion()) {
+    int err = 0;
+    base = Version(*current, &err);
+  }
+  staging_ = std::make_unique<vh5::Staging>(base);
+  commit_timestamp_.clear();
+  make_current_ = true;
+  Touch();
+  return 0;
+}
+
+int Filesystem::DoWrite(const OpenFile& file, uint64_t offset, std::string_view data) {
+  if (file.dataset) return EBADF;
+  NodeId node;
+  if (int err = Resolve(file.staging_ino, &node)) return err;
+  std::lock_guard<std::mutex> lock(staging_mu_);
+  if (vh5::Status s = staging_->Write(node.path, offset, data); !s.ok()) return Fail(s);
+  Touch();
+  return 0;
+}
+
+int Filesystem::DoFlush(const OpenFile& file) {
+  if (file.dataset) return 0;
+  NodeId node;
+  if (int err = Resolve(file.staging_ino, &node)) return err;
+  std::lock_guard<std::mutex> lock(staging_mu_);
+  if (!staging_->Kind(node.path).ok()) return 0;  // removed while open
+  if (vh5::Status s = staging_->Flush(node.path); !s.ok()) return Fail(s);
+  return 0;
+}
+
+int Filesystem::DoSetattr(fuse_ino_t ino, const struct stat& attr, int to_set, bool has_file,
+                          struct stat* out, double* timeout) {
+  NodeId node;
+  if (int err = Resolve(ino, &node)) return err;
+  if (node.type != NodeType::kStagingNode) return EROFS;
+  if (to_set & FUSE_SET_ATTR_SIZE) {
+    std::lock_guard<std::mutex> lock(staging_mu_);
+    if (attr.st_size < 0) return EINVAL;
+    vh5::Status s = staging_->Truncate(node.path, static_cast<uint64_t>(attr.st_size));
+    // truncate(2) has no close to check the rows at: check them now.
+    if (s.ok() && !has_file) s = staging_->Flush(node.path);
+    if (!s.ok()) return Fail(s);
+    Touch();
+  }
+  // Modes, owners and times are not stored: cp -a and tar set them, and must not fail.
+  return DoGetattr(ino, out, timeout);
+}
+
+int Filesystem::SetStagingRootXattr(const std::string& name, const std::string& value) {
+  if (name == "user.vh5.prev_version") {
+    if (value == staging_->base_name()) return 0;
+    if (staging_->HasChanges()) return EBUSY;
+    std::shared_ptr<const vh5::Version> base;
+    if (value != vh5::kFirstVersionName) {
+      int err = 0;
+      base = Version(value, &err);
+      if (!base) return err == ENOENT ? EINVAL : err;
+    }
+    staging_ = std::make_unique<vh5::Staging>(base);
+    Touch();
+    return 0;
+  }
+  if (name == "user.vh5.timestamp") {
+    if (!value.empty() && !vh5::ParseTimestamp(value)) return EINVAL;
+    commit_timestamp_ = value;
+    return 0;
+  }
+  if (name == "user.vh5.make_current") {
+    if (value != "0" && value != "1") return EINVAL;
+    make_current_ = value == "1";
+    return 0;
+  }
+  if (name == "user.vh5.discard") {
+    // Drops every staged change: staging/ mirrors its base again.
+    std::shared_ptr<const vh5::Version> base;
+    if (staging_->base_name() != vh5::kFirstVersionName) {
+      int err = 0;
+      base = Version(staging_->base_name(), &err);
+      if (!base) return err;
+    }
+    staging_ = std::make_unique<vh5::Staging>(base);
+    commit_timestamp_.clear();
+    make_current_ = true;
+    Touch();
+    return 0;
+  }
+  return -1;  // not a staging-root name
+}
+
+int Filesystem::DoSetxattr(fuse_ino_t ino, const std::string& name, const std::string& value) {
+  NodeId node;
+  if (int err = Resolve(ino, &node)) return err;
+  if (node.type != NodeType::kStagingNode) return EROFS;
+  std::lock_guard<std::mutex> lock(staging_mu_);
+  if (node.path.empty()) {
+    int err = SetStagingRootXattr(name, value);
+    if (err >= 0) return err;
+  }
+  static const std::string kAttr = "user.h5.", kType = "user.vh5.h5type.", kMeta = "user.vh5.";
+  vh5::Status s;
+  if (name.rfind(kAttr, 0) == 0) {
+    s = staging_->SetAttributeText(node.path, name.substr(kAttr.size()), value);
+  } else if (name.rfind(kType, 0) == 0) {
+    s = staging_->SetAttributeType(node.path, name.substr(kType.size()), value);
+  } else if (name.rfind(kMeta, 0) == 0) {
+    s = staging_->SetMetadata(node.path, name.substr(kMeta.size()), value);
+  } else {
+    return EOPNOTSUPP;
+  }
+  if (!s.ok()) return Fail(s);
+  Touch();
+  return 0;
+}
+
+int Filesystem::DoRemovexattr(fuse_ino_t ino, const std::string& name) {
+  NodeId node;
+  if (int err = Resolve(ino, &node)) return err;
+  if (node.type != NodeType::kStagingNode) return EROFS;
+  std::lock_guard<std::mutex> lock(staging_mu_);
+  static const std::string kAttr = "user.h5.", kType = "user.vh5.h5type.";
+  vh5::Status s;
+  if (name.rfind(kAttr, 0) == 0) {
+    s = staging_->RemoveAttribute(node.path, name.substr(kAttr.size()));
+  } else if (name.rfind(kType, 0) == 0) {
+    s = staging_->SetAttributeType(node.path, name.substr(kType.size()), "");
+  } else if (node.path.empty() && name == "user.vh5.timestamp") {
+    commit_timestamp_.clear();
+    return 0;
+  } else {
+    return EINVAL;  // dataset metadata can be set, not removed
+  }
+  if (!s.ok()) return s.IsNotFound() ? ENODATA : Fail(s);
+  Touch();
+  return 0;
 }
 
 }  // namespace vh5fs

@@ -5,28 +5,32 @@
 // paths; inode numbers exist only here.
 //
 // Thread safety: all methods may be called from any FUSE worker thread.
+// Lock order: staging_mu_, then the inode table's own lock.
 #pragma once
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "inode_table.h"
+#include "vh5/staging.h"
 #include "vh5/versioned_file.h"
 
 namespace vh5fs {
 
 struct Options {
-  bool read_only = false;
+  bool read_only = false;  // no staging/
 };
 
-// Kernel cache lifetimes: committed versions never change, the top level
-// changes with every commit.
+// Kernel cache lifetimes: committed versions never change; the top level
+// changes with every commit and staging/ with every write, so neither is cached.
 inline constexpr double kImmutableTimeout = 86400.0;
-inline constexpr double kTopLevelTimeout = 1.0;
+inline constexpr double kTopLevelTimeout = 0.0;
 
 class Filesystem {
  public:
@@ -41,9 +45,10 @@ class Filesystem {
     std::string name;
     struct stat attr {};
   };
-  // An open dataset file; its address is the FUSE file handle.
+  // An open file; its address is the FUSE file handle.
   struct OpenFile {
-    std::shared_ptr<const vh5::Dataset> dataset;
+    std::shared_ptr<const vh5::Dataset> dataset;  // a committed version's dataset
+    fuse_ino_t staging_ino = 0;                   // or a dataset in staging/
   };
 
   int DoLookup(fuse_ino_t parent, const std::string& name, Entry* out);
@@ -52,16 +57,40 @@ class Filesystem {
   int DoReadlink(fuse_ino_t ino, std::string* target);
   int DoReaddir(fuse_ino_t ino, std::vector<DirItem>* items);
   int DoOpen(fuse_ino_t ino, int flags, OpenFile** out);
+  int DoCreate(fuse_ino_t parent, const std::string& name, Entry* entry, OpenFile** out);
   int DoRead(const OpenFile& file, uint64_t offset, size_t size, std::vector<char>* buf, size_t* n);
+  int DoWrite(const OpenFile& file, uint64_t offset, std::string_view data);
+  // close(2): a staged dataset must hold whole rows.
+  int DoFlush(const OpenFile& file);
+  int DoSetattr(fuse_ino_t ino, const struct stat& attr, int to_set, bool has_file,
+                struct stat* out, double* timeout);
+  int DoMkdir(fuse_ino_t parent, const std::string& name, Entry* out);
+  int DoMknod(fuse_ino_t parent, const std::string& name, mode_t mode, Entry* out);
+  int DoUnlink(fuse_ino_t parent, const std::string& name);
+  int DoRmdir(fuse_ino_t parent, const std::string& name);
+  // Inside staging/ a move; staging/ onto versions/NAME a commit.
+  int DoRename(fuse_ino_t parent, const std::string& name, fuse_ino_t new_parent,
+               const std::string& new_name, unsigned int flags);
   int DoListxattr(fuse_ino_t ino, std::string* names);
   int DoGetxattr(fuse_ino_t ino, const std::string& name, std::string* value);
-  // Any change: EROFS under versions/ and at the top level.
+  int DoSetxattr(fuse_ino_t ino, const std::string& name, const std::string& value);
+  int DoRemovexattr(fuse_ino_t ino, const std::string& name);
+  // Anything else that would change the tree: EROFS.
   int DoChange(fuse_ino_t ino);
+  // Whether any version was committed through this mount.
+  bool committed_any() const { return committed_any_; }
 
  private:
   int Resolve(fuse_ino_t ino, NodeId* node);
   int Stat(const NodeId& node, struct stat* out, double* timeout);
+  int StatStaging(const std::string& path, struct stat* out);
   int Xattrs(const NodeId& node, std::vector<std::pair<std::string, std::string>>* out);
+  // The staging path of a child of `parent`; EROFS outside staging/.
+  int StagingChild(fuse_ino_t parent, const std::string& name, std::string* path);
+  int LookupStaging(const std::string& path, Entry* out);
+  int Commit(const std::string& name);
+  int SetStagingRootXattr(const std::string& name, const std::string& value);
+  void Touch();
   // Logs a failed engine call with its context and returns its errno.
   int Fail(const vh5::Status& status);
   std::shared_ptr<const vh5::Version> Version(const std::string& name, int* err);
@@ -72,6 +101,13 @@ class Filesystem {
   struct timespec file_time_ {};
   uid_t uid_;
   gid_t gid_;
+
+  std::mutex staging_mu_;  // guards everything below
+  std::unique_ptr<vh5::Staging> staging_;
+  std::string commit_timestamp_;  // user.vh5.timestamp; empty: the time of the commit
+  bool make_current_ = true;
+  struct timespec staging_time_ {};
+  std::atomic<bool> committed_any_{false};
 };
 
 }  // namespace vh5fs

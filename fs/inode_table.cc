@@ -51,4 +51,18 @@ std::optional<NodeId> InodeTable::Get(fuse_ino_t ino) const {
   return it->second.node;
 }
 
+void InodeTable::RenameStaging(const std::string& from, const std::string& to) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string prefix = from + "/";
+  for (auto& [ino, entry] : by_ino_) {
+    NodeId& node = entry.node;
+    if (node.type != NodeType::kStagingNode) continue;
+    if (node.path != from && node.path.rfind(prefix, 0) != 0) continue;
+    by_key_.erase(node.Key());
+    node.path = to + node.path.substr(from.size());
+    // A node already known at the new path is replaced, as the kernel's dentry is.
+    by_key_[node.Key()] = ino;
+  }
+}
+
 }  // namespace vh5fs

@@ -24,6 +24,7 @@ enum class NodeType {
   kVersionsDir,  // versions/
   kCurrentLink,  // current -> versions/<name>
   kVersionNode,  // versions/<version>/<path>; path "" is the version directory
+  kStagingNode,  // staging/<path>; path "" is staging/ itself
 };
 
 struct NodeId {
@@ -45,6 +46,8 @@ class InodeTable {
   void Forget(fuse_ino_t ino, uint64_t count);
   // The node of a live inode.
   std::optional<NodeId> Get(fuse_ino_t ino) const;
+  // After a rename inside staging: nodes at `from` or below it now live at `to`.
+  void RenameStaging(const std::string& from, const std::string& to);
 
  private:
   struct Entry {

@@ -1,4 +1,5 @@
 // vh5fs FILE MOUNTPOINT [-f] [-d] [-o OPT,...]: mounts a versioned HDF5 file.
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <climits>
@@ -130,27 +131,14 @@ struct LoopConfig {
   ~LoopConfig() { fuse_loop_cfg_destroy(config); }
 };
 
-int Run(int argc, char** argv) {
-  CommandLine cl;
-  if (int status = Parse(argc, argv, &cl); status >= 0) return status;
-  if (cl.create) return Refuse("-o create is not available in this release");
-
-  char resolved[PATH_MAX];
-  if (::realpath(cl.file.c_str(), resolved) == nullptr)
-    return Refuse(cl.file + ": " + std::strerror(errno));
-  vh5::Result<std::shared_ptr<vh5::VersionedFile>> file =
-      vh5::VersionedFile::OpenReadOnly(resolved);
-  if (!file.ok()) return Refuse(file.status().message());
-  struct stat st;
-  if (::stat(cl.mountpoint.c_str(), &st) != 0)
-    return Refuse(cl.mountpoint + ": " + std::strerror(errno));
-  if (!S_ISDIR(st.st_mode)) return Refuse(cl.mountpoint + ": not a directory");
-
-  Filesystem fs(*file, Options{cl.read_only});
+// Mounts `file` and serves it until unmounted; returns the exit status.
+int Serve(const CommandLine& cl, const char* argv0, const std::string& resolved,
+          std::shared_ptr<vh5::VersionedFile> file, bool read_only, bool* committed) {
+  Filesystem fs(std::move(file), Options{read_only});
   fuse_lowlevel_ops ops = MakeOperations();
 
   FuseArgs args;
-  fuse_opt_add_arg(&args.args, argv[0]);
+  fuse_opt_add_arg(&args.args, argv0);
   std::string mount_options = "fsname=" + EscapeOption(resolved) + ",subtype=vh5fs";
   if (cl.read_only) mount_options += ",ro";
   for (const std::string& opt : cl.fuse_options) mount_options += "," + opt;
@@ -175,7 +163,51 @@ int Run(int argc, char** argv) {
   fuse_loop_cfg_set_clone_fd(loop.config, 0);
   fuse_loop_cfg_set_max_threads(loop.config, 16);
   int rc = fuse_session_loop_mt(session.se, loop.config);
+  *committed = fs.committed_any();
   return rc == 0 ? 0 : 1;
+}
+
+int Run(int argc, char** argv) {
+  CommandLine cl;
+  if (int status = Parse(argc, argv, &cl); status >= 0) return status;
+  if (cl.create) return Refuse("-o create is not available in this release");
+
+  char resolved[PATH_MAX];
+  if (::realpath(cl.file.c_str(), resolved) == nullptr)
+    return Refuse(cl.file + ": " + std::strerror(errno));
+  struct stat before;
+  if (::stat(resolved, &before) != 0) return Refuse(cl.file + ": " + std::strerror(errno));
+  // Refuse bad files before anything could write to them.
+  vh5::Result<std::shared_ptr<vh5::VersionedFile>> file =
+      vh5::VersionedFile::OpenReadOnly(resolved);
+  if (!file.ok()) return Refuse(file.status().message());
+  struct stat st;
+  if (::stat(cl.mountpoint.c_str(), &st) != 0)
+    return Refuse(cl.mountpoint + ": " + std::strerror(errno));
+  if (!S_ISDIR(st.st_mode)) return Refuse(cl.mountpoint + ": not a directory");
+
+  bool read_only = cl.read_only;
+  if (!read_only) {
+    // staging/ commits through the same handle, so it must be read-write.
+    file->reset();
+    file = vh5::VersionedFile::Open(resolved, vh5::VersionedFile::Access::kReadWrite);
+    if (!file.ok()) {
+      LogInfo(std::string(resolved) + " cannot be opened for writing; mounting read-only (" +
+              file.status().message() + ")");
+      read_only = true;
+      file = vh5::VersionedFile::OpenReadOnly(resolved);
+      if (!file.ok()) return Refuse(file.status().message());
+    }
+  }
+  bool committed = false;
+  int rc = Serve(cl, argv[0], resolved, std::move(*file), read_only, &committed);
+  if (!read_only && !committed) {
+    // HDF5 truncates a read-write file to its end on close, touching its
+    // times although not a byte changed: give them back.
+    struct timespec times[2] = {before.st_atim, before.st_mtim};
+    ::utimensat(AT_FDCWD, resolved, times, 0);
+  }
+  return rc;
 }
 
 }  // namespace

@@ -188,40 +188,115 @@ void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char* name, size_t size) 
   });
 }
 
-// Every request that would change the tree.
+void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t, fuse_file_info* fi) {
+  Guarded(req, [&] {
+    Filesystem::Entry entry;
+    Filesystem::OpenFile* file = nullptr;
+    if (int err = Fs(req).DoCreate(parent, name, &entry, &file)) {
+      fuse_reply_err(req, err);
+      return;
+    }
+    fi->fh = reinterpret_cast<uint64_t>(file);
+    fuse_entry_param e{};
+    e.ino = entry.ino;
+    e.attr = entry.attr;
+    e.attr_timeout = e.entry_timeout = entry.timeout;
+    if (fuse_reply_create(req, &e, fi) != 0) delete file;
+  });
+}
+
+// Replies with an entry or an error, for the ops that make a node.
+template <typename Make>
+void ReplyMade(fuse_req_t req, Make&& make) {
+  Guarded(req, [&] {
+    Filesystem::Entry entry;
+    if (int err = make(&entry)) {
+      fuse_reply_err(req, err);
+      return;
+    }
+    ReplyEntry(req, entry);
+  });
+}
+
+void op_mknod(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode, dev_t) {
+  ReplyMade(req, [&](Filesystem::Entry* e) { return Fs(req).DoMknod(parent, name, mode, e); });
+}
+
+void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t) {
+  ReplyMade(req, [&](Filesystem::Entry* e) { return Fs(req).DoMkdir(parent, name, e); });
+}
+
+void op_unlink(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Guarded(req, [&] { fuse_reply_err(req, Fs(req).DoUnlink(parent, name)); });
+}
+
+void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  Guarded(req, [&] { fuse_reply_err(req, Fs(req).DoRmdir(parent, name)); });
+}
+
+void op_rename(fuse_req_t req, fuse_ino_t parent, const char* name, fuse_ino_t new_parent,
+               const char* new_name, unsigned int flags) {
+  Guarded(req, [&] {
+    fuse_reply_err(req, Fs(req).DoRename(parent, name, new_parent, new_name, flags));
+  });
+}
+
+void op_write(fuse_req_t req, fuse_ino_t, const char* buf, size_t size, off_t offset,
+              fuse_file_info* fi) {
+  Guarded(req, [&] {
+    const auto* file = reinterpret_cast<const Filesystem::OpenFile*>(fi->fh);
+    if (offset < 0) {
+      fuse_reply_err(req, EINVAL);
+      return;
+    }
+    if (int err =
+            Fs(req).DoWrite(*file, static_cast<uint64_t>(offset), std::string_view(buf, size))) {
+      fuse_reply_err(req, err);
+      return;
+    }
+    fuse_reply_write(req, size);
+  });
+}
+
+void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  Guarded(req, [&] {
+    const auto* file = reinterpret_cast<const Filesystem::OpenFile*>(fi->fh);
+    fuse_reply_err(req, Fs(req).DoFlush(*file));
+  });
+}
+
+void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
+  Guarded(req, [&] {
+    struct stat st;
+    double timeout = 0;
+    if (int err = Fs(req).DoSetattr(ino, *attr, to_set, fi != nullptr, &st, &timeout)) {
+      fuse_reply_err(req, err);
+      return;
+    }
+    fuse_reply_attr(req, &st, timeout);
+  });
+}
+
+void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char* name, const char* value, size_t size,
+                 int) {
+  Guarded(req,
+          [&] { fuse_reply_err(req, Fs(req).DoSetxattr(ino, name, std::string(value, size))); });
+}
+
+void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
+  Guarded(req, [&] { fuse_reply_err(req, Fs(req).DoRemovexattr(ino, name)); });
+}
+
+// Requests that no node of vh5fs accepts.
 void ReplyChange(fuse_req_t req, fuse_ino_t ino) {
   Guarded(req, [&] { fuse_reply_err(req, Fs(req).DoChange(ino)); });
 }
-
-void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat*, int, fuse_file_info*) {
-  ReplyChange(req, ino);
-}
-void op_mknod(fuse_req_t req, fuse_ino_t parent, const char*, mode_t, dev_t) {
-  ReplyChange(req, parent);
-}
-void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char*, mode_t) { ReplyChange(req, parent); }
-void op_unlink(fuse_req_t req, fuse_ino_t parent, const char*) { ReplyChange(req, parent); }
-void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char*) { ReplyChange(req, parent); }
 void op_symlink(fuse_req_t req, const char*, fuse_ino_t parent, const char*) {
-  ReplyChange(req, parent);
-}
-void op_rename(fuse_req_t req, fuse_ino_t parent, const char*, fuse_ino_t, const char*,
-               unsigned int) {
   ReplyChange(req, parent);
 }
 void op_link(fuse_req_t req, fuse_ino_t, fuse_ino_t parent, const char*) {
   ReplyChange(req, parent);
 }
-void op_create(fuse_req_t req, fuse_ino_t parent, const char*, mode_t, fuse_file_info*) {
-  ReplyChange(req, parent);
-}
-void op_write(fuse_req_t req, fuse_ino_t ino, const char*, size_t, off_t, fuse_file_info*) {
-  ReplyChange(req, ino);
-}
-void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char*, const char*, size_t, int) {
-  ReplyChange(req, ino);
-}
-void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char*) { ReplyChange(req, ino); }
 void op_fallocate(fuse_req_t req, fuse_ino_t ino, int, off_t, off_t, fuse_file_info*) {
   ReplyChange(req, ino);
 }
@@ -261,6 +336,7 @@ fuse_lowlevel_ops MakeOperations() {
   ops.link = op_link;
   ops.create = op_create;
   ops.write = op_write;
+  ops.flush = op_flush;
   ops.setxattr = op_setxattr;
   ops.removexattr = op_removexattr;
   ops.fallocate = op_fallocate;

@@ -13,7 +13,7 @@
 #include "manifest.h"
 #include "py_literal.h"
 #include "test_util.h"
-#include "timestamp.h"
+#include "vh5/timestamp.h"
 #include "vh5/versioned_file.h"
 #include "vh5/vlen_text.h"
 

@@ -14,7 +14,7 @@
 
 #include "manifest.h"
 #include "test_util.h"
-#include "timestamp.h"
+#include "vh5/timestamp.h"
 
 using namespace vh5test;
 

@@ -249,14 +249,17 @@ Result<std::string> ParseElement(const std::string& numpy, const std::string& te
   if (H5Tis_variable_str(type.get()) > 0)
     return Status::InvalidArgument("variable-length strings have no fill value");
   EncodedElements encoded;
-  Status s = EncodeElements(type.get(), numpy, {text}, false, &encoded);
+  // Bytes values come as literals (b'ab'), as ElementToText writes them.
+  Status s = EncodeElements(type.get(), numpy, {text}, true, &encoded);
   if (!s.ok()) return Status::InvalidArgument("\"" + text + "\" is not a value of type " + numpy);
   size_t size = H5Tget_size(type.get());
   size_t mem_size = H5Tget_size(encoded.mem_type.get());
   std::vector<char> buf(std::max(size, mem_size));
+  std::vector<char> background(buf.size());  // compound conversions need one
   std::memcpy(buf.data(), encoded.data(), mem_size);
   if (H5Tequal(encoded.mem_type.get(), type.get()) <= 0 &&
-      H5Tconvert(encoded.mem_type.get(), type.get(), 1, buf.data(), nullptr, H5P_DEFAULT) < 0)
+      H5Tconvert(encoded.mem_type.get(), type.get(), 1, buf.data(), background.data(),
+                 H5P_DEFAULT) < 0)
     return h5::Error("cannot convert \"" + text + "\" to " + numpy, Status::Code::kInvalidArgument);
   return std::string(buf.data(), size);
 }

@@ -11,7 +11,8 @@
 namespace vh5 {
 namespace {
 
-constexpr uint64_t kAutoChunkBytes = 1 << 20;
+// New datasets get chunks of about this size until user.vh5.chunks says otherwise.
+constexpr uint64_t kAutoChunkBytes = 64 << 10;
 
 std::vector<std::string> SplitPath(std::string_view path) {
   std::vector<std::string> parts;
@@ -205,7 +206,7 @@ Status Staging::Rmdir(std::string_view path) {
   if (it->second->kind != NodeKind::kGroup)
     return Status::NotADirectory("staging: /" + std::string(path));
   if (!it->second->children.empty())
-    return Status::Busy("staging: /" + std::string(path) + " is not empty");
+    return Status::NotEmpty("staging: /" + std::string(path) + " is not empty");
   parent->children.erase(it);
   changed_ = true;
   return Status::OK();
@@ -266,7 +267,7 @@ Status Staging::Rename(std::string_view from, std::string_view to) {
     if (from_group && !to_group) return Status::NotADirectory("staging: /" + std::string(to));
     if (!from_group && to_group) return Status::IsADirectory("staging: /" + std::string(to));
     if (to_group && !target->second->children.empty())
-      return Status::Busy("staging: /" + std::string(to) + " is not empty");
+      return Status::NotEmpty("staging: /" + std::string(to) + " is not empty");
   }
   std::unique_ptr<Node> node = std::move(it->second);
   from_parent->children.erase(it);
@@ -417,6 +418,11 @@ Status Staging::SetMetadata(std::string_view path, const std::string& key,
   std::string where = "staging: /" + std::string(path) + ": user.vh5." + key;
   if (node->kind != NodeKind::kDataset) return Status::InvalidArgument(where + " on a group");
   DatasetInfo& info = *node->info;
+  // Writes not yet closed (cp -a sets xattrs before close) count as they stand.
+  if (node->content && (key == "shape" || key == "dtype")) {
+    Status flushed = Flush(path);
+    if (!flushed.ok()) return flushed.WithContext(where);
+  }
   if (key == "shape") {
     std::vector<uint64_t> shape;
     VH5_RETURN_IF_ERROR(ParseDims(value, &shape).WithContext(where));

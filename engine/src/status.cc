@@ -32,6 +32,8 @@ const char* Status::CodeName(Code code) {
       return "NotADirectory";
     case Code::kIsADirectory:
       return "IsADirectory";
+    case Code::kNotEmpty:
+      return "NotEmpty";
   }
   return "Unknown";
 }

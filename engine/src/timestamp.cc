@@ -1,4 +1,4 @@
-#include "timestamp.h"
+#include "vh5/timestamp.h"
 
 #include <chrono>
 #include <cstdio>

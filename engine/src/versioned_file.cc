@@ -13,8 +13,8 @@
 #include "commit.h"
 #include "file_core.h"
 #include "h5_handle.h"
-#include "timestamp.h"
 #include "version_tree.h"
+#include "vh5/timestamp.h"
 
 namespace vh5 {
 namespace {

@@ -13,7 +13,7 @@
 #include "file_core.h"
 #include "h5_handle.h"
 #include "hash_table.h"
-#include "timestamp.h"
+#include "vh5/timestamp.h"
 
 namespace vh5 {
 namespace {

@@ -30,6 +30,7 @@ class Status {
     kNoSpace,          // disk full
     kNotADirectory,    // path component is a dataset
     kIsADirectory,     // a group where a dataset was expected
+    kNotEmpty,         // a group that still has children
   };
 
   Status() = default;
@@ -49,6 +50,7 @@ class Status {
   static Status NoSpace(std::string_view msg) { return Status(Code::kNoSpace, msg); }
   static Status NotADirectory(std::string_view msg) { return Status(Code::kNotADirectory, msg); }
   static Status IsADirectory(std::string_view msg) { return Status(Code::kIsADirectory, msg); }
+  static Status NotEmpty(std::string_view msg) { return Status(Code::kNotEmpty, msg); }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
