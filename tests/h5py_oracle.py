@@ -90,6 +90,15 @@ def main(path):
         group.visititems(visit)
         out["versions"][name] = v
 
+    # Rows in use in every dataset path's hash table.
+    out["table_rows"] = {}
+
+    def tables(name, obj):
+        if isinstance(obj, h5py.Dataset) and name.endswith("/hash_table"):
+            out["table_rows"][name[: -len("/hash_table")]] = int(obj.attrs["largest_index"])
+
+    f["_version_data"].visititems(tables)
+
     for (raw_path, start), extent in extents.items():
         table = f[raw_path.rsplit("/", 1)[0]]["hash_table"]
         rows = table[: table.attrs["largest_index"]]

@@ -428,8 +428,16 @@ Status Staging::SetMetadata(std::string_view path, const std::string& key,
     VH5_RETURN_IF_ERROR(ParseDims(value, &shape).WithContext(where));
     if (shape == info.shape) return Status::OK();
     VH5_RETURN_IF_ERROR(Materialize(node));
-    if (info.dtype.is_vlen_string)
-      return Status::Unsupported(where + ": reshaping variable-length strings");
+    if (info.dtype.is_vlen_string) {
+      // Lines are elements in C order: another rank of the same count reshapes.
+      if (Product(shape) != Product(info.shape))
+        return Status::Unsupported(where + ": resizing variable-length strings to " + value);
+      info.shape = shape;
+      node->valid_content = *node->content;
+      node->valid_shape = shape;
+      changed_ = true;
+      return Status::OK();
+    }
     uint64_t item = info.dtype.itemsize;
     if (shape.size() != info.shape.size()) {
       // Another rank: the same bytes, reinterpreted in C order.

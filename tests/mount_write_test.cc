@@ -1,0 +1,281 @@
+// staging/ through a real mount: shell tools build versions, rename commits
+// them, and h5py (the independent reader) finds what they wrote.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <boost/property_tree/json_parser.hpp>
+#include <boost/property_tree/ptree.hpp>
+#include <boost/test/unit_test.hpp>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "manifest.h"
+#include "test_util.h"
+
+using namespace vh5test;
+using boost::property_tree::ptree;
+
+namespace {
+
+ptree Oracle(const fs::path& file) {
+  CommandResult r = Run(
+      {"/usr/bin/python3", std::string(VH5_SOURCE_DIR) + "/tests/h5py_oracle.py", file.string()});
+  BOOST_REQUIRE_MESSAGE(r.exit_status == 0, "h5py oracle failed: " << r.err);
+  std::istringstream in(r.out);
+  ptree tree;
+  boost::property_tree::read_json(in, tree);
+  return tree;
+}
+
+const ptree& At(const ptree& tree, const std::string& key) {
+  for (const auto& [k, v] : tree)
+    if (k == key) return v;
+  BOOST_FAIL("no key " + key);
+  return tree;
+}
+
+void Sh(const std::vector<std::string>& argv) {
+  CommandResult r = Run(argv);
+  std::string cmd;
+  for (const auto& a : argv) cmd += a + " ";
+  BOOST_REQUIRE_MESSAGE(r.exit_status == 0, cmd << "failed: " << r.err);
+}
+
+void SetX(const fs::path& p, const std::string& name, const std::string& value) {
+  BOOST_REQUIRE_MESSAGE(::setxattr(p.c_str(), name.c_str(), value.data(), value.size(), 0) == 0,
+                        "setxattr " << name << " on " << p << ": " << strerror(errno));
+}
+
+// Every xattr of every node under `root`, by relative path.
+std::map<std::string, std::map<std::string, std::string>> AllXattrs(const fs::path& root) {
+  std::map<std::string, std::map<std::string, std::string>> out;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    std::string rel = fs::relative(e.path(), root).string();
+    for (const std::string& name : ListXattrs(e.path()))
+      out[rel][name] = GetXattr(e.path(), name).value_or("<gone>");
+  }
+  return out;
+}
+
+std::map<std::string, std::string> AllContents(const fs::path& root) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    std::string rel = fs::relative(e.path(), root).string();
+    out[rel] = e.is_regular_file() ? Sha256Hex(ReadFile(e.path())) : "<dir>";
+  }
+  return out;
+}
+
+void EmptyStaging(const fs::path& staging) {
+  SetX(staging, "user.vh5.discard", "1");
+  for (const auto& e : fs::directory_iterator(staging)) fs::remove_all(e.path());
+}
+
+int RenameErrno(const fs::path& from, const fs::path& to) {
+  errno = 0;
+  return ::rename(from.c_str(), to.c_str()) == 0 ? 0 : errno;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(mount_write)
+
+BOOST_AUTO_TEST_CASE(cp_a_round_trips_every_version_of_every_fixture,
+                     *boost::unit_test::precondition(RequiresSharedFixtures())) {
+  fs::path fixtures = *SharedFixtures();
+  for (const ManifestFile& mf : LoadAllManifests(fixtures)) {
+    if (mf.versions.empty()) continue;
+    BOOST_TEST_CONTEXT("fixture " << mf.name) {
+      TempDir dir;
+      fs::path copy = dir.path() / "new.h5";
+      Sh({Vh5Binary(), "init", copy.string()});
+      Mount source(fixtures / mf.name, {"-o", "ro"});
+      {
+        Mount target(copy);
+        fs::path staging = target.root() / "staging";
+        for (const auto& [name, version] : mf.versions) {
+          BOOST_TEST_CONTEXT("version " << name) {
+            fs::path from = source.root() / "versions" / name;
+            EmptyStaging(staging);
+            Sh({"/bin/cp", "-a", (from / ".").string(), (staging / ".").string()});
+            SetX(staging, "user.vh5.timestamp", version.timestamp);
+            fs::path to = target.root() / "versions" / name;
+            BOOST_TEST_REQUIRE(RenameErrno(staging, to) == 0);
+            BOOST_TEST((AllContents(to) == AllContents(from)));
+            auto want = AllXattrs(from), got = AllXattrs(to);
+            for (auto& [path, x] : want) x.erase("user.vh5.prev_version");
+            for (auto& [path, x] : got) x.erase("user.vh5.prev_version");
+            BOOST_TEST((got == want));
+            BOOST_TEST(GetXattr(to, "user.vh5.timestamp").value_or("") == version.timestamp);
+          }
+        }
+      }
+      // h5py reads the copy as the manifest describes the original.
+      ptree oracle = Oracle(copy);
+      BOOST_TEST(oracle.get<int>("bad_hash_rows") == 0);
+      for (const auto& [name, version] : mf.versions) {
+        for (const auto& [path, d] : version.datasets) {
+          BOOST_TEST_CONTEXT(name << "/" << path) {
+            BOOST_TEST(At(At(At(At(oracle, "versions"), name), "datasets"), path)
+                           .get<std::string>("sha256") == d.sha256);
+          }
+        }
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(shell_tools_build_a_version_that_h5py_reads) {
+  TempDir dir;
+  fs::path file = dir.path() / "demo.h5";
+  Sh({Vh5Binary(), "demo", file.string()});
+  std::map<std::string, std::string> expected;
+  ptree before = Oracle(file).get_child("table_rows");
+  {
+    Mount mount(file);
+    fs::path staging = mount.root() / "staging";
+    BOOST_TEST(GetXattr(staging, "user.vh5.prev_version").value_or("") == "v3");
+    // dd one element into prices (one chunk changes), truncate matrix by 100 rows.
+    Sh({"/bin/sh", "-c",
+        "printf '\\0\\0\\0\\0\\0\\0\\360\\077' | dd of=" + (staging / "prices").string() +
+            " bs=8 seek=7 conv=notrunc status=none"});
+    Sh({"/usr/bin/truncate", "-s", std::to_string(200 * 40 * 4), (staging / "matrix").string()});
+    Sh({"/bin/mkdir", (staging / "extra").string()});
+    Sh({"/bin/cp", (staging / "names").string(), (staging / "extra/names_copy").string()});
+    Sh({"/bin/mv", (staging / "sensors/humidity").string(), (staging / "extra/humidity").string()});
+    Sh({"/bin/rm", (staging / "sensors/temperature").string()});
+    Sh({"/usr/bin/setfattr", "-n", "user.h5.owner", "-v", "lab 7", (staging / "extra").string()});
+    Sh({"/usr/bin/setfattr", "-n", "user.h5.scale", "-v", "0.25", (staging / "prices").string()});
+    WriteFile(staging / "notes.txt", "hello\n");
+    expected = AllContents(staging);
+    BOOST_TEST(GetXattr(staging / "matrix", "user.vh5.shape").value_or("") == "200,40");
+    BOOST_TEST(RenameErrno(staging, mount.root() / "versions" / "v4") == 0);
+    BOOST_TEST(fs::read_symlink(mount.root() / "current").string() == "versions/v4");
+    BOOST_TEST(GetXattr(mount.root() / "staging", "user.vh5.prev_version").value_or("") == "v4");
+    BOOST_TEST((AllContents(mount.root() / "versions/v4") == expected));
+  }
+  {
+    Mount again(file);
+    fs::path v4 = again.root() / "versions/v4";
+    BOOST_TEST((AllContents(v4) == expected));
+    BOOST_TEST(GetXattr(v4 / "extra", "user.h5.owner").value_or("") == "lab 7");
+    BOOST_TEST(GetXattr(v4 / "prices", "user.h5.scale").value_or("") == "0.25");
+    BOOST_TEST(GetXattr(v4 / "prices", "user.vh5.h5type.scale").value_or("") == "<f8");
+    BOOST_TEST(GetXattr(v4, "user.vh5.prev_version").value_or("") == "v3");
+  }
+  // HDF5 locks a file open for writing: h5py reads it once the mount is gone.
+  ptree oracle = Oracle(file);
+  BOOST_TEST(oracle.get<int>("bad_hash_rows") == 0);
+  const ptree& datasets = At(At(At(oracle, "versions"), "v4"), "datasets");
+  BOOST_TEST(At(datasets, "prices").get<std::string>("sha256") == expected["prices"]);
+  BOOST_TEST(At(datasets, "notes.txt").get<std::string>("sha256") == expected["notes.txt"]);
+  BOOST_TEST(At(datasets, "matrix").get<std::string>("sha256") == expected["matrix"]);
+  // New chunks per dataset path: only what changed, and whatever moved to a new path.
+  const ptree& after = oracle.get_child("table_rows");
+  auto added = [&](const std::string& path) {
+    int was = 0;
+    for (const auto& [k, v] : before)
+      if (k == path) was = std::stoi(v.data());
+    return std::stoi(At(after, path).data()) - was;
+  };
+  BOOST_TEST(added("prices") == 1);
+  BOOST_TEST(added("matrix") == 0);
+  BOOST_TEST(added("names") == 0);
+  BOOST_TEST(added("notes.txt") == 1);
+  BOOST_TEST(added("extra/names_copy") == 1);  // plain cp: a 1-D |u1 dataset, one chunk
+  BOOST_TEST(added("extra/humidity") == 3);    // 5 chunks, of which 3 differ (period 24)
+}
+
+BOOST_AUTO_TEST_CASE(an_identical_rewrite_stores_nothing_and_one_element_one_chunk) {
+  TempDir dir;
+  fs::path file = dir.path() / "demo.h5";
+  Sh({Vh5Binary(), "demo", file.string()});
+  auto prices_rows = [&] {
+    return std::stoi(At(Oracle(file).get_child("table_rows"), "prices").data());
+  };
+  int rows0 = prices_rows();
+  {
+    Mount mount(file);
+    fs::path staging = mount.root() / "staging";
+    Sh({"/bin/cp", (mount.root() / "versions/v3/prices").string(), (staging / "prices").string()});
+    BOOST_TEST(RenameErrno(staging, mount.root() / "versions/same") == 0);
+  }
+  int rows1 = prices_rows();
+  BOOST_TEST(rows1 == rows0);
+  {
+    Mount mount(file);
+    fs::path prices = mount.root() / "staging/prices";
+    int fd = ::open(prices.c_str(), O_WRONLY);
+    BOOST_TEST_REQUIRE(fd >= 0);
+    double v = 42;
+    BOOST_TEST(::pwrite(fd, &v, 8, 8 * 99999) == 8);
+    BOOST_TEST(::close(fd) == 0);
+    BOOST_TEST(RenameErrno(mount.root() / "staging", mount.root() / "versions/one") == 0);
+  }
+  BOOST_TEST(prices_rows() == rows1 + 1);
+}
+
+BOOST_AUTO_TEST_CASE(bad_commits_and_partial_rows_are_refused) {
+  TempDir dir;
+  fs::path file = dir.path() / "demo.h5";
+  Sh({Vh5Binary(), "demo", file.string()});
+  Mount mount(file);
+  fs::path staging = mount.root() / "staging";
+  fs::path versions = mount.root() / "versions";
+  // A partial row: close() says EINVAL and the last valid content stays.
+  std::string before = ReadFile(staging / "matrix");
+  int fd = ::open((staging / "matrix").c_str(), O_WRONLY | O_APPEND);
+  BOOST_TEST_REQUIRE(fd >= 0);
+  BOOST_TEST(::write(fd, "abc", 3) == 3);
+  errno = 0;
+  BOOST_TEST(::close(fd) == -1);
+  BOOST_TEST(errno == EINVAL);
+  BOOST_TEST((ReadFile(staging / "matrix") == before));
+  // truncate(2) to a partial row: EINVAL at once.
+  BOOST_TEST(::truncate((staging / "matrix").c_str(), 5) == -1);
+  BOOST_TEST(errno == EINVAL);
+  // Changes the format cannot hold for a dataset already in the file.
+  BOOST_TEST(::setxattr((staging / "matrix").c_str(), "user.vh5.dtype", "<i8", 3, 0) == -1);
+  BOOST_TEST(::setxattr((staging / "matrix").c_str(), "user.vh5.chunks", "7,7", 3, 0) == -1);
+  // Rebase is refused while staging holds changes, and discard empties it.
+  WriteFile(staging / "new", "x");
+  BOOST_TEST(::setxattr(staging.c_str(), "user.vh5.prev_version", "v1", 2, 0) == -1);
+  BOOST_TEST(errno == EBUSY);
+  SetX(staging, "user.vh5.discard", "1");
+  BOOST_TEST(!fs::exists(staging / "new"));
+  SetX(staging, "user.vh5.prev_version", "v1");
+  BOOST_TEST(GetXattr(staging, "user.vh5.prev_version").value_or("") == "v1");
+  BOOST_TEST(!fs::exists(staging / "sensors/humidity"));  // v1 had none
+  // Names: taken, invalid; nothing changes.
+  WriteFile(staging / "new", "x");
+  BOOST_TEST(RenameErrno(staging, versions / "v2") == EEXIST);
+  BOOST_TEST(RenameErrno(staging, versions / "__first_version__") == EINVAL);
+  BOOST_TEST(RenameErrno(staging, versions / "..") != 0);
+  BOOST_TEST(fs::exists(staging / "new"));
+  BOOST_TEST(::setxattr(staging.c_str(), "user.vh5.timestamp", "yesterday", 9, 0) == -1);
+  BOOST_TEST(errno == EINVAL);
+  // make_current=0: the version appears, current stays.
+  SetX(staging, "user.vh5.make_current", "0");
+  SetX(staging, "user.vh5.timestamp", "2025-06-01 12:00:00.000000+0000");
+  BOOST_TEST(RenameErrno(staging, versions / "side") == 0);
+  BOOST_TEST(fs::read_symlink(mount.root() / "current").string() == "versions/v3");
+  BOOST_TEST(GetXattr(versions / "side", "user.vh5.prev_version").value_or("") == "v1");
+  BOOST_TEST(GetXattr(versions / "side", "user.vh5.timestamp").value_or("") ==
+             "2025-06-01 12:00:00.000000+0000");
+  BOOST_TEST(ReadFile(versions / "side/new") == "x");
+  BOOST_TEST(GetXattr(staging, "user.vh5.prev_version").value_or("") == "v3");
+}
+
+BOOST_AUTO_TEST_CASE(read_only_mounts_have_no_staging) {
+  TempDir dir;
+  fs::path file = dir.path() / "demo.h5";
+  Sh({Vh5Binary(), "demo", file.string()});
+  Mount mount(file, {"-o", "ro"});
+  BOOST_TEST(!fs::exists(mount.root() / "staging"));
+  BOOST_TEST(fs::exists(mount.root() / "versions/v1"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
