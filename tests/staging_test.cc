@@ -25,7 +25,7 @@ fs::path MakeBase(const TempDir& dir) {
   std::vector<double> values(1000);
   for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(i);
   vh5::NewDataset d{
-      "values", "<f8", {1000}, {100}, "", "none", Doubles(values), {}, {{"units", "m", ""}}};
+      "values", "<f8", {1000}, {100}, "", "none", Doubles(values), {}, {{"units", "m", ""}}, ""};
   std::vector<int32_t> grid(24);
   for (size_t i = 0; i < grid.size(); ++i) grid[i] = static_cast<int32_t>(i);
   vh5::NewDataset g{"sub/grid",
@@ -36,8 +36,9 @@ fs::path MakeBase(const TempDir& dir) {
                     "none",
                     std::string(reinterpret_cast<const char*>(grid.data()), 96),
                     {},
-                    {}};
-  vh5::NewDataset n{"names", "vlen-str", {3}, {2}, "", "none", "", {"a", "b", "c"}, {}};
+                    {},
+                    ""};
+  vh5::NewDataset n{"names", "vlen-str", {3}, {2}, "", "none", "", {"a", "b", "c"}, {}, ""};
   v.datasets = {d, g, n};
   v.groups = {{"sub", {{"desc", "a group", ""}}}};
   BOOST_REQUIRE(vh5::CommitVersion(file.string(), v).ok());

@@ -1,11 +1,14 @@
 // The writer against h5py as an independent reader: what vh5fs writes is the
 // Python library's format, chunk for chunk and hash for hash.
+#include <algorithm>
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
 #include <boost/test/unit_test.hpp>
 #include <cstring>
+#include <map>
 #include <sstream>
 
+#include "attribute_codec.h"
 #include "test_util.h"
 #include "vh5/versioned_file.h"
 #include "vh5/writer.h"
@@ -62,6 +65,61 @@ vh5::NewDataset Ramp(const std::string& path, size_t n, size_t chunk) {
   d.chunks = {chunk};
   for (size_t i = 0; i < n; ++i) d.data += Doubles({static_cast<double>(i) + 0.5});
   return d;
+}
+
+// Every attribute as h5py sees it: "name|HDF5 type class/size/shape|repr(value)".
+const char kAttributeProbe[] = R"PY(
+import sys, h5py
+from h5py import h5t
+def kind(t):
+    c = t.get_class()
+    if c == h5t.STRING:
+        return "str(var=%d,cset=%d,pad=%d,size=%d)" % (t.is_variable_str(), t.get_cset(), t.get_strpad(), t.get_size())
+    if c == h5t.ENUM:
+        return "enum(%s)" % ",".join("%s=%d" % (t.get_member_name(i).decode(), t.get_member_value(i)) for i in range(t.get_nmembers()))
+    if c == h5t.COMPOUND:
+        return "compound(%s)" % ",".join("%s@%d:%s" % (t.get_member_name(i).decode(), t.get_member_offset(i), kind(t.get_member_type(i))) for i in range(t.get_nmembers()))
+    if c == h5t.ARRAY:
+        return "array%s:%s" % (t.get_array_dims(), kind(t.get_super()))
+    return "%s%d%s" % ({h5t.INTEGER: "i" if c == h5t.INTEGER and t.get_sign() else "u", h5t.FLOAT: "f"}.get(c, "?"), t.get_size(), "be" if t.get_order() == h5t.ORDER_BE else "")
+g = h5py.File(sys.argv[1], "r")["_version_data/versions/" + sys.argv[2]]
+for n in sorted(g.attrs):
+    a = h5py.h5a.open(g.id, n.encode())
+    v = g.attrs[n]
+    v = v.tolist() if hasattr(v, "tolist") else v
+    print("%s|%s|%s|%r" % (n, kind(a.get_type()), a.get_space().get_simple_extent_dims(), v))
+)PY";
+
+// The creation properties of one version's dataset and of its raw_data and
+// hash_table, as h5py reads them.
+const char kLayoutProbe[] = R"PY(
+import sys, h5py
+from h5py import h5d
+f = h5py.File(sys.argv[1], "r")
+ds = f["_version_data/versions/%s/%s" % (sys.argv[2], sys.argv[3])]
+raw = f[ds.attrs["raw_data"]]
+table = f[ds.attrs["raw_data"].rsplit("/", 1)[0] + "/hash_table"]
+def filters(d):
+    p = d.id.get_create_plist()
+    return [p.get_filter(i)[0] for i in range(p.get_nfilters())]
+p = raw.id.get_create_plist()
+t = table.id.get_create_plist()
+v = ds.id.get_create_plist()
+print("raw", raw.chunks, raw.maxshape, filters(raw), p.get_fill_time() == h5d.FILL_TIME_ALLOC, list(raw.attrs["chunks"]))
+print("table", table.dtype.descr, table.chunks, table.maxshape, filters(table), t.get_fill_time() == h5d.FILL_TIME_ALLOC, table.attrs["largest_index"].dtype.str)
+print("vds", ds.is_virtual, sorted({m.file_name for m in ds.virtual_sources()}), list(ds.attrs["chunks"]), repr(ds.fillvalue.tolist()))
+)PY";
+
+std::vector<std::string> ProbeLines(const std::string& script,
+                                    const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"/usr/bin/python3", "-c", script};
+  argv.insert(argv.end(), args.begin(), args.end());
+  CommandResult r = Run(argv);
+  BOOST_REQUIRE_MESSAGE(r.exit_status == 0, "h5py probe failed: " << r.err);
+  std::vector<std::string> lines;
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
 }
 
 }  // namespace
@@ -207,6 +265,154 @@ BOOST_AUTO_TEST_CASE(bad_commits_are_refused_and_change_nothing) {
   // A refused commit leaves its name free.
   rechunked.datasets[0].chunks = {4};
   BOOST_TEST(vh5::CommitVersion(file.string(), rechunked).ok());
+}
+
+BOOST_AUTO_TEST_CASE(attributes_of_every_kind_reach_h5py_with_their_types) {
+  TempDir dir;
+  fs::path file = dir.path() / "attrs.h5";
+  BOOST_TEST_REQUIRE(vh5::CreateVersionedFile(file.string()).ok());
+  const vh5::Attributes attrs = {
+      {"str", "plain ü text", ""},
+      {"i1", "-128", "|i1"},
+      {"u8", "18446744073709551615", "<u8"},
+      {"f4", "0.5", "<f4"},
+      {"f8", "-2.25", "<f8"},
+      {"flag", "True", "|b1"},
+      {"cplx", "(1+2j)", "<c16"},
+      {"fixed", "abc", "|S5"},
+      {"ints", "[1, 2, 3]", "(3,)<i4"},
+      {"grid", "[[1, 2, 3], [4, 5, 6]]", "(2, 3)<i2"},
+      {"flags", "[True, False]", "(2,)|b1"},
+      {"names", "['a', 'b\\'c']", "(2,)vlen-str"},
+      {"point", "(7, -1.5)", "[('x', '<i4'), ('y', '<f8')]"},
+      {"points", "[(1, 2.5), (3, 4.5)]", "(2,)[('x', '<i4'), ('y', '<f8')]"},
+      {"nested", "(b'ab', [1.5, 2.5], (9, True))",
+       "[('s', '|S4'), ('v', '<f4', (2,)), ('in', [('p', '<u2'), ('q', '|b1')])]"},
+  };
+  vh5::NewVersion v;
+  v.name = "v";
+  v.groups = {{"", attrs}};
+  BOOST_TEST_REQUIRE(vh5::CommitVersion(file.string(), v).ok());
+
+  std::vector<std::string> got = ProbeLines(kAttributeProbe, {file.string(), "v"});
+  const std::vector<std::string> expected = {
+      "committed|enum(FALSE=0,TRUE=1)|()|True",
+      "cplx|compound(r@0:f8,i@8:f8)|()|(1+2j)",
+      "f4|f4|()|0.5",
+      "f8|f8|()|-2.25",
+      "fixed|str(var=0,cset=0,pad=1,size=5)|()|b'abc'",
+      "flag|enum(FALSE=0,TRUE=1)|()|True",
+      "flags|enum(FALSE=0,TRUE=1)|(2,)|[True, False]",
+      "grid|i2|(2, 3)|[[1, 2, 3], [4, 5, 6]]",
+      "i1|i1|()|-128",
+      "ints|i4|(3,)|[1, 2, 3]",
+      "names|str(var=1,cset=1,pad=0,size=8)|(2,)|['a', \"b'c\"]",
+      "nested|compound(s@0:str(var=0,cset=0,pad=1,size=4),v@4:array(2,):f4,"
+      "in@12:compound(p@0:u2,q@2:enum(FALSE=0,TRUE=1)))|()|(b'ab', array([1.5, 2.5], "
+      "dtype=float32), (9, True))",
+      "point|compound(x@0:i4,y@4:f8)|()|(7, -1.5)",
+      "points|compound(x@0:i4,y@4:f8)|(2,)|[(1, 2.5), (3, 4.5)]",
+      "prev_version|str(var=1,cset=1,pad=0,size=8)|()|'__first_version__'",
+      "str|str(var=1,cset=1,pad=0,size=8)|()|'plain ü text'",
+      "u8|u8|()|18446744073709551615",
+  };
+  // The timestamp is "now": only its type is checked.
+  auto timestamp = std::find_if(got.begin(), got.end(),
+                                [](const std::string& l) { return l.rfind("timestamp|", 0) == 0; });
+  BOOST_TEST_REQUIRE((timestamp != got.end()));
+  BOOST_TEST(timestamp->rfind("timestamp|str(var=1,cset=1,pad=0,size=8)|()|'", 0) == 0u);
+  got.erase(timestamp);
+  BOOST_TEST(got == expected, boost::test_tools::per_element());
+
+  // The engine reads each one back as the text and type it was written with.
+  auto f = vh5::VersionedFile::OpenReadOnly(file.string());
+  BOOST_TEST_REQUIRE(f.ok());
+  auto version = (*f)->GetVersion("v");
+  BOOST_TEST_REQUIRE(version.ok());
+  auto read = (*version)->GetAttributes("");
+  BOOST_TEST_REQUIRE(read.ok());
+  std::map<std::string, vh5::Attribute> by_name;
+  for (const vh5::Attribute& a : *read) by_name[a.name] = a;
+  for (const vh5::Attribute& a : attrs) {
+    BOOST_TEST_CONTEXT(a.name) {
+      BOOST_TEST_REQUIRE(by_name.count(a.name) == 1u);
+      BOOST_TEST(by_name[a.name].type == a.type);
+      if (a.type.rfind("|S", 0) != 0) BOOST_TEST(by_name[a.name].text == a.text);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(values_that_do_not_fit_their_type_are_refused) {
+  TempDir dir;
+  fs::path file = dir.path() / "bad.h5";
+  BOOST_TEST_REQUIRE(vh5::CreateVersionedFile(file.string()).ok());
+  using Code = vh5::Status::Code;
+  for (const vh5::Attribute& bad :
+       std::vector<vh5::Attribute>{{"a", "300", "|u1"},
+                                   {"a", "-1", "<u4"},
+                                   {"a", "1.5", "<i8"},
+                                   {"a", "maybe", "|b1"},
+                                   {"a", "[1, 2]", "(3,)<i4"},
+                                   {"a", "(1,)", "[('x', '<i4'), ('y', '<f8')]"},
+                                   {"a", "toolong", "|S3"}}) {
+    BOOST_TEST_CONTEXT(bad.text << " as " << bad.type) {
+      vh5::NewVersion v;
+      v.name = "v";
+      v.groups = {{"", {bad}}};
+      BOOST_TEST(vh5::CommitVersion(file.string(), v).code() == Code::kInvalidArgument);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(datasets_are_laid_out_as_h5py_creates_them) {
+  TempDir dir;
+  fs::path file = dir.path() / "layout.h5";
+  BOOST_TEST_REQUIRE(vh5::CreateVersionedFile(file.string()).ok());
+  const std::string point = "[('x', '<i4'), ('y', '<f8')]";
+  // The fill value in the text the engine shows (a tuple) parses back to its bytes.
+  auto fill = vh5::ParseElement(point, "(3, -1.5)");
+  BOOST_TEST_REQUIRE(fill.ok(), fill.status().ToString());
+  BOOST_TEST_REQUIRE(fill->size() == 12u);
+
+  vh5::NewVersion v;
+  v.name = "v";
+  vh5::NewDataset packed = Ramp("packed", 100, 16);
+  packed.compression = "gzip:4,shuffle,fletcher32";
+  vh5::NewDataset fast = Ramp("fast", 100, 16);
+  fast.compression = "lzf";
+  vh5::NewDataset points;
+  points.path = "points";
+  points.dtype = point;
+  points.shape = {8, 2};
+  points.chunks = {4, 2};
+  points.fill_bytes = *fill;
+  for (int i = 0; i < 16; ++i) points.data += i < 8 ? *fill : std::string(12, static_cast<char>(i));
+  v.datasets = {packed, fast, points};
+  BOOST_TEST_REQUIRE(vh5::CommitVersion(file.string(), v).ok());
+
+  // h5py's filter pipeline order: shuffle (2), deflate (1), fletcher32 (3);
+  // every chunked dataset allocates its chunks filled.
+  std::vector<std::string> got = ProbeLines(kLayoutProbe, {file.string(), "v", "packed"});
+  BOOST_TEST_REQUIRE(got.size() == 3u);
+  BOOST_TEST(got[0] == "raw (16,) (None,) [2, 1, 3] True [16]");
+  BOOST_TEST(got[1] ==
+             "table [('hash', '|u1', (32,)), ('shape', '<i8', (2,))] (4096,) (None,) [32000] True "
+             "<i8");
+  BOOST_TEST(got[2] == "vds True ['.'] [16] 0.0");
+  got = ProbeLines(kLayoutProbe, {file.string(), "v", "fast"});
+  BOOST_TEST_REQUIRE(got.size() == 3u);
+  BOOST_TEST(got[0] == "raw (16,) (None,) [32000] True [16]");
+  got = ProbeLines(kLayoutProbe, {file.string(), "v", "points"});
+  BOOST_TEST_REQUIRE(got.size() == 3u);
+  BOOST_TEST(got[0] == "raw (4, 2) (None, 2) [] True [4, 2]");
+  BOOST_TEST(got[2] == "vds True ['.'] [4, 2] (3, -1.5)");
+  // The first four rows are all fill: one chunk of the two is stored.
+  ptree oracle = Oracle(file);
+  const ptree& d = At(At(At(At(oracle, "versions"), "v"), "datasets"), "points");
+  BOOST_TEST(d.get<int>("mappings") == 1);
+  BOOST_TEST(oracle.get<int>("bad_hash_rows") == 0);
+  BOOST_TEST(d.get<std::string>("sha256") == Sha256Hex(points.data));
+  BOOST_TEST(EngineContent(file, "v", "points") == points.data);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -20,10 +21,12 @@ std::string Trim(std::string s) {
   return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
 }
 
-// Splits a nested Python list "[[1, 2], [3, 4]]" into its leaf texts.
+// Splits a nested Python list "[[1, 2], [3, 4]]" into its leaf texts. A
+// parenthesized leaf ("(1, 2.5)", a compound element) stays whole.
 Status FlattenList(const std::string& text, std::vector<std::string>* out) {
   std::string current;
   int depth = 0;
+  int parens = 0;
   char quote = 0;
   bool seen_open = false;
   for (size_t i = 0; i < text.size(); ++i) {
@@ -40,6 +43,11 @@ Status FlattenList(const std::string& text, std::vector<std::string>* out) {
     if (c == '\'' || c == '"') {
       quote = c;
       current.push_back(c);
+    } else if (c == '(' || (parens > 0 && c == ')')) {
+      parens += c == '(' ? 1 : -1;
+      current.push_back(c);
+    } else if (parens > 0) {
+      current.push_back(c);
     } else if (c == '[') {
       ++depth;
       seen_open = true;
@@ -52,7 +60,8 @@ Status FlattenList(const std::string& text, std::vector<std::string>* out) {
       current.push_back(c);
     }
   }
-  if (depth != 0 || quote || !seen_open) return Status::InvalidArgument("not a list: " + text);
+  if (depth != 0 || parens != 0 || quote || !seen_open)
+    return Status::InvalidArgument("not a list: " + text);
   return Status::OK();
 }
 
@@ -154,6 +163,167 @@ Status SplitShape(const std::string& type, std::vector<hsize_t>* dims, std::stri
   return Status::OK();
 }
 
+// Splits a Python tuple literal "(1, 'a, b', (2, 3), [4, 5])" into its
+// top-level item texts; "(7,)" has one item.
+Status SplitTuple(const std::string& text, std::vector<std::string>* out) {
+  std::string t = Trim(text);
+  if (t.size() < 2 || t.front() != '(' || t.back() != ')')
+    return Status::InvalidArgument("not a tuple: " + text);
+  std::string current;
+  int depth = 0;
+  char quote = 0;
+  for (size_t i = 1; i + 1 < t.size(); ++i) {
+    char c = t[i];
+    if (quote) {
+      current.push_back(c);
+      if (c == '\\' && i + 2 < t.size()) {
+        current.push_back(t[++i]);
+      } else if (c == quote) {
+        quote = 0;
+      }
+      continue;
+    }
+    if (c == '\'' || c == '"') {
+      quote = c;
+    } else if (c == '(' || c == '[') {
+      ++depth;
+    } else if (c == ')' || c == ']') {
+      if (--depth < 0) return Status::InvalidArgument("unbalanced tuple: " + text);
+    } else if (c == ',' && depth == 0) {
+      out->push_back(Trim(current));
+      current.clear();
+      continue;
+    }
+    current.push_back(c);
+  }
+  if (depth != 0 || quote) return Status::InvalidArgument("unbalanced tuple: " + text);
+  if (!Trim(current).empty()) out->push_back(Trim(current));
+  return Status::OK();
+}
+
+// Whether `type` (an integer type) holds the value; HDF5's conversion would clamp.
+bool IntegerFits(hid_t type, bool negative, unsigned long long magnitude) {
+  size_t bits = 8 * H5Tget_size(type);
+  bool is_signed = H5Tget_sign(type) != H5T_SGN_NONE;
+  if (bits >= 64 && !is_signed) return !negative;
+  unsigned long long limit =
+      is_signed ? (1ULL << (bits - 1)) : (bits >= 64 ? ~0ULL : (1ULL << bits) - 1);
+  if (!is_signed) return !negative && magnitude <= limit;
+  return negative ? magnitude <= limit : magnitude < limit;
+}
+
+bool IsComplex(hid_t type) {
+  if (H5Tget_nmembers(type) != 2) return false;
+  char* r = H5Tget_member_name(type, 0);
+  char* i = H5Tget_member_name(type, 1);
+  bool named = r && i && std::strcmp(r, "r") == 0 && std::strcmp(i, "i") == 0;
+  H5free_memory(r);
+  H5free_memory(i);
+  return named && H5Tget_member_class(type, 0) == H5T_FLOAT &&
+         H5Tget_member_class(type, 1) == H5T_FLOAT;
+}
+
+// Converts one value of memory type `from` at `value` into `size` bytes of
+// file type `to` at `out`.
+Status Convert(hid_t from, hid_t to, const void* value, size_t size, char* out) {
+  size_t from_size = H5Tget_size(from);
+  std::vector<char> buf(std::max(from_size, size)), background(buf.size());
+  std::memcpy(buf.data(), value, from_size);
+  if (H5Tconvert(from, to, 1, buf.data(), background.data(), H5P_DEFAULT) < 0)
+    return h5::Error("cannot convert a value", Status::Code::kInvalidArgument);
+  std::memcpy(out, buf.data(), size);
+  return Status::OK();
+}
+
+// One element of file type `type`, given as ElementToText writes it (a Python
+// literal; compounds as tuples, array members as lists), encoded into the
+// H5Tget_size(type) bytes at `out`.
+Status EncodeOne(hid_t type, const std::string& text, char* out) {
+  size_t size = H5Tget_size(type);
+  std::string t = Trim(text);
+  switch (H5Tget_class(type)) {
+    case H5T_INTEGER: {
+      bool negative = !t.empty() && t[0] == '-';
+      std::string digits = negative || (!t.empty() && t[0] == '+') ? t.substr(1) : t;
+      if (digits.empty() || !std::isdigit(static_cast<unsigned char>(digits[0])))
+        return Status::InvalidArgument("bad integer");
+      char* end = nullptr;
+      errno = 0;
+      unsigned long long magnitude = std::strtoull(digits.c_str(), &end, 10);
+      if (*end != '\0' || errno == ERANGE || !IntegerFits(type, negative, magnitude))
+        return Status::InvalidArgument("bad integer");
+      if (negative) {
+        long long v = magnitude == (1ULL << 63) ? std::numeric_limits<long long>::min()
+                                                : -static_cast<long long>(magnitude);
+        return Convert(H5T_NATIVE_LLONG, type, &v, size, out);
+      }
+      return Convert(H5T_NATIVE_ULLONG, type, &magnitude, size, out);
+    }
+    case H5T_FLOAT: {
+      double v;
+      if (!ParseDouble(t, &v)) return Status::InvalidArgument("bad float");
+      return Convert(H5T_NATIVE_DOUBLE, type, &v, size, out);
+    }
+    case H5T_ENUM: {  // h5py's bool, or another enum by its integer value
+      h5::Handle base(H5Tget_super(type));
+      if (t == "True" || t == "true") t = "1";
+      if (t == "False" || t == "false") t = "0";
+      return EncodeOne(base.get(), t, out);
+    }
+    case H5T_STRING: {
+      if (H5Tis_variable_str(type) > 0)
+        return Status::Unsupported("a variable-length string inside a fixed-size value");
+      std::string value = Unquote(t);
+      if (value.size() > size) return Status::InvalidArgument("string too long");
+      char pad = H5Tget_strpad(type) == H5T_STR_SPACEPAD ? ' ' : '\0';
+      std::memset(out, pad, size);
+      std::memcpy(out, value.data(), value.size());
+      return Status::OK();
+    }
+    case H5T_COMPOUND: {
+      if (IsComplex(type)) {
+        double parts[2];
+        if (!ParseComplex(t, &parts[0], &parts[1])) return Status::InvalidArgument("bad complex");
+        for (unsigned i = 0; i < 2; ++i) {
+          h5::Handle member(H5Tget_member_type(type, i));
+          VH5_RETURN_IF_ERROR(Convert(H5T_NATIVE_DOUBLE, member.get(), &parts[i],
+                                      H5Tget_size(member.get()),
+                                      out + H5Tget_member_offset(type, i)));
+        }
+        return Status::OK();
+      }
+      std::vector<std::string> items;
+      VH5_RETURN_IF_ERROR(SplitTuple(t, &items));
+      int n = H5Tget_nmembers(type);
+      if (n < 0 || items.size() != static_cast<size_t>(n))
+        return Status::InvalidArgument("wrong number of fields");
+      std::memset(out, 0, size);
+      for (unsigned i = 0; i < static_cast<unsigned>(n); ++i) {
+        h5::Handle member(H5Tget_member_type(type, i));
+        VH5_RETURN_IF_ERROR(EncodeOne(member.get(), items[i], out + H5Tget_member_offset(type, i)));
+      }
+      return Status::OK();
+    }
+    case H5T_ARRAY: {
+      h5::Handle base(H5Tget_super(type));
+      size_t base_size = H5Tget_size(base.get());
+      std::vector<std::string> items;
+      VH5_RETURN_IF_ERROR(FlattenList(t, &items));
+      if (base_size == 0 || items.size() * base_size != size)
+        return Status::InvalidArgument("wrong number of array items");
+      for (size_t i = 0; i < items.size(); ++i)
+        VH5_RETURN_IF_ERROR(EncodeOne(base.get(), items[i], out + i * base_size));
+      return Status::OK();
+    }
+    default: {  // opaque and the rest: the bytes literal of the stored layout
+      std::string bytes = Unquote(t);
+      if (bytes.size() != size) return Status::InvalidArgument("wrong number of bytes");
+      std::memcpy(out, bytes.data(), size);
+      return Status::OK();
+    }
+  }
+}
+
 Status Bad(const Attribute& attr) {
   return Status::InvalidArgument("attribute " + attr.name + ": \"" + attr.text +
                                  "\" is not a value of type " +
@@ -184,15 +354,6 @@ Status EncodeElements(hid_t type, const std::string& spelling,
         std::memcpy(buf.data() + i * size, strings[i].data(), strings[i].size());
       }
     }
-  } else if (cls == H5T_ENUM) {  // bool
-    buf.assign(count, 0);
-    for (size_t i = 0; i < count; ++i) {
-      std::string t = Trim(items[i]);
-      if (t == "True" || t == "true" || t == "1")
-        buf[i] = 1;
-      else if (t != "False" && t != "false" && t != "0")
-        return Status::InvalidArgument("bad value");
-    }
   } else if (cls == H5T_INTEGER) {
     bool is_signed = H5Tget_sign(type) != H5T_SGN_NONE;
     mem_type = h5::Handle(H5Tcopy(is_signed ? H5T_NATIVE_INT64 : H5T_NATIVE_UINT64));
@@ -210,6 +371,11 @@ Status EncodeElements(hid_t type, const std::string& spelling,
         std::memcpy(buf.data() + 8 * i, &v, 8);
       }
       if (t.empty() || *end != '\0' || errno == ERANGE) return Status::InvalidArgument("bad value");
+      unsigned long long magnitude;
+      std::memcpy(&magnitude, buf.data() + 8 * i, 8);
+      bool negative = is_signed && static_cast<long long>(magnitude) < 0;
+      if (negative) magnitude = 0ULL - magnitude;
+      if (!IntegerFits(type, negative, magnitude)) return Status::InvalidArgument("out of range");
     }
   } else if (cls == H5T_FLOAT) {
     mem_type = h5::Handle(H5Tcopy(H5T_NATIVE_DOUBLE));
@@ -232,13 +398,11 @@ Status EncodeElements(hid_t type, const std::string& spelling,
       std::memcpy(buf.data() + 16 * i + 8, &im, 8);
     }
   } else {
-    // Compound, opaque: the value is the bytes literal of the stored layout.
+    // Enums (h5py's bool), compounds (tuples), opaque (bytes literals):
+    // encoded element by element in the file type's own layout.
     buf.assign(size * count, 0);
-    for (size_t i = 0; i < count; ++i) {
-      std::string bytes = Unquote(items[i]);
-      if (bytes.size() != size) return Status::InvalidArgument("bad value");
-      std::memcpy(buf.data() + i * size, bytes.data(), size);
-    }
+    for (size_t i = 0; i < count; ++i)
+      VH5_RETURN_IF_ERROR(EncodeOne(type, items[i], buf.data() + i * size));
   }
 
   return Status::OK();

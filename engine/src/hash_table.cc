@@ -42,6 +42,7 @@ Result<HashTable> HashTable::Open(hid_t group) {
     h5::Handle space(H5Screate_simple(1, dims, maxdims));
     h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
     H5Pset_chunk(dcpl.get(), 1, chunk);
+    H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_ALLOC);  // as h5py creates every dataset
     if (H5Pset_filter(dcpl.get(), kLzfFilter, H5Z_FLAG_OPTIONAL, 0, nullptr) < 0)
       return h5::Error("cannot set the LZF filter");
     table.dataset_ = h5::Handle(H5Dcreate2(group, "hash_table", row_type.get(), space.get(),

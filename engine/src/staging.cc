@@ -70,8 +70,9 @@ struct Staging::Node {
   std::optional<DatasetInfo> info;              // current metadata
   bool is_new = false;                          // created in this tree: all metadata may change
   bool auto_chunks = false;                     // chunks follow the shape until set
-  std::optional<std::string> content;           // the file view, once written
-  std::string valid_content;                    // restored when Flush refuses
+  bool metadata_unchanged = true;      // shape, dtype, chunks, fill, compression as in the base
+  std::optional<std::string> content;  // the file view, once written
+  std::string valid_content;           // restored when Flush refuses
   std::vector<uint64_t> valid_shape;
 };
 
@@ -433,6 +434,7 @@ Status Staging::SetMetadata(std::string_view path, const std::string& key,
       if (Product(shape) != Product(info.shape))
         return Status::Unsupported(where + ": resizing variable-length strings to " + value);
       info.shape = shape;
+      node->metadata_unchanged = false;
       node->valid_content = *node->content;
       node->valid_shape = shape;
       changed_ = true;
@@ -469,6 +471,7 @@ Status Staging::SetMetadata(std::string_view path, const std::string& key,
       *node->content = std::move(resized);
     }
     info.shape = shape;
+    node->metadata_unchanged = false;
     if (node->auto_chunks) {
       node->auto_chunks = false;
       info.chunks.assign(shape.size(), 0);
@@ -575,6 +578,13 @@ Result<NewVersion> Staging::ToNewVersion(const std::string& name) const {
     d.fill_bytes = info.fill_bytes;
     d.compression = info.compression;
     d.attrs = *loaded->attrs;
+    // Untouched and still at its base path: the commit copies its mappings.
+    if (!loaded->content && !loaded->is_new && loaded->origin == path &&
+        loaded->metadata_unchanged) {
+      d.unchanged_from = base_name_;
+      version.datasets.push_back(std::move(d));
+      continue;
+    }
     std::string content;
     if (loaded->content) {
       content = *loaded->content;

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "attribute_codec.h"
+#include "attributes.h"
 #include "chunk_hash.h"
 #include "commit.h"
 #include "dtype.h"
@@ -85,6 +86,7 @@ class DatasetWriter {
       : file_(file), version_group_(version_group), ds_(ds) {}
 
   Status Write() {
+    if (!ds_.unchanged_from.empty()) return CopyUnchanged();
     VH5_RETURN_IF_ERROR(Validate());
     VH5_RETURN_IF_ERROR(OpenOrCreateRawData());
     VH5_ASSIGN_OR_RETURN(HashTable table, HashTable::Open(raw_group_.get()));
@@ -94,6 +96,23 @@ class DatasetWriter {
   }
 
  private:
+  // Copies the dataset object (its virtual mappings into the same raw_data)
+  // from the earlier version, then gives it this version's attributes.
+  Status CopyUnchanged() {
+    std::string source = std::string(kVersionsGroup) + "/" + ds_.unchanged_from + "/" + ds_.path;
+    h5::Handle lcpl = IntermediateGroups();
+    if (H5Ocopy(file_, source.c_str(), version_group_, ds_.path.c_str(), H5P_DEFAULT, lcpl.get()) <
+        0)
+      return h5::Error("cannot copy " + source);
+    VH5_ASSIGN_OR_RETURN(h5::Handle dataset, h5::OpenDataset(version_group_, ds_.path));
+    VH5_ASSIGN_OR_RETURN(Attributes old, ReadAttributes(dataset.get(), {"raw_data", "chunks"}));
+    for (const Attribute& a : old)
+      if (H5Adelete(dataset.get(), a.name.c_str()) < 0)
+        return h5::Error("cannot replace attribute " + a.name);
+    for (const Attribute& a : ds_.attrs) VH5_RETURN_IF_ERROR(WriteAttribute(dataset.get(), a));
+    return Status::OK();
+  }
+
   Status Validate() {
     size_t rank = ds_.shape.size();
     if (rank == 0) return Status::Unsupported(ds_.path + ": scalar datasets");
@@ -146,6 +165,8 @@ class DatasetWriter {
     h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
     H5Pset_chunk(dcpl.get(), static_cast<int>(rank), chunk.data());
     VH5_RETURN_IF_ERROR(SetFilters(dcpl.get(), ds_.compression));
+    // h5py allocates every chunk filled, whatever the fill value.
+    H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_ALLOC);
     if (!vlen_) H5Pset_fill_value(dcpl.get(), type_.get(), fill_.data());
     raw_ = h5::Handle(H5Dcreate2(raw_group_.get(), "raw_data", type_.get(), space.get(),
                                  H5P_DEFAULT, dcpl.get(), H5P_DEFAULT));
@@ -268,7 +289,12 @@ class DatasetWriter {
     std::vector<hsize_t> dims(ds_.shape.begin(), ds_.shape.end());
     h5::Handle space(H5Screate_simple(static_cast<int>(rank), dims.data(), dims.data()));
     h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
-    if (!vlen_) H5Pset_fill_value(dcpl.get(), type_.get(), fill_.data());
+    // The Python library gives string datasets no fill value of their own
+    // (h5py cannot set one); a zero fill reads the same either way.
+    bool string_type = vlen_ || H5Tget_class(type_.get()) == H5T_STRING;
+    bool zero_fill = fill_.find_first_not_of('\0') == std::string::npos;
+    if (!vlen_ && !(string_type && zero_fill))
+      H5Pset_fill_value(dcpl.get(), type_.get(), fill_.data());
     // An empty dataset has no mapping; the Python library stores it plainly.
     if (elements_ > 0) {
       h5::Handle raw_space(H5Dget_space(raw_.get()));
@@ -290,6 +316,7 @@ class DatasetWriter {
       if (mappings_.empty()) {
         // Every chunk is fill: a virtual layout needs no mapping at all.
         H5Pset_layout(dcpl.get(), H5D_VIRTUAL);
+        H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_LATE);  // what H5Pset_virtual sets
       }
     }
     h5::Handle lcpl = IntermediateGroups();

@@ -28,6 +28,10 @@ struct NewDataset {
   std::string data;                  // the elements in C order (fixed-size types)
   std::vector<std::string> strings;  // the elements in C order (vlen-str)
   Attributes attrs;
+  // When set, the dataset is the one at the same path in this committed
+  // version, unchanged but for `attrs`: its chunk mappings are copied without
+  // reading or hashing data, and data/strings are ignored.
+  std::string unchanged_from;
 };
 
 struct NewGroup {
