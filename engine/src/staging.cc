@@ -70,6 +70,7 @@ struct Staging::Node {
   std::optional<DatasetInfo> info;              // current metadata
   bool is_new = false;                          // created in this tree: all metadata may change
   bool auto_chunks = false;                     // chunks follow the shape until set
+  std::vector<std::pair<uint64_t, uint64_t>> dirty;  // byte ranges written since materialized
   bool metadata_unchanged = true;      // shape, dtype, chunks, fill, compression as in the base
   std::optional<std::string> content;  // the file view, once written
   std::string valid_content;           // restored when Flush refuses
@@ -297,6 +298,7 @@ Status Staging::Write(std::string_view path, uint64_t offset, std::string_view d
   if (offset > (uint64_t{1} << 40)) return Status::InvalidArgument("staging: offset too large");
   if (offset + data.size() > content.size()) content.resize(offset + data.size(), '\0');
   std::memcpy(content.data() + offset, data.data(), data.size());
+  node->dirty.emplace_back(offset, offset + data.size());
   changed_ = true;
   return Status::OK();
 }
@@ -582,6 +584,17 @@ Result<NewVersion> Staging::ToNewVersion(const std::string& name) const {
     if (!loaded->content && !loaded->is_new && loaded->origin == path &&
         loaded->metadata_unchanged) {
       d.unchanged_from = base_name_;
+      version.datasets.push_back(std::move(d));
+      continue;
+    }
+    // Written but same shape and place: only the chunks it touched are hashed.
+    if (loaded->content && !loaded->is_new && loaded->origin == path &&
+        loaded->metadata_unchanged && !info.dtype.is_vlen_string &&
+        info.shape == loaded->base_dataset->info().shape) {
+      d.partly_from = base_name_;
+      d.dirty = loaded->dirty;
+      std::sort(d.dirty.begin(), d.dirty.end());
+      d.data = *loaded->content;
       version.datasets.push_back(std::move(d));
       continue;
     }

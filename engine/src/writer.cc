@@ -2,13 +2,16 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <string_view>
 
 #include "attribute_codec.h"
 #include "attributes.h"
 #include "chunk_hash.h"
+#include "chunk_map.h"
 #include "commit.h"
 #include "dtype.h"
 #include "file_core.h"
@@ -89,6 +92,7 @@ class DatasetWriter {
     if (!ds_.unchanged_from.empty()) return CopyUnchanged();
     VH5_RETURN_IF_ERROR(Validate());
     VH5_RETURN_IF_ERROR(OpenOrCreateRawData());
+    if (!ds_.partly_from.empty()) VH5_RETURN_IF_ERROR(LoadBaseMap());
     VH5_ASSIGN_OR_RETURN(HashTable table, HashTable::Open(raw_group_.get()));
     VH5_RETURN_IF_ERROR(StoreChunks(&table));
     VH5_RETURN_IF_ERROR(table.Write());
@@ -111,6 +115,51 @@ class DatasetWriter {
         return h5::Error("cannot replace attribute " + a.name);
     for (const Attribute& a : ds_.attrs) VH5_RETURN_IF_ERROR(WriteAttribute(dataset.get(), a));
     return Status::OK();
+  }
+
+  // The chunk map of the same path in ds_.partly_from, for its clean chunks.
+  Status LoadBaseMap() {
+    std::string source = std::string(kVersionsGroup) + "/" + ds_.partly_from + "/" + ds_.path;
+    VH5_ASSIGN_OR_RETURN(h5::Handle dataset, h5::OpenDataset(file_, source));
+    h5::Handle dcpl(H5Dget_create_plist(dataset.get()));
+    if (H5Pget_layout(dcpl.get()) != H5D_VIRTUAL) return Status::OK();  // nothing to keep
+    VH5_ASSIGN_OR_RETURN(ChunkMap map, ChunkMap::Parse(dcpl.get(), ds_.shape, ds_.chunks));
+    base_map_ = std::move(map);
+    return Status::OK();
+  }
+
+  // True if no dirty byte range touches the cell's span of `data`.
+  bool Clean(const std::vector<uint64_t>& origin, const std::vector<uint64_t>& extent) const {
+    uint64_t first = 0, last = 0;
+    for (size_t d = 0; d < origin.size(); ++d) {
+      first = first * ds_.shape[d] + origin[d];
+      last = last * ds_.shape[d] + origin[d] + extent[d] - 1;
+    }
+    uint64_t begin = first * itemsize_, end = (last + 1) * itemsize_;
+    auto it =
+        std::upper_bound(ds_.dirty.begin(), ds_.dirty.end(), std::make_pair(begin, UINT64_MAX));
+    if (it != ds_.dirty.begin() && std::prev(it)->second > begin) return false;
+    return it == ds_.dirty.end() || it->first >= end;
+  }
+
+  // A clean cell's mapping in the base version: true with `m.raw_start` set,
+  // or true with `*fill` when the base has no mapping (the cell is fill).
+  bool ReuseBase(Mapping* m, bool* fill) const {
+    if (!base_map_ || !Clean(m->origin, m->extent)) return false;
+    std::span<const ChunkMap::Piece> pieces =
+        base_map_->PiecesOf(base_map_->CellOf(m->origin.data()));
+    *fill = pieces.empty();
+    if (*fill) return true;
+    if (pieces.size() != 1 || base_map_->sources()[pieces[0].source] != raw_path_) return false;
+    const uint64_t* vstart = base_map_->VirtualStart(pieces[0]);
+    const uint64_t* count = base_map_->Count(pieces[0]);
+    const uint64_t* sstart = base_map_->SourceStart(pieces[0]);
+    for (size_t d = 0; d < m->origin.size(); ++d) {
+      if (vstart[d] != m->origin[d] || count[d] != m->extent[d]) return false;
+      if (d > 0 && sstart[d] != 0) return false;
+    }
+    m->raw_start = static_cast<int64_t>(sstart[0]);
+    return true;
   }
 
   Status Validate() {
@@ -230,8 +279,10 @@ class DatasetWriter {
         m.origin[d] = cell[d] * ds_.chunks[d];
         m.extent[d] = std::min(ds_.chunks[d], ds_.shape[d] - m.origin[d]);
       }
-      Gather(m.origin, m.extent, &bytes, &strings);
-      if (!AllFill(bytes, strings)) {
+      bool fill = false;
+      if (ReuseBase(&m, &fill)) {
+        if (!fill) mappings_.push_back(std::move(m));
+      } else if (Gather(m.origin, m.extent, &bytes, &strings), !AllFill(bytes, strings)) {
         ChunkHash hash =
             vlen_ ? HashStringChunk(strings, m.extent) : HashFixedChunk(bytes, m.extent);
         if (auto found = table->Find(hash)) {
@@ -340,6 +391,7 @@ class DatasetWriter {
   h5::Handle raw_group_, raw_;
   hsize_t raw_rows_ = 0;
   std::vector<Mapping> mappings_;
+  std::optional<ChunkMap> base_map_;
 };
 
 std::string Now() {

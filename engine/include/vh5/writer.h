@@ -32,6 +32,12 @@ struct NewDataset {
   // version, unchanged but for `attrs`: its chunk mappings are copied without
   // reading or hashing data, and data/strings are ignored.
   std::string unchanged_from;
+  // When set (with `data`), the dataset at the same path in this committed
+  // version has the same shape, dtype and chunks, and only the chunks
+  // touching `dirty` byte ranges of `data` may differ: the others keep that
+  // version's mappings without being hashed.
+  std::string partly_from;
+  std::vector<std::pair<uint64_t, uint64_t>> dirty;  // [begin, end) byte ranges, sorted
 };
 
 struct NewGroup {
