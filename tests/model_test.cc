@@ -57,7 +57,7 @@ void Apply(std::mt19937_64& rng, const fs::path& staging, Model* model) {
   };
   uint64_t op = rng() % 10;
   switch (op >= 8 ? 0 : op) {  // creating files weighs triple
-    case 0: {  // a new file
+    case 0: {                  // a new file
       std::string path = join(parent_dir(), "f" + std::to_string(rng() % 1000));
       if (model->files.count(path) || model->dirs.count(path)) return;
       std::string bytes = RandomBytes(rng, rng() % 200000);

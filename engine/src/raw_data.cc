@@ -82,7 +82,7 @@ Result<std::shared_ptr<RawData>> RawData::Open(hid_t file, std::shared_ptr<const
   raw->filtered_ = H5Pget_nfilters(dcpl.get()) > 0;
   raw->compression_ = DescribeFilters(dcpl.get());
   raw->fd_ = std::move(fd);
-  if (!raw->filtered_) {
+  if (!raw->filtered_ && raw->fd_) {
     // Without a parsed index, reads fall back to HDF5's direct chunk reads.
     Result<ChunkIndex> index = ChunkIndex::Read(file, raw->dataset_.get(), raw->fd_->get());
     if (index.ok()) raw->index_ = std::move(*index);

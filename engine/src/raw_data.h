@@ -33,7 +33,7 @@ std::string DescribeFilters(hid_t dcpl);
 class RawData {
  public:
   // Opens the raw_data dataset at absolute `path` of `file`; `fd` is a
-  // read-only descriptor of the same file.
+  // read-only descriptor of the same file (nullptr: read through HDF5 only).
   static Result<std::shared_ptr<RawData>> Open(hid_t file, std::shared_ptr<const Fd> fd,
                                                const std::string& path);
 

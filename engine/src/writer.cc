@@ -13,6 +13,7 @@
 #include "chunk_hash.h"
 #include "chunk_map.h"
 #include "commit.h"
+#include "data_version_upgrade.h"
 #include "dtype.h"
 #include "file_core.h"
 #include "h5_handle.h"
@@ -288,7 +289,11 @@ class DatasetWriter {
         if (auto found = table->Find(hash)) {
           m.raw_start = found->first;
         } else {
-          m.raw_start = table->largest_index() * static_cast<int64_t>(ds_.chunks[0]);
+          // After the next free slot: a rebuilt (legacy) table may have
+          // fewer rows than raw_data has slots.
+          m.raw_start =
+              std::max<int64_t>(table->largest_index() * static_cast<int64_t>(ds_.chunks[0]),
+                                static_cast<int64_t>(raw_rows_));
           table->Add(hash, m.raw_start, m.raw_start + static_cast<int64_t>(m.extent[0]));
           VH5_RETURN_IF_ERROR(WriteChunk(m, bytes, strings));
         }
@@ -441,9 +446,10 @@ Status Commit(hid_t file_id, const std::string& path, const NewVersion& version)
   if (h5::AttributeExists(versions.get(), "data_version")) {
     VH5_ASSIGN_OR_RETURN(data_version, h5::ReadIntAttribute(versions.get(), "data_version"));
   }
-  if (data_version != kDataVersion)
-    return Status::Unsupported("committing to a file of data_version " +
-                               std::to_string(data_version));
+  if (data_version > kDataVersion)
+    return Status::Unsupported("data_version " + std::to_string(data_version) +
+                               " is newer than this vh5fs knows");
+  if (data_version < kDataVersion) VH5_RETURN_IF_ERROR(UpgradeToDataVersion4(file_id));
   if (h5::LinkExists(versions.get(), version.name))
     return Status::Exists("version " + version.name + " already exists");
   std::string prev = version.prev_version;
