@@ -20,23 +20,6 @@ using boost::property_tree::ptree;
 
 namespace {
 
-ptree Oracle(const fs::path& file) {
-  CommandResult r = Run(
-      {"/usr/bin/python3", std::string(VH5_SOURCE_DIR) + "/tests/h5py_oracle.py", file.string()});
-  BOOST_REQUIRE_MESSAGE(r.exit_status == 0, "h5py oracle failed: " << r.err);
-  std::istringstream in(r.out);
-  ptree tree;
-  boost::property_tree::read_json(in, tree);
-  return tree;
-}
-
-const ptree& At(const ptree& tree, const std::string& key) {
-  for (const auto& [k, v] : tree)
-    if (k == key) return v;
-  BOOST_FAIL("no key " + key);
-  return tree;
-}
-
 void Sh(const std::vector<std::string>& argv) {
   CommandResult r = Run(argv);
   std::string cmd;
@@ -114,7 +97,7 @@ BOOST_AUTO_TEST_CASE(cp_a_round_trips_every_version_of_every_fixture,
         }
       }
       // h5py reads the copy as the manifest describes the original.
-      ptree oracle = Oracle(copy);
+      ptree oracle = H5pyOracle(copy);
       BOOST_TEST(oracle.get<int>("bad_hash_rows") == 0);
       for (const auto& [name, version] : mf.versions) {
         for (const auto& [path, d] : version.datasets) {
@@ -133,7 +116,7 @@ BOOST_AUTO_TEST_CASE(shell_tools_build_a_version_that_h5py_reads) {
   fs::path file = dir.path() / "demo.h5";
   Sh({Vh5Binary(), "demo", file.string()});
   std::map<std::string, std::string> expected;
-  ptree before = Oracle(file).get_child("table_rows");
+  ptree before = H5pyOracle(file).get_child("table_rows");
   {
     Mount mount(file);
     fs::path staging = mount.root() / "staging";
@@ -167,7 +150,7 @@ BOOST_AUTO_TEST_CASE(shell_tools_build_a_version_that_h5py_reads) {
     BOOST_TEST(GetXattr(v4, "user.vh5.prev_version").value_or("") == "v3");
   }
   // HDF5 locks a file open for writing: h5py reads it once the mount is gone.
-  ptree oracle = Oracle(file);
+  ptree oracle = H5pyOracle(file);
   BOOST_TEST(oracle.get<int>("bad_hash_rows") == 0);
   const ptree& datasets = At(At(At(oracle, "versions"), "v4"), "datasets");
   BOOST_TEST(At(datasets, "prices").get<std::string>("sha256") == expected["prices"]);
@@ -194,7 +177,7 @@ BOOST_AUTO_TEST_CASE(an_identical_rewrite_stores_nothing_and_one_element_one_chu
   fs::path file = dir.path() / "demo.h5";
   Sh({Vh5Binary(), "demo", file.string()});
   auto prices_rows = [&] {
-    return std::stoi(At(Oracle(file).get_child("table_rows"), "prices").data());
+    return std::stoi(At(H5pyOracle(file).get_child("table_rows"), "prices").data());
   };
   int rows0 = prices_rows();
   {
@@ -293,7 +276,7 @@ BOOST_AUTO_TEST_CASE(committing_onto_a_legacy_file_upgrades_it,
         staged = AllContents(staging);
         BOOST_TEST_REQUIRE(RenameErrno(staging, mount.root() / "versions/upgraded") == 0);
       }
-      ptree oracle = Oracle(copy);
+      ptree oracle = H5pyOracle(copy);
       BOOST_TEST(oracle.get<int>("data_version") == 4);
       BOOST_TEST(oracle.get<int>("bad_hash_rows") == 0);
       for (const auto& [name, version] : mf.versions)

@@ -8,6 +8,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <boost/property_tree/json_parser.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -213,6 +214,24 @@ boost::test_tools::assertion_result RequiresSharedFixtures::operator()(
   boost::test_tools::assertion_result result(SharedFixtures().has_value());
   if (!result) result.message() << "../shared/fixtures is absent";
   return result;
+}
+
+boost::property_tree::ptree H5pyOracle(const fs::path& file) {
+  CommandResult r = Run(
+      {"/usr/bin/python3", std::string(VH5_SOURCE_DIR) + "/tests/h5py_oracle.py", file.string()});
+  BOOST_REQUIRE_MESSAGE(r.exit_status == 0, "h5py oracle failed: " << r.err);
+  std::istringstream in(r.out);
+  boost::property_tree::ptree tree;
+  boost::property_tree::read_json(in, tree);
+  return tree;
+}
+
+const boost::property_tree::ptree& At(const boost::property_tree::ptree& tree,
+                                      const std::string& key) {
+  for (const auto& [k, v] : tree)
+    if (k == key) return v;
+  BOOST_FAIL("no key " + key);
+  return tree;
 }
 
 std::string Vh5fsBinary() { return VH5FS_BINARY; }

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <boost/property_tree/ptree.hpp>
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <optional>
@@ -82,6 +83,13 @@ std::optional<fs::path> SharedFixtures();
 struct RequiresSharedFixtures {
   boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const;
 };
+
+// tests/h5py_oracle.py's JSON about `file`: h5py (Debian's python3-h5py),
+// an independent reader, on every version and every hash table row.
+boost::property_tree::ptree H5pyOracle(const fs::path& file);
+// The child of `tree` named `key`, whatever characters (dots) the key holds.
+const boost::property_tree::ptree& At(const boost::property_tree::ptree& tree,
+                                      const std::string& key);
 
 std::string Vh5fsBinary();
 std::string Vh5Binary();

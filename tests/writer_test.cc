@@ -18,24 +18,6 @@ using boost::property_tree::ptree;
 
 namespace {
 
-ptree Oracle(const fs::path& file) {
-  CommandResult r = Run(
-      {"/usr/bin/python3", std::string(VH5_SOURCE_DIR) + "/tests/h5py_oracle.py", file.string()});
-  BOOST_REQUIRE_MESSAGE(r.exit_status == 0, "h5py oracle failed: " << r.err);
-  std::istringstream in(r.out);
-  ptree tree;
-  boost::property_tree::read_json(in, tree);
-  return tree;
-}
-
-// The child of `tree` named `key`, whatever characters the key holds.
-const ptree& At(const ptree& tree, const std::string& key) {
-  for (const auto& [k, v] : tree)
-    if (k == key) return v;
-  BOOST_FAIL("no key " + key);
-  return tree;
-}
-
 std::string Doubles(std::initializer_list<double> values, size_t repeat = 1) {
   std::string out;
   for (size_t r = 0; r < repeat; ++r)
@@ -135,7 +117,7 @@ BOOST_AUTO_TEST_CASE(a_new_file_is_empty_and_versioned) {
   BOOST_TEST_REQUIRE(f.ok());
   BOOST_TEST((*f)->ListVersions().empty());
   BOOST_TEST(!(*f)->CurrentVersion().has_value());
-  ptree oracle = Oracle(file);
+  ptree oracle = H5pyOracle(file);
   BOOST_TEST(oracle.get<std::string>("current_version") == "__first_version__");
   BOOST_TEST(oracle.get<int>("data_version") == 4);
 }
@@ -168,7 +150,7 @@ BOOST_AUTO_TEST_CASE(versions_read_back_through_h5py_and_share_chunks) {
   std::memcpy(v2.datasets[0].data.data() + 8 * 500, &changed, sizeof changed);
   BOOST_TEST_REQUIRE(vh5::CommitVersion(file.string(), v2).ok());
 
-  ptree oracle = Oracle(file);
+  ptree oracle = H5pyOracle(file);
   BOOST_TEST(oracle.get<std::string>("current_version") == "second");
   BOOST_TEST(oracle.get<int>("bad_hash_rows") == 0);
   // 16 chunks of values, then 1 more; 2 chunks of words, reused.
@@ -226,7 +208,7 @@ BOOST_AUTO_TEST_CASE(chunks_of_nothing_but_fill_are_not_stored) {
   std::memcpy(d.data.data() + 8 * (25 * 10 + 7), &one, sizeof one);  // row 25, column 7
   v.datasets = {d};
   BOOST_TEST_REQUIRE(vh5::CommitVersion(file.string(), v).ok());
-  ptree oracle = Oracle(file);
+  ptree oracle = H5pyOracle(file);
   const ptree& got = At(At(At(At(oracle, "versions"), "sparse"), "datasets"), "mostly_fill");
   BOOST_TEST(got.get<int>("mappings") == 1);
   BOOST_TEST(got.get<std::string>("fillvalue") == "-1.0");
@@ -407,7 +389,7 @@ BOOST_AUTO_TEST_CASE(datasets_are_laid_out_as_h5py_creates_them) {
   BOOST_TEST(got[0] == "raw (4, 2) (None, 2) [] True [4, 2]");
   BOOST_TEST(got[2] == "vds True ['.'] [4, 2] (3, -1.5)");
   // The first four rows are all fill: one chunk of the two is stored.
-  ptree oracle = Oracle(file);
+  ptree oracle = H5pyOracle(file);
   const ptree& d = At(At(At(At(oracle, "versions"), "v"), "datasets"), "points");
   BOOST_TEST(d.get<int>("mappings") == 1);
   BOOST_TEST(oracle.get<int>("bad_hash_rows") == 0);
