@@ -43,7 +43,7 @@ void CheckAttrs(const std::vector<ManifestAttr>& expected, const vh5::Attributes
       BOOST_TEST_REQUIRE((it != got.end()));
       if (e.typed) {
         BOOST_TEST(it->type == e.dtype);
-        BOOST_TEST(std::stod(it->text) == std::stod(e.value));
+        BOOST_TEST(TypedValueMatches(it->text, e.value), it->text << " is " << e.value);
       } else {
         BOOST_TEST(it->type == "");
         BOOST_TEST(it->text == e.value);
@@ -52,18 +52,38 @@ void CheckAttrs(const std::vector<ManifestAttr>& expected, const vh5::Attributes
   }
 }
 
-void CheckVersion(const vh5::Version& version, const ManifestVersion& expected) {
-  BOOST_TEST(version.info().prev_version == expected.prev_version);
-  BOOST_TEST(version.info().timestamp == expected.timestamp);
-  BOOST_TEST(version.info().timestamp_ns == vh5::ParseTimestamp(expected.timestamp).value());
+// Reads of 10007 bytes at scattered offsets (some past the end) agree with
+// the whole content.
+void CheckScatteredReads(const vh5::Dataset& d, const std::string& whole) {
+  uint64_t size = whole.size();
+  std::vector<uint64_t> offsets = {0,    size / 3,   size / 2 + 1, size ? size - 1 : 0,
+                                   size, size + 4096};
+  for (uint64_t x = 12345; offsets.size() < 16 && size > 0; x = x * 6364136223846793005ULL + 1)
+    offsets.push_back((x >> 17) % size);
+  std::vector<char> buf(10007);
+  for (uint64_t offset : offsets) {
+    vh5::Result<size_t> n = d.Read(offset, buf.size(), buf.data());
+    BOOST_TEST_REQUIRE(n.ok(), n.status().ToString());
+    size_t want = offset >= size ? 0 : std::min<uint64_t>(buf.size(), size - offset);
+    BOOST_TEST(*n == want, "read at " << offset);
+    if (*n == want && want > 0)
+      BOOST_TEST((std::string(buf.data(), *n) == whole.substr(offset, want)), "read at " << offset);
+  }
+}
 
+void CheckTree(const vh5::Version& version, const ManifestVersion& expected) {
   // Walk the tree and compare the sets of groups and datasets.
   std::set<std::string> groups, datasets;
   std::function<void(const std::string&)> walk = [&](const std::string& path) {
     vh5::Result<std::vector<vh5::DirEntry>> children = version.List(path);
     BOOST_REQUIRE_MESSAGE(children.ok(), children.status().ToString());
+    std::vector<std::string> names;
     for (const vh5::DirEntry& e : *children) {
+      names.push_back(e.name);
       std::string child = path.empty() ? e.name : path + "/" + e.name;
+      vh5::Result<vh5::NodeKind> kind = version.Kind(child);
+      BOOST_TEST_REQUIRE(kind.ok(), kind.status().ToString());
+      BOOST_TEST((*kind == e.kind), child);
       if (e.kind == vh5::NodeKind::kGroup) {
         groups.insert(child);
         walk(child);
@@ -71,18 +91,28 @@ void CheckVersion(const vh5::Version& version, const ManifestVersion& expected) 
         datasets.insert(child);
       }
     }
+    BOOST_TEST(std::is_sorted(names.begin(), names.end()), "List(" << path << ") is sorted");
   };
+  BOOST_TEST_REQUIRE(version.Kind("").ok());
+  BOOST_TEST((*version.Kind("") == vh5::NodeKind::kGroup));
   walk("");
   std::set<std::string> want_groups, want_datasets;
   for (const auto& [p, a] : expected.groups) want_groups.insert(p);
   for (const auto& [p, d] : expected.datasets) want_datasets.insert(p);
   BOOST_TEST(groups == want_groups, boost::test_tools::per_element());
   BOOST_TEST(datasets == want_datasets, boost::test_tools::per_element());
+}
+
+void CheckVersion(const vh5::Version& version, const ManifestVersion& expected) {
+  BOOST_TEST(version.info().prev_version == expected.prev_version);
+  BOOST_TEST(version.info().timestamp == expected.timestamp);
+  BOOST_TEST(version.info().timestamp_ns == vh5::ParseTimestamp(expected.timestamp).value());
+  CheckTree(version, expected);
 
   for (const auto& [path, attrs] : expected.groups) {
     BOOST_TEST_CONTEXT("group " << path) {
       vh5::Result<vh5::Attributes> got = version.GetAttributes(path);
-      BOOST_TEST_REQUIRE(got.ok());
+      BOOST_TEST_REQUIRE(got.ok(), got.status().ToString());
       CheckAttrs(attrs, *got);
     }
   }
@@ -90,20 +120,59 @@ void CheckVersion(const vh5::Version& version, const ManifestVersion& expected) 
     BOOST_TEST_CONTEXT("dataset " << path) {
       vh5::Result<std::shared_ptr<const vh5::Dataset>> d = version.OpenDataset(path);
       BOOST_TEST_REQUIRE(d.ok(), d.status().ToString());
+      auto again = version.OpenDataset(path);
+      BOOST_TEST((again.ok() && again->get() == d->get()), "one object per path");
       const vh5::DatasetInfo& info = (*d)->info();
       BOOST_TEST(info.dtype.numpy == want.dtype);
+      BOOST_TEST(info.dtype.is_vlen_string == (want.dtype == "vlen-str"));
       BOOST_TEST(info.shape == want.shape, boost::test_tools::per_element());
       BOOST_TEST(info.chunks == want.chunks, boost::test_tools::per_element());
       BOOST_TEST((*d)->size() == want.nbytes);
+      if (!info.dtype.is_vlen_string) {
+        uint64_t elements = 1;
+        for (uint64_t n : want.shape) elements *= n;
+        BOOST_TEST(info.dtype.itemsize * elements == want.nbytes);
+        BOOST_TEST(info.fill_bytes.size() == info.dtype.itemsize);
+      }
       std::string whole = ReadAll(**d, 1 << 20);
+      BOOST_TEST(whole.size() == want.nbytes);
       BOOST_TEST(Sha256Hex(whole) == want.sha256);
       // Odd-sized pieces exercise every partial-element and cross-chunk path.
       BOOST_TEST((ReadAll(**d, 4093) == whole));
       if (whole.size() <= (64 << 10)) BOOST_TEST((ReadAll(**d, 7) == whole));
+      CheckScatteredReads(**d, whole);
+      vh5::Result<vh5::Attributes> attrs = version.GetAttributes(path);
+      BOOST_TEST_REQUIRE(attrs.ok(), attrs.status().ToString());
+      CheckAttrs(want.attrs, *attrs);
       CheckAttrs(want.attrs, info.attrs);
       if (!want.fill_repr.empty()) BOOST_TEST(info.fill_text == want.fill_repr);
     }
   }
+}
+
+void CheckVersionList(const vh5::VersionedFile& file, const ManifestFile& mf) {
+  std::optional<std::string> current = file.CurrentVersion();
+  BOOST_TEST(current.value_or(vh5::kFirstVersionName) == mf.current_version);
+  BOOST_TEST((current != std::optional<std::string>(vh5::kFirstVersionName)));
+  std::vector<vh5::VersionInfo> listed = file.ListVersions();
+  std::vector<std::string> names, want;
+  for (const vh5::VersionInfo& v : listed) names.push_back(v.name);
+  for (const auto& [name, v] : mf.versions) want.push_back(name);
+  BOOST_TEST(names == want, boost::test_tools::per_element());
+  for (const vh5::VersionInfo& v : listed) {
+    auto it = mf.versions.find(v.name);
+    if (it == mf.versions.end()) continue;
+    BOOST_TEST_CONTEXT("listed version " << v.name) {
+      BOOST_TEST(v.prev_version == it->second.prev_version);
+      BOOST_TEST(v.timestamp == it->second.timestamp);
+      BOOST_TEST(v.timestamp_ns == vh5::ParseTimestamp(it->second.timestamp).value());
+      vh5::Result<vh5::VersionInfo> info = file.GetVersionInfo(v.name);
+      BOOST_TEST_REQUIRE(info.ok(), info.status().ToString());
+      BOOST_TEST(info->prev_version == v.prev_version);
+      BOOST_TEST(info->timestamp == v.timestamp);
+    }
+  }
+  BOOST_TEST(file.GetVersionInfo(vh5::kFirstVersionName).status().IsNotFound());
 }
 
 }  // namespace
@@ -112,29 +181,39 @@ BOOST_AUTO_TEST_SUITE(engine_read)
 
 BOOST_AUTO_TEST_CASE(every_fixture_matches_its_manifest,
                      *boost::unit_test::precondition(RequiresSharedFixtures())) {
-  fs::path fixtures = *SharedFixtures();
-  std::vector<ManifestFile> manifests = LoadAllManifests(fixtures);
-  BOOST_TEST(manifests.size() >= 19u);
-  for (const ManifestFile& mf : manifests) {
-    BOOST_TEST_CONTEXT("fixture " << mf.name) {
-      auto file = vh5::VersionedFile::OpenReadOnly((fixtures / mf.name).string());
-      BOOST_TEST_REQUIRE(file.ok(), file.status().ToString());
-      std::optional<std::string> current = (*file)->CurrentVersion();
-      BOOST_TEST(current.value_or(vh5::kFirstVersionName) == mf.current_version);
-      std::vector<std::string> names;
-      for (const vh5::VersionInfo& v : (*file)->ListVersions()) names.push_back(v.name);
-      std::vector<std::string> want;
-      for (const auto& [name, v] : mf.versions) want.push_back(name);
-      BOOST_TEST(names == want, boost::test_tools::per_element());
-      for (const auto& [name, expected] : mf.versions) {
-        BOOST_TEST_CONTEXT("version " << name) {
+  ForEachFixture([](const fs::path& path, const ManifestFile& mf) {
+    auto file = vh5::VersionedFile::OpenReadOnly(path.string());
+    BOOST_TEST_REQUIRE(file.ok(), file.status().ToString());
+    CheckVersionList(**file, mf);
+    for (const auto& [name, expected] : mf.versions) {
+      BOOST_TEST_CONTEXT("version " << name) {
+        Isolated([&] {
           auto version = (*file)->GetVersion(name);
           BOOST_TEST_REQUIRE(version.ok(), version.status().ToString());
+          BOOST_TEST((*version)->info().name == name);
           CheckVersion(**version, expected);
-        }
+        });
       }
     }
-  }
+  });
+}
+
+// The harness itself: manifest.json's \u escapes (surrogate pairs included)
+// and raw UTF-8 both come back as UTF-8.
+BOOST_AUTO_TEST_CASE(manifest_reader_decodes_unicode) {
+  TempDir dir;
+  WriteFile(dir.path() / "manifest.json",
+            R"({"f.h5": {"current_version": "\u00fcn\u00efcode-\u03c8", "versions": {)"
+            R"("\u00fcn\u00efcode-\u03c8": {"prev_version": "\ud83d\ude00 a\"b\\c",)"
+            R"( "timestamp": "t", "groups": {"g": {"k": "ψ"}}, "datasets": {}}}}})");
+  std::vector<ManifestFile> files = LoadManifest(dir.path() / "manifest.json");
+  BOOST_TEST_REQUIRE(files.size() == 1u);
+  BOOST_TEST(files[0].current_version == "ünïcode-ψ");
+  BOOST_TEST_REQUIRE(files[0].versions.count("ünïcode-ψ") == 1u);
+  const ManifestVersion& v = files[0].versions.at("ünïcode-ψ");
+  BOOST_TEST(v.prev_version == "\xf0\x9f\x98\x80 a\"b\\c");
+  BOOST_TEST_REQUIRE(v.groups.count("g") == 1u);
+  BOOST_TEST(v.groups.at("g")[0].value == "ψ");
 }
 
 BOOST_AUTO_TEST_CASE(legacy_files_report_their_data_version,

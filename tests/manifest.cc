@@ -2,8 +2,11 @@
 
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
+#include <boost/test/unit_test.hpp>
 
-#include "py_literal.h"
+#include <optional>
+
+#include "test_util.h"
 
 namespace vh5test {
 namespace {
@@ -46,16 +49,48 @@ std::vector<ManifestAttr> Attrs(const ptree* tree) {
   return out;
 }
 
-// Python's repr of a JSON fill value written by json.dumps.
+// A float part of repr(complex): json.dumps writes repr(float), and complex
+// parts drop the ".0" of integral values ("0j", "(1+2j)").
+std::string ComplexPart(std::string text) {
+  if (text.size() > 2 && text.compare(text.size() - 2, 2, ".0") == 0) text.resize(text.size() - 2);
+  return text;
+}
+
+// repr(complex(real, imag)) from the JSON texts of its parts.
+std::string ComplexRepr(const std::string& real, const std::string& imag) {
+  std::string re = ComplexPart(real), im = ComplexPart(imag);
+  if (re == "0") return im + "j";
+  if (im[0] != '-') im = "+" + im;
+  return "(" + re + im + "j)";
+}
+
+// repr(bytes) of printable ASCII; empty (unchecked) for anything else, whose
+// spelling in the manifest is not defined.
+std::string BytesRepr(const std::string& text) {
+  for (char c : text)
+    if (c < 0x20 || c > 0x7e) return "";
+  char quote =
+      text.find('\'') != std::string::npos && text.find('"') == std::string::npos ? '"' : '\'';
+  std::string out = "b";
+  out += quote;
+  for (char c : text) {
+    if (c == '\\' || c == quote) out += '\\';
+    out += c;
+  }
+  return out + quote;
+}
+
+// Python's repr of a fill value as the manifest writes it: {"dtype", "value"}
+// from json.dumps, or {"bytes": ...}; empty when there is none to check.
 std::string FillRepr(const ptree* fill) {
   if (!fill) return "";
+  if (const ptree* bytes = Child(*fill, "bytes")) return BytesRepr(bytes->data());
   const ptree* value = Child(*fill, "value");
   if (!value) return "";
   if (!value->empty()) {  // complex: [real, imag]
-    std::vector<double> parts;
-    for (const auto& [k, v] : *value) parts.push_back(std::stod(v.data()));
-    if (parts.size() != 2) return "";
-    return vh5::py::ComplexRepr(parts[0], parts[1]);
+    std::vector<std::string> parts;
+    for (const auto& [k, v] : *value) parts.push_back(v.data());
+    return parts.size() == 2 ? ComplexRepr(parts[0], parts[1]) : "";
   }
   if (value->data() == "true") return "True";
   if (value->data() == "false") return "False";
@@ -109,6 +144,42 @@ std::vector<ManifestFile> LoadAllManifests(const std::filesystem::path& fixtures
     }
   }
   return all;
+}
+
+void ForEachFixture(
+    const std::function<void(const std::filesystem::path& file, const ManifestFile&)>& check) {
+  std::optional<std::filesystem::path> fixtures = SharedFixtures();
+  BOOST_TEST_REQUIRE(fixtures.has_value());
+  std::vector<ManifestFile> all = LoadAllManifests(*fixtures);
+  // Both manifests: 12 current files and 7 legacy ones.
+  BOOST_TEST(all.size() >= 19u);
+  for (const ManifestFile& mf : all) {
+    BOOST_TEST_CONTEXT("fixture " << mf.name) {
+      Isolated([&] { check(*fixtures / mf.name, mf); });
+    }
+  }
+}
+
+namespace {
+
+std::optional<double> Number(const std::string& text) {
+  try {
+    size_t used = 0;
+    double value = std::stod(text, &used);
+    if (used == text.size()) return value;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool TypedValueMatches(const std::string& text, const std::string& json_value) {
+  std::optional<double> a = Number(text), b = Number(json_value);
+  if (a && b) return *a == *b;
+  if (json_value == "true") return text == "True";
+  if (json_value == "false") return text == "False";
+  return text == json_value;
 }
 
 std::string JoinDims(const std::vector<uint64_t>& dims) {

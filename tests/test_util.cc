@@ -4,11 +4,13 @@
 #include <hdf5.h>
 #include <openssl/evp.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <boost/property_tree/json_parser.hpp>
+#include <boost/test/execution_monitor.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
@@ -158,6 +160,21 @@ bool IsMounted(const fs::path& mountpoint) {
   return false;
 }
 
+FileState FileState::Of(const fs::path& file) {
+  FileState s;
+  struct stat st;
+  if (::stat(file.c_str(), &st) == 0) s.mtime = st.st_mtim;
+  s.sha256 = fs::is_regular_file(file) ? Sha256Hex(ReadFile(file)) : "<absent>";
+  return s;
+}
+
+void CheckUnchanged(const fs::path& file, const FileState& before) {
+  FileState after = FileState::Of(file);
+  BOOST_TEST(after.sha256 == before.sha256, file << " bytes unchanged");
+  BOOST_TEST(after.mtime.tv_sec == before.mtime.tv_sec, file << " mtime unchanged");
+  BOOST_TEST(after.mtime.tv_nsec == before.mtime.tv_nsec, file << " mtime unchanged");
+}
+
 Mount::Mount(const fs::path& file, std::vector<std::string> extra_args) {
   mountpoint_ = dir_.path() / "mnt";
   fs::create_directory(mountpoint_);
@@ -182,23 +199,49 @@ Mount::Mount(const fs::path& file, std::vector<std::string> extra_args) {
   }
 }
 
+namespace {
+
+std::string HowItEnded(int status) {
+  return WIFSIGNALED(status) ? "vh5fs killed by signal " + std::to_string(WTERMSIG(status))
+                             : "vh5fs exited with status " + std::to_string(WEXITSTATUS(status));
+}
+
+}  // namespace
+
+std::string Mount::Ended() {
+  int status = 0;
+  if (child_ > 0 && ::waitpid(child_, &status, WNOHANG) == child_) {
+    child_ = -1;
+    ended_ = HowItEnded(status) + "; stderr: " + ReadFile(dir_.path() / "vh5fs.log");
+  }
+  return ended_;
+}
+
+// Unmounts (lazily if it stays busy), then reaps vh5fs, which must exit 0.
 Mount::~Mount() {
-  if (IsMounted(mountpoint_)) {
-    CommandResult r = Run({"/bin/fusermount3", "-u", mountpoint_.string()});
-    if (r.exit_status != 0) Run({"/bin/fusermount3", "-uz", mountpoint_.string()});
-  }
-  if (child_ > 0) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    int status;
-    while (::waitpid(child_, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        ::kill(child_, SIGKILL);
-        ::waitpid(child_, &status, 0);
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int attempt = 0; IsMounted(mountpoint_); ++attempt) {
+    if (attempt == 5) {
+      Run({"/bin/fusermount3", "-uz", mountpoint_.string()});
+      break;
     }
+    if (Run({"/bin/fusermount3", "-u", mountpoint_.string()}).exit_status == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  if (child_ <= 0) return;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  int status = 0;
+  while (::waitpid(child_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(child_, SIGKILL);
+      ::waitpid(child_, &status, 0);
+      BOOST_ERROR("vh5fs still ran 10 s after the unmount; killed");
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    BOOST_ERROR(HowItEnded(status)
+                << " after the unmount; stderr: " << ReadFile(dir_.path() / "vh5fs.log"));
 }
 
 std::optional<fs::path> SharedFixtures() {
@@ -234,7 +277,25 @@ const boost::property_tree::ptree& At(const boost::property_tree::ptree& tree,
   return tree;
 }
 
-std::string Vh5fsBinary() { return VH5FS_BINARY; }
-std::string Vh5Binary() { return VH5_BINARY; }
+void Isolated(const std::function<void()>& checks) {
+  try {
+    checks();
+  } catch (const boost::execution_aborted&) {
+  } catch (const std::exception& e) {
+    BOOST_ERROR("exception: " << e.what());
+  }
+}
+
+namespace {
+
+std::string FromEnv(const char* name, const char* built) {
+  const char* env = std::getenv(name);
+  return env && *env ? env : built;
+}
+
+}  // namespace
+
+std::string Vh5fsBinary() { return FromEnv("VH5FS_BINARY", VH5FS_BINARY); }
+std::string Vh5Binary() { return FromEnv("VH5_BINARY", VH5_BINARY); }
 
 }  // namespace vh5test

@@ -6,7 +6,9 @@
 
 #include <boost/property_tree/ptree.hpp>
 #include <boost/test/unit_test.hpp>
+#include <ctime>
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -68,14 +70,27 @@ class Mount {
   Mount(const Mount&) = delete;
   Mount& operator=(const Mount&) = delete;
   const fs::path& root() const { return mountpoint_; }
+  // Empty while vh5fs runs; once it has ended, how (exit status or signal)
+  // and what it wrote on stderr.
+  std::string Ended();
 
  private:
   TempDir dir_;
   fs::path mountpoint_;
   pid_t child_ = -1;
+  std::string ended_;
 };
 
 bool IsMounted(const fs::path& mountpoint);
+
+// What must not change about a file vh5fs opened: its bytes and its mtime.
+struct FileState {
+  std::string sha256;  // "<absent>" when there is no file
+  struct timespec mtime {};
+  static FileState Of(const fs::path& file);
+};
+// Fails the test when `file` is not as it was.
+void CheckUnchanged(const fs::path& file, const FileState& before);
 
 // ../shared/fixtures beside the checkout (or $VH5_SHARED_DIR/fixtures).
 std::optional<fs::path> SharedFixtures();
@@ -91,6 +106,12 @@ boost::property_tree::ptree H5pyOracle(const fs::path& file);
 const boost::property_tree::ptree& At(const boost::property_tree::ptree& tree,
                                       const std::string& key);
 
+// Runs `checks`; a failed BOOST_TEST_REQUIRE (already reported) or an
+// exception (reported here) ends `checks` only, so a loop over fixtures or
+// versions goes on with the next one.
+void Isolated(const std::function<void()>& checks);
+
+// The binaries built with the tests; $VH5FS_BINARY / $VH5_BINARY override them.
 std::string Vh5fsBinary();
 std::string Vh5Binary();
 
