@@ -75,7 +75,16 @@ Filesystem::Filesystem(std::shared_ptr<vh5::VersionedFile> file, Options options
     int err = 0;
     base = Version(*current, &err);
   }
-  staging_ = std::make_unique<vh5::Staging>(base);
+  staging_ = NewStaging(base);
+}
+
+std::unique_ptr<vh5::Staging> Filesystem::NewStaging(std::shared_ptr<const vh5::Version> base) {
+  // Written data spills beside the file: the disk it lives on is the one
+  // sized for it, unlike /tmp.
+  std::string dir = file_->path();
+  size_t slash = dir.rfind('/');
+  dir = slash == std::string::npos ? "." : slash == 0 ? "/" : dir.substr(0, slash);
+  return std::make_unique<vh5::Staging>(std::move(base), dir);
 }
 
 void Filesystem::Touch() { clock_gettime(CLOCK_REALTIME, &staging_time_); }
@@ -521,7 +530,7 @@ int Filesystem::Commit(const std::string& name) {
     int err = 0;
     base = Version(*current, &err);
   }
-  staging_ = std::make_unique<vh5::Staging>(base);
+  staging_ = NewStaging(base);
   commit_timestamp_.clear();
   make_current_ = true;
   Touch();
@@ -576,7 +585,7 @@ int Filesystem::SetStagingRootXattr(const std::string& name, const std::string& 
       base = Version(value, &err);
       if (!base) return err == ENOENT ? EINVAL : err;
     }
-    staging_ = std::make_unique<vh5::Staging>(base);
+    staging_ = NewStaging(base);
     Touch();
     return 0;
   }
@@ -598,7 +607,7 @@ int Filesystem::SetStagingRootXattr(const std::string& name, const std::string& 
       base = Version(staging_->base_name(), &err);
       if (!base) return err;
     }
-    staging_ = std::make_unique<vh5::Staging>(base);
+    staging_ = NewStaging(base);
     commit_timestamp_.clear();
     make_current_ = true;
     Touch();

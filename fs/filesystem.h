@@ -89,6 +89,7 @@ class Filesystem {
   int StagingChild(fuse_ino_t parent, const std::string& name, std::string* path);
   int LookupStaging(const std::string& path, Entry* out);
   int Commit(const std::string& name);
+  std::unique_ptr<vh5::Staging> NewStaging(std::shared_ptr<const vh5::Version> base);
   int SetStagingRootXattr(const std::string& name, const std::string& value);
   void Touch();
   // Logs a failed engine call with its context and returns its errno.

@@ -6,6 +6,8 @@
 #include "attribute_codec.h"
 #include "dtype.h"
 #include "h5_handle.h"
+#include "scratch_file.h"
+#include "staged_content.h"
 #include "vh5/vlen_text.h"
 
 namespace vh5 {
@@ -56,6 +58,38 @@ uint64_t Product(const std::vector<uint64_t>& dims, size_t from = 0) {
   return p;
 }
 
+bool SameTrailingDims(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b) {
+  return a.size() == b.size() && std::equal(a.begin() + 1, a.end(), b.begin() + 1);
+}
+
+// Writes are refused past this offset (1 TiB): a typo in dd's seek= must
+// not become a dataset nobody can commit.
+constexpr uint64_t kMaxContentBytes = uint64_t{1} << 40;
+
+// Bytes of one element of the fill value, repeated, `len` of them.
+void FillElements(const std::string& fill, uint64_t item, char* out, uint64_t count) {
+  if (fill.size() != item || fill.find_first_not_of('\0') == std::string::npos) {
+    std::memset(out, 0, count * item);
+    return;
+  }
+  for (uint64_t i = 0; i < count; ++i) std::memcpy(out + i * item, fill.data(), item);
+}
+
+// Copies the part of one axis-0 row shared by both shapes (dimensions 1 and
+// up) from `from` (laid out by `old_shape`) to `to` (laid out by `shape`).
+void CopyRowOverlap(const char* from, char* to, const std::vector<uint64_t>& old_shape,
+                    const std::vector<uint64_t>& shape, uint64_t item, size_t dim = 1) {
+  uint64_t n = std::min(old_shape[dim], shape[dim]);
+  if (dim + 1 == shape.size()) {
+    std::memcpy(to, from, n * item);
+    return;
+  }
+  uint64_t old_stride = Product(old_shape, dim + 1) * item;
+  uint64_t stride = Product(shape, dim + 1) * item;
+  for (uint64_t i = 0; i < n; ++i)
+    CopyRowOverlap(from + i * old_stride, to + i * stride, old_shape, shape, item, dim + 1);
+}
+
 }  // namespace
 
 struct Staging::Node {
@@ -70,15 +104,20 @@ struct Staging::Node {
   std::optional<DatasetInfo> info;              // current metadata
   bool is_new = false;                          // created in this tree: all metadata may change
   bool auto_chunks = false;                     // chunks follow the shape until set
-  std::vector<std::pair<uint64_t, uint64_t>> dirty;  // byte ranges written since materialized
-  bool metadata_unchanged = true;      // shape, dtype, chunks, fill, compression as in the base
-  std::optional<std::string> content;  // the file view, once written
-  std::string valid_content;           // restored when Flush refuses
-  std::vector<uint64_t> valid_shape;
+  // Byte offsets of the content name the same elements as in the base
+  // dataset (false once a resize moved them).
+  bool aligned_with_base = false;
+  std::shared_ptr<StagedContent> content;  // the file view, once written
+  std::vector<uint64_t> valid_shape;       // the shape at content's checkpoint
+
+  const ByteSource& source() const {
+    return content ? static_cast<const ByteSource&>(*content) : *base_dataset;
+  }
 };
 
-Staging::Staging(std::shared_ptr<const Version> base)
+Staging::Staging(std::shared_ptr<const Version> base, std::string scratch_dir)
     : base_(std::move(base)),
+      scratch_(std::make_shared<ScratchFile>(std::move(scratch_dir))),
       base_name_(base_ ? base_->info().name : kFirstVersionName),
       root_(std::make_unique<Node>()) {
   root_->from_base = base_ != nullptr;
@@ -119,6 +158,7 @@ Result<Staging::Node*> Staging::Find(std::string_view path) const {
   if (node->kind == NodeKind::kDataset && !node->info) {
     VH5_ASSIGN_OR_RETURN(node->base_dataset, base_->OpenDataset(node->origin));
     node->info = node->base_dataset->info();
+    node->aligned_with_base = true;
   }
   if (!node->attrs) {
     if (node->kind == NodeKind::kDataset) {
@@ -170,18 +210,14 @@ Result<uint64_t> Staging::Size(std::string_view path) const {
   VH5_ASSIGN_OR_RETURN(Node * node, Find(path));
   if (node->kind != NodeKind::kDataset)
     return Status::IsADirectory("staging: /" + std::string(path));
-  return node->content ? node->content->size() : node->base_dataset->size();
+  return node->source().size();
 }
 
 Result<size_t> Staging::Read(std::string_view path, uint64_t offset, size_t len, char* out) const {
   VH5_ASSIGN_OR_RETURN(Node * node, Find(path));
   if (node->kind != NodeKind::kDataset)
     return Status::IsADirectory("staging: /" + std::string(path));
-  if (!node->content) return node->base_dataset->Read(offset, len, out);
-  if (offset >= node->content->size()) return size_t{0};
-  size_t n = static_cast<size_t>(std::min<uint64_t>(len, node->content->size() - offset));
-  std::memcpy(out, node->content->data() + offset, n);
-  return n;
+  return node->source().Read(offset, len, out);
 }
 
 Result<Attributes> Staging::GetAttributes(std::string_view path) const {
@@ -230,8 +266,8 @@ Status Staging::CreateDataset(std::string_view path) {
   info.fill_bytes = std::string(1, '\0');
   info.fill_text = "0";
   info.compression = "none";
+  node->content = std::make_shared<StagedContent>(nullptr, scratch_, info.fill_bytes, false);
   node->info = info;
-  node->content = std::string();
   node->valid_shape = info.shape;
   parent->children.emplace(leaf, std::move(node));
   changed_ = true;
@@ -280,12 +316,41 @@ Status Staging::Rename(std::string_view from, std::string_view to) {
 
 Status Staging::Materialize(Node* node) {
   if (node->content) return Status::OK();
-  std::string content(node->base_dataset->size(), '\0');
-  VH5_ASSIGN_OR_RETURN(size_t n, node->base_dataset->Read(0, content.size(), content.data()));
-  content.resize(n);
-  node->valid_content = content;
-  node->valid_shape = node->info->shape;
-  node->content = std::move(content);
+  const DatasetInfo& info = *node->info;
+  // Comparing writes with the base pays when the base reads without
+  // decompressing (strings are rendered in memory already).
+  bool cheap_base = info.dtype.is_vlen_string || info.compression == "none";
+  node->content =
+      std::make_shared<StagedContent>(node->base_dataset, scratch_, info.fill_bytes, cheap_base);
+  node->valid_shape = info.shape;
+  return Status::OK();
+}
+
+Status Staging::Regrid(Node* node, const std::vector<uint64_t>& shape) {
+  const DatasetInfo& info = *node->info;
+  const std::vector<uint64_t>& old_shape = info.shape;
+  uint64_t item = info.dtype.itemsize;
+  uint64_t old_row = item * Product(old_shape, 1), new_row = item * Product(shape, 1);
+  auto regridded = std::make_shared<StagedContent>(nullptr, scratch_, info.fill_bytes, false);
+  VH5_RETURN_IF_ERROR(regridded->Truncate(shape[0] * new_row));
+  // Row batches of a few MiB: the data streams through, never whole in memory.
+  uint64_t rows = std::min(old_shape[0], shape[0]);
+  uint64_t batch = std::max<uint64_t>(1, (4 << 20) / std::max<uint64_t>(1, std::max(old_row, new_row)));
+  std::vector<char> in, out;
+  for (uint64_t first = 0; first < rows; first += batch) {
+    uint64_t n = std::min(batch, rows - first);
+    in.resize(n * old_row);
+    out.resize(n * new_row);
+    VH5_RETURN_IF_ERROR(node->content->Read(first * old_row, in.size(), in.data()).status());
+    FillElements(info.fill_bytes, item, out.data(), n * new_row / item);
+    for (uint64_t r = 0; r < n; ++r)
+      CopyRowOverlap(in.data() + r * old_row, out.data() + r * new_row, old_shape, shape, item);
+    VH5_RETURN_IF_ERROR(
+        regridded->Write(first * new_row, std::string_view(out.data(), out.size())));
+  }
+  regridded->Checkpoint();
+  node->content = std::move(regridded);
+  node->aligned_with_base = false;
   return Status::OK();
 }
 
@@ -293,41 +358,35 @@ Status Staging::Write(std::string_view path, uint64_t offset, std::string_view d
   VH5_ASSIGN_OR_RETURN(Node * node, Find(path));
   if (node->kind != NodeKind::kDataset)
     return Status::IsADirectory("staging: /" + std::string(path));
+  if (offset > kMaxContentBytes || data.size() > kMaxContentBytes - offset)
+    return Status::InvalidArgument("staging: /" + std::string(path) +
+                                   ": a write past 1 TiB");
   VH5_RETURN_IF_ERROR(Materialize(node));
-  std::string& content = *node->content;
-  if (offset > (uint64_t{1} << 40)) return Status::InvalidArgument("staging: offset too large");
-  if (offset + data.size() > content.size()) content.resize(offset + data.size(), '\0');
-  std::memcpy(content.data() + offset, data.data(), data.size());
-  node->dirty.emplace_back(offset, offset + data.size());
   changed_ = true;
-  return Status::OK();
+  return node->content->Write(offset, data).WithContext("staging: /" + std::string(path));
 }
 
 Status Staging::Truncate(std::string_view path, uint64_t size) {
   VH5_ASSIGN_OR_RETURN(Node * node, Find(path));
   if (node->kind != NodeKind::kDataset)
     return Status::IsADirectory("staging: /" + std::string(path));
-  if (size > (uint64_t{1} << 40)) return Status::InvalidArgument("staging: size too large");
+  if (size > kMaxContentBytes)
+    return Status::InvalidArgument("staging: /" + std::string(path) + ": a size past 1 TiB");
   VH5_RETURN_IF_ERROR(Materialize(node));
-  uint64_t old = node->content->size();
-  node->content->resize(size, '\0');
-  // New rows read as the fill value.
-  const std::string& fill = node->info->fill_bytes;
-  uint64_t item = node->info->dtype.itemsize;
-  if (size > old && item > 0 && fill.size() == item) {
-    for (uint64_t pos = old; pos < size; ++pos) (*node->content)[pos] = fill[pos % item];
-  }
   changed_ = true;
-  return Status::OK();
+  return node->content->Truncate(size).WithContext("staging: /" + std::string(path));
 }
 
 Status Staging::Flush(std::string_view path) {
   VH5_ASSIGN_OR_RETURN(Node * node, Find(path));
   if (node->kind != NodeKind::kDataset || !node->content) return Status::OK();
   DatasetInfo& info = *node->info;
+  StagedContent& content = *node->content;
   Status refused;
   if (info.dtype.is_vlen_string) {
-    Result<std::vector<std::string>> lines = DecodeLines(*node->content);
+    std::string text(content.size(), '\0');
+    VH5_RETURN_IF_ERROR(content.Read(0, text.size(), text.data()).status());
+    Result<std::vector<std::string>> lines = DecodeLines(text);
     if (!lines.ok()) {
       refused = lines.status();
     } else if (info.shape.size() == 1) {
@@ -337,16 +396,16 @@ Status Staging::Flush(std::string_view path) {
     }
   } else {
     uint64_t row = info.dtype.itemsize * Product(info.shape, 1);
-    if (row == 0 || node->content->size() % row != 0) {
-      refused = Status::InvalidArgument(std::to_string(node->content->size()) +
+    if (row == 0 || content.size() % row != 0) {
+      refused = Status::InvalidArgument(std::to_string(content.size()) +
                                         " bytes are not a whole number of rows of " +
                                         std::to_string(row) + " bytes");
     } else {
-      info.shape[0] = node->content->size() / row;
+      info.shape[0] = content.size() / row;
     }
   }
   if (!refused.ok()) {
-    *node->content = node->valid_content;
+    content.Rollback();
     info.shape = node->valid_shape;
     return refused.WithContext("staging: /" + std::string(path));
   }
@@ -358,7 +417,7 @@ Status Staging::Flush(std::string_view path) {
         std::max<uint64_t>(1, std::max<uint64_t>(1, info.dtype.itemsize) * Product(info.shape, 1));
     info.chunks[0] = std::max<uint64_t>(1, kAutoChunkBytes / row);
   }
-  node->valid_content = *node->content;
+  content.Checkpoint();
   node->valid_shape = info.shape;
   return Status::OK();
 }
@@ -430,59 +489,33 @@ Status Staging::SetMetadata(std::string_view path, const std::string& key,
     std::vector<uint64_t> shape;
     VH5_RETURN_IF_ERROR(ParseDims(value, &shape).WithContext(where));
     if (shape == info.shape) return Status::OK();
-    VH5_RETURN_IF_ERROR(Materialize(node));
+    uint64_t item = info.dtype.itemsize;
     if (info.dtype.is_vlen_string) {
       // Lines are elements in C order: another rank of the same count reshapes.
       if (Product(shape) != Product(info.shape))
         return Status::Unsupported(where + ": resizing variable-length strings to " + value);
-      info.shape = shape;
-      node->metadata_unchanged = false;
-      node->valid_content = *node->content;
-      node->valid_shape = shape;
-      changed_ = true;
-      return Status::OK();
-    }
-    uint64_t item = info.dtype.itemsize;
-    if (shape.size() != info.shape.size()) {
+    } else if (shape.size() != info.shape.size()) {
       // Another rank: the same bytes, reinterpreted in C order.
-      if (Product(shape) * item != node->content->size())
+      uint64_t size = node->source().size();
+      if (Product(shape) * item != size)
         return Status::InvalidArgument(where + ": " + value + " does not fit " +
-                                       std::to_string(node->content->size()) + " bytes");
+                                       std::to_string(size) + " bytes");
+    } else if (SameTrailingDims(shape, info.shape)) {
+      // Rows added or removed at the end: every other byte stays put.
+      VH5_RETURN_IF_ERROR(Materialize(node));
+      VH5_RETURN_IF_ERROR(node->content->Truncate(shape[0] * item * Product(shape, 1)));
     } else {
-      // The same rank: a resize that keeps every element where it is.
-      std::string resized(Product(shape) * item, '\0');
-      for (uint64_t i = 0; i < Product(shape); ++i)
-        std::memcpy(resized.data() + i * item, info.fill_bytes.data(),
-                    std::min<uint64_t>(item, info.fill_bytes.size()));
-      std::vector<uint64_t> idx(shape.size(), 0);
-      uint64_t old_count = Product(info.shape);
-      for (uint64_t i = 0; i < old_count; ++i) {
-        uint64_t rest = i, target = 0;
-        bool inside = true;
-        for (size_t d = info.shape.size(); d-- > 0;) {
-          idx[d] = rest % info.shape[d];
-          rest /= info.shape[d];
-        }
-        for (size_t d = 0; d < shape.size(); ++d) {
-          if (idx[d] >= shape[d]) inside = false;
-          target = target * shape[d] + idx[d];
-        }
-        if (inside)
-          std::memcpy(resized.data() + target * item, node->content->data() + i * item, item);
-      }
-      *node->content = std::move(resized);
+      VH5_RETURN_IF_ERROR(Materialize(node));
+      VH5_RETURN_IF_ERROR(Regrid(node, shape).WithContext(where));
     }
     info.shape = shape;
-    node->metadata_unchanged = false;
     if (node->auto_chunks) {
-      node->auto_chunks = false;
       info.chunks.assign(shape.size(), 0);
       for (size_t d = 1; d < shape.size(); ++d) info.chunks[d] = std::max<uint64_t>(1, shape[d]);
       info.chunks[0] =
           std::max<uint64_t>(1, kAutoChunkBytes / std::max<uint64_t>(1, item * Product(shape, 1)));
-      node->auto_chunks = true;
     }
-    node->valid_content = *node->content;
+    if (node->content) node->content->Checkpoint();
     node->valid_shape = shape;
     changed_ = true;
     return Status::OK();
@@ -495,9 +528,12 @@ Status Staging::SetMetadata(std::string_view path, const std::string& key,
     VH5_ASSIGN_OR_RETURN(h5::Handle type, TypeFromNumpy(value));
     VH5_ASSIGN_OR_RETURN(DType dtype, DescribeType(type.get()));
     VH5_RETURN_IF_ERROR(Materialize(node));
-    uint64_t size = node->content->size();
+    StagedContent& content = *node->content;
+    uint64_t size = content.size();
     if (dtype.is_vlen_string) {
-      Result<std::vector<std::string>> lines = DecodeLines(*node->content);
+      std::string text(size, '\0');
+      VH5_RETURN_IF_ERROR(content.Read(0, size, text.data()).status());
+      Result<std::vector<std::string>> lines = DecodeLines(text);
       if (!lines.ok()) return lines.status().WithContext(where);
       info.shape = {lines->size()};
       info.fill_bytes.clear();
@@ -514,7 +550,8 @@ Status Staging::SetMetadata(std::string_view path, const std::string& key,
       VH5_ASSIGN_OR_RETURN(info.fill_text, ElementToText(type.get(), info.fill_bytes.data()));
     }
     info.dtype = dtype;
-    node->valid_content = *node->content;
+    content.SetFill(info.fill_bytes);
+    content.Checkpoint();
     node->valid_shape = info.shape;
     changed_ = true;
     return Status::OK();
@@ -541,6 +578,7 @@ Status Staging::SetMetadata(std::string_view path, const std::string& key,
     VH5_ASSIGN_OR_RETURN(std::string bytes, ParseElement(info.dtype.numpy, value));
     info.fill_bytes = bytes;
     info.fill_text = value;
+    if (node->content) node->content->SetFill(bytes);
     changed_ = true;
     return Status::OK();
   }
@@ -555,6 +593,8 @@ Status Staging::SetMetadata(std::string_view path, const std::string& key,
   }
   return Status::InvalidArgument(where + ": not a settable attribute");
 }
+
+uint64_t Staging::ScratchPages() const { return scratch_->pages_in_use(); }
 
 Result<NewVersion> Staging::ToNewVersion(const std::string& name) const {
   NewVersion version;
@@ -580,36 +620,29 @@ Result<NewVersion> Staging::ToNewVersion(const std::string& name) const {
     d.fill_bytes = info.fill_bytes;
     d.compression = info.compression;
     d.attrs = *loaded->attrs;
-    // Untouched and still at its base path: the commit copies its mappings.
-    if (!loaded->content && !loaded->is_new && loaded->origin == path &&
-        loaded->metadata_unchanged) {
+    d.source = loaded->content ? std::static_pointer_cast<const ByteSource>(loaded->content)
+                               : std::static_pointer_cast<const ByteSource>(loaded->base_dataset);
+    bool at_base_path = !loaded->is_new && loaded->origin == path;
+    const std::vector<uint64_t>* base_shape =
+        at_base_path ? &loaded->base_dataset->info().shape : nullptr;
+    // Unchanged and still at its base path: the commit copies its mappings.
+    if (base_shape && info.shape == *base_shape &&
+        (!loaded->content || loaded->content->SameAsBase())) {
       d.unchanged_from = base_name_;
       version.datasets.push_back(std::move(d));
       continue;
     }
-    // Written but same shape and place: only the chunks it touched are hashed.
-    if (loaded->content && !loaded->is_new && loaded->origin == path &&
-        loaded->metadata_unchanged && !info.dtype.is_vlen_string &&
-        info.shape == loaded->base_dataset->info().shape) {
-      d.partly_from = base_name_;
-      d.dirty = loaded->dirty;
-      std::sort(d.dirty.begin(), d.dirty.end());
-      d.data = *loaded->content;
-      version.datasets.push_back(std::move(d));
-      continue;
-    }
-    std::string content;
-    if (loaded->content) {
-      content = *loaded->content;
-    } else {
-      content.resize(loaded->base_dataset->size());
-      VH5_ASSIGN_OR_RETURN(size_t n, loaded->base_dataset->Read(0, content.size(), content.data()));
-      content.resize(n);
-    }
     if (info.dtype.is_vlen_string) {
-      VH5_ASSIGN_OR_RETURN(d.strings, DecodeLines(content));
-    } else {
-      d.data = std::move(content);
+      std::string text(d.source->size(), '\0');
+      VH5_ASSIGN_OR_RETURN(size_t n, d.source->Read(0, text.size(), text.data()));
+      text.resize(n);
+      VH5_ASSIGN_OR_RETURN(d.strings, DecodeLines(text));
+      d.source.reset();
+    } else if (base_shape && loaded->aligned_with_base &&
+               SameTrailingDims(info.shape, *base_shape)) {
+      // Elements where they were: chunks no changed byte touches keep their mappings.
+      d.partly_from = base_name_;
+      if (loaded->content) d.dirty = loaded->content->ChangedRanges();
     }
     version.datasets.push_back(std::move(d));
   }

@@ -10,6 +10,7 @@
 
 #include "attribute_codec.h"
 #include "attributes.h"
+#include "cell_reader.h"
 #include "chunk_hash.h"
 #include "chunk_map.h"
 #include "commit.h"
@@ -78,6 +79,22 @@ Attribute ChunksAttribute(const std::vector<uint64_t>& chunks) {
   return Attribute{"chunks", DimsList(chunks), "(" + std::to_string(chunks.size()) + ",)<i8"};
 }
 
+// Bytes a caller handed over in memory (NewDataset::data).
+class MemorySource final : public ByteSource {
+ public:
+  explicit MemorySource(std::string_view bytes) : bytes_(bytes) {}
+  uint64_t size() const override { return bytes_.size(); }
+  Result<size_t> Read(uint64_t offset, size_t len, char* out) const override {
+    if (offset >= bytes_.size()) return size_t{0};
+    size_t n = static_cast<size_t>(std::min<uint64_t>(len, bytes_.size() - offset));
+    std::memcpy(out, bytes_.data() + offset, n);
+    return n;
+  }
+
+ private:
+  std::string_view bytes_;
+};
+
 // One chunk of the dataset being committed: its cell and where it lives.
 struct Mapping {
   std::vector<uint64_t> origin, extent;
@@ -124,7 +141,15 @@ class DatasetWriter {
     VH5_ASSIGN_OR_RETURN(h5::Handle dataset, h5::OpenDataset(file_, source));
     h5::Handle dcpl(H5Dget_create_plist(dataset.get()));
     if (H5Pget_layout(dcpl.get()) != H5D_VIRTUAL) return Status::OK();  // nothing to keep
-    VH5_ASSIGN_OR_RETURN(ChunkMap map, ChunkMap::Parse(dcpl.get(), ds_.shape, ds_.chunks));
+    h5::Handle space(H5Dget_space(dataset.get()));
+    int rank = H5Sget_simple_extent_ndims(space.get());
+    if (rank != static_cast<int>(ds_.shape.size())) return Status::OK();
+    std::vector<hsize_t> dims(rank);
+    H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+    base_shape_.assign(dims.begin(), dims.end());
+    if (!std::equal(base_shape_.begin() + 1, base_shape_.end(), ds_.shape.begin() + 1))
+      return Status::OK();  // elements moved: no chunk is where it was
+    VH5_ASSIGN_OR_RETURN(ChunkMap map, ChunkMap::Parse(dcpl.get(), base_shape_, ds_.chunks));
     base_map_ = std::move(map);
     return Status::OK();
   }
@@ -143,24 +168,46 @@ class DatasetWriter {
     return it == ds_.dirty.end() || it->first >= end;
   }
 
-  // A clean cell's mapping in the base version: true with `m.raw_start` set,
-  // or true with `*fill` when the base has no mapping (the cell is fill).
-  bool ReuseBase(Mapping* m, bool* fill) const {
-    if (!base_map_ || !Clean(m->origin, m->extent)) return false;
+  // Where the base version keeps the same cell: true with `*raw_start` set,
+  // or true with `*fill` when it maps nothing there (the cell is all fill);
+  // false when the base holds the cell otherwise (another extent, another
+  // source, or outside its shape).
+  bool BaseMapping(const Mapping& m, int64_t* raw_start, bool* fill) const {
+    if (!base_map_) return false;
+    for (size_t d = 0; d < m.origin.size(); ++d)
+      if (m.origin[d] + m.extent[d] > base_shape_[d]) return false;
     std::span<const ChunkMap::Piece> pieces =
-        base_map_->PiecesOf(base_map_->CellOf(m->origin.data()));
+        base_map_->PiecesOf(base_map_->CellOf(m.origin.data()));
     *fill = pieces.empty();
     if (*fill) return true;
     if (pieces.size() != 1 || base_map_->sources()[pieces[0].source] != raw_path_) return false;
     const uint64_t* vstart = base_map_->VirtualStart(pieces[0]);
     const uint64_t* count = base_map_->Count(pieces[0]);
     const uint64_t* sstart = base_map_->SourceStart(pieces[0]);
-    for (size_t d = 0; d < m->origin.size(); ++d) {
-      if (vstart[d] != m->origin[d] || count[d] != m->extent[d]) return false;
+    for (size_t d = 0; d < m.origin.size(); ++d) {
+      if (vstart[d] != m.origin[d] || count[d] != m.extent[d]) return false;
       if (d > 0 && sstart[d] != 0) return false;
     }
-    m->raw_start = static_cast<int64_t>(sstart[0]);
+    *raw_start = static_cast<int64_t>(sstart[0]);
     return true;
+  }
+
+  // Whether the chunk stored at `raw_start` holds exactly `bytes`: a dirty
+  // cell rewritten with the same values is found without hashing it.
+  Result<bool> StoredChunkEquals(const Mapping& m, int64_t raw_start, const std::string& bytes) {
+    size_t rank = ds_.shape.size();
+    std::vector<hsize_t> start(rank, 0), count(m.extent.begin(), m.extent.end());
+    start[0] = static_cast<hsize_t>(raw_start);
+    h5::Handle file_space(H5Dget_space(raw_.get()));
+    h5::Handle mem_space(H5Screate_simple(static_cast<int>(rank), count.data(), nullptr));
+    if (H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(),
+                            nullptr) < 0)
+      return h5::Error(raw_path_ + ": a base chunk out of range", Status::Code::kCorruption);
+    stored_.resize(bytes.size());
+    if (H5Dread(raw_.get(), type_.get(), mem_space.get(), file_space.get(), H5P_DEFAULT,
+                stored_.data()) < 0)
+      return h5::Error("cannot read a chunk of " + raw_path_);
+    return stored_ == bytes;
   }
 
   Status Validate() {
@@ -175,7 +222,11 @@ class DatasetWriter {
     VH5_ASSIGN_OR_RETURN(type_, TypeFromNumpy(ds_.dtype));
     vlen_ = H5Tis_variable_str(type_.get()) > 0;
     itemsize_ = H5Tget_size(type_.get());
-    if (vlen_ ? ds_.strings.size() != elements_ : ds_.data.size() != elements_ * itemsize_)
+    if (!vlen_) {
+      content_ = ds_.source ? ds_.source : std::make_shared<MemorySource>(ds_.data);
+      cells_.emplace(*content_, ds_.shape, ds_.chunks, itemsize_);
+    }
+    if (vlen_ ? ds_.strings.size() != elements_ : content_->size() != elements_ * itemsize_)
       return Status::InvalidArgument(ds_.path + ": content does not match shape and dtype");
     fill_ = ds_.fill_bytes.empty() ? std::string(vlen_ ? 0 : itemsize_, '\0') : ds_.fill_bytes;
     if (!vlen_ && fill_.size() != itemsize_)
@@ -225,8 +276,9 @@ class DatasetWriter {
   }
 
   // Copies the cell's elements (C order over `extent`) out of the dataset.
-  void Gather(const std::vector<uint64_t>& origin, const std::vector<uint64_t>& extent,
-              std::string* bytes, std::vector<std::string_view>* strings) const {
+  Status Gather(const std::vector<uint64_t>& origin, const std::vector<uint64_t>& extent,
+                std::string* bytes, std::vector<std::string_view>* strings) {
+    if (!vlen_) return cells_->Read(origin, extent, bytes);
     size_t rank = extent.size();
     uint64_t run = extent[rank - 1];
     uint64_t rows = 1;
@@ -237,16 +289,13 @@ class DatasetWriter {
     for (uint64_t r = 0; r < rows; ++r) {
       uint64_t lin = 0;
       for (size_t d = 0; d < rank; ++d) lin = lin * ds_.shape[d] + origin[d] + idx[d];
-      if (vlen_) {
-        for (uint64_t i = 0; i < run; ++i) strings->push_back(ds_.strings[lin + i]);
-      } else {
-        bytes->append(ds_.data.data() + lin * itemsize_, run * itemsize_);
-      }
+      for (uint64_t i = 0; i < run; ++i) strings->push_back(ds_.strings[lin + i]);
       for (size_t d = rank - 1; d-- > 0;) {
         if (++idx[d] < extent[d]) break;
         idx[d] = 0;
       }
     }
+    return Status::OK();
   }
 
   bool AllFill(const std::string& bytes, const std::vector<std::string_view>& strings) const {
@@ -270,8 +319,6 @@ class DatasetWriter {
     H5Sget_simple_extent_dims(space.get(), raw_dims.data(), nullptr);
     raw_rows_ = raw_dims[0];
 
-    std::string bytes;
-    std::vector<std::string_view> strings;
     while (true) {
       Mapping m;
       m.origin.resize(rank);
@@ -280,25 +327,7 @@ class DatasetWriter {
         m.origin[d] = cell[d] * ds_.chunks[d];
         m.extent[d] = std::min(ds_.chunks[d], ds_.shape[d] - m.origin[d]);
       }
-      bool fill = false;
-      if (ReuseBase(&m, &fill)) {
-        if (!fill) mappings_.push_back(std::move(m));
-      } else if (Gather(m.origin, m.extent, &bytes, &strings), !AllFill(bytes, strings)) {
-        ChunkHash hash =
-            vlen_ ? HashStringChunk(strings, m.extent) : HashFixedChunk(bytes, m.extent);
-        if (auto found = table->Find(hash)) {
-          m.raw_start = found->first;
-        } else {
-          // After the next free slot: a rebuilt (legacy) table may have
-          // fewer rows than raw_data has slots.
-          m.raw_start =
-              std::max<int64_t>(table->largest_index() * static_cast<int64_t>(ds_.chunks[0]),
-                                static_cast<int64_t>(raw_rows_));
-          table->Add(hash, m.raw_start, m.raw_start + static_cast<int64_t>(m.extent[0]));
-          VH5_RETURN_IF_ERROR(WriteChunk(m, bytes, strings));
-        }
-        mappings_.push_back(std::move(m));
-      }
+      VH5_RETURN_IF_ERROR(StoreCell(std::move(m), table));
       size_t d = rank;
       while (d-- > 0) {
         if (++cell[d] < grid[d]) break;
@@ -306,6 +335,44 @@ class DatasetWriter {
       }
       if (d == static_cast<size_t>(-1)) break;
     }
+    return Status::OK();
+  }
+
+  // Maps one cell: to the base's chunk when it is known unchanged, to
+  // nothing when it is all fill, else to the chunk with its hash, stored now
+  // if the hash table does not know it.
+  Status StoreCell(Mapping m, HashTable* table) {
+    int64_t base_start = 0;
+    bool base_fill = false;
+    bool in_base = BaseMapping(m, &base_start, &base_fill);
+    if (in_base && Clean(m.origin, m.extent)) {
+      m.raw_start = base_start;
+      if (!base_fill) mappings_.push_back(std::move(m));
+      return Status::OK();
+    }
+    VH5_RETURN_IF_ERROR(Gather(m.origin, m.extent, &bytes_, &strings_));
+    if (AllFill(bytes_, strings_)) return Status::OK();
+    if (in_base && !base_fill && !vlen_) {
+      VH5_ASSIGN_OR_RETURN(bool same, StoredChunkEquals(m, base_start, bytes_));
+      if (same) {
+        m.raw_start = base_start;
+        mappings_.push_back(std::move(m));
+        return Status::OK();
+      }
+    }
+    ChunkHash hash =
+        vlen_ ? HashStringChunk(strings_, m.extent) : HashFixedChunk(bytes_, m.extent);
+    if (auto found = table->Find(hash)) {
+      m.raw_start = found->first;
+    } else {
+      // After the next free slot: a rebuilt (legacy) table may have
+      // fewer rows than raw_data has slots.
+      m.raw_start = std::max<int64_t>(table->largest_index() * static_cast<int64_t>(ds_.chunks[0]),
+                                      static_cast<int64_t>(raw_rows_));
+      table->Add(hash, m.raw_start, m.raw_start + static_cast<int64_t>(m.extent[0]));
+      VH5_RETURN_IF_ERROR(WriteChunk(m, bytes_, strings_));
+    }
+    mappings_.push_back(std::move(m));
     return Status::OK();
   }
 
@@ -397,6 +464,11 @@ class DatasetWriter {
   hsize_t raw_rows_ = 0;
   std::vector<Mapping> mappings_;
   std::optional<ChunkMap> base_map_;
+  std::vector<uint64_t> base_shape_;
+  std::shared_ptr<const ByteSource> content_;  // fixed-size types
+  std::optional<CellReader> cells_;
+  std::string bytes_, stored_;              // one cell's bytes, and its stored twin
+  std::vector<std::string_view> strings_;  // one cell's strings
 };
 
 std::string Now() {

@@ -10,22 +10,17 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "vh5/byte_source.h"
 #include "vh5/metadata.h"
 #include "vh5/status.h"
 
 namespace vh5 {
 
-class Dataset {
+// size() is the bytes of the file view: product(shape) * itemsize, or the
+// length of the line format of a vlen-str dataset.
+class Dataset : public ByteSource {
  public:
-  virtual ~Dataset() = default;
-
   virtual const DatasetInfo& info() const = 0;
-  // Bytes in the file view: product(shape) * itemsize, or the length of the
-  // line format of a vlen-str dataset.
-  virtual uint64_t size() const = 0;
-  // Reads up to `len` bytes at `offset` into `out`; returns the number read
-  // (less than `len` only at the end).
-  virtual Result<size_t> Read(uint64_t offset, size_t len, char* out) const = 0;
 };
 
 }  // namespace vh5

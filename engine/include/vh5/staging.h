@@ -1,8 +1,9 @@
 // A writable tree over a base version: what vh5fs shows as staging/.
 //
 // Nothing is copied until written: an untouched dataset reads from its base
-// version. The first write to a dataset copies its content into the staging
-// area (in memory in this release), and Flush() checks it, as close(2) does.
+// version, and a written one keeps only the pages written, in a scratch file
+// (see staged_content.h), so memory stays small whatever is written. Flush()
+// checks a dataset's content as close(2) does.
 // Metadata set on a dataset new in this tree (dtype, shape, chunks,
 // fillvalue, compression) reinterprets its bytes; on a dataset that exists in
 // the base, only what the format can hold (shape) may change.
@@ -26,10 +27,14 @@
 
 namespace vh5 {
 
+class ScratchFile;
+
 class Staging {
  public:
-  // A staging tree mirroring `base` (nullptr: an empty tree).
-  explicit Staging(std::shared_ptr<const Version> base);
+  // A staging tree mirroring `base` (nullptr: an empty tree). Written pages
+  // spill into an unnamed file in `scratch_dir` (the versioned file's
+  // directory; empty: the working directory).
+  explicit Staging(std::shared_ptr<const Version> base, std::string scratch_dir = "");
   ~Staging();
   Staging(const Staging&) = delete;
   Staging& operator=(const Staging&) = delete;
@@ -69,16 +74,24 @@ class Staging {
   // One of "dtype", "shape", "chunks", "fillvalue", "compression" (user.vh5.<key>).
   Status SetMetadata(std::string_view path, const std::string& key, const std::string& value);
 
-  // The staged tree as a version to commit (every dataset's content whole).
+  // The staged tree as a version to commit. Its datasets read their content
+  // from this tree, which must not change until the commit is done.
   Result<NewVersion> ToNewVersion(const std::string& name) const;
+
+  // Scratch pages held by staged datasets (ScratchFile::kPageSize each).
+  uint64_t ScratchPages() const;
 
  private:
   struct Node;
   Result<Node*> Find(std::string_view path) const;
   Result<Node*> Parent(std::string_view path, std::string* leaf) const;
   Status Materialize(Node* node);
+  // Another shape of the same rank whose trailing dimensions differ: every
+  // element keeps its index, new cells read as the fill value.
+  Status Regrid(Node* node, const std::vector<uint64_t>& shape);
 
   std::shared_ptr<const Version> base_;
+  std::shared_ptr<ScratchFile> scratch_;
   std::string base_name_;
   std::unique_ptr<Node> root_;
   bool changed_ = false;

@@ -10,9 +10,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "vh5/byte_source.h"
 #include "vh5/metadata.h"
 #include "vh5/status.h"
 
@@ -25,17 +27,21 @@ struct NewDataset {
   std::vector<uint64_t> chunks;
   std::string fill_bytes;            // one element in its stored layout; empty means zeros
   std::string compression = "none";  // "gzip:4", "lzf", "gzip:4,shuffle", "fletcher32", ...
-  std::string data;                  // the elements in C order (fixed-size types)
+  // The elements in C order (fixed-size types): read from `source` when set,
+  // else taken from `data`.
+  std::shared_ptr<const ByteSource> source;
+  std::string data;
   std::vector<std::string> strings;  // the elements in C order (vlen-str)
   Attributes attrs;
   // When set, the dataset is the one at the same path in this committed
   // version, unchanged but for `attrs`: its chunk mappings are copied without
   // reading or hashing data, and data/strings are ignored.
   std::string unchanged_from;
-  // When set (with `data`), the dataset at the same path in this committed
-  // version has the same shape, dtype and chunks, and only the chunks
-  // touching `dirty` byte ranges of `data` may differ: the others keep that
-  // version's mappings without being hashed.
+  // When set, the dataset at the same path in this committed version has the
+  // same dtype, chunks and shape but perhaps shape[0], and the content's bytes
+  // outside the `dirty` ranges equal that version's at the same offsets:
+  // chunks no dirty range touches keep that version's mappings unhashed, and
+  // the others are compared with that version's chunk before being hashed.
   std::string partly_from;
   std::vector<std::pair<uint64_t, uint64_t>> dirty;  // [begin, end) byte ranges, sorted
 };
