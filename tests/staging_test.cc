@@ -2,6 +2,7 @@
 // writer, read back through the engine and h5py.
 #include <boost/test/unit_test.hpp>
 #include <cstring>
+#include <map>
 
 #include "test_util.h"
 #include "vh5/staging.h"
@@ -271,6 +272,120 @@ BOOST_AUTO_TEST_CASE(groups_and_names_behave_like_a_filesystem) {
   BOOST_TEST(v->GetAttributes("sub")->empty());
   BOOST_TEST(v->GetAttributes("")->at(0).text == "me");
   BOOST_TEST((ReadVersion(*v, "renamed") == ReadVersion(*Open(file, "base"), "values")));
+}
+
+// The per-path hash table row counts h5py finds, after checking every row.
+std::map<std::string, int> HashRows(const fs::path& file) {
+  boost::property_tree::ptree oracle = H5pyOracle(file);
+  BOOST_TEST_REQUIRE(oracle.get<int>("bad_hash_rows") == 0);
+  std::map<std::string, int> rows;
+  for (const auto& [path, n] : At(oracle, "table_rows")) rows[path] = n.get_value<int>();
+  return rows;
+}
+
+BOOST_AUTO_TEST_CASE(an_identical_rewrite_stores_and_hashes_nothing) {
+  TempDir dir;
+  fs::path file = MakeBase(dir);
+  std::vector<double> big(200000);
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<double>(i % 977) * 0.25;
+  {
+    vh5::NewVersion v;
+    v.name = "big";
+    vh5::NewDataset d;
+    d.path = "big";
+    d.dtype = "<f8";
+    d.shape = {big.size()};
+    d.chunks = {4096};
+    d.data = Doubles(big);
+    v.datasets = {d};
+    BOOST_TEST_REQUIRE(vh5::CommitVersion(file.string(), v).ok());
+  }
+  std::map<std::string, int> before = HashRows(file);
+  {
+    auto f = OpenWritable(file);
+    vh5::Staging s(Open(*f, "big"));
+    std::string bytes = Doubles(big);
+    // cp over it: O_TRUNC, then 128 KiB writes; then the same in 1000-byte writes.
+    BOOST_TEST_REQUIRE(s.Truncate("big", 0).ok());
+    for (size_t at = 0; at < bytes.size(); at += 128 << 10)
+      BOOST_TEST_REQUIRE(s.Write("big", at, std::string_view(bytes).substr(at, 128 << 10)).ok());
+    BOOST_TEST_REQUIRE(s.Flush("big").ok());
+    BOOST_TEST(s.ScratchPages() == 0u);
+    auto same = s.ToNewVersion("same");
+    BOOST_TEST_REQUIRE(same.ok());
+    BOOST_TEST(same->datasets.at(0).unchanged_from == "big");
+    BOOST_TEST_REQUIRE(s.Truncate("big", 0).ok());
+    for (size_t at = 0; at < bytes.size(); at += 1000)
+      BOOST_TEST_REQUIRE(s.Write("big", at, std::string_view(bytes).substr(at, 1000)).ok());
+    BOOST_TEST_REQUIRE(s.Flush("big").ok());
+    BOOST_TEST(s.ScratchPages() > 0u);  // small writes land in scratch pages...
+    BOOST_TEST_REQUIRE(Commit(*f, s, "rewritten").ok());
+  }
+  // ...and the commit finds every chunk equal to the one it replaces.
+  BOOST_TEST((HashRows(file) == before));
+  BOOST_TEST((ReadVersion(*Open(file, "rewritten"), "big") == Doubles(big)));
+}
+
+BOOST_AUTO_TEST_CASE(rows_added_or_removed_rehash_only_the_edge_chunks) {
+  TempDir dir;
+  fs::path file = MakeBase(dir);
+  std::string grown, shrunk;
+  {
+    auto f = OpenWritable(file);
+    vh5::Staging s(Open(*f, "base"));
+    // 1000 -> 1050 rows: the new rows are fill until written.
+    BOOST_TEST_REQUIRE(s.Truncate("values", 1050 * 8).ok());
+    BOOST_TEST_REQUIRE(s.Write("values", 1049 * 8, Doubles({42})).ok());
+    BOOST_TEST_REQUIRE(s.Flush("values").ok());
+    grown = ReadAll(s, "values");
+    BOOST_TEST(grown.substr(1000 * 8, 49 * 8) == std::string(49 * 8, '\0'));
+    BOOST_TEST_REQUIRE(Commit(*f, s, "grown").ok());
+  }
+  BOOST_TEST(HashRows(file)["values"] == 11);  // 10 old chunks + the 50-row edge chunk
+  {
+    auto f = OpenWritable(file);
+    vh5::Staging s(Open(*f, "grown"));
+    BOOST_TEST_REQUIRE(s.SetMetadata("values", "shape", "950").ok());
+    shrunk = ReadAll(s, "values");
+    BOOST_TEST_REQUIRE(Commit(*f, s, "shrunk").ok());
+  }
+  BOOST_TEST(HashRows(file)["values"] == 12);  // + rows 900..949
+  BOOST_TEST((ReadVersion(*Open(file, "grown"), "values") == grown));
+  BOOST_TEST((ReadVersion(*Open(file, "shrunk"), "values") == shrunk));
+  BOOST_TEST((shrunk == grown.substr(0, 950 * 8)));
+}
+
+BOOST_AUTO_TEST_CASE(resizing_a_trailing_dimension_keeps_every_element_in_place) {
+  TempDir dir;
+  fs::path file = MakeBase(dir);
+  auto grid = [](const std::string& bytes, uint64_t row, uint64_t col, uint64_t cols) {
+    int32_t v;
+    std::memcpy(&v, bytes.data() + 4 * (row * cols + col), 4);
+    return v;
+  };
+  std::string wide, narrow;
+  {
+    auto f = OpenWritable(file);
+    vh5::Staging s(Open(*f, "base"));
+    BOOST_TEST_REQUIRE(s.SetMetadata("sub/grid", "shape", "7,5").ok());
+    wide = ReadAll(s, "sub/grid");
+    BOOST_TEST_REQUIRE(wide.size() == 7u * 5 * 4);
+    for (uint64_t r = 0; r < 7; ++r)
+      for (uint64_t c = 0; c < 5; ++c)
+        BOOST_TEST(grid(wide, r, c, 5) == (r < 6 && c < 4 ? static_cast<int32_t>(r * 4 + c) : 0));
+    BOOST_TEST_REQUIRE(s.SetMetadata("sub/grid", "shape", "3,3").ok());
+    narrow = ReadAll(s, "sub/grid");
+    BOOST_TEST_REQUIRE(narrow.size() == 3u * 3 * 4);
+    for (uint64_t r = 0; r < 3; ++r)
+      for (uint64_t c = 0; c < 3; ++c)
+        BOOST_TEST(grid(narrow, r, c, 3) == static_cast<int32_t>(r * 4 + c));
+    BOOST_TEST_REQUIRE(Commit(*f, s, "narrow").ok());
+  }
+  auto v = Open(file, "narrow");
+  BOOST_TEST((ReadVersion(*v, "sub/grid") == narrow));
+  BOOST_TEST(v->OpenDataset("sub/grid").value()->info().shape == (std::vector<uint64_t>{3, 3}));
+  // Cell (0, 0) is the base's chunk (0, 0) again; cell (0, 1), 3x1, is new.
+  BOOST_TEST(HashRows(file)["sub/grid"] == 5);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

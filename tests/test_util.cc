@@ -199,6 +199,14 @@ Mount::Mount(const fs::path& file, std::vector<std::string> extra_args) {
   }
 }
 
+uint64_t PeakRssKiB(pid_t pid) {
+  std::istringstream status(ReadFile("/proc/" + std::to_string(pid) + "/status"));
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6));
+  return 0;
+}
+
 namespace {
 
 std::string HowItEnded(int status) {

@@ -70,6 +70,7 @@ class Mount {
   Mount(const Mount&) = delete;
   Mount& operator=(const Mount&) = delete;
   const fs::path& root() const { return mountpoint_; }
+  pid_t pid() const { return child_; }
   // Empty while vh5fs runs; once it has ended, how (exit status or signal)
   // and what it wrote on stderr.
   std::string Ended();
@@ -82,6 +83,9 @@ class Mount {
 };
 
 bool IsMounted(const fs::path& mountpoint);
+
+// The most memory `pid` has held at once (VmHWM), in KiB; 0 if unknown.
+uint64_t PeakRssKiB(pid_t pid);
 
 // What must not change about a file vh5fs opened: its bytes and its mtime.
 struct FileState {
