@@ -537,12 +537,15 @@ int Filesystem::Commit(const std::string& name) {
   return 0;
 }
 
-int Filesystem::DoWrite(const OpenFile& file, uint64_t offset, std::string_view data) {
+int Filesystem::DoWrite(const OpenFile& file, uint64_t offset, std::string_view data,
+                        size_t* written) {
   if (file.dataset) return EBADF;
   NodeId node;
   if (int err = Resolve(file.staging_ino, &node)) return err;
   std::lock_guard<std::mutex> lock(staging_mu_);
-  if (vh5::Status s = staging_->Write(node.path, offset, data); !s.ok()) return Fail(s);
+  vh5::Result<size_t> n = staging_->Write(node.path, offset, data);
+  if (!n.ok()) return Fail(n.status());
+  *written = *n;
   Touch();
   return 0;
 }

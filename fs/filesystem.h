@@ -59,7 +59,8 @@ class Filesystem {
   int DoOpen(fuse_ino_t ino, int flags, OpenFile** out);
   int DoCreate(fuse_ino_t parent, const std::string& name, Entry* entry, OpenFile** out);
   int DoRead(const OpenFile& file, uint64_t offset, size_t size, std::vector<char>* buf, size_t* n);
-  int DoWrite(const OpenFile& file, uint64_t offset, std::string_view data);
+  // `*written` may fall short of data.size() when the disk fills part way.
+  int DoWrite(const OpenFile& file, uint64_t offset, std::string_view data, size_t* written);
   // close(2): a staged dataset must hold whole rows.
   int DoFlush(const OpenFile& file);
   int DoSetattr(fuse_ino_t ino, const struct stat& attr, int to_set, bool has_file,

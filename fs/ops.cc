@@ -249,12 +249,13 @@ void op_write(fuse_req_t req, fuse_ino_t, const char* buf, size_t size, off_t of
       fuse_reply_err(req, EINVAL);
       return;
     }
-    if (int err =
-            Fs(req).DoWrite(*file, static_cast<uint64_t>(offset), std::string_view(buf, size))) {
+    size_t written = 0;
+    if (int err = Fs(req).DoWrite(*file, static_cast<uint64_t>(offset),
+                                  std::string_view(buf, size), &written)) {
       fuse_reply_err(req, err);
       return;
     }
-    fuse_reply_write(req, size);
+    fuse_reply_write(req, written);
   });
 }
 

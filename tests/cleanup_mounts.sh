@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ctest's cleanup fixture: lazily unmounts the FUSE mounts a crashed test
-# process left under /tmp/vh5fs-test-*. A mount is left over when no vh5fs
+# process left under /tmp/vh5fs-test-*, and the small tmpfs disks of tests. A mount is left over when no vh5fs
 # serves it any more, or when its vh5fs is an orphan (the test that started it
 # in the foreground has died). Mounts whose test is still running (another
 # ctest run at the same time) are left alone.
@@ -24,6 +24,9 @@ left=0
 while read -r _ mnt type _; do
   case "$type:$mnt" in
     fuse*:/tmp/vh5fs-test-*) ;;
+    tmpfs:/tmp/vh5fs-test-*)  # a SmallDisk whose test died
+      umount -l "$mnt" 2>/dev/null && left=$((left + 1)) && echo "unmounted leftover $mnt"
+      continue ;;
     *) continue ;;
   esac
   pid=$(daemon_of "$mnt")

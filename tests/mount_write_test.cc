@@ -78,6 +78,35 @@ void Pattern(uint64_t offset, std::string* out) {
 
 BOOST_AUTO_TEST_SUITE(mount_write)
 
+BOOST_AUTO_TEST_CASE(a_full_disk_fails_the_write_and_freed_space_is_reused) {
+  SmallDisk disk(16);
+  fs::path file = disk.path() / "small.h5";
+  Sh({Vh5Binary(), "init", file.string()});
+  Mount mount(file);
+  fs::path staging = mount.root() / "staging";
+  std::string block(1 << 20, '\0');
+  int fd = ::open((staging / "big").c_str(), O_WRONLY | O_CREAT, 0644);
+  BOOST_TEST_REQUIRE(fd >= 0);
+  uint64_t written = 0;
+  int err = 0;
+  for (int i = 0; i < 64 && err == 0; ++i) {
+    Pattern(written, &block);
+    ssize_t n = ::write(fd, block.data(), block.size());
+    if (n < 0) err = errno;
+    if (n > 0) written += static_cast<uint64_t>(n);
+  }
+  ::close(fd);
+  BOOST_TEST(err == ENOSPC);
+  BOOST_TEST(written < (16u << 20));
+  BOOST_TEST(fs::file_size(staging / "big") == written);
+  // Removing the dataset gives its pages back: a new one fits and commits.
+  fs::remove(staging / "big");
+  Pattern(0, &block);
+  WriteFile(staging / "small", block);
+  BOOST_TEST_REQUIRE(RenameErrno(staging, mount.root() / "versions/v1") == 0);
+  BOOST_TEST((ReadFile(mount.root() / "versions/v1/small") == block));
+}
+
 BOOST_AUTO_TEST_CASE(a_gib_written_into_staging_spills_to_disk_not_memory) {
   TempDir dir;
   fs::path file = dir.path() / "big.h5";

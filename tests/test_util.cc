@@ -4,6 +4,7 @@
 #include <hdf5.h>
 #include <openssl/evp.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
@@ -31,6 +32,14 @@ TempDir::~TempDir() {
   std::error_code ec;
   fs::remove_all(path_, ec);
 }
+
+SmallDisk::SmallDisk(int mib) {
+  std::string options = "size=" + std::to_string(mib) + "m,mode=0755";
+  if (::mount("vh5fs-test", dir_.path().c_str(), "tmpfs", 0, options.c_str()) != 0)
+    throw std::runtime_error("cannot mount a tmpfs: " + std::string(std::strerror(errno)));
+}
+
+SmallDisk::~SmallDisk() { ::umount2(dir_.path().c_str(), MNT_DETACH); }
 
 std::string Sha256Hex(std::string_view data) {
   unsigned char md[EVP_MAX_MD_SIZE];

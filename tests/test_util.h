@@ -41,6 +41,20 @@ class TempDir {
   fs::path path_;
 };
 
+// A tmpfs of `mib` MiB mounted on a fresh TempDir, for running out of space;
+// unmounted (lazily) by the destructor.
+class SmallDisk {
+ public:
+  explicit SmallDisk(int mib);
+  ~SmallDisk();
+  SmallDisk(const SmallDisk&) = delete;
+  SmallDisk& operator=(const SmallDisk&) = delete;
+  const fs::path& path() const { return dir_.path(); }
+
+ private:
+  TempDir dir_;
+};
+
 std::string Sha256Hex(std::string_view data);
 std::string ReadFile(const fs::path& path);
 void WriteFile(const fs::path& path, std::string_view data);

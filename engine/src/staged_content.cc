@@ -199,8 +199,8 @@ Status StagedContent::WritePage(uint64_t page, size_t begin, size_t end, const c
   return Settle(page, bytes, ComparesWithBase(page) ? base : nullptr);
 }
 
-Status StagedContent::Write(uint64_t offset, std::string_view data) {
-  if (data.empty()) return Status::OK();
+Result<size_t> StagedContent::Write(uint64_t offset, std::string_view data) {
+  if (data.empty()) return size_t{0};
   uint64_t end = offset + data.size();
   uint64_t old_size = size_;
   if (end > size_) pages_.resize(PagesFor(end), kFillPage);
@@ -218,7 +218,8 @@ Status StagedContent::Write(uint64_t offset, std::string_view data) {
   size_ = std::max(old_size, pos);
   for (uint64_t page = PagesFor(size_); page < pages_.size(); ++page) Drop(page);
   pages_.resize(PagesFor(size_));
-  return s;
+  if (!s.ok() && pos == offset) return s;
+  return static_cast<size_t>(pos - offset);
 }
 
 Status StagedContent::Truncate(uint64_t new_size) {

@@ -42,7 +42,9 @@ class StagedContent final : public ByteSource {
   uint64_t size() const override { return size_; }
   Result<size_t> Read(uint64_t offset, size_t len, char* out) const override;
 
-  Status Write(uint64_t offset, std::string_view data);
+  // Returns the bytes written: all of `data`, or fewer when the scratch file
+  // failed part way (an error only when nothing was written), as write(2).
+  Result<size_t> Write(uint64_t offset, std::string_view data);
   Status Truncate(uint64_t size);
   // What regions read as fill read as from now on.
   void SetFill(std::string fill);

@@ -336,7 +336,8 @@ Status Staging::Regrid(Node* node, const std::vector<uint64_t>& shape) {
   // Row batches of a few MiB: the data streams through, never whole in memory.
   uint64_t rows = std::min(old_shape[0], shape[0]);
   uint64_t batch = std::max<uint64_t>(1, (4 << 20) / std::max<uint64_t>(1, std::max(old_row, new_row)));
-  std::vector<char> in, out;
+  std::vector<char> in;
+  std::string out;
   for (uint64_t first = 0; first < rows; first += batch) {
     uint64_t n = std::min(batch, rows - first);
     in.resize(n * old_row);
@@ -345,8 +346,12 @@ Status Staging::Regrid(Node* node, const std::vector<uint64_t>& shape) {
     FillElements(info.fill_bytes, item, out.data(), n * new_row / item);
     for (uint64_t r = 0; r < n; ++r)
       CopyRowOverlap(in.data() + r * old_row, out.data() + r * new_row, old_shape, shape, item);
-    VH5_RETURN_IF_ERROR(
-        regridded->Write(first * new_row, std::string_view(out.data(), out.size())));
+    // A short write means the scratch disk is full: the retry reports it.
+    for (size_t done = 0; done < out.size();) {
+      VH5_ASSIGN_OR_RETURN(size_t n, regridded->Write(first * new_row + done,
+                                                      std::string_view(out).substr(done)));
+      done += n;
+    }
   }
   regridded->Checkpoint();
   node->content = std::move(regridded);
@@ -354,7 +359,7 @@ Status Staging::Regrid(Node* node, const std::vector<uint64_t>& shape) {
   return Status::OK();
 }
 
-Status Staging::Write(std::string_view path, uint64_t offset, std::string_view data) {
+Result<size_t> Staging::Write(std::string_view path, uint64_t offset, std::string_view data) {
   VH5_ASSIGN_OR_RETURN(Node * node, Find(path));
   if (node->kind != NodeKind::kDataset)
     return Status::IsADirectory("staging: /" + std::string(path));
@@ -363,7 +368,9 @@ Status Staging::Write(std::string_view path, uint64_t offset, std::string_view d
                                    ": a write past 1 TiB");
   VH5_RETURN_IF_ERROR(Materialize(node));
   changed_ = true;
-  return node->content->Write(offset, data).WithContext("staging: /" + std::string(path));
+  Result<size_t> written = node->content->Write(offset, data);
+  if (!written.ok()) return written.status().WithContext("staging: /" + std::string(path));
+  return written;
 }
 
 Status Staging::Truncate(std::string_view path, uint64_t size) {

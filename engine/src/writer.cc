@@ -98,7 +98,7 @@ class MemorySource final : public ByteSource {
 // One chunk of the dataset being committed: its cell and where it lives.
 struct Mapping {
   std::vector<uint64_t> origin, extent;
-  int64_t raw_start;
+  int64_t raw_start = 0;
 };
 
 class DatasetWriter {

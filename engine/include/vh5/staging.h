@@ -59,7 +59,8 @@ class Staging {
   // Moves a node; replaces a dataset at `to`, or an empty group by a group.
   Status Rename(std::string_view from, std::string_view to);
 
-  Status Write(std::string_view path, uint64_t offset, std::string_view data);
+  // The bytes written: fewer than data.size() when the disk filled part way.
+  Result<size_t> Write(std::string_view path, uint64_t offset, std::string_view data);
   Status Truncate(std::string_view path, uint64_t size);
   // What close(2) checks: a fixed-size dataset holds whole rows, a string
   // dataset whole lines. InvalidArgument, and the last valid content back,
