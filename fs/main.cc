@@ -13,6 +13,7 @@
 #include "filesystem.h"
 #include "log.h"
 #include "ops.h"
+#include "readahead.h"
 
 namespace vh5fs {
 namespace {
@@ -157,6 +158,11 @@ int Serve(const CommandLine& cl, const char* argv0, const std::string& resolved,
   if (fuse_session_mount(session.se, cl.mountpoint.c_str()) != 0)
     return Refuse(cl.mountpoint + ": cannot mount");
   mount.se = session.se;
+  // Before the loop answers INIT, which keeps the smaller of this and max_readahead.
+  char mounted_at[PATH_MAX];
+  if (::realpath(cl.mountpoint.c_str(), mounted_at) == nullptr ||
+      !SetReadaheadKb(MountDevice(mounted_at), kReadaheadKb))
+    LogInfo(std::string("readahead stays at the system default: ") + std::strerror(errno));
   if (fuse_daemonize(cl.foreground ? 1 : 0) != 0) return Refuse("cannot daemonize");
   if (!cl.foreground) UseSyslog();
 

@@ -38,8 +38,8 @@ void ReplyEntry(fuse_req_t req, const Filesystem::Entry& entry) {
 
 void op_init(void*, fuse_conn_info* conn) {
   // libfuse derives max_pages (and so the largest read) from max_write.
-  conn->max_write = 1 << 20;
-  conn->max_readahead = 1 << 20;
+  conn->max_write = kReadaheadKb << 10;
+  conn->max_readahead = kReadaheadKb << 10;
   if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
 }
 
