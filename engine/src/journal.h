@@ -1,0 +1,81 @@
+// Atomic change of an existing file: the rollback journal under the HDF5
+// file driver that commits write through (journal_vfd.h).
+//
+// Between Begin() and Commit(), bytes past the file's size at Begin ("the
+// base") are written straight to the file: nothing of the base refers to
+// them. Writes inside the base are held in memory, so the base stays on
+// disk as it was. Commit() then
+//   1. appends the base's original bytes under every held write to the
+//      journal, FILE's sibling ".<name>.vh5-journal", and fsyncs it;
+//   2. writes the held bytes into the file, applies a pending truncation,
+//      fsyncs the file;
+//   3. unlinks the journal and fsyncs the directory: the change is done.
+// A crash at any point leaves either no journal (nothing of the base was
+// touched, or the change is complete) or a journal that Recover() replays:
+// the file shrinks back to the base's size and every journaled range gets
+// its original bytes back. Abort() forgets the held writes and truncates the
+// file back to the base.
+//
+// Journal format, little-endian: "VH5JRNL1", u64 base size, u32 CRC-32 of
+// the preceding 16 bytes; then records of u64 offset, u64 length, the bytes,
+// u32 CRC-32 of offset, length and bytes. Recovery stops at the first record
+// that does not check out (a torn tail: written but never fsynced, so the
+// file was not touched under it).
+//
+// Thread safety: none; the owner serializes all calls.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "fd.h"
+#include "vh5/status.h"
+
+namespace vh5 {
+
+class Transaction {
+ public:
+  // The journal path for `path`.
+  static std::string JournalPath(const std::string& path);
+  // Rolls back an interrupted transaction on `path` if a journal is there;
+  // sets `*recovered` when it did.
+  static Status Recover(const std::string& path, bool* recovered = nullptr);
+  // Starts a transaction on the existing file `path`.
+  static Result<std::unique_ptr<Transaction>> Begin(const std::string& path);
+  ~Transaction();  // an open transaction is aborted
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  const std::string& path() const { return path_; }
+  // The file's size as the transaction sees it.
+  uint64_t size() const { return size_; }
+  Status Read(uint64_t offset, size_t len, char* out) const;
+  Status Write(uint64_t offset, const char* data, size_t len);
+  Status Truncate(uint64_t size);
+
+  Status Commit();
+  Status Abort();
+
+  // Tests only: Commit() exits the process (_exit(99)) on reaching step
+  // `step` (counted from 1 over its journal writes, fsyncs, file writes,
+  // truncations and unlinks), as a kill at that point would.
+  static void CrashAtStepForTesting(int step);
+
+ private:
+  Transaction(std::string path, Fd fd, uint64_t base);
+  Status WriteJournal(const std::string& bytes);
+  void Step();
+
+  std::string path_;
+  Fd fd_;
+  uint64_t base_;   // the file's size at Begin
+  uint64_t size_;   // the file's size as seen inside the transaction
+  std::map<uint64_t, std::string> held_;  // disjoint writes inside the base, by offset
+  bool open_ = true;
+  Fd journal_;
+  int step_ = 0;
+};
+
+}  // namespace vh5
