@@ -1,5 +1,6 @@
 #include "virtual_mappings.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "byte_decoder.h"
@@ -27,10 +28,12 @@ constexpr uint8_t kNameSameFile = 0x04;
 Status Bad(const std::string& what) { return Status::Corruption("virtual mapping list: " + what); }
 Status Short() { return Bad("runs past its end"); }
 
-// A selection as a box; `all` when it selects the whole extent.
+// A selection as a box; `all` when it selects the whole extent. Fixed
+// arrays: a dataset has tens of thousands of these to decode.
 struct Box {
   bool all = false;
-  std::vector<uint64_t> start, count;
+  uint64_t start[kMaxRank];
+  uint64_t count[kMaxRank];
 };
 
 // One regular dimension: `n` blocks of `block` elements every `stride`.
@@ -74,9 +77,6 @@ Status DecodeHyperslab(ByteDecoder& in, size_t rank, Box* box) {
   // Values of all ones mean "unlimited" at every coordinate width.
   uint64_t all_ones = width == 8 ? kUnlimited : (uint64_t{1} << (8 * width)) - 1;
   auto widen = [&](uint64_t v) { return v == all_ones ? kUnlimited : v; };
-  box->start.assign(rank, 0);
-  box->count.assign(rank, 0);
-
   if (flags & kHyperRegular) {
     for (size_t d = 0; d < rank; ++d) {
       uint64_t start = 0, stride = 0, n = 0, block = 0;
@@ -115,8 +115,8 @@ Status DecodeSelection(ByteDecoder& in, size_t rank, Box* box) {
       if (version != 1) return Status::Unsupported("selection version " + std::to_string(version));
       if (!in.Skip(8)) return Short();
       box->all = type == kSelectAll;
-      box->start.assign(rank, 0);
-      box->count.assign(rank, 0);
+      std::fill_n(box->start, rank, 0);
+      std::fill_n(box->count, rank, 0);
       return Status::OK();
     }
     case kSelectHyperslabs:
@@ -157,6 +157,8 @@ Result<MappingList> DecodeMappingList(std::span<const uint8_t> block, size_t len
 
   MappingList list;
   size_t rank = shape.size();
+  if (rank == 0 || rank > kMaxRank)
+    return Status::Unsupported("a dataset of rank " + std::to_string(rank));
   list.rank = rank;
   list.entries.reserve(static_cast<size_t>(count));
   list.coords.reserve(static_cast<size_t>(count) * 4 * rank);
@@ -186,8 +188,8 @@ Result<MappingList> DecodeMappingList(std::span<const uint8_t> block, size_t len
     VH5_RETURN_IF_ERROR(DecodeSelection(in, rank, &source));
     VH5_RETURN_IF_ERROR(DecodeSelection(in, rank, &virt));
     if (source.all) return Status::Unsupported("a mapping of a whole source dataset");
-    if (virt.all) virt.count = shape;
-    if (source.count != virt.count)
+    if (virt.all) std::copy(shape.begin(), shape.end(), virt.count);
+    if (!std::equal(source.count, source.count + rank, virt.count))
       return Status::Unsupported("a mapping whose source box differs in shape");
 
     uint32_t index = 0;
@@ -195,10 +197,10 @@ Result<MappingList> DecodeMappingList(std::span<const uint8_t> block, size_t len
     if (index == list.sources.size()) list.sources.emplace_back(dataset);
     list.entries.push_back({index, static_cast<uint32_t>(list.coords.size())});
     if (list.coords.size() > UINT32_MAX - 4 * rank) return Bad("too many mappings");
-    list.coords.insert(list.coords.end(), virt.start.begin(), virt.start.end());
-    list.coords.insert(list.coords.end(), virt.count.begin(), virt.count.end());
-    list.coords.insert(list.coords.end(), source.start.begin(), source.start.end());
-    list.coords.insert(list.coords.end(), source.count.begin(), source.count.end());
+    list.coords.insert(list.coords.end(), virt.start, virt.start + rank);
+    list.coords.insert(list.coords.end(), virt.count, virt.count + rank);
+    list.coords.insert(list.coords.end(), source.start, source.start + rank);
+    list.coords.insert(list.coords.end(), source.count, source.count + rank);
   }
   if (in.remaining() != 0) return Bad("bytes left after the last entry");
   return list;
@@ -229,7 +231,13 @@ Result<std::vector<uint8_t>> ReadGlobalHeapObject(const FileBytes& file, uint64_
     if (id == 0) break;  // free space: the rest of the collection
     std::span<const uint8_t> data;
     if (!in.Bytes(object_size, &data)) return Status::Corruption("global heap object overflows");
-    if (id == index) return std::vector<uint8_t>(data.begin(), data.end());
+    if (id == index) {
+      // Keep the collection's buffer (no second allocation to fault in).
+      size_t at = static_cast<size_t>(data.data() - collection.data());
+      std::memmove(collection.data(), collection.data() + at, data.size());
+      collection.resize(data.size());
+      return collection;
+    }
     in.Skip((8 - object_size % 8) % 8);  // the padding may be cut short at the collection's end
   }
   return Status::Corruption("no object " + std::to_string(index) + " in the global heap");
