@@ -45,8 +45,7 @@ std::string StringElement(hid_t type, const char* bytes) {
   return out;
 }
 
-Result<Attribute> ReadOne(hid_t obj, const std::string& name) {
-  h5::Handle attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
+Result<Attribute> ReadOne(const h5::Handle& attr, const std::string& name) {
   if (!attr) return h5::Error("cannot open attribute " + name);
   h5::Handle type(H5Aget_type(attr.get()));
   h5::Handle space(H5Aget_space(attr.get()));
@@ -133,8 +132,34 @@ Result<Attributes> ReadAttributes(hid_t obj, std::initializer_list<const char*> 
     bool skipped = false;
     for (const char* s : skip) skipped = skipped || name == s;
     if (skipped) continue;
-    VH5_ASSIGN_OR_RETURN(Attribute attr, ReadOne(obj, name));
-    out.push_back(std::move(attr));
+    h5::Handle attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
+    VH5_ASSIGN_OR_RETURN(Attribute value, ReadOne(attr, name));
+    out.push_back(std::move(value));
+  }
+  return out;
+}
+
+Result<Attributes> ReadAttributesByName(hid_t loc, const std::string& path,
+                                        std::initializer_list<const char*> skip) {
+  H5O_info_t info;
+  if (H5Oget_info_by_name2(loc, path.c_str(), &info, H5O_INFO_NUM_ATTRS, H5P_DEFAULT) < 0)
+    return h5::Error("cannot count attributes");
+  Attributes out;
+  for (hsize_t i = 0; i < info.num_attrs; ++i) {
+    // By index in name order, as H5Aiterate2 lists them, from the object header alone.
+    h5::Handle attr(
+        H5Aopen_by_idx(loc, path.c_str(), H5_INDEX_NAME, H5_ITER_INC, i, H5P_DEFAULT, H5P_DEFAULT));
+    if (!attr) return h5::Error("cannot open attribute " + std::to_string(i));
+    ssize_t len = H5Aget_name(attr.get(), 0, nullptr);
+    if (len < 0) return h5::Error("cannot name attribute " + std::to_string(i));
+    std::string name(static_cast<size_t>(len) + 1, '\0');
+    H5Aget_name(attr.get(), name.size(), name.data());
+    name.resize(static_cast<size_t>(len));
+    bool skipped = false;
+    for (const char* s : skip) skipped = skipped || name == s;
+    if (skipped) continue;
+    VH5_ASSIGN_OR_RETURN(Attribute value, ReadOne(attr, name));
+    out.push_back(std::move(value));
   }
   return out;
 }

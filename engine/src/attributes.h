@@ -15,4 +15,10 @@ namespace vh5 {
 // (the format's own bookkeeping, such as "raw_data" and "chunks").
 Result<Attributes> ReadAttributes(hid_t obj, std::initializer_list<const char*> skip = {});
 
+// The same for the object at `path` below `loc`, read from its header
+// without opening the object: H5Oopen, H5Aiterate2 and H5Aiterate_by_name
+// open a dataset, which decodes its whole layout (every virtual mapping).
+Result<Attributes> ReadAttributesByName(hid_t loc, const std::string& path,
+                                        std::initializer_list<const char*> skip = {});
+
 }  // namespace vh5

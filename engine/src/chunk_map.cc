@@ -39,10 +39,11 @@ Status SelectionBox(hid_t space, size_t rank, std::vector<uint64_t>* start,
 
 }  // namespace
 
-Result<ChunkMap> ChunkMap::Parse(hid_t dcpl, const std::vector<uint64_t>& shape,
+Result<ChunkMap> ChunkMap::Empty(const std::vector<uint64_t>& shape,
                                  const std::vector<uint64_t>& cell_dims) {
   ChunkMap map;
   size_t rank = shape.size();
+  if (cell_dims.size() != rank) return Status::Corruption("a chunk shape of another rank");
   map.shape_ = shape;
   map.cell_dims_ = cell_dims;
   map.grid_.resize(rank);
@@ -50,13 +51,65 @@ Result<ChunkMap> ChunkMap::Parse(hid_t dcpl, const std::vector<uint64_t>& shape,
     if (cell_dims[d] == 0) return Status::Corruption("a chunk dimension of 0");
     map.grid_[d] = (shape[d] + cell_dims[d] - 1) / cell_dims[d];
   }
+  return map;
+}
+
+uint32_t ChunkMap::SourceIndex(const std::string& name) {
+  auto found = std::find(sources_.begin(), sources_.end(), name);
+  if (found != sources_.end()) return static_cast<uint32_t>(found - sources_.begin());
+  sources_.push_back(name);
+  return static_cast<uint32_t>(sources_.size() - 1);
+}
+
+void ChunkMap::Add(uint32_t source, const uint64_t* vstart, const uint64_t* vcount,
+                   const uint64_t* sstart) {
+  size_t rank = shape_.size();
+  // Clip to the dataset, then split along the chunk grid.
+  uint64_t lo[32], hi[32], cell[32];
+  for (size_t d = 0; d < rank; ++d) {
+    lo[d] = vstart[d];
+    hi[d] = vstart[d] + std::min(vcount[d], shape_[d] - std::min(shape_[d], vstart[d]));
+    if (lo[d] >= hi[d]) return;
+  }
+  for (size_t d = 0; d < rank; ++d) cell[d] = lo[d] / cell_dims_[d];
+  while (true) {
+    uint64_t linear = 0;
+    size_t base = coords_.size();
+    coords_.resize(base + 3 * rank);
+    for (size_t d = 0; d < rank; ++d) {
+      uint64_t a = std::max(lo[d], cell[d] * cell_dims_[d]);
+      uint64_t b = std::min(hi[d], (cell[d] + 1) * cell_dims_[d]);
+      coords_[base + d] = a;
+      coords_[base + rank + d] = b - a;
+      coords_[base + 2 * rank + d] = sstart[d] + (a - vstart[d]);
+      linear = linear * grid_[d] + cell[d];
+    }
+    pieces_.push_back(Piece{linear, source, static_cast<uint32_t>(base)});
+    size_t d = rank;
+    while (d-- > 0) {
+      if (++cell[d] <= (hi[d] - 1) / cell_dims_[d]) break;
+      cell[d] = lo[d] / cell_dims_[d];
+    }
+    if (d == static_cast<size_t>(-1)) break;
+  }
+}
+
+void ChunkMap::Finish() {
+  std::stable_sort(pieces_.begin(), pieces_.end(),
+                   [](const Piece& a, const Piece& b) { return a.cell < b.cell; });
+}
+
+Result<ChunkMap> ChunkMap::Parse(hid_t dcpl, const std::vector<uint64_t>& shape,
+                                 const std::vector<uint64_t>& cell_dims) {
+  VH5_ASSIGN_OR_RETURN(ChunkMap map, Empty(shape, cell_dims));
+  size_t rank = shape.size();
+  if (rank > 32) return Status::Unsupported("a rank over 32");
   size_t count = 0;
   if (H5Pget_virtual_count(dcpl, &count) < 0) return h5::Error("cannot count virtual mappings");
   map.pieces_.reserve(count);
   map.coords_.reserve(count * 3 * rank);
 
   std::vector<uint64_t> vstart, vcount, sstart, scount;
-  std::vector<uint64_t> lo(rank), hi(rank), cell(rank);
   for (size_t i = 0; i < count; ++i) {
     h5::Handle vspace(H5Pget_virtual_vspace(dcpl, i));
     h5::Handle sspace(H5Pget_virtual_srcspace(dcpl, i));
@@ -75,48 +128,26 @@ Result<ChunkMap> ChunkMap::Parse(hid_t dcpl, const std::vector<uint64_t>& shape,
     VH5_RETURN_IF_ERROR(SelectionBox(vspace.get(), rank, &vstart, &vcount));
     VH5_RETURN_IF_ERROR(SelectionBox(sspace.get(), rank, &sstart, &scount));
     if (scount != vcount) return Status::Unsupported("a mapping whose source box differs in shape");
-
-    uint32_t source;
-    auto found = std::find(map.sources_.begin(), map.sources_.end(), dset);
-    if (found == map.sources_.end()) {
-      source = static_cast<uint32_t>(map.sources_.size());
-      map.sources_.push_back(dset);
-    } else {
-      source = static_cast<uint32_t>(found - map.sources_.begin());
-    }
-
-    // Clip to the dataset, then split along the chunk grid.
-    bool empty = false;
-    for (size_t d = 0; d < rank; ++d) {
-      lo[d] = vstart[d];
-      hi[d] = std::min(vstart[d] + vcount[d], shape[d]);
-      if (lo[d] >= hi[d]) empty = true;
-    }
-    if (empty) continue;
-    for (size_t d = 0; d < rank; ++d) cell[d] = lo[d] / cell_dims[d];
-    while (true) {
-      uint64_t linear = 0;
-      size_t base = map.coords_.size();
-      map.coords_.resize(base + 3 * rank);
-      for (size_t d = 0; d < rank; ++d) {
-        uint64_t a = std::max(lo[d], cell[d] * cell_dims[d]);
-        uint64_t b = std::min(hi[d], (cell[d] + 1) * cell_dims[d]);
-        map.coords_[base + d] = a;
-        map.coords_[base + rank + d] = b - a;
-        map.coords_[base + 2 * rank + d] = sstart[d] + (a - vstart[d]);
-        linear = linear * map.grid_[d] + cell[d];
-      }
-      map.pieces_.push_back(Piece{linear, source, static_cast<uint32_t>(base)});
-      size_t d = rank;
-      while (d-- > 0) {
-        if (++cell[d] <= (hi[d] - 1) / cell_dims[d]) break;
-        cell[d] = lo[d] / cell_dims[d];
-      }
-      if (d == static_cast<size_t>(-1)) break;
-    }
+    map.Add(map.SourceIndex(dset), vstart.data(), vcount.data(), sstart.data());
   }
-  std::stable_sort(map.pieces_.begin(), map.pieces_.end(),
-                   [](const Piece& a, const Piece& b) { return a.cell < b.cell; });
+  map.Finish();
+  return map;
+}
+
+Result<ChunkMap> ChunkMap::FromMappings(const MappingList& mappings,
+                                        const std::vector<uint64_t>& shape,
+                                        const std::vector<uint64_t>& cell_dims) {
+  VH5_ASSIGN_OR_RETURN(ChunkMap map, Empty(shape, cell_dims));
+  if (mappings.rank != shape.size()) return Status::Corruption("mappings of another rank");
+  if (shape.size() > 32) return Status::Unsupported("a rank over 32");
+  map.pieces_.reserve(mappings.entries.size());
+  map.coords_.reserve(mappings.entries.size() * 3 * shape.size());
+  std::vector<uint32_t> index;  // mappings.sources[i] -> map.sources_
+  for (const std::string& name : mappings.sources) index.push_back(map.SourceIndex(name));
+  for (const MappingList::Entry& e : mappings.entries)
+    map.Add(index[e.source], mappings.VirtualStart(e), mappings.VirtualCount(e),
+            mappings.SourceStart(e));
+  map.Finish();
   return map;
 }
 

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "vh5/status.h"
+#include "virtual_mappings.h"
 
 namespace vh5 {
 
@@ -29,6 +30,10 @@ class ChunkMap {
   // Parses the mappings of a virtual dataset creation property list.
   static Result<ChunkMap> Parse(hid_t dcpl, const std::vector<uint64_t>& shape,
                                 const std::vector<uint64_t>& cell_dims);
+  // The same from mappings decoded from the file's bytes (virtual_mappings.h).
+  static Result<ChunkMap> FromMappings(const MappingList& mappings,
+                                       const std::vector<uint64_t>& shape,
+                                       const std::vector<uint64_t>& cell_dims);
 
   size_t rank() const { return shape_.size(); }
   const std::vector<uint64_t>& shape() const { return shape_; }
@@ -46,6 +51,15 @@ class ChunkMap {
   void CellBox(uint64_t cell, uint64_t* origin, uint64_t* extent) const;
 
  private:
+  // An empty map of `shape` over cells of `cell_dims`.
+  static Result<ChunkMap> Empty(const std::vector<uint64_t>& shape,
+                                const std::vector<uint64_t>& cell_dims);
+  // Adds one mapping (boxes of equal counts), clipped to the shape and split
+  // along the cells; Finish() sorts the pieces once all are added.
+  void Add(uint32_t source, const uint64_t* vstart, const uint64_t* vcount, const uint64_t* sstart);
+  uint32_t SourceIndex(const std::string& name);
+  void Finish();
+
   std::vector<uint64_t> shape_;
   std::vector<uint64_t> cell_dims_;
   std::vector<uint64_t> grid_;  // cells per dimension

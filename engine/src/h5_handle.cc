@@ -182,9 +182,9 @@ Result<int64_t> ReadIntAttribute(hid_t obj, const std::string& name) {
   return value;
 }
 
-Result<std::vector<uint64_t>> ReadUIntArrayAttribute(hid_t obj, const std::string& name) {
-  if (!AttributeExists(obj, name)) return Status::NotFound("no attribute " + name);
-  Handle attr(H5Aopen(obj, name.c_str(), H5P_DEFAULT));
+namespace {
+
+Result<std::vector<uint64_t>> ReadUIntArray(const Handle& attr, const std::string& name) {
   if (!attr) return Error("cannot open attribute " + name);
   Handle type(H5Aget_type(attr.get()));
   if (H5Tget_class(type.get()) != H5T_INTEGER)
@@ -196,6 +196,26 @@ Result<std::vector<uint64_t>> ReadUIntArrayAttribute(hid_t obj, const std::strin
   if (n > 0 && H5Aread(attr.get(), H5T_NATIVE_UINT64, values.data()) < 0)
     return Error("cannot read attribute " + name);
   return values;
+}
+
+}  // namespace
+
+Result<std::vector<uint64_t>> ReadUIntArrayAttribute(hid_t obj, const std::string& name) {
+  if (!AttributeExists(obj, name)) return Status::NotFound("no attribute " + name);
+  return ReadUIntArray(Handle(H5Aopen(obj, name.c_str(), H5P_DEFAULT)), name);
+}
+
+bool AttributeExistsByName(hid_t loc, const std::string& path, const std::string& name) {
+  htri_t exists = H5Aexists_by_name(loc, path.c_str(), name.c_str(), H5P_DEFAULT);
+  if (exists < 0) TakeErrorStack();
+  return exists > 0;
+}
+
+Result<std::vector<uint64_t>> ReadUIntArrayAttributeByName(hid_t loc, const std::string& path,
+                                                           const std::string& name) {
+  if (!AttributeExistsByName(loc, path, name)) return Status::NotFound("no attribute " + name);
+  return ReadUIntArray(
+      Handle(H5Aopen_by_name(loc, path.c_str(), name.c_str(), H5P_DEFAULT, H5P_DEFAULT)), name);
 }
 
 }  // namespace vh5::h5

@@ -71,5 +71,10 @@ Result<std::string> ReadStringAttribute(hid_t obj, const std::string& name);
 Result<int64_t> ReadIntAttribute(hid_t obj, const std::string& name);
 // Reads an integer array attribute (e.g. "chunks").
 Result<std::vector<uint64_t>> ReadUIntArrayAttribute(hid_t obj, const std::string& name);
+// The same two for the object at `path` below `loc`, without opening the
+// object (opening a virtual dataset decodes all its mappings).
+bool AttributeExistsByName(hid_t loc, const std::string& path, const std::string& name);
+Result<std::vector<uint64_t>> ReadUIntArrayAttributeByName(hid_t loc, const std::string& path,
+                                                           const std::string& name);
 
 }  // namespace vh5::h5

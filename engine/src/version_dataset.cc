@@ -9,6 +9,7 @@
 #include "h5_handle.h"
 #include "mapped_dataset.h"
 #include "vh5/vlen_text.h"
+#include "virtual_dataset_header.h"
 
 namespace vh5 {
 namespace {
@@ -84,8 +85,58 @@ Result<std::string> ReadPlain(hid_t dataset, hid_t type, const DatasetInfo& info
   return out;
 }
 
-Result<std::shared_ptr<const Dataset>> Load(hid_t file, const std::string& path,
-                                            const RawDataResolver& resolve) {
+// A virtual dataset's content over its chunk map, once its info (type,
+// shape, fill, attributes, "chunks") is known.
+Result<std::shared_ptr<const Dataset>> FromChunkMap(DatasetInfo info, hid_t type, ChunkMap map,
+                                                    const RawDataResolver& resolve) {
+  uint64_t elements = 1;
+  for (uint64_t d : info.shape) elements *= d;
+  std::vector<std::shared_ptr<RawData>> sources;
+  for (const std::string& source : map.sources()) {
+    VH5_ASSIGN_OR_RETURN(std::shared_ptr<RawData> raw, resolve(source));
+    if (H5Tequal(raw->type(), type) <= 0)
+      return Status::Corruption(source + " holds another type than the dataset");
+    sources.push_back(std::move(raw));
+  }
+  info.compression = sources.empty() ? "none" : sources[0]->compression();
+  if (info.chunks.empty()) info.chunks = sources.empty() ? info.shape : sources[0]->chunk_dims();
+
+  if (info.dtype.is_vlen_string) {
+    VH5_ASSIGN_OR_RETURN(std::string content, RenderMappedStrings(map, sources, elements));
+    return std::shared_ptr<const Dataset>(
+        std::make_shared<BufferedDataset>(std::move(info), std::move(content)));
+  }
+  return std::shared_ptr<const Dataset>(
+      std::make_shared<MappedDataset>(std::move(info), std::move(map), std::move(sources)));
+}
+
+// The fast path: everything from the file's bytes and the attributes by
+// name, never H5Dopen (which copies every mapping's dataspaces).
+Result<std::shared_ptr<const Dataset>> LoadFast(hid_t file, int fd, const std::string& path,
+                                                const RawDataResolver& resolve) {
+  VH5_ASSIGN_OR_RETURN(VirtualDatasetHeader header, ReadVirtualDatasetHeader(file, fd, path));
+  DatasetInfo info;
+  VH5_ASSIGN_OR_RETURN(info.dtype, DescribeType(header.type.get()));
+  info.shape = header.shape;
+  if (!info.dtype.is_vlen_string) {
+    VH5_ASSIGN_OR_RETURN(info.fill_text, ElementToText(header.type.get(), header.fill.data()));
+    info.fill_bytes = std::move(header.fill);
+  }
+  VH5_ASSIGN_OR_RETURN(info.attrs, ReadAttributesByName(file, path, {"raw_data", "chunks"}));
+  if (h5::AttributeExistsByName(file, path, "chunks")) {
+    VH5_ASSIGN_OR_RETURN(info.chunks, h5::ReadUIntArrayAttributeByName(file, path, "chunks"));
+    if (info.chunks.size() != info.shape.size())
+      return Status::Corruption("attribute chunks has the wrong rank");
+  }
+  std::vector<uint64_t> cell_dims = info.chunks.empty() ? info.shape : info.chunks;
+  VH5_ASSIGN_OR_RETURN(ChunkMap map,
+                       ChunkMap::FromMappings(header.mappings, info.shape, cell_dims));
+  return FromChunkMap(std::move(info), header.type.get(), std::move(map), resolve);
+}
+
+// The general path through H5Dopen: any layout, any mapping HDF5 reads.
+Result<std::shared_ptr<const Dataset>> LoadThroughHdf5(hid_t file, const std::string& path,
+                                                       const RawDataResolver& resolve) {
   VH5_ASSIGN_OR_RETURN(h5::Handle dataset, h5::OpenDataset(file, path));
   h5::Handle type(H5Dget_type(dataset.get()));
   h5::Handle space(H5Dget_space(dataset.get()));
@@ -127,31 +178,25 @@ Result<std::shared_ptr<const Dataset>> Load(hid_t file, const std::string& path,
   std::vector<uint64_t> cell_dims = info.chunks;
   if (cell_dims.empty()) cell_dims = info.shape;  // only for a malformed file; refined below
   VH5_ASSIGN_OR_RETURN(ChunkMap map, ChunkMap::Parse(dcpl.get(), info.shape, cell_dims));
-  std::vector<std::shared_ptr<RawData>> sources;
-  for (const std::string& source : map.sources()) {
-    VH5_ASSIGN_OR_RETURN(std::shared_ptr<RawData> raw, resolve(source));
-    if (H5Tequal(raw->type(), type.get()) <= 0)
-      return Status::Corruption(source + " holds another type than the dataset");
-    sources.push_back(std::move(raw));
-  }
-  info.compression = sources.empty() ? "none" : sources[0]->compression();
-  if (info.chunks.empty()) info.chunks = sources.empty() ? info.shape : sources[0]->chunk_dims();
+  return FromChunkMap(std::move(info), type.get(), std::move(map), resolve);
+}
 
-  if (info.dtype.is_vlen_string) {
-    VH5_ASSIGN_OR_RETURN(std::string content, RenderMappedStrings(map, sources, elements));
-    return std::shared_ptr<const Dataset>(
-        std::make_shared<BufferedDataset>(std::move(info), std::move(content)));
+Result<std::shared_ptr<const Dataset>> Load(hid_t file, int fd, const std::string& path,
+                                            const RawDataResolver& resolve) {
+  if (fd >= 0) {
+    Result<std::shared_ptr<const Dataset>> fast = LoadFast(file, fd, path, resolve);
+    if (fast.ok() || fast.status().code() != Status::Code::kUnsupported) return fast;
   }
-  return std::shared_ptr<const Dataset>(
-      std::make_shared<MappedDataset>(std::move(info), std::move(map), std::move(sources)));
+  return LoadThroughHdf5(file, path, resolve);
 }
 
 }  // namespace
 
-Result<std::shared_ptr<const Dataset>> LoadVersionDataset(hid_t file, const std::string& path,
+Result<std::shared_ptr<const Dataset>> LoadVersionDataset(hid_t file, int fd,
+                                                          const std::string& path,
                                                           const RawDataResolver& resolve) {
   h5::SilenceAutomaticErrorPrinting();
-  Result<std::shared_ptr<const Dataset>> result = Load(file, path, resolve);
+  Result<std::shared_ptr<const Dataset>> result = Load(file, fd, path, resolve);
   if (!result.ok()) return result.status().WithContext(path);
   return result;
 }

@@ -107,8 +107,9 @@ Result<std::shared_ptr<const Dataset>> VersionTree::OpenDataset(std::string_view
   if (it != datasets_.end()) return it->second;
   std::string full = std::string(kVersionsGroup) + "/" + info_.name + "/" + key;
   FileCore* core = core_.get();
+  int fd = core->fd ? core->fd->get() : -1;
   Result<std::shared_ptr<const Dataset>> dataset = LoadVersionDataset(
-      core->file.get(), full, [core](const std::string& raw) { return core->Raw(raw); });
+      core->file.get(), fd, full, [core](const std::string& raw) { return core->Raw(raw); });
   if (!dataset.ok()) return dataset.status().WithContext(core_->path + ": version " + info_.name);
   datasets_.emplace(key, *dataset);
   return dataset;
