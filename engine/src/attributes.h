@@ -15,4 +15,8 @@ namespace vh5 {
 // (the format's own bookkeeping, such as "raw_data" and "chunks").
 Result<Attributes> ReadAttributes(hid_t obj, std::initializer_list<const char*> skip = {});
 
+// Copies every attribute of `from` onto `to` with its stored type, shape
+// and bytes, none of them parsed (variable-length values included).
+Status CopyAttributes(hid_t from, hid_t to);
+
 }  // namespace vh5
