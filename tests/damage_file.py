@@ -10,6 +10,7 @@ usage: damage_file.py FILE KIND ARGS...
   data-version N                         set data_version
   prev-version VERSION NAME              set a version's prev_version
   del-hash-table PATH                    delete PATH's hash table
+  drop-hash-row PATH ROW                 remove row ROW from PATH's hash table
 """
 import sys
 
@@ -60,6 +61,12 @@ def main(path, kind, *args):
             versions.attrs["data_version"] = np.int64(args[0])
         elif kind == "prev-version":
             versions[args[0]].attrs["prev_version"] = args[1]
+        elif kind == "drop-hash-row":
+            table = f["_version_data"][args[0]]["hash_table"]
+            n = int(table.attrs["largest_index"])
+            rows = np.delete(table[:n], int(args[1]))
+            table[: n - 1] = rows
+            table.attrs["largest_index"] = np.int64(n - 1)
         elif kind == "del-hash-table":
             del f["_version_data"][args[0]]["hash_table"]
         else:

@@ -15,6 +15,7 @@
 #include "file_walk.h"
 #include "hash_table.h"
 #include "offline_file.h"
+#include "raw_chunk_hash.h"
 #include "raw_data.h"
 #include "stored_dataset.h"
 
@@ -229,24 +230,13 @@ class Deleter {
         if (!raw_reader) {
           VH5_ASSIGN_OR_RETURN(raw_reader, RawData::Open(f.file.get(), nullptr, plan.raw_path));
         }
-        VH5_ASSIGN_OR_RETURN(hash, HashBox(*raw_reader, b));
+        VH5_ASSIGN_OR_RETURN(hash, HashRawChunk(*raw_reader, b.start, b.count));
       }
       int64_t new_start = static_cast<int64_t>(i * chunk[0]);
       plan.rows.push_back({hash, new_start, new_start + (stop - start)});
     }
     plans_.push_back(std::move(plan));
     return Status::OK();
-  }
-
-  static Result<ChunkHash> HashBox(const RawData& raw, const Box& b) {
-    if (H5Tget_class(raw.type()) == H5T_STRING && H5Tis_variable_str(raw.type()) > 0) {
-      std::vector<std::string> values;
-      VH5_RETURN_IF_ERROR(raw.ReadStrings(b.start.data(), b.count.data(), &values));
-      return HashStringChunk(std::vector<std::string_view>(values.begin(), values.end()), b.count);
-    }
-    std::string bytes(Elements(b.count) * raw.itemsize(), '\0');
-    VH5_RETURN_IF_ERROR(raw.ReadBlock(b.start.data(), b.count.data(), bytes.data()));
-    return HashFixedChunk(bytes, b.count);
   }
 
   Status Apply(const OfflineFile& f) {

@@ -12,6 +12,7 @@
 #include "file_walk.h"
 #include "hash_table.h"
 #include "offline_file.h"
+#include "raw_chunk_hash.h"
 #include "raw_data.h"
 #include "stored_dataset.h"
 #include "vh5/metadata.h"
@@ -34,10 +35,6 @@ std::string Dims(const std::vector<uint64_t>& dims) {
   std::string out = "(";
   for (size_t d = 0; d < dims.size(); ++d) out += (d ? ", " : "") + std::to_string(dims[d]);
   return out + (dims.size() == 1 ? ",)" : ")");
-}
-
-bool IsVlenString(hid_t type) {
-  return H5Tget_class(type) == H5T_STRING && H5Tis_variable_str(type) > 0;
 }
 
 // Every extent of a raw_data chunk along axis 0 slot `start` that some
@@ -233,20 +230,22 @@ class Verifier {
         Problem("version " + name + ": prev_version " + parent + " is not a version");
         continue;
       }
-      // Follow the chain; a version that comes back to itself is in a loop.
+      // Follow the chain; a version that comes back to itself is in a loop,
+      // reported once with every version in it.
+      std::vector<std::string> loop{name};
       std::string at = parent;
-      for (size_t steps = 0; steps <= parents_.size(); ++steps) {
-        if (at == name) {
-          if (reported.insert(name).second)
-            Problem("version " + name +
-                    ": the prev_version chain loops back to it and never reaches " +
-                    kFirstVersionName);
-          break;
-        }
+      for (size_t steps = 0; steps <= parents_.size() && at != name; ++steps) {
         auto it = parents_.find(at);
         if (it == parents_.end()) break;
+        loop.push_back(at);
         at = it->second;
       }
+      if (at != name || reported.count(name)) continue;
+      reported.insert(loop.begin(), loop.end());
+      std::string members;
+      for (const std::string& v : loop) members += v + " -> ";
+      Problem("versions " + members + name + ": the prev_version chain loops and never reaches " +
+              kFirstVersionName);
     }
   }
 
@@ -293,7 +292,7 @@ class Verifier {
     const RawData& raw = **opened;
     const std::vector<uint64_t>& chunks = raw.chunk_dims();
     const std::vector<uint64_t>& dims = raw.dims();
-    bool strings = IsVlenString(raw.type());
+    bool strings = HoldsStrings(raw);
     bool hashable = strings || H5Tdetect_class(raw.type(), H5T_VLEN) <= 0;
     bool skip_strings = strings && f_.data_version < kNewestDataVersion;
     const std::set<std::vector<uint64_t>> none;
@@ -328,12 +327,24 @@ class Verifier {
       ++report_.hash_rows;
       if (!*matched) Problem(where + "does not match the SHA-256 of the chunk it points to");
     }
-    if (f_.data_version < kNewestDataVersion) return;
+    // A mapped chunk needs no row of its own when a row of the same content
+    // (hash) points elsewhere, as the library's rebuilt tables have it; but
+    // without its hash in the table, neither deduplication nor the library's
+    // delete_versions can find it.
+    if (f_.data_version < kNewestDataVersion || !hashable) return;
     for (const auto& [start, extents] : slots) {
       if (rows_at.count(start)) continue;
-      auto by = mapped_by_[raw_path].find(start);
-      Problem(path + ": raw_data chunk at row " + std::to_string(start) +
-              " is mapped (by version " + by->second + ") but has no hash_table row");
+      for (const std::vector<uint64_t>& extent : extents) {
+        std::vector<uint64_t> origin(extent.size(), 0);
+        origin[0] = start;
+        Result<ChunkHash> hash = HashRawChunk(raw, origin, extent);
+        if (hash.ok() && table.Find(*hash)) continue;
+        auto by = mapped_by_[raw_path].find(start);
+        Problem(path + ": raw_data chunk at row " + std::to_string(start) +
+                " is mapped (by version " + by->second + ") but no hash_table row holds its hash" +
+                (hash.ok() ? "" : " (" + hash.status().message() + ")"));
+        break;
+      }
     }
   }
 
@@ -370,7 +381,7 @@ class Verifier {
         candidates.push_back(full);
       }
     }
-    bool strings = IsVlenString(raw.type());
+    bool strings = HoldsStrings(raw);
     std::string block;
     std::vector<std::string> values;
     if (strings) {
