@@ -189,6 +189,7 @@ BOOST_AUTO_TEST_CASE(cp_a_round_trips_every_version_of_every_fixture,
           }
         }
       }
+      VerifyClean(copy);
       // h5py reads the copy as the manifest describes the original.
       ptree oracle = H5pyOracle(copy);
       BOOST_TEST(oracle.get<int>("bad_hash_rows") == 0);
@@ -243,6 +244,7 @@ BOOST_AUTO_TEST_CASE(shell_tools_build_a_version_that_h5py_reads) {
     BOOST_TEST(GetXattr(v4, "user.vh5.prev_version").value_or("") == "v3");
   }
   // HDF5 locks a file open for writing: h5py reads it once the mount is gone.
+  VerifyClean(file);
   ptree oracle = H5pyOracle(file);
   BOOST_TEST(oracle.get<int>("bad_hash_rows") == 0);
   const ptree& datasets = At(At(At(oracle, "versions"), "v4"), "datasets");
@@ -292,6 +294,7 @@ BOOST_AUTO_TEST_CASE(an_identical_rewrite_stores_nothing_and_one_element_one_chu
     BOOST_TEST(RenameErrno(mount.root() / "staging", mount.root() / "versions/one") == 0);
   }
   BOOST_TEST(prices_rows() == rows1 + 1);
+  VerifyClean(file);
 }
 
 BOOST_AUTO_TEST_CASE(bad_commits_and_partial_rows_are_refused) {
@@ -369,6 +372,7 @@ BOOST_AUTO_TEST_CASE(committing_onto_a_legacy_file_upgrades_it,
         staged = AllContents(staging);
         BOOST_TEST_REQUIRE(RenameErrno(staging, mount.root() / "versions/upgraded") == 0);
       }
+      VerifyClean(copy);
       ptree oracle = H5pyOracle(copy);
       BOOST_TEST(oracle.get<int>("data_version") == 4);
       BOOST_TEST(oracle.get<int>("bad_hash_rows") == 0);

@@ -141,6 +141,7 @@ BOOST_AUTO_TEST_CASE(one_changed_element_commits_one_new_chunk) {
   BOOST_TEST(oracle.out.find("\"bad_hash_rows\": 0") != std::string::npos);
   // 10 + 1 chunks of values, 4 of grid, 2 of names.
   BOOST_TEST(oracle.out.find("\"hash_rows\": 17") != std::string::npos, oracle.out.substr(0, 80));
+  VerifyClean(file);
 }
 
 BOOST_AUTO_TEST_CASE(a_2d_write_rehashes_only_the_chunks_it_touches) {
@@ -164,6 +165,7 @@ BOOST_AUTO_TEST_CASE(a_2d_write_rehashes_only_the_chunks_it_touches) {
   BOOST_TEST_REQUIRE(oracle.exit_status == 0, oracle.err);
   BOOST_TEST(oracle.out.find("\"bad_hash_rows\": 0") != std::string::npos);
   BOOST_TEST(oracle.out.find("\"sub/grid\": 5") != std::string::npos);  // 4 chunks + 1
+  VerifyClean(file);
 }
 
 BOOST_AUTO_TEST_CASE(a_new_file_takes_its_metadata_from_xattrs) {
@@ -214,6 +216,7 @@ BOOST_AUTO_TEST_CASE(a_new_file_takes_its_metadata_from_xattrs) {
   std::string bytes = ReadVersion(*v, "sub/matrix");
   std::memcpy(&third, bytes.data() + 16, 8);
   BOOST_TEST(third == 1.0);
+  VerifyClean(file);
 }
 
 BOOST_AUTO_TEST_CASE(close_refuses_partial_rows_and_keeps_the_last_valid_content) {
@@ -272,6 +275,7 @@ BOOST_AUTO_TEST_CASE(groups_and_names_behave_like_a_filesystem) {
   BOOST_TEST(v->GetAttributes("sub")->empty());
   BOOST_TEST(v->GetAttributes("")->at(0).text == "me");
   BOOST_TEST((ReadVersion(*v, "renamed") == ReadVersion(*Open(file, "base"), "values")));
+  VerifyClean(file);
 }
 
 // The per-path hash table row counts h5py finds, after checking every row.
@@ -324,6 +328,7 @@ BOOST_AUTO_TEST_CASE(an_identical_rewrite_stores_and_hashes_nothing) {
   // ...and the commit finds every chunk equal to the one it replaces.
   BOOST_TEST((HashRows(file) == before));
   BOOST_TEST((ReadVersion(*Open(file, "rewritten"), "big") == Doubles(big)));
+  VerifyClean(file);
 }
 
 BOOST_AUTO_TEST_CASE(rows_added_or_removed_rehash_only_the_edge_chunks) {
@@ -353,6 +358,7 @@ BOOST_AUTO_TEST_CASE(rows_added_or_removed_rehash_only_the_edge_chunks) {
   BOOST_TEST((ReadVersion(*Open(file, "grown"), "values") == grown));
   BOOST_TEST((ReadVersion(*Open(file, "shrunk"), "values") == shrunk));
   BOOST_TEST((shrunk == grown.substr(0, 950 * 8)));
+  VerifyClean(file);
 }
 
 BOOST_AUTO_TEST_CASE(resizing_a_trailing_dimension_keeps_every_element_in_place) {
@@ -386,6 +392,7 @@ BOOST_AUTO_TEST_CASE(resizing_a_trailing_dimension_keeps_every_element_in_place)
   BOOST_TEST(v->OpenDataset("sub/grid").value()->info().shape == (std::vector<uint64_t>{3, 3}));
   // Cell (0, 0) is the base's chunk (0, 0) again; cell (0, 1), 3x1, is new.
   BOOST_TEST(HashRows(file)["sub/grid"] == 5);
+  VerifyClean(file);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

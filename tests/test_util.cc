@@ -303,6 +303,11 @@ void Isolated(const std::function<void()>& checks) {
   }
 }
 
+void VerifyClean(const fs::path& file) {
+  CommandResult r = Run({Vh5Binary(), "verify", file.string()});
+  BOOST_TEST(r.exit_status == 0, "vh5 verify " << file << ": " << r.out << r.err);
+}
+
 namespace {
 
 std::string FromEnv(const char* name, const char* built) {

@@ -129,6 +129,10 @@ const boost::property_tree::ptree& At(const boost::property_tree::ptree& tree,
 // versions goes on with the next one.
 void Isolated(const std::function<void()>& checks);
 
+// Runs `vh5 verify` on `file`: fails the test, with verify's report, unless
+// every invariant of the format holds.
+void VerifyClean(const fs::path& file);
+
 // The binaries built with the tests; $VH5FS_BINARY / $VH5_BINARY override them.
 std::string Vh5fsBinary();
 std::string Vh5Binary();

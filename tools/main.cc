@@ -1,12 +1,10 @@
 // vh5: the offline tool for versioned HDF5 files.
 #include <cstdio>
 #include <cstring>
-#include <functional>
 #include <string>
 #include <vector>
 
-#include "demo_file.h"
-#include "vh5/writer.h"
+#include "commands.h"
 
 namespace vh5tool {
 namespace {
@@ -15,23 +13,61 @@ struct Subcommand {
   const char* name;
   const char* usage;
   const char* summary;
-  std::function<vh5::Status(const std::vector<std::string>&)> run;
-  size_t args;
+  const char* details;  // what --help adds: options and output
+  int (*run)(const Argv&);
 };
 
 const std::vector<Subcommand>& Subcommands() {
   static const std::vector<Subcommand> table = {
-      {"init", "vh5 init FILE", "create an empty versioned file",
-       [](const std::vector<std::string>& a) { return vh5::CreateVersionedFile(a[0]); }, 1},
-      {"demo", "vh5 demo FILE", "create a small demo versioned file with three versions",
-       [](const std::vector<std::string>& a) { return WriteDemoFile(a[0]); }, 1},
+      {"init", "vh5 init FILE", "create an empty versioned file", "", RunInit},
+      {"log", "vh5 log FILE [--json]", "list versions, newest first, current marked",
+       "  The current version's prev_version chain first, then every other branch from\n"
+       "  its newest version back to where it forks; a blank line between branches.\n"
+       "  Each line: '*' on the current version, name, timestamp, prev NAME.\n"
+       "  --json  one JSON object: file, current_version, data_version, versions\n"
+       "          [{name, timestamp, prev_version, current, branch}] in the same order\n",
+       RunLog},
+      {"ls", "vh5 ls FILE [VERSION[:PATH]] [-l] [-r]", "list groups and datasets of a version",
+       "  VERSION defaults to the current version, PATH to the root; ':PATH' reads the\n"
+       "  current version. Groups end with '/'.\n"
+       "  -l  long: dtype, shape, chunks, size in bytes (as the mount shows the file), name\n"
+       "  -r  recursive: every group and dataset below PATH\n",
+       RunLs},
+      {"cat", "vh5 cat FILE VERSION:PATH", "write a dataset's bytes, as the mount shows them",
+       "  The elements in C order in their stored layout, or one line per element for\n"
+       "  variable-length strings: the content of the file vh5fs shows.\n",
+       RunCat},
+      {"diff", "vh5 diff FILE A B [--json]", "what changed from version A to version B",
+       "  One line per group or dataset added (A), removed (D) or changed (M), with what\n"
+       "  changed: dtype, shape, chunks, fillvalue, compression, attributes, and how many\n"
+       "  chunks differ, from the chunk maps (no data is read).\n"
+       "  --json  {from, to, changes: [{change, kind, path, ...}]}; see vh5(1)\n",
+       RunDiff},
+      {"set-current", "vh5 set-current FILE VERSION", "make VERSION the current version", "",
+       RunSetCurrent},
+      {"delete", "vh5 delete FILE VERSION... [--repack]",
+       "delete versions as versioned-hdf5's delete_versions does",
+       "  Chunks no remaining version uses are dropped; raw_data, hash tables and the\n"
+       "  remaining versions' datasets are rewritten; a deleted prev_version or current\n"
+       "  version moves to its nearest remaining ancestor. Prints the bytes reclaimed.\n"
+       "  --repack  then rewrite the file (as vh5 repack) so the space returns to the\n"
+       "            filesystem\n",
+       RunDelete},
+      {"repack", "vh5 repack FILE", "rewrite the file without the space freed inside it",
+       "  Copies every object into a new file beside FILE and renames it over FILE.\n", RunRepack},
+      {"verify", "vh5 verify FILE", "check every invariant of the format",
+       "  One line per problem on standard output, exit status 1; a single 'ok' line and\n"
+       "  exit status 0 when the file is sound.\n",
+       RunVerify},
+      {"demo", "vh5 demo FILE", "create a small demo versioned file with three versions", "",
+       RunDemo},
   };
   return table;
 }
 
 void Usage(FILE* out) {
   std::fprintf(out, "usage: vh5 SUBCOMMAND ARGS...\n\nsubcommands:\n");
-  for (const Subcommand& s : Subcommands()) std::fprintf(out, "  %-22s %s\n", s.usage, s.summary);
+  for (const Subcommand& s : Subcommands()) std::fprintf(out, "  %-40s %s\n", s.usage, s.summary);
   std::fprintf(out, "\nvh5 SUBCOMMAND --help shows one subcommand; see vh5(1).\n");
 }
 
@@ -51,21 +87,15 @@ int Run(int argc, char** argv) {
   }
   for (const Subcommand& s : Subcommands()) {
     if (name != s.name) continue;
-    std::vector<std::string> args(argv + 2, argv + argc);
-    if (!args.empty() && (args[0] == "-h" || args[0] == "--help")) {
-      std::printf("usage: %s\n  %s\n", s.usage, s.summary);
-      return 0;
+    Argv args(argv + 2, argv + argc);
+    for (const std::string& a : args) {
+      if (a == "--") break;
+      if (a == "-h" || a == "--help") {
+        std::printf("usage: %s\n  %s\n%s", s.usage, s.summary, s.details);
+        return 0;
+      }
     }
-    if (args.size() != s.args) {
-      std::fprintf(stderr, "usage: %s\n", s.usage);
-      return 1;
-    }
-    vh5::Status status = s.run(args);
-    if (!status.ok()) {
-      std::fprintf(stderr, "vh5 %s: %s\n", s.name, status.message().c_str());
-      return 1;
-    }
-    return 0;
+    return s.run(args);
   }
   std::fprintf(stderr, "vh5: unknown subcommand %s (see vh5 --help)\n", name.c_str());
   return 1;

@@ -1,5 +1,6 @@
 #include "attributes.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -162,6 +163,34 @@ Result<Attributes> ReadAttributesByName(hid_t loc, const std::string& path,
     out.push_back(std::move(value));
   }
   return out;
+}
+
+Status CopyAttributes(hid_t from, hid_t to) {
+  Collected collected;
+  hsize_t idx = 0;
+  if (H5Aiterate2(from, H5_INDEX_NAME, H5_ITER_INC, &idx, CollectName, &collected) < 0)
+    return h5::Error("cannot list attributes");
+  for (const std::string& name : collected.names) {
+    h5::Handle attr(H5Aopen(from, name.c_str(), H5P_DEFAULT));
+    if (!attr) return h5::Error("cannot open attribute " + name);
+    h5::Handle type(H5Aget_type(attr.get()));
+    h5::Handle space(H5Aget_space(attr.get()));
+    if (!type || !space) return h5::Error("cannot inspect attribute " + name);
+    hssize_t count = H5Sget_simple_extent_npoints(space.get());
+    size_t item = H5Tget_size(type.get());
+    std::vector<char> buf(item * static_cast<size_t>(std::max<hssize_t>(count, 0)) + 1);
+    if (count > 0 && H5Aread(attr.get(), type.get(), buf.data()) < 0)
+      return h5::Error("cannot read attribute " + name);
+    if (H5Aexists(to, name.c_str()) > 0) H5Adelete(to, name.c_str());
+    h5::Handle copy(
+        H5Acreate2(to, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT));
+    herr_t written = copy && count > 0 ? H5Awrite(copy.get(), type.get(), buf.data()) : 0;
+    // Variable-length values were read into memory HDF5 allocated.
+    bool variable = H5Tis_variable_str(type.get()) > 0 || H5Tdetect_class(type.get(), H5T_VLEN) > 0;
+    if (count > 0 && variable) H5Dvlen_reclaim(type.get(), space.get(), H5P_DEFAULT, buf.data());
+    if (!copy || written < 0) return h5::Error("cannot write attribute " + name);
+  }
+  return Status::OK();
 }
 
 }  // namespace vh5

@@ -21,4 +21,8 @@ Result<Attributes> ReadAttributes(hid_t obj, std::initializer_list<const char*> 
 Result<Attributes> ReadAttributesByName(hid_t loc, const std::string& path,
                                         std::initializer_list<const char*> skip = {});
 
+// Copies every attribute of `from` onto `to` with its stored type, shape
+// and bytes, none of them parsed (variable-length values included).
+Status CopyAttributes(hid_t from, hid_t to);
+
 }  // namespace vh5

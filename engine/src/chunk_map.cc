@@ -39,6 +39,30 @@ Status SelectionBox(hid_t space, size_t rank, std::vector<uint64_t>* start,
 
 }  // namespace
 
+Result<std::vector<VirtualMapping>> ReadVirtualMappings(hid_t dcpl, size_t rank) {
+  size_t count = 0;
+  if (H5Pget_virtual_count(dcpl, &count) < 0) return h5::Error("cannot count virtual mappings");
+  std::vector<VirtualMapping> out(count);
+  for (size_t i = 0; i < count; ++i) {
+    VirtualMapping& m = out[i];
+    h5::Handle vspace(H5Pget_virtual_vspace(dcpl, i));
+    h5::Handle sspace(H5Pget_virtual_srcspace(dcpl, i));
+    if (!vspace || !sspace) return h5::Error("cannot read virtual mapping " + std::to_string(i));
+    ssize_t file_len = H5Pget_virtual_filename(dcpl, i, nullptr, 0);
+    ssize_t dset_len = H5Pget_virtual_dsetname(dcpl, i, nullptr, 0);
+    if (file_len < 0 || dset_len < 0) return h5::Error("cannot read a mapping's source");
+    m.file.assign(static_cast<size_t>(file_len) + 1, '\0');
+    m.dataset.assign(static_cast<size_t>(dset_len) + 1, '\0');
+    H5Pget_virtual_filename(dcpl, i, m.file.data(), m.file.size());
+    H5Pget_virtual_dsetname(dcpl, i, m.dataset.data(), m.dataset.size());
+    m.file.resize(static_cast<size_t>(file_len));
+    m.dataset.resize(static_cast<size_t>(dset_len));
+    VH5_RETURN_IF_ERROR(SelectionBox(vspace.get(), rank, &m.vstart, &m.vcount));
+    VH5_RETURN_IF_ERROR(SelectionBox(sspace.get(), rank, &m.sstart, &m.scount));
+  }
+  return out;
+}
+
 Result<ChunkMap> ChunkMap::Empty(const std::vector<uint64_t>& shape,
                                  const std::vector<uint64_t>& cell_dims) {
   ChunkMap map;
@@ -104,31 +128,14 @@ Result<ChunkMap> ChunkMap::Parse(hid_t dcpl, const std::vector<uint64_t>& shape,
   VH5_ASSIGN_OR_RETURN(ChunkMap map, Empty(shape, cell_dims));
   size_t rank = shape.size();
   if (rank > 32) return Status::Unsupported("a rank over 32");
-  size_t count = 0;
-  if (H5Pget_virtual_count(dcpl, &count) < 0) return h5::Error("cannot count virtual mappings");
-  map.pieces_.reserve(count);
-  map.coords_.reserve(count * 3 * rank);
-
-  std::vector<uint64_t> vstart, vcount, sstart, scount;
-  for (size_t i = 0; i < count; ++i) {
-    h5::Handle vspace(H5Pget_virtual_vspace(dcpl, i));
-    h5::Handle sspace(H5Pget_virtual_srcspace(dcpl, i));
-    if (!vspace || !sspace) return h5::Error("cannot read virtual mapping " + std::to_string(i));
-    ssize_t file_len = H5Pget_virtual_filename(dcpl, i, nullptr, 0);
-    ssize_t dset_len = H5Pget_virtual_dsetname(dcpl, i, nullptr, 0);
-    if (file_len < 0 || dset_len < 0) return h5::Error("cannot read a mapping's source");
-    std::string file(static_cast<size_t>(file_len) + 1, '\0');
-    std::string dset(static_cast<size_t>(dset_len) + 1, '\0');
-    H5Pget_virtual_filename(dcpl, i, file.data(), file.size());
-    H5Pget_virtual_dsetname(dcpl, i, dset.data(), dset.size());
-    file.resize(static_cast<size_t>(file_len));
-    dset.resize(static_cast<size_t>(dset_len));
-    if (file != ".") return Status::Unsupported("a mapping into another file (" + file + ")");
-
-    VH5_RETURN_IF_ERROR(SelectionBox(vspace.get(), rank, &vstart, &vcount));
-    VH5_RETURN_IF_ERROR(SelectionBox(sspace.get(), rank, &sstart, &scount));
-    if (scount != vcount) return Status::Unsupported("a mapping whose source box differs in shape");
-    map.Add(map.SourceIndex(dset), vstart.data(), vcount.data(), sstart.data());
+  VH5_ASSIGN_OR_RETURN(std::vector<VirtualMapping> mappings, ReadVirtualMappings(dcpl, rank));
+  map.pieces_.reserve(mappings.size());
+  map.coords_.reserve(mappings.size() * 3 * rank);
+  for (const VirtualMapping& m : mappings) {
+    if (m.file != ".") return Status::Unsupported("a mapping into another file (" + m.file + ")");
+    if (m.scount != m.vcount)
+      return Status::Unsupported("a mapping whose source box differs in shape");
+    map.Add(map.SourceIndex(m.dataset), m.vstart.data(), m.vcount.data(), m.sstart.data());
   }
   map.Finish();
   return map;

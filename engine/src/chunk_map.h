@@ -19,6 +19,20 @@
 
 namespace vh5 {
 
+// One virtual mapping as stored: the box [vstart, vstart + vcount) of the
+// virtual dataset reads the box [sstart, sstart + scount) of `dataset` in
+// `file` ("." for the same file).
+struct VirtualMapping {
+  std::string file;
+  std::string dataset;
+  std::vector<uint64_t> vstart, vcount, sstart, scount;
+};
+
+// Every mapping of a virtual dataset creation property list, in stored
+// order, for a dataset of rank `rank`. Unsupported for a selection that is
+// not one regular box.
+Result<std::vector<VirtualMapping>> ReadVirtualMappings(hid_t dcpl, size_t rank);
+
 class ChunkMap {
  public:
   struct Piece {

@@ -9,42 +9,13 @@
 #include "chunk_map.h"
 #include "fd.h"
 #include "file_core.h"
+#include "file_walk.h"
 #include "h5_handle.h"
 #include "hash_table.h"
 #include "raw_data.h"
 
 namespace vh5 {
 namespace {
-
-herr_t CollectLinks(hid_t, const char* name, const H5L_info_t* info, void* data) {
-  if (info->type == H5L_TYPE_HARD) static_cast<std::vector<std::string>*>(data)->emplace_back(name);
-  return 0;
-}
-
-std::vector<std::string> Children(hid_t group) {
-  std::vector<std::string> names;
-  hsize_t idx = 0;
-  H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &idx, CollectLinks, &names);
-  return names;
-}
-
-// Dataset paths (relative to /_version_data) that hold a raw_data.
-void FindDataGroups(hid_t file, const std::string& path, std::vector<std::string>* out) {
-  std::string full = "/_version_data/" + path;
-  if (h5::LinkExists(file, full + "/raw_data")) {
-    out->push_back(path);
-    return;
-  }
-  Result<h5::Handle> group = h5::OpenGroup(file, full);
-  if (!group.ok()) return;
-  for (const std::string& child : Children(group->get())) {
-    H5O_info_t info;
-    if (H5Oget_info_by_name2(group->get(), child.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0 ||
-        info.type != H5O_TYPE_GROUP)
-      continue;
-    FindDataGroups(file, path + "/" + child, out);
-  }
-}
 
 // Hashes every chunk the versions map from this path's raw_data, in version
 // order, into a fresh hash table (Hashtable.from_versions_traverse).
@@ -105,13 +76,9 @@ Status Rebuild(hid_t file, const std::string& path, const std::vector<std::strin
 Status UpgradeToDataVersion4(hid_t file) {
   VH5_ASSIGN_OR_RETURN(h5::Handle versions_group, h5::OpenGroup(file, kVersionsGroup));
   std::vector<std::string> versions;
-  for (const std::string& name : Children(versions_group.get()))
+  for (const std::string& name : HardLinks(versions_group.get()))
     if (name != kFirstVersionName) versions.push_back(name);
-  VH5_ASSIGN_OR_RETURN(h5::Handle data, h5::OpenGroup(file, "/_version_data"));
-  std::vector<std::string> paths;
-  for (const std::string& child : Children(data.get()))
-    if (child != "versions") FindDataGroups(file, child, &paths);
-  for (const std::string& path : paths)
+  for (const std::string& path : DataGroupPaths(file))
     VH5_RETURN_IF_ERROR(
         Rebuild(file, path, versions).WithContext("rebuilding the hash table of " + path));
   return WriteAttribute(versions_group.get(), Attribute{"data_version", "4", "<i8"});

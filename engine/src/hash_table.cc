@@ -34,10 +34,29 @@ std::string Key(const ChunkHash& hash) {
 
 }  // namespace
 
-Result<HashTable> HashTable::Open(hid_t group) {
+Result<HashTable> HashTable::Open(hid_t group) { return OpenNamed(group, "hash_table"); }
+
+Status HashTable::Replace(hid_t group, const std::vector<Row>& rows) {
+  const char* kTemporary = "_tmp_hash_table";  // the Python library's name for it
+  if (h5::LinkExists(group, kTemporary) && H5Ldelete(group, kTemporary, H5P_DEFAULT) < 0)
+    return h5::Error("cannot remove a stale _tmp_hash_table");
+  {
+    VH5_ASSIGN_OR_RETURN(HashTable table, OpenNamed(group, kTemporary));
+    for (const Row& row : rows)
+      if (!table.Find(row.hash)) table.Add(row.hash, row.start, row.stop);
+    VH5_RETURN_IF_ERROR(table.Write());
+  }
+  if (h5::LinkExists(group, "hash_table") && H5Ldelete(group, "hash_table", H5P_DEFAULT) < 0)
+    return h5::Error("cannot remove the old hash_table");
+  if (H5Lmove(group, kTemporary, group, "hash_table", H5P_DEFAULT, H5P_DEFAULT) < 0)
+    return h5::Error("cannot move the new hash_table into place");
+  return Status::OK();
+}
+
+Result<HashTable> HashTable::OpenNamed(hid_t group, const char* name) {
   HashTable table;
   h5::Handle row_type = RowType();
-  if (!h5::LinkExists(group, "hash_table")) {
+  if (!h5::LinkExists(group, name)) {
     hsize_t dims[1] = {1}, maxdims[1] = {H5S_UNLIMITED}, chunk[1] = {kHashTableChunkRows};
     h5::Handle space(H5Screate_simple(1, dims, maxdims));
     h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
@@ -45,14 +64,14 @@ Result<HashTable> HashTable::Open(hid_t group) {
     H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_ALLOC);  // as h5py creates every dataset
     if (H5Pset_filter(dcpl.get(), kLzfFilter, H5Z_FLAG_OPTIONAL, 0, nullptr) < 0)
       return h5::Error("cannot set the LZF filter");
-    table.dataset_ = h5::Handle(H5Dcreate2(group, "hash_table", row_type.get(), space.get(),
-                                           H5P_DEFAULT, dcpl.get(), H5P_DEFAULT));
-    if (!table.dataset_) return h5::Error("cannot create hash_table");
+    table.dataset_ = h5::Handle(
+        H5Dcreate2(group, name, row_type.get(), space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT));
+    if (!table.dataset_) return h5::Error(std::string("cannot create ") + name);
     VH5_RETURN_IF_ERROR(
         WriteAttribute(table.dataset_.get(), Attribute{"largest_index", "0", "<i8"}));
     return table;
   }
-  VH5_ASSIGN_OR_RETURN(table.dataset_, h5::OpenDataset(group, "hash_table"));
+  VH5_ASSIGN_OR_RETURN(table.dataset_, h5::OpenDataset(group, name));
   VH5_ASSIGN_OR_RETURN(int64_t largest,
                        h5::ReadIntAttribute(table.dataset_.get(), "largest_index"));
   h5::Handle space(H5Dget_space(table.dataset_.get()));

@@ -14,18 +14,6 @@
 namespace vh5 {
 namespace {
 
-Status ReadFillValue(hid_t dcpl, hid_t type, DatasetInfo* info) {
-  if (info->dtype.is_vlen_string) return Status::OK();
-  std::string fill(info->dtype.itemsize, '\0');
-  H5D_fill_value_t state;
-  if (H5Pfill_value_defined(dcpl, &state) < 0) return h5::Error("cannot inspect the fill value");
-  if (state != H5D_FILL_VALUE_UNDEFINED && H5Pget_fill_value(dcpl, type, fill.data()) < 0)
-    return h5::Error("cannot read the fill value");
-  VH5_ASSIGN_OR_RETURN(info->fill_text, ElementToText(type, fill.data()));
-  info->fill_bytes = std::move(fill);
-  return Status::OK();
-}
-
 // Scatters a box of elements (C order, shape `count`) into a C-order array of `shape`.
 void ScatterStrings(std::vector<std::string>&& box, const uint64_t* start, const uint64_t* count,
                     const std::vector<uint64_t>& shape, std::vector<std::string>* out) {
@@ -191,6 +179,18 @@ Result<std::shared_ptr<const Dataset>> Load(hid_t file, int fd, const std::strin
 }
 
 }  // namespace
+
+Status ReadFillValue(hid_t dcpl, hid_t type, DatasetInfo* info) {
+  if (info->dtype.is_vlen_string) return Status::OK();
+  std::string fill(info->dtype.itemsize, '\0');
+  H5D_fill_value_t state;
+  if (H5Pfill_value_defined(dcpl, &state) < 0) return h5::Error("cannot inspect the fill value");
+  if (state != H5D_FILL_VALUE_UNDEFINED && H5Pget_fill_value(dcpl, type, fill.data()) < 0)
+    return h5::Error("cannot read the fill value");
+  VH5_ASSIGN_OR_RETURN(info->fill_text, ElementToText(type, fill.data()));
+  info->fill_bytes = std::move(fill);
+  return Status::OK();
+}
 
 Result<std::shared_ptr<const Dataset>> LoadVersionDataset(hid_t file, int fd,
                                                           const std::string& path,

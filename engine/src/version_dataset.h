@@ -15,6 +15,10 @@ namespace vh5 {
 // Finds (and shares) the raw_data dataset at an absolute path of the file.
 using RawDataResolver = std::function<Result<std::shared_ptr<RawData>>(const std::string&)>;
 
+// Sets info->fill_bytes and info->fill_text from the dataset creation
+// properties `dcpl` (nothing for vlen strings); zeros when none is defined.
+Status ReadFillValue(hid_t dcpl, hid_t type, DatasetInfo* info);
+
 // The dataset at absolute `path` of `file`: a virtual dataset is read through
 // its parsed mappings straight from raw_data; any other layout (the Python
 // library stores empty datasets plainly) is read whole through HDF5.

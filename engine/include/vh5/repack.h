@@ -1,0 +1,27 @@
+// Rewriting a versioned file with only what it holds, so that the space
+// freed inside it (by deleting versions) returns to the filesystem.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "vh5/progress.h"
+#include "vh5/status.h"
+
+namespace vh5 {
+
+struct RepackReport {
+  uint64_t file_bytes_before = 0;
+  uint64_t file_bytes_after = 0;
+};
+
+// Copies every object of the file at `path` into a new file beside it
+// (raw_data chunk by chunk as stored, without recompressing; everything else
+// with H5Ocopy; attributes, links, the user block and the file's creation
+// properties kept), flushes it to disk and renames it over `path`, so that
+// readers see the old file or the new one, never a mix. The new file has
+// the original's permissions. Busy while another process has the file open;
+// on any failure the original is left as it was.
+Result<RepackReport> Repack(const std::string& path, const Progress& progress = {});
+
+}  // namespace vh5

@@ -1,0 +1,72 @@
+#include "file_walk.h"
+
+#include "h5_handle.h"
+
+namespace vh5 {
+namespace {
+
+herr_t CollectHardLink(hid_t, const char* name, const H5L_info_t* info, void* data) {
+  if (info->type == H5L_TYPE_HARD) static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+  return 0;
+}
+
+void FindDataGroups(hid_t file, const std::string& path, std::vector<std::string>* out) {
+  std::string full = "/_version_data/" + path;
+  if (h5::LinkExists(file, full + "/raw_data")) {
+    out->push_back(path);
+    return;
+  }
+  Result<h5::Handle> group = h5::OpenGroup(file, full);
+  if (!group.ok()) return;
+  for (const std::string& child : HardLinks(group->get())) {
+    H5O_info_t info;
+    if (H5Oget_info_by_name2(group->get(), child.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
+      h5::TakeErrorStack();
+      continue;
+    }
+    if (info.type == H5O_TYPE_GROUP) FindDataGroups(file, path + "/" + child, out);
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> HardLinks(hid_t group) {
+  std::vector<std::string> names;
+  hsize_t idx = 0;
+  if (H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &idx, CollectHardLink, &names) < 0)
+    h5::TakeErrorStack();
+  return names;
+}
+
+std::vector<std::string> DataGroupPaths(hid_t file) {
+  std::vector<std::string> paths;
+  Result<h5::Handle> data = h5::OpenGroup(file, "/_version_data");
+  if (!data.ok()) return paths;
+  for (const std::string& child : HardLinks(data->get()))
+    if (child != "versions") FindDataGroups(file, child, &paths);
+  return paths;
+}
+
+namespace {
+
+void Visit(hid_t group, const std::string& prefix, const TreeVisitor& visit) {
+  for (const std::string& name : HardLinks(group)) {
+    std::string path = prefix.empty() ? name : prefix + "/" + name;
+    H5O_info_t info;
+    if (H5Oget_info_by_name2(group, name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
+      h5::TakeErrorStack();
+      visit(path, group, name, H5O_TYPE_UNKNOWN);
+      continue;
+    }
+    visit(path, group, name, info.type);
+    if (info.type != H5O_TYPE_GROUP) continue;
+    h5::Handle sub(H5Gopen2(group, name.c_str(), H5P_DEFAULT));
+    if (sub) Visit(sub.get(), path, visit);
+  }
+}
+
+}  // namespace
+
+void VisitTree(hid_t group, const TreeVisitor& visit) { Visit(group, "", visit); }
+
+}  // namespace vh5

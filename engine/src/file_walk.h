@@ -1,0 +1,30 @@
+// Walking the layout of a versioned file: the links of a group, and the
+// dataset paths under /_version_data that hold a raw_data.
+#pragma once
+
+#include <hdf5.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace vh5 {
+
+// The names of the hard links in `group`, in name order.
+std::vector<std::string> HardLinks(hid_t group);
+
+// The paths, relative to /_version_data, of the groups that hold a raw_data
+// ("prices", "a/b/c"), found as the Python library's _walk finds them: the
+// search stops at the first such group on each branch, and never enters
+// /_version_data/versions.
+std::vector<std::string> DataGroupPaths(hid_t file);
+
+// Calls `visit` for every object below `group`, parents before children,
+// each group's links in name order: `path` is relative to `group`
+// ("a/b/c"), `parent` the group that holds the link `name`. `type` is
+// H5O_TYPE_UNKNOWN for an object HDF5 cannot inspect.
+using TreeVisitor = std::function<void(const std::string& path, hid_t parent,
+                                       const std::string& name, H5O_type_t type)>;
+void VisitTree(hid_t group, const TreeVisitor& visit);
+
+}  // namespace vh5

@@ -1,0 +1,79 @@
+#include "offline_file.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "file_core.h"
+#include "vh5/file_lock.h"
+
+namespace vh5 {
+
+Result<OfflineFile> OpenOffline(const std::string& path, VersionedFile::Access access,
+                                const std::function<Status(const OfflineFile&)>& check) {
+  h5::SilenceAutomaticErrorPrinting();
+  h5::RegisterLzfFilter();
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return Status::NotFound(path + ": no such file");
+    return Status::IOError(path + ": " + std::strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) return Status::NotHdf5(path + ": is a directory, not an HDF5 file");
+  VH5_RETURN_IF_ERROR(CheckNotLocked(path, access));
+  if (H5Fis_hdf5(path.c_str()) <= 0) {
+    h5::TakeErrorStack();
+    return Status::NotHdf5(path + ": not an HDF5 file");
+  }
+  OfflineFile out;
+  out.path = path;
+  out.file = h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  if (!out.file) return h5::Error(path + ": cannot open", Status::Code::kNotHdf5);
+  if (!h5::LinkExists(out.file.get(), kVersionsGroup))
+    return Status::NotVersioned(path + ": an HDF5 file without versioned data (no " +
+                                std::string(kVersionsGroup) + ")");
+  Result<h5::Handle> versions = h5::OpenGroup(out.file.get(), kVersionsGroup);
+  if (!versions.ok()) return versions.status().WithContext(path);
+  out.versions = std::move(*versions);
+  if (h5::AttributeExists(out.versions.get(), "data_version")) {
+    Result<int64_t> dv = h5::ReadIntAttribute(out.versions.get(), "data_version");
+    if (!dv.ok()) return dv.status().WithContext(path + ": data_version");
+    out.data_version = static_cast<int>(*dv);
+  }
+  if (access == VersionedFile::Access::kReadOnly) return out;
+  // Every check is made read-only: HDF5 writes to a file opened read-write
+  // when it closes it, even when nothing changed.
+  if (out.data_version < 1 || out.data_version > kNewestDataVersion)
+    return Status::Unsupported(path + ": data_version " + std::to_string(out.data_version) +
+                               " is not one this vh5 knows (1 to " +
+                               std::to_string(kNewestDataVersion) + ")");
+  if (check) VH5_RETURN_IF_ERROR(check(out));
+  out.versions.Reset();
+  out.file.Reset();
+  out.file = h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT));
+  if (!out.file) return h5::Error(path + ": cannot open for writing");
+  versions = h5::OpenGroup(out.file.get(), kVersionsGroup);
+  if (!versions.ok()) return versions.status().WithContext(path);
+  out.versions = std::move(*versions);
+  return out;
+}
+
+bool IsCommittedVersion(hid_t versions, const std::string& name) {
+  if (name == kFirstVersionName || name.empty() || !h5::LinkExists(versions, name)) return false;
+  H5O_info_t info;
+  if (H5Oget_info_by_name2(versions, name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
+    h5::TakeErrorStack();
+    return false;
+  }
+  if (info.type != H5O_TYPE_GROUP) return false;
+  h5::Handle group(H5Gopen2(versions, name.c_str(), H5P_DEFAULT));
+  if (!group) {
+    h5::TakeErrorStack();
+    return false;
+  }
+  if (!h5::AttributeExists(group.get(), "committed")) return true;
+  Result<int64_t> committed = h5::ReadIntAttribute(group.get(), "committed");
+  return committed.ok() && *committed != 0;
+}
+
+}  // namespace vh5

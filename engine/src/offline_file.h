@@ -1,0 +1,37 @@
+// A versioned file opened by HDF5 directly, for the offline tool's checks
+// and changes (verify, set-current, delete, repack): unlike VersionedFile,
+// it trusts nothing beyond the existence of /_version_data/versions, so
+// that a damaged file can still be examined.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "h5_handle.h"
+#include "vh5/status.h"
+#include "vh5/versioned_file.h"
+
+namespace vh5 {
+
+struct OfflineFile {
+  h5::Handle file;      // declared first: closed last
+  h5::Handle versions;  // /_version_data/versions
+  std::string path;
+  int data_version = 1;  // 1 when the attribute is absent
+};
+
+// Opens `path`: NotFound for a missing file, NotHdf5, NotVersioned, Busy
+// while another process holds it against `access` (see file_lock.h).
+// Read-write opens first run every check (a data_version the engine does not
+// know, then `check`) on a read-only handle, so that a refusal writes nothing.
+Result<OfflineFile> OpenOffline(const std::string& path, VersionedFile::Access access,
+                                const std::function<Status(const OfflineFile&)>& check = {});
+
+// Whether /_version_data/versions/<name> is a committed version (a group,
+// not kFirstVersionName, its committed attribute not False).
+bool IsCommittedVersion(hid_t versions, const std::string& name);
+
+// The data_version this engine reads and writes.
+inline constexpr int kNewestDataVersion = 4;
+
+}  // namespace vh5
