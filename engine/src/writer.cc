@@ -22,6 +22,7 @@
 #include "h5_handle.h"
 #include "hash_table.h"
 #include "vh5/timestamp.h"
+#include "virtual_dataset_header.h"
 
 namespace vh5 {
 namespace {
@@ -140,6 +141,17 @@ class DatasetWriter {
   // The chunk map of the same path in ds_.partly_from, for its clean chunks.
   Status LoadBaseMap() {
     std::string source = std::string(kVersionsGroup) + "/" + ds_.partly_from + "/" + ds_.path;
+    // From the header's bytes (milliseconds); H5Dopen copies every mapping
+    // (~20 us each), so it is only the fallback.
+    Result<ChunkMap> fast = ReadVersionChunkMap(file_, -1, source, ds_.chunks);
+    if (fast.ok()) {
+      base_shape_ = fast->shape();
+      if (base_shape_.size() == ds_.shape.size() &&
+          std::equal(base_shape_.begin() + 1, base_shape_.end(), ds_.shape.begin() + 1))
+        base_map_ = std::move(*fast);
+      return Status::OK();
+    }
+    if (fast.status().code() != Status::Code::kUnsupported) return fast.status();
     VH5_ASSIGN_OR_RETURN(h5::Handle dataset, h5::OpenDataset(file_, source));
     h5::Handle dcpl(H5Dget_create_plist(dataset.get()));
     if (H5Pget_layout(dcpl.get()) != H5D_VIRTUAL) return Status::OK();  // nothing to keep
