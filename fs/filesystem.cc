@@ -562,7 +562,6 @@ int Filesystem::Commit(const std::string& name) {
   version->make_current = make_current_;
   if (vh5::Status s = file_->Commit(*version); !s.ok()) return Fail(s);
   LogInfo("committed version " + name + " of " + file_->path());
-  committed_any_ = true;
   // A fresh staging/ mirrors the (possibly new) current version.
   std::shared_ptr<const vh5::Version> base;
   if (std::optional<std::string> current = file_->CurrentVersion()) {

@@ -10,7 +10,6 @@
 
 #include <sys/stat.h>
 
-#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -83,8 +82,6 @@ class Filesystem {
   int DoRemovexattr(fuse_ino_t ino, const std::string& name);
   // Anything else that would change the tree: EROFS.
   int DoChange(fuse_ino_t ino);
-  // Whether any version was committed through this mount.
-  bool committed_any() const { return committed_any_; }
 
  private:
   int Resolve(fuse_ino_t ino, NodeId* node);
@@ -114,7 +111,6 @@ class Filesystem {
   std::string commit_timestamp_;  // user.vh5.timestamp; empty: the time of the commit
   bool make_current_ = true;
   struct timespec staging_time_ {};
-  std::atomic<bool> committed_any_{false};
 };
 
 }  // namespace vh5fs

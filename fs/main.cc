@@ -135,7 +135,7 @@ struct LoopConfig {
 
 // Mounts `file` and serves it until unmounted; returns the exit status.
 int Serve(const CommandLine& cl, const char* argv0, const std::string& resolved,
-          std::shared_ptr<vh5::VersionedFile> file, bool read_only, bool* committed) {
+          std::shared_ptr<vh5::VersionedFile> file, bool read_only) {
   Filesystem fs(std::move(file), Options{read_only});
   fuse_lowlevel_ops ops = MakeOperations();
 
@@ -170,7 +170,6 @@ int Serve(const CommandLine& cl, const char* argv0, const std::string& resolved,
   fuse_loop_cfg_set_clone_fd(loop.config, 0);
   fuse_loop_cfg_set_max_threads(loop.config, 16);
   int rc = fuse_session_loop_mt(session.se, loop.config);
-  *committed = fs.committed_any();
   return rc == 0 ? 0 : 1;
 }
 
@@ -182,8 +181,6 @@ int Run(int argc, char** argv) {
   char resolved[PATH_MAX];
   if (::realpath(cl.file.c_str(), resolved) == nullptr)
     return Refuse(cl.file + ": " + std::strerror(errno));
-  struct stat before;
-  if (::stat(resolved, &before) != 0) return Refuse(cl.file + ": " + std::strerror(errno));
   // Refuse bad files before anything could write to them.
   vh5::Result<std::shared_ptr<vh5::VersionedFile>> file =
       vh5::VersionedFile::OpenReadOnly(resolved);
@@ -206,15 +203,9 @@ int Run(int argc, char** argv) {
       if (!file.ok()) return Refuse(file.status().message());
     }
   }
-  bool committed = false;
-  int rc = Serve(cl, argv[0], resolved, std::move(*file), read_only, &committed);
-  if (!read_only && !committed) {
-    // HDF5 truncates a read-write file to its end on close, touching its
-    // times although not a byte changed: give them back.
-    struct timespec times[2] = {before.st_atim, before.st_mtim};
-    ::utimensat(AT_FDCWD, resolved, times, 0);
-  }
-  return rc;
+  // The file is opened for writing only inside a commit: an uncommitted
+  // mount leaves its bytes and times as they were.
+  return Serve(cl, argv[0], resolved, std::move(*file), read_only);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 
 #include "fd.h"
@@ -22,6 +23,16 @@ struct FileCore {
   h5::Handle file;
   std::string path;
   std::shared_ptr<const Fd> fd;
+  // Held shared while reading the file's metadata (through HDF5 or the
+  // engine's own header readers), exclusive while a commit writes its bytes
+  // in place (journaled_commit.h): a reader never sees metadata half
+  // written. One for every core of the same open versioned file.
+  std::shared_ptr<std::shared_mutex> disk_mu = std::make_shared<std::shared_mutex>();
+
+  // Opens `path` read-only for readers, with HDF5's own file locking off
+  // (the versioned file holds its lock itself; held_lock.h).
+  static Result<std::shared_ptr<FileCore>> Open(const std::string& path,
+                                                std::shared_ptr<std::shared_mutex> disk_mu);
 
   // The raw_data dataset at absolute `raw_path`, opened once and shared.
   Result<std::shared_ptr<RawData>> Raw(const std::string& raw_path);

@@ -2,24 +2,25 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
 #include "fd.h"
+#include "held_lock.h"
+#include "journal.h"
 
 namespace vh5 {
 
-Status CheckNotLocked(const std::string& path, VersionedFile::Access access) {
+Result<Fd> HoldFileLock(const std::string& path, bool exclusive) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
     if (errno == ENOENT) return Status::NotFound(path + ": no such file");
     return Status::IOError(path + ": " + std::strerror(errno));
   }
-  bool exclusive = access == VersionedFile::Access::kReadWrite;
-  // Our own lock is dropped with the descriptor, before HDF5 takes its own.
-  if (::flock(fd.get(), (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0) return Status::OK();
-  if (errno != EWOULDBLOCK) return Status::OK();  // a filesystem without flock: nothing to learn
+  if (::flock(fd.get(), (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0) return fd;
+  if (errno != EWOULDBLOCK) return fd;  // a filesystem without flock: nothing to hold
   if (exclusive)
     return Status::Busy(path +
                         ": in use by another process (a vh5fs mount, or a program with it "
@@ -27,6 +28,21 @@ Status CheckNotLocked(const std::string& path, VersionedFile::Access access) {
   return Status::Busy(path +
                       ": open for writing by another process (a read-write vh5fs mount?); "
                       "read it through the mount, or unmount it first");
+}
+
+Status CheckNotLocked(const std::string& path, VersionedFile::Access access) {
+  // Taken and dropped at once, before HDF5 takes its own.
+  return HoldFileLock(path, access == VersionedFile::Access::kReadWrite).status();
+}
+
+Status RecoverInterruptedCommit(const std::string& path) {
+  if (::access(Transaction::JournalPath(path).c_str(), F_OK) != 0) return Status::OK();
+  VH5_ASSIGN_OR_RETURN(Fd lock, HoldFileLock(path, /*exclusive=*/true));
+  Status s = Transaction::Recover(path);
+  if (!s.ok())
+    return s.WithContext(path + ": a commit was interrupted and cannot be rolled back (open it "
+                                "once with write permission)");
+  return Status::OK();
 }
 
 }  // namespace vh5

@@ -161,7 +161,7 @@ Status Transaction::Read(uint64_t offset, size_t len, char* out) const {
   uint64_t on_disk = std::min(end, size_);
   if (offset < on_disk) {
     ssize_t n = PreadAll(fd_.get(), out, static_cast<size_t>(on_disk - offset), offset);
-    if (n < 0) return Errno(path_ + ": read");
+    if (n < 0) return Remember(Errno(path_ + ": read"));
   }
   // Held writes cover the base's bytes under them.
   auto it = held_.upper_bound(offset);
@@ -198,7 +198,8 @@ Status Transaction::Write(uint64_t offset, const char* data, size_t len) {
   }
   if (end > base_) {
     uint64_t from = std::max(offset, base_);
-    VH5_RETURN_IF_ERROR(WriteAll(fd_.get(), data + (from - offset), end - from, from, path_));
+    VH5_RETURN_IF_ERROR(
+        Remember(WriteAll(fd_.get(), data + (from - offset), end - from, from, path_)));
   }
   size_ = std::max(size_, end);
   return Status::OK();
@@ -214,7 +215,7 @@ Status Transaction::Truncate(uint64_t size) {
     if (!zeros.empty()) VH5_RETURN_IF_ERROR(Write(size, zeros.data(), zeros.size()));
   }
   if (::ftruncate(fd_.get(), static_cast<off_t>(std::max(size, base_))) != 0)
-    return Errno(path_ + ": truncate");
+    return Remember(Errno(path_ + ": truncate"));
   size_ = size;
   return Status::OK();
 }

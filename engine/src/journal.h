@@ -57,6 +57,9 @@ class Transaction {
 
   Status Commit();
   Status Abort();
+  // The first Read, Write or Truncate that failed (OK if none): HDF5 reports
+  // them only as "write failed", and a full disk must reach the user as such.
+  const Status& first_error() const { return first_error_; }
 
   // Tests only: Commit() exits the process (_exit(99)) on reaching step
   // `step` (counted from 1 over its journal writes, fsyncs, file writes,
@@ -76,6 +79,11 @@ class Transaction {
   bool open_ = true;
   Fd journal_;
   int step_ = 0;
+  mutable Status first_error_;
+  Status Remember(Status s) const {
+    if (!s.ok() && first_error_.ok()) first_error_ = s;
+    return s;
+  }
 };
 
 }  // namespace vh5

@@ -1,7 +1,11 @@
 #include "journal_vfd.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -16,10 +20,11 @@ struct DriverInfo {
 // HDF5 appends nothing to a driver's file struct; `pub` must come first.
 struct JournalFile {
   H5FD_t pub;
-  Transaction* txn;
+  Transaction* txn;  // nullptr: read-only, straight from `fd`
+  int fd;
+  haddr_t eof;  // read-only files only
   haddr_t eoa;
-  dev_t device;
-  ino_t inode;
+  uint64_t serial;  // every open a file of its own (see Compare)
 };
 
 constexpr haddr_t kMaxAddr = (haddr_t{1} << 62) - 1;
@@ -48,9 +53,29 @@ void* InfoGet(H5FD_t* file) {
 
 H5FD_t* Open(const char* name, unsigned flags, hid_t fapl, haddr_t maxaddr) {
   const auto* info = static_cast<const DriverInfo*>(H5Pget_driver_info(fapl));
+  static std::atomic<uint64_t> next_serial{1};
   if (info == nullptr || info->txn == nullptr) {
-    Fail("Open", H5E_CANTOPENFILE, Status::InvalidArgument("no transaction"));
-    return nullptr;
+    if (flags & (H5F_ACC_RDWR | H5F_ACC_CREAT | H5F_ACC_TRUNC | H5F_ACC_EXCL)) {
+      Fail("Open", H5E_CANTOPENFILE, Status::InvalidArgument("writing needs a transaction"));
+      return nullptr;
+    }
+    int fd = ::open(name, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || ::fstat(fd, &st) != 0) {
+      Fail("Open", H5E_CANTOPENFILE,
+           Status::IOError(std::string(name) + ": " + std::strerror(errno)));
+      if (fd >= 0) ::close(fd);
+      return nullptr;
+    }
+    auto* file = static_cast<JournalFile*>(std::calloc(1, sizeof(JournalFile)));
+    if (file == nullptr) {
+      ::close(fd);
+      return nullptr;
+    }
+    file->fd = fd;
+    file->eof = static_cast<haddr_t>(st.st_size);
+    file->serial = next_serial++;
+    return &file->pub;
   }
   if ((flags & (H5F_ACC_CREAT | H5F_ACC_TRUNC | H5F_ACC_EXCL)) || maxaddr == 0 ||
       info->txn->path() != name) {
@@ -58,30 +83,28 @@ H5FD_t* Open(const char* name, unsigned flags, hid_t fapl, haddr_t maxaddr) {
          Status::InvalidArgument(std::string(name) + ": not the transaction's existing file"));
     return nullptr;
   }
-  struct stat st;
-  if (::stat(name, &st) != 0) {
-    Fail("Open", H5E_CANTOPENFILE, Status::IOError(std::string(name) + ": " + std::strerror(errno)));
-    return nullptr;
-  }
   auto* file = static_cast<JournalFile*>(std::calloc(1, sizeof(JournalFile)));
   if (file == nullptr) return nullptr;
   file->txn = info->txn;
-  file->device = st.st_dev;
-  file->inode = st.st_ino;
+  file->fd = -1;
+  file->serial = next_serial++;
   return &file->pub;
 }
 
 herr_t Close(H5FD_t* file) {
+  auto* f = reinterpret_cast<JournalFile*>(file);
+  if (f->fd >= 0) ::close(f->fd);
   std::free(file);
   return 0;
 }
 
+// HDF5 shares its state between handles of "the same file". A commit's
+// handle shares with nothing: not with one an earlier, failed commit may
+// have left half closed, whose state no longer matches the file.
 int Compare(const H5FD_t* a, const H5FD_t* b) {
-  const auto* x = reinterpret_cast<const JournalFile*>(a);
-  const auto* y = reinterpret_cast<const JournalFile*>(b);
-  if (x->device != y->device) return x->device < y->device ? -1 : 1;
-  if (x->inode != y->inode) return x->inode < y->inode ? -1 : 1;
-  return 0;
+  uint64_t x = reinterpret_cast<const JournalFile*>(a)->serial;
+  uint64_t y = reinterpret_cast<const JournalFile*>(b)->serial;
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 
 herr_t Query(const H5FD_t*, unsigned long* flags) {
@@ -102,19 +125,29 @@ herr_t SetEoa(H5FD_t* file, H5FD_mem_t, haddr_t addr) {
 }
 
 haddr_t GetEof(const H5FD_t* file, H5FD_mem_t) {
-  return reinterpret_cast<const JournalFile*>(file)->txn->size();
+  const auto* f = reinterpret_cast<const JournalFile*>(file);
+  return f->txn ? f->txn->size() : f->eof;
 }
 
 herr_t Read(H5FD_t* file, H5FD_mem_t, hid_t, haddr_t addr, size_t size, void* buf) {
   auto* f = reinterpret_cast<JournalFile*>(file);
   if (addr == HADDR_UNDEF || addr > kMaxAddr || size > kMaxAddr - addr)
     return Fail("Read", H5E_OVERFLOW, Status::InvalidArgument("address out of range"));
+  if (f->txn == nullptr) {
+    // Past the end reads as zeros, as sec2 does.
+    ssize_t n = PreadAll(f->fd, static_cast<char*>(buf), size, addr);
+    if (n < 0)
+      return Fail("Read", H5E_READERROR, Status::IOError(std::string("pread: ") + std::strerror(errno)));
+    std::memset(static_cast<char*>(buf) + n, 0, size - static_cast<size_t>(n));
+    return 0;
+  }
   Status s = f->txn->Read(addr, size, static_cast<char*>(buf));
   return s.ok() ? 0 : Fail("Read", H5E_READERROR, s);
 }
 
 herr_t Write(H5FD_t* file, H5FD_mem_t, hid_t, haddr_t addr, size_t size, const void* buf) {
   auto* f = reinterpret_cast<JournalFile*>(file);
+  if (f->txn == nullptr) return Fail("Write", H5E_WRITEERROR, Status::ReadOnly("opened read-only"));
   if (addr == HADDR_UNDEF || addr > kMaxAddr || size > kMaxAddr - addr)
     return Fail("Write", H5E_OVERFLOW, Status::InvalidArgument("address out of range"));
   Status s = f->txn->Write(addr, static_cast<const char*>(buf), size);
@@ -123,6 +156,7 @@ herr_t Write(H5FD_t* file, H5FD_mem_t, hid_t, haddr_t addr, size_t size, const v
 
 herr_t Truncate(H5FD_t* file, hid_t, hbool_t) {
   auto* f = reinterpret_cast<JournalFile*>(file);
+  if (f->txn == nullptr) return 0;
   if (f->eoa == f->txn->size()) return 0;
   Status s = f->txn->Truncate(f->eoa);
   return s.ok() ? 0 : Fail("Truncate", H5E_SEEKERROR, s);
@@ -170,16 +204,23 @@ Result<hid_t> DriverId() {
   return id;
 }
 
-}  // namespace
-
-Result<h5::Handle> JournaledFileAccess(Transaction* txn) {
+Result<h5::Handle> FileAccess(Transaction* txn) {
   VH5_ASSIGN_OR_RETURN(hid_t driver, DriverId());
   h5::Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
   DriverInfo info{txn};
   if (!fapl || H5Pset_driver(fapl.get(), driver, &info) < 0 ||
       H5Pset_file_locking(fapl.get(), false, true) < 0)
-    return h5::Error("cannot set up journaled file access");
+    return h5::Error("cannot set up file access");
   return fapl;
+}
+
+}  // namespace
+
+Result<h5::Handle> SnapshotFileAccess() { return FileAccess(nullptr); }
+
+Result<h5::Handle> JournaledFileAccess(Transaction* txn) {
+  if (txn == nullptr) return Status::InvalidArgument("no transaction");
+  return FileAccess(txn);
 }
 
 }  // namespace vh5

@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "disk_read_lock.h"
+
 namespace vh5 {
 namespace {
 
@@ -61,9 +63,11 @@ std::string DescribeFilters(hid_t dcpl) {
 }
 
 Result<std::shared_ptr<RawData>> RawData::Open(hid_t file, std::shared_ptr<const Fd> fd,
-                                               const std::string& path) {
+                                               const std::string& path,
+                                               std::shared_ptr<std::shared_mutex> disk_mu) {
   auto raw = std::shared_ptr<RawData>(new RawData());
   raw->path_ = path;
+  raw->disk_mu_ = std::move(disk_mu);
   VH5_ASSIGN_OR_RETURN(raw->dataset_, h5::OpenDataset(file, path));
   raw->type_ = h5::Handle(H5Dget_type(raw->dataset_.get()));
   h5::Handle space(H5Dget_space(raw->dataset_.get()));
@@ -113,6 +117,7 @@ Result<bool> RawData::ReadRawChunk(const uint64_t* origin, uint64_t offset, uint
   whole.resize(bytes);
   std::vector<hsize_t> hoffset(origin, origin + rank);
   uint32_t filter_mask = 0;
+  DiskReadLock disk(disk_mu_);
   if (H5Dread_chunk(dataset_.get(), H5P_DEFAULT, hoffset.data(), &filter_mask, whole.data()) < 0) {
     h5::TakeErrorStack();
     return false;
@@ -162,6 +167,7 @@ Result<ChunkCache::Chunk> RawData::DecodedChunk(const uint64_t* origin) const {
 Status RawData::ReadThroughHdf5(const uint64_t* start, const uint64_t* count, hid_t mem_type,
                                 void* out) const {
   size_t rank = dims_.size();
+  DiskReadLock disk(disk_mu_);
   std::vector<hsize_t> hstart(start, start + rank), hcount(count, count + rank);
   h5::Handle file_space(H5Dget_space(dataset_.get()));
   h5::Handle mem_space(H5Screate_simple(static_cast<int>(rank), hcount.data(), nullptr));

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -38,8 +39,11 @@ class RawData {
  public:
   // Opens the raw_data dataset at absolute `path` of `file`; `fd` is a
   // read-only descriptor of the same file (nullptr: read through HDF5 only).
+  // `disk_mu`, if given, is held shared around every read through HDF5
+  // (see FileCore::disk_mu).
   static Result<std::shared_ptr<RawData>> Open(hid_t file, std::shared_ptr<const Fd> fd,
-                                               const std::string& path);
+                                               const std::string& path,
+                                               std::shared_ptr<std::shared_mutex> disk_mu = nullptr);
 
   const std::string& path() const { return path_; }
   hid_t type() const { return type_.get(); }
@@ -85,6 +89,7 @@ class RawData {
   bool filtered_ = false;
   std::string compression_ = "none";
   std::shared_ptr<const Fd> fd_;
+  std::shared_ptr<std::shared_mutex> disk_mu_;
   std::optional<ChunkIndex> index_;
   FilterPipeline pipeline_;
   uint64_t cache_owner_ = ChunkCache::NewOwner();

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "attributes.h"
+#include "disk_read_lock.h"
 #include "version_dataset.h"
 
 namespace vh5 {
@@ -25,6 +26,7 @@ Result<std::shared_ptr<VersionTree>> VersionTree::Load(std::shared_ptr<FileCore>
                                                        VersionInfo info) {
   h5::SilenceAutomaticErrorPrinting();
   auto tree = std::shared_ptr<VersionTree>(new VersionTree(std::move(core), std::move(info)));
+  DiskReadLock disk(tree->core_->disk_mu);
   std::string group_path = std::string(kVersionsGroup) + "/" + tree->info_.name;
   VH5_ASSIGN_OR_RETURN(h5::Handle group, h5::OpenGroup(tree->core_->file.get(), group_path));
   Status s = tree->Walk(group.get(), "", true);
@@ -107,6 +109,7 @@ Result<std::shared_ptr<const Dataset>> VersionTree::OpenDataset(std::string_view
   if (it != datasets_.end()) return it->second;
   std::string full = std::string(kVersionsGroup) + "/" + info_.name + "/" + key;
   FileCore* core = core_.get();
+  DiskReadLock disk(core->disk_mu);
   int fd = core->fd ? core->fd->get() : -1;
   Result<std::shared_ptr<const Dataset>> dataset = LoadVersionDataset(
       core->file.get(), fd, full, [core](const std::string& raw) { return core->Raw(raw); });

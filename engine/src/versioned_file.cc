@@ -12,8 +12,11 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <shared_mutex>
 
-#include "commit.h"
+#include "disk_read_lock.h"
+#include "held_lock.h"
+#include "journaled_commit.h"
 #include "file_core.h"
 #include "h5_handle.h"
 #include "version_tree.h"
@@ -31,7 +34,7 @@ class VersionedFileImpl final : public VersionedFile {
  public:
   static Result<std::shared_ptr<VersionedFile>> Open(const std::string& path, Access access);
 
-  const std::string& path() const override { return core_->path; }
+  const std::string& path() const override { return path_; }
   int data_version() const override;
   std::vector<VersionInfo> ListVersions() const override;
   std::vector<std::string> ListVersionNames() const override;
@@ -48,13 +51,23 @@ class VersionedFileImpl final : public VersionedFile {
   // group, or a commit the Python library never finished.
   Result<std::optional<VersionInfo>> ReadInfo(const std::string& name) const;
 
-  std::shared_ptr<FileCore> core_;
+  // The readers' handle, replaced by a fresh one after each commit (objects
+  // handed out keep theirs: what they read never changes).
+  std::shared_ptr<FileCore> Core() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return core_;
+  }
+
+  std::string path_;
   Access access_ = Access::kReadOnly;
+  Fd lock_;  // flock on the file: exclusive when kReadWrite (held_lock.h)
+  std::shared_ptr<std::shared_mutex> disk_mu_ = std::make_shared<std::shared_mutex>();
 
   // Lock order: commit_mu_, then mu_. Readers take only mu_, and never hold
   // it across an HDF5 call.
   std::mutex commit_mu_;   // one commit at a time
   mutable std::mutex mu_;  // guards everything below
+  std::shared_ptr<FileCore> core_;
   int data_version_ = 1;
   std::optional<std::string> current_;
   std::set<std::string> names_;  // every link in versions/ but kFirstVersionName
@@ -78,26 +91,28 @@ Result<std::shared_ptr<VersionedFile>> VersionedFileImpl::Open(const std::string
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return Status::NotFound(path + ": " + std::strerror(errno));
   if (S_ISDIR(st.st_mode)) return Status::NotHdf5(path + ": is a directory, not an HDF5 file");
-  auto fd = std::make_shared<Fd>(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd->valid()) return Status::IOError(path + ": " + std::strerror(errno));
+  if (access == Access::kReadWrite) {
+    // A commit opens the file for writing and makes its journal beside it.
+    std::string dir = path.rfind('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
+    if (::access(path.c_str(), W_OK) != 0 || ::access(dir.empty() ? "/" : dir.c_str(), W_OK) != 0)
+      return Status::ReadOnly(path + ": no permission to write it (or its directory)");
+  }
+  VH5_RETURN_IF_ERROR(RecoverInterruptedCommit(path));
+  auto impl = std::shared_ptr<VersionedFileImpl>(new VersionedFileImpl());
+  impl->path_ = path;
+  impl->access_ = access;
+  VH5_ASSIGN_OR_RETURN(impl->lock_, HoldFileLock(path, access == Access::kReadWrite));
   if (H5Fis_hdf5(path.c_str()) <= 0) {
     h5::TakeErrorStack();
     return Status::NotHdf5(path + ": not an HDF5 file");
   }
-
-  auto impl = std::shared_ptr<VersionedFileImpl>(new VersionedFileImpl());
-  impl->core_ = std::make_shared<FileCore>();
-  FileCore& core = *impl->core_;
-  core.path = path;
-  core.fd = fd;
-  impl->access_ = access;
-  core.file = h5::Handle(H5Fopen(
-      path.c_str(), access == Access::kReadWrite ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT));
-  if (!core.file) return h5::Error(path + ": cannot open as HDF5", Status::Code::kNotHdf5);
-
-  if (!h5::LinkExists(core.file.get(), kVersionsGroup))
-    return Status::NotVersioned(path + ": an HDF5 file without versioned data (no " +
-                                std::string(kVersionsGroup) + ")");
+  VH5_ASSIGN_OR_RETURN(impl->core_, FileCore::Open(path, impl->disk_mu_));
+  {
+    DiskReadLock disk(impl->disk_mu_);
+    if (!h5::LinkExists(impl->core_->file.get(), kVersionsGroup))
+      return Status::NotVersioned(path + ": an HDF5 file without versioned data (no " +
+                                  std::string(kVersionsGroup) + ")");
+  }
   Status s = impl->ReadTop(/*names=*/true);
   if (!s.ok()) return s.WithContext(path);
   if (std::optional<std::string> current = impl->current_) {
@@ -109,7 +124,9 @@ Result<std::shared_ptr<VersionedFile>> VersionedFileImpl::Open(const std::string
 }
 
 Status VersionedFileImpl::ReadTop(bool names) {
-  VH5_ASSIGN_OR_RETURN(h5::Handle group, h5::OpenGroup(core_->file.get(), kVersionsGroup));
+  std::shared_ptr<FileCore> core = Core();
+  DiskReadLock disk(core->disk_mu);
+  VH5_ASSIGN_OR_RETURN(h5::Handle group, h5::OpenGroup(core->file.get(), kVersionsGroup));
   hid_t versions = group.get();
   int data_version = 1;
   std::optional<std::string> current;
@@ -139,7 +156,9 @@ Status VersionedFileImpl::ReadTop(bool names) {
 }
 
 Result<std::optional<VersionInfo>> VersionedFileImpl::ReadInfo(const std::string& name) const {
-  VH5_ASSIGN_OR_RETURN(h5::Handle versions, h5::OpenGroup(core_->file.get(), kVersionsGroup));
+  std::shared_ptr<FileCore> core = Core();
+  DiskReadLock disk(core->disk_mu);
+  VH5_ASSIGN_OR_RETURN(h5::Handle versions, h5::OpenGroup(core->file.get(), kVersionsGroup));
   H5O_info_t oinfo;
   if (H5Oget_info_by_name2(versions.get(), name.c_str(), &oinfo, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
     return h5::Error("cannot inspect version " + name);
@@ -173,30 +192,24 @@ std::optional<std::string> VersionedFileImpl::CurrentVersion() const {
 }
 
 Status VersionedFileImpl::Commit(const NewVersion& version) {
-  if (access_ != Access::kReadWrite) return Status::ReadOnly(core_->path + ": opened read-only");
+  if (access_ != Access::kReadWrite) return Status::ReadOnly(path_ + ": opened read-only");
   std::lock_guard<std::mutex> commit_lock(commit_mu_);
-  Status written = CommitToOpenFile(core_->file.get(), core_->path, version);
-  // raw_data may have grown: later readers open it afresh.
-  core_->ForgetRawData();
+  Status written = CommitAtomically(path_, version, disk_mu_.get());
   // HDF5 keeps a virtual dataset's selections (~25 KiB per chunk) on its free
   // lists after the commit: give them back to the system.
   H5garbage_collect();
   malloc_trim(0);
-  // Only the new version (whole or gone) and the top attributes can differ.
-  Status reread = ReadTop(/*names=*/false);
-  bool exists = h5::LinkExists(core_->file.get(), std::string(kVersionsGroup) + "/" + version.name);
+  // A failed commit left the file, and so the readers' view, as it was.
+  if (!written.ok()) return written;
+  // The readers' handle knows the file as it was before: a fresh one sees it whole.
+  VH5_ASSIGN_OR_RETURN(std::shared_ptr<FileCore> core, FileCore::Open(path_, disk_mu_));
   {
     std::lock_guard<std::mutex> lock(mu_);
-    infos_.erase(version.name);
-    trees_.erase(version.name);
-    if (exists) {
-      names_.insert(version.name);
-    } else {
-      names_.erase(version.name);
-    }
+    core_ = std::move(core);
+    // Metadata read so far still holds: a commit adds a version, it changes none.
+    trees_.clear();
   }
-  if (!written.ok()) return written;
-  return reread.WithContext(core_->path);
+  return ReadTop(/*names=*/true).WithContext(path_);
 }
 
 std::vector<std::string> VersionedFileImpl::ListVersionNames() const {
@@ -222,18 +235,18 @@ std::vector<VersionInfo> VersionedFileImpl::ListVersions() const {
 Result<VersionInfo> VersionedFileImpl::GetVersionInfo(const std::string& name) const {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!names_.count(name)) return Status::NotFound(core_->path + ": no version " + name);
+    if (!names_.count(name)) return Status::NotFound(path_ + ": no version " + name);
     auto it = infos_.find(name);
     if (it != infos_.end()) {
-      if (!it->second) return Status::NotFound(core_->path + ": no version " + name);
+      if (!it->second) return Status::NotFound(path_ + ": no version " + name);
       return *it->second;
     }
   }
   Result<std::optional<VersionInfo>> read = ReadInfo(name);
-  if (!read.ok()) return read.status().WithContext(core_->path);
+  if (!read.ok()) return read.status().WithContext(path_);
   std::lock_guard<std::mutex> lock(mu_);
   auto it = infos_.emplace(name, std::move(*read)).first;
-  if (!it->second) return Status::NotFound(core_->path + ": no version " + name);
+  if (!it->second) return Status::NotFound(path_ + ": no version " + name);
   return *it->second;
 }
 
@@ -249,7 +262,7 @@ Result<std::shared_ptr<const Version>> VersionedFileImpl::GetVersion(
     }
   }
   // Loaded outside mu_: a commit must not wait on a tree walk.
-  VH5_ASSIGN_OR_RETURN(std::shared_ptr<VersionTree> tree, VersionTree::Load(core_, info));
+  VH5_ASSIGN_OR_RETURN(std::shared_ptr<VersionTree> tree, VersionTree::Load(Core(), info));
   std::lock_guard<std::mutex> lock(mu_);
   auto [it, inserted] = trees_.emplace(name, CachedTree{tree, 0});
   it->second.last_use = ++uses_;

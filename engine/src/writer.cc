@@ -21,6 +21,8 @@
 #include "file_core.h"
 #include "h5_handle.h"
 #include "hash_table.h"
+#include "held_lock.h"
+#include "journaled_commit.h"
 #include "vh5/timestamp.h"
 #include "virtual_dataset_header.h"
 
@@ -637,10 +639,10 @@ Status CreateVersionedFile(const std::string& path) {
 Status CommitVersion(const std::string& path, const NewVersion& version) {
   h5::SilenceAutomaticErrorPrinting();
   h5::RegisterLzfFilter();
+  VH5_RETURN_IF_ERROR(RecoverInterruptedCommit(path));
   if (H5Fis_hdf5(path.c_str()) <= 0) return Status::NotHdf5(path + ": not an HDF5 file");
-  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT));
-  if (!file) return h5::Error(path + ": cannot open for writing");
-  return CommitToOpenFile(file.get(), path, version);
+  VH5_ASSIGN_OR_RETURN(Fd lock, HoldFileLock(path, /*exclusive=*/true));
+  return CommitAtomically(path, version, nullptr);
 }
 
 Status CommitToOpenFile(hid_t file, const std::string& path, const NewVersion& version) {

@@ -1,0 +1,26 @@
+// A commit made atomic.
+//
+// The version is written inside a Transaction (journal.h), through a
+// read-write HDF5 handle of its own (journal_vfd.h) that lives for this one
+// commit. HDF5 takes a handle of another driver for another file, so nothing
+// of it reaches the readers' read-only handle, and a commit that fails
+// leaves nothing behind: not on disk (the transaction aborts) and not in
+// memory (its handle is gone).
+#pragma once
+
+#include <shared_mutex>
+#include <string>
+
+#include "vh5/writer.h"
+
+namespace vh5 {
+
+// Commits `version` into `path`; the caller holds the file's exclusive lock
+// (held_lock.h). `apply_lock`, if given, is held exclusively while the
+// commit's bytes go into the file in place, which takes milliseconds:
+// readers holding it shared never see metadata half written. A full disk is
+// NoSpace, whatever HDF5 made of it.
+Status CommitAtomically(const std::string& path, const NewVersion& version,
+                        std::shared_mutex* apply_lock);
+
+}  // namespace vh5
