@@ -1,7 +1,9 @@
 // A do-nothing FUSE filesystem: one read-only file of N bytes served from
 // memory. It measures the FUSE ceiling of this machine, the baseline that
-// vh5fs's read throughput is compared with. Same FUSE settings as vh5fs:
-// low-level API, multithreaded loop, 1 MiB requests, kernel cache kept.
+// vh5fs's read throughput is compared with. Same FUSE settings as vh5fs
+// (fs/ops.cc, fs/main.cc): low-level API, multithreaded loop of up to 16
+// threads without clone_fd, 1 MiB requests and readahead, async reads, kernel
+// cache kept.
 //
 //   fuse_ceiling MOUNTPOINT SIZE_BYTES   (foreground; fusermount3 -u to stop)
 #define FUSE_USE_VERSION 312
@@ -38,6 +40,7 @@ void FillStat(fuse_ino_t ino, struct stat* st) {
 void Init(void*, fuse_conn_info* conn) {
   conn->max_write = 1 << 20;  // libfuse derives max_pages (read size too) from it
   conn->max_readahead = 1 << 20;
+  if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
 }
 
 void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -115,6 +118,8 @@ int main(int argc, char** argv) {
   if (fuse_set_signal_handlers(se) == 0) {
     if (fuse_session_mount(se, argv[1]) == 0) {
       fuse_loop_config* config = fuse_loop_cfg_create();
+      fuse_loop_cfg_set_clone_fd(config, 0);
+      fuse_loop_cfg_set_max_threads(config, 16);
       rc = fuse_session_loop_mt(se, config);
       fuse_loop_cfg_destroy(config);
       fuse_session_unmount(se);
