@@ -3,15 +3,17 @@
 // one line "key=value ..." for bench/*.py to parse.
 //
 //   bench_read seq FILE [BUFSIZE]
-//       read(2) of BUFSIZE (default 1 MiB) pieces from start to end
-//       -> bytes= seconds=
-//   bench_read rand FILE IOSIZE MAXCOUNT MAXSECONDS SEED
+//       read(2) of BUFSIZE (default 1 MiB) pieces from start to end; the
+//       time includes open(2) -> bytes= seconds=
+//   bench_read rand FILE IOSIZE MAXCOUNT MAXSECONDS SEED [DROP]
 //       pread(2) of IOSIZE bytes at random IOSIZE-aligned offsets until
 //       MAXCOUNT reads or MAXSECONDS, whichever first -> reads= seconds=
+//       With DROP=1 the file's page cache is dropped (posix_fadvise
+//       DONTNEED, not timed) before every read, so each read misses it.
 //   bench_read slab FILE OFFSET STRIDE PIECE COUNT
 //       pread(2) of COUNT pieces of PIECE bytes at OFFSET + k*STRIDE
-//       (a row slab is one piece; a column slab one piece per row)
-//       -> bytes= seconds=
+//       (a row slab is one piece; a column slab one piece per row);
+//       the time includes open(2) -> bytes= seconds=
 //   bench_read drop FILE
 //       posix_fadvise(POSIX_FADV_DONTNEED) on the whole file -> resident_before= resident_after=
 //   bench_read resident FILE
@@ -76,7 +78,8 @@ int Seq(const char* path, size_t bufsize) {
   return 0;
 }
 
-int Rand(const char* path, size_t iosize, uint64_t maxcount, double maxsecs, uint64_t seed) {
+int Rand(const char* path, size_t iosize, uint64_t maxcount, double maxsecs, uint64_t seed,
+         bool drop) {
   int fd = OpenOrDie(path);
   uint64_t slots = SizeOf(fd) / iosize;
   if (slots == 0) return Fail("file smaller than one read");
@@ -84,24 +87,38 @@ int Rand(const char* path, size_t iosize, uint64_t maxcount, double maxsecs, uin
   std::uniform_int_distribution<uint64_t> pick(0, slots - 1);
   std::vector<char> buf(iosize);
   uint64_t done = 0;
-  auto t0 = Clock::now();
   double secs = 0;
-  while (done < maxcount) {
-    off_t off = static_cast<off_t>(pick(rng) * iosize);
-    if (::pread(fd, buf.data(), iosize, off) != static_cast<ssize_t>(iosize)) return Fail(path);
-    ++done;
-    if ((done & 63) == 0 && (secs = Since(t0)) >= maxsecs) break;
+  if (drop) {
+    while (done < maxcount && secs < maxsecs) {
+      off_t off = static_cast<off_t>(pick(rng) * iosize);
+      if (int rc = ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED); rc != 0) {
+        errno = rc;
+        return Fail(path);
+      }
+      auto t0 = Clock::now();
+      if (::pread(fd, buf.data(), iosize, off) != static_cast<ssize_t>(iosize)) return Fail(path);
+      secs += Since(t0);
+      ++done;
+    }
+  } else {
+    auto t0 = Clock::now();
+    while (done < maxcount) {
+      off_t off = static_cast<off_t>(pick(rng) * iosize);
+      if (::pread(fd, buf.data(), iosize, off) != static_cast<ssize_t>(iosize)) return Fail(path);
+      ++done;
+      if ((done & 63) == 0 && Since(t0) >= maxsecs) break;
+    }
+    secs = Since(t0);
   }
-  secs = Since(t0);
   ::close(fd);
   std::printf("reads=%" PRIu64 " seconds=%.6f\n", done, secs);
   return 0;
 }
 
 int Slab(const char* path, uint64_t offset, uint64_t stride, size_t piece, uint64_t count) {
-  int fd = OpenOrDie(path);
   std::vector<char> buf(piece);
-  auto t0 = Clock::now();
+  auto t0 = Clock::now();  // open(2) included, as in Seq
+  int fd = OpenOrDie(path);
   for (uint64_t k = 0; k < count; ++k) {
     off_t off = static_cast<off_t>(offset + k * stride);
     if (::pread(fd, buf.data(), piece, off) != static_cast<ssize_t>(piece)) return Fail(path);
@@ -164,8 +181,9 @@ int main(int argc, char** argv) {
   std::string mode = argc > 2 ? argv[1] : "";
   if (mode == "seq" && (argc == 3 || argc == 4))
     return Seq(argv[2], argc == 4 ? Num(argv[3]) : 1 << 20);
-  if (mode == "rand" && argc == 7)
-    return Rand(argv[2], Num(argv[3]), Num(argv[4]), std::atof(argv[5]), Num(argv[6]));
+  if (mode == "rand" && (argc == 7 || argc == 8))
+    return Rand(argv[2], Num(argv[3]), Num(argv[4]), std::atof(argv[5]), Num(argv[6]),
+                argc == 8 && Num(argv[7]) != 0);
   if (mode == "slab" && argc == 7)
     return Slab(argv[2], Num(argv[3]), Num(argv[4]), Num(argv[5]), Num(argv[6]));
   if (mode == "drop" && argc == 3) return Drop(argv[2]);
