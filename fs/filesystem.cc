@@ -126,8 +126,10 @@ int Filesystem::Stat(const NodeId& node, struct stat* st, double* timeout) {
       st->st_nlink = options_.read_only ? 3 : 4;
       return 0;
     case NodeType::kVersionsDir:
+      // Every lookup below revalidates this directory: no per-version work
+      // here (nlink 1: subdirectories not counted, as for version roots).
       st->st_mode = S_IFDIR | 0555;
-      st->st_nlink = 2 + file_->ListVersions().size();
+      st->st_nlink = 1;
       return 0;
     case NodeType::kCurrentLink: {
       std::optional<std::string> current = file_->CurrentVersion();
@@ -145,10 +147,22 @@ int Filesystem::Stat(const NodeId& node, struct stat* st, double* timeout) {
     case NodeType::kVersionNode:
       break;
   }
+  *timeout = kImmutableTimeout;
+  if (node.path.empty()) {
+    // A version's root: its metadata only, so that ls -l of 10,000 versions
+    // walks no tree. nlink 1 says "subdirectories not counted", as btrfs
+    // does; find(1) then looks into every directory.
+    vh5::Result<vh5::VersionInfo> info = file_->GetVersionInfo(node.version);
+    if (!info.ok()) return Fail(info.status());
+    if (info->timestamp_ns != 0)
+      st->st_atim = st->st_mtim = st->st_ctim = FromNs(info->timestamp_ns);
+    st->st_mode = S_IFDIR | 0555;
+    st->st_nlink = 1;
+    return 0;
+  }
   int err = 0;
   std::shared_ptr<const vh5::Version> version = Version(node.version, &err);
   if (!version) return err;
-  *timeout = kImmutableTimeout;
   if (version->info().timestamp_ns != 0)
     st->st_atim = st->st_mtim = st->st_ctim = FromNs(version->info().timestamp_ns);
   vh5::Result<vh5::NodeKind> kind = version->Kind(node.path);
@@ -278,7 +292,7 @@ int Filesystem::DoReaddir(fuse_ino_t ino, std::vector<DirItem>* items) {
       return 0;
     }
     case NodeType::kVersionsDir:
-      for (const vh5::VersionInfo& info : file_->ListVersions()) add(info.name, S_IFDIR);
+      for (const std::string& name : file_->ListVersionNames()) add(name, S_IFDIR);
       return 0;
     case NodeType::kCurrentLink:
       return ENOTDIR;
@@ -397,6 +411,10 @@ int Filesystem::DoListxattr(fuse_ino_t ino, std::string* names) {
 int Filesystem::DoGetxattr(fuse_ino_t ino, const std::string& name, std::string* value) {
   NodeId node;
   if (int err = Resolve(ino, &node)) return err;
+  // ls -l asks every entry for ACLs and SELinux labels, and the kernel asks
+  // for security.capability before every write: none exists here, and
+  // answering must not load a version's tree.
+  if (name.rfind("user.", 0) != 0) return ENODATA;
   std::vector<std::pair<std::string, std::string>> xattrs;
   if (int err = Xattrs(node, &xattrs)) return err;
   for (auto& [n, v] : xattrs) {

@@ -122,6 +122,47 @@ BOOST_AUTO_TEST_CASE(a_new_file_is_empty_and_versioned) {
   BOOST_TEST(oracle.get<int>("data_version") == 4);
 }
 
+BOOST_AUTO_TEST_CASE(version_metadata_is_read_lazily_and_unfinished_versions_are_not_versions) {
+  TempDir dir;
+  fs::path file = dir.path() / "lazy.h5";
+  BOOST_TEST_REQUIRE(vh5::CreateVersionedFile(file.string()).ok());
+  for (const char* name : {"a", "b"}) {
+    vh5::NewVersion v;
+    v.name = name;
+    v.groups = {{"g", {}}};
+    BOOST_TEST_REQUIRE(vh5::CommitVersion(file.string(), v).ok());
+  }
+  // What a Python commit killed half way leaves: a group with committed False.
+  BOOST_TEST_REQUIRE(Run({"/usr/bin/python3", "-c",
+                          "import h5py, sys\n"
+                          "f = h5py.File(sys.argv[1], 'r+')\n"
+                          "g = f['_version_data/versions'].create_group('half')\n"
+                          "g.attrs['committed'] = False\n"
+                          "g.attrs['prev_version'] = 'b'\n",
+                          file.string()})
+                         .exit_status == 0);
+  auto f = vh5::VersionedFile::Open(file.string(), vh5::VersionedFile::Access::kReadWrite);
+  BOOST_TEST_REQUIRE(f.ok(), f.status().ToString());
+  // Names come without reading any version; "half" is known not to be one
+  // only once its metadata is read.
+  BOOST_TEST(((*f)->ListVersionNames() == std::vector<std::string>{"a", "b", "half"}));
+  BOOST_TEST((*f)->GetVersionInfo("half").status().IsNotFound());
+  BOOST_TEST(((*f)->ListVersionNames() == std::vector<std::string>{"a", "b"}));
+  BOOST_TEST((*f)->ListVersions().size() == 2u);
+  BOOST_TEST((*f)->GetVersionInfo("b")->prev_version == "a");
+  BOOST_TEST((*f)->GetVersion("half").status().IsNotFound());
+  // A commit through the open file adds exactly its version.
+  vh5::NewVersion c;
+  c.name = "c";
+  BOOST_TEST_REQUIRE((*f)->Commit(c).ok());
+  BOOST_TEST(((*f)->ListVersionNames() == std::vector<std::string>{"a", "b", "c"}));
+  BOOST_TEST((*f)->GetVersionInfo("c")->prev_version == "b");
+  BOOST_TEST((*f)->CurrentVersion().value_or("") == "c");
+  // A refused commit adds nothing.
+  BOOST_TEST((*f)->Commit(c).code() == vh5::Status::Code::kExists);
+  BOOST_TEST((*f)->ListVersionNames().size() == 3u);
+}
+
 BOOST_AUTO_TEST_CASE(versions_read_back_through_h5py_and_share_chunks) {
   TempDir dir;
   fs::path file = dir.path() / "data.h5";

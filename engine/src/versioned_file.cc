@@ -5,10 +5,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cerrno>
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <set>
 
 #include "commit.h"
 #include "file_core.h"
@@ -31,25 +33,41 @@ class VersionedFileImpl final : public VersionedFile {
   const std::string& path() const override { return core_->path; }
   int data_version() const override;
   std::vector<VersionInfo> ListVersions() const override;
+  std::vector<std::string> ListVersionNames() const override;
   std::optional<std::string> CurrentVersion() const override;
   Result<VersionInfo> GetVersionInfo(const std::string& name) const override;
   Result<std::shared_ptr<const Version>> GetVersion(const std::string& name) const override;
   Status Commit(const NewVersion& version) override;
 
  private:
-  // Reads data_version, current_version and every version's metadata.
-  Status ReadVersionList();
+  // Reads data_version and current_version; with `names`, also the names of
+  // every version group (links only, no object is opened).
+  Status ReadTop(bool names);
+  // The metadata of version `name`, nullopt when it is not a version: not a
+  // group, or a commit the Python library never finished.
+  Result<std::optional<VersionInfo>> ReadInfo(const std::string& name) const;
 
   std::shared_ptr<FileCore> core_;
   Access access_ = Access::kReadOnly;
 
-  // Lock order: commit_mu_, then mu_. Readers take only mu_.
+  // Lock order: commit_mu_, then mu_. Readers take only mu_, and never hold
+  // it across an HDF5 call.
   std::mutex commit_mu_;   // one commit at a time
   mutable std::mutex mu_;  // guards everything below
   int data_version_ = 1;
   std::optional<std::string> current_;
-  std::map<std::string, VersionInfo> versions_;
-  mutable std::map<std::string, std::shared_ptr<const Version>> trees_;
+  std::set<std::string> names_;  // every link in versions/ but kFirstVersionName
+  // Metadata read so far, by name; nullopt: named, but not a version.
+  mutable std::map<std::string, std::optional<VersionInfo>> infos_;
+  // Trees walked recently, at most kCachedTrees, so that memory stays bounded
+  // however many versions are read; whoever holds a tree keeps it alive.
+  static constexpr size_t kCachedTrees = 64;
+  struct CachedTree {
+    std::shared_ptr<const Version> tree;
+    uint64_t last_use = 0;
+  };
+  mutable std::map<std::string, CachedTree> trees_;
+  mutable uint64_t uses_ = 0;
 };
 
 Result<std::shared_ptr<VersionedFile>> VersionedFileImpl::Open(const std::string& path,
@@ -79,17 +97,21 @@ Result<std::shared_ptr<VersionedFile>> VersionedFileImpl::Open(const std::string
   if (!h5::LinkExists(core.file.get(), kVersionsGroup))
     return Status::NotVersioned(path + ": an HDF5 file without versioned data (no " +
                                 std::string(kVersionsGroup) + ")");
-  Status s = impl->ReadVersionList();
+  Status s = impl->ReadTop(/*names=*/true);
   if (!s.ok()) return s.WithContext(path);
+  if (std::optional<std::string> current = impl->current_) {
+    Result<VersionInfo> info = impl->GetVersionInfo(*current);
+    if (!info.ok())
+      return Status::Corruption(path + ": current_version " + *current + " is not a version");
+  }
   return std::shared_ptr<VersionedFile>(impl);
 }
 
-Status VersionedFileImpl::ReadVersionList() {
+Status VersionedFileImpl::ReadTop(bool names) {
   VH5_ASSIGN_OR_RETURN(h5::Handle group, h5::OpenGroup(core_->file.get(), kVersionsGroup));
   hid_t versions = group.get();
   int data_version = 1;
   std::optional<std::string> current;
-  std::map<std::string, VersionInfo> infos;
   if (h5::AttributeExists(versions, "data_version")) {
     VH5_ASSIGN_OR_RETURN(int64_t dv, h5::ReadIntAttribute(versions, "data_version"));
     data_version = static_cast<int>(dv);
@@ -98,41 +120,45 @@ Status VersionedFileImpl::ReadVersionList() {
     VH5_ASSIGN_OR_RETURN(std::string name, h5::ReadStringAttribute(versions, "current_version"));
     if (name != kFirstVersionName) current = name;
   }
-  std::vector<std::string> names;
-  hsize_t idx = 0;
-  if (H5Literate(versions, H5_INDEX_NAME, H5_ITER_INC, &idx, CollectGroupName, &names) < 0)
-    return h5::Error("cannot list versions");
-  for (const std::string& name : names) {
-    if (name == kFirstVersionName) continue;
-    H5O_info_t oinfo;
-    if (H5Oget_info_by_name2(versions, name.c_str(), &oinfo, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
-      return h5::Error("cannot inspect version " + name);
-    if (oinfo.type != H5O_TYPE_GROUP) continue;
-    h5::Handle group(H5Gopen2(versions, name.c_str(), H5P_DEFAULT));
-    if (!group) return h5::Error("cannot open version " + name);
-    // A version the Python library began but never finished is not a version.
-    if (h5::AttributeExists(group.get(), "committed")) {
-      VH5_ASSIGN_OR_RETURN(int64_t committed, h5::ReadIntAttribute(group.get(), "committed"));
-      if (!committed) continue;
-    }
-    VersionInfo info;
-    info.name = name;
-    Result<std::string> prev = h5::ReadStringAttribute(group.get(), "prev_version");
-    info.prev_version = prev.ok() ? *prev : kFirstVersionName;
-    Result<std::string> ts = h5::ReadStringAttribute(group.get(), "timestamp");
-    if (ts.ok()) {
-      info.timestamp = *ts;
-      info.timestamp_ns = ParseTimestamp(*ts).value_or(0);
-    }
-    infos.emplace(name, std::move(info));
+  std::vector<std::string> links;
+  if (names) {
+    hsize_t idx = 0;
+    if (H5Literate(versions, H5_INDEX_NAME, H5_ITER_INC, &idx, CollectGroupName, &links) < 0)
+      return h5::Error("cannot list versions");
   }
-  if (current && !infos.count(*current))
-    return Status::Corruption("current_version " + *current + " is not a version");
   std::lock_guard<std::mutex> lock(mu_);
   data_version_ = data_version;
   current_ = std::move(current);
-  versions_ = std::move(infos);
+  if (names) {
+    names_.clear();
+    for (std::string& name : links)
+      if (name != kFirstVersionName) names_.insert(std::move(name));
+  }
   return Status::OK();
+}
+
+Result<std::optional<VersionInfo>> VersionedFileImpl::ReadInfo(const std::string& name) const {
+  VH5_ASSIGN_OR_RETURN(h5::Handle versions, h5::OpenGroup(core_->file.get(), kVersionsGroup));
+  H5O_info_t oinfo;
+  if (H5Oget_info_by_name2(versions.get(), name.c_str(), &oinfo, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
+    return h5::Error("cannot inspect version " + name);
+  if (oinfo.type != H5O_TYPE_GROUP) return std::optional<VersionInfo>();
+  h5::Handle group(H5Gopen2(versions.get(), name.c_str(), H5P_DEFAULT));
+  if (!group) return h5::Error("cannot open version " + name);
+  if (h5::AttributeExists(group.get(), "committed")) {
+    VH5_ASSIGN_OR_RETURN(int64_t committed, h5::ReadIntAttribute(group.get(), "committed"));
+    if (!committed) return std::optional<VersionInfo>();
+  }
+  VersionInfo info;
+  info.name = name;
+  Result<std::string> prev = h5::ReadStringAttribute(group.get(), "prev_version");
+  info.prev_version = prev.ok() ? *prev : kFirstVersionName;
+  Result<std::string> ts = h5::ReadStringAttribute(group.get(), "timestamp");
+  if (ts.ok()) {
+    info.timestamp = *ts;
+    info.timestamp_ns = ParseTimestamp(*ts).value_or(0);
+  }
+  return std::optional<VersionInfo>(std::move(info));
 }
 
 int VersionedFileImpl::data_version() const {
@@ -151,24 +177,59 @@ Status VersionedFileImpl::Commit(const NewVersion& version) {
   Status written = CommitToOpenFile(core_->file.get(), core_->path, version);
   // raw_data may have grown: later readers open it afresh.
   core_->ForgetRawData();
-  Status reread = ReadVersionList();
+  // Only the new version (whole or gone) and the top attributes can differ.
+  Status reread = ReadTop(/*names=*/false);
+  bool exists = h5::LinkExists(core_->file.get(), std::string(kVersionsGroup) + "/" + version.name);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    infos_.erase(version.name);
+    trees_.erase(version.name);
+    if (exists) {
+      names_.insert(version.name);
+    } else {
+      names_.erase(version.name);
+    }
+  }
   if (!written.ok()) return written;
   return reread.WithContext(core_->path);
 }
 
-std::vector<VersionInfo> VersionedFileImpl::ListVersions() const {
+std::vector<std::string> VersionedFileImpl::ListVersionNames() const {
   std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  out.reserve(names_.size());
+  for (const std::string& name : names_) {
+    auto it = infos_.find(name);
+    if (it == infos_.end() || it->second) out.push_back(name);
+  }
+  return out;
+}
+
+std::vector<VersionInfo> VersionedFileImpl::ListVersions() const {
   std::vector<VersionInfo> out;
-  out.reserve(versions_.size());
-  for (const auto& [name, info] : versions_) out.push_back(info);
+  for (const std::string& name : ListVersionNames()) {
+    Result<VersionInfo> info = GetVersionInfo(name);
+    if (info.ok()) out.push_back(std::move(*info));
+  }
   return out;
 }
 
 Result<VersionInfo> VersionedFileImpl::GetVersionInfo(const std::string& name) const {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!names_.count(name)) return Status::NotFound(core_->path + ": no version " + name);
+    auto it = infos_.find(name);
+    if (it != infos_.end()) {
+      if (!it->second) return Status::NotFound(core_->path + ": no version " + name);
+      return *it->second;
+    }
+  }
+  Result<std::optional<VersionInfo>> read = ReadInfo(name);
+  if (!read.ok()) return read.status().WithContext(core_->path);
   std::lock_guard<std::mutex> lock(mu_);
-  auto it = versions_.find(name);
-  if (it == versions_.end()) return Status::NotFound(core_->path + ": no version " + name);
-  return it->second;
+  auto it = infos_.emplace(name, std::move(*read)).first;
+  if (!it->second) return Status::NotFound(core_->path + ": no version " + name);
+  return *it->second;
 }
 
 Result<std::shared_ptr<const Version>> VersionedFileImpl::GetVersion(
@@ -177,13 +238,23 @@ Result<std::shared_ptr<const Version>> VersionedFileImpl::GetVersion(
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = trees_.find(name);
-    if (it != trees_.end()) return it->second;
+    if (it != trees_.end()) {
+      it->second.last_use = ++uses_;
+      return it->second.tree;
+    }
   }
-  // Loaded outside mu_: a commit's ReadVersionList must not wait on a tree walk.
+  // Loaded outside mu_: a commit must not wait on a tree walk.
   VH5_ASSIGN_OR_RETURN(std::shared_ptr<VersionTree> tree, VersionTree::Load(core_, info));
   std::lock_guard<std::mutex> lock(mu_);
-  auto [it, inserted] = trees_.emplace(name, tree);
-  return it->second;
+  auto [it, inserted] = trees_.emplace(name, CachedTree{tree, 0});
+  it->second.last_use = ++uses_;
+  if (trees_.size() > kCachedTrees) {
+    auto oldest = std::min_element(trees_.begin(), trees_.end(), [](const auto& a, const auto& b) {
+      return a.second.last_use < b.second.last_use;
+    });
+    trees_.erase(oldest);
+  }
+  return it->second.tree;
 }
 
 }  // namespace
