@@ -6,6 +6,7 @@ usage: bench.py BUILD_DIR WORK_DIR [--quick] [--repeats N] [--only SECTION,...] 
 """
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -43,6 +44,9 @@ def versioned_hdf5_path():
 
 
 def main():
+    # SIGTERM and SIGHUP unwind like Ctrl-C, so every mount is unmounted in order.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
     ap = argparse.ArgumentParser()
     ap.add_argument("build")
     ap.add_argument("work")

@@ -3,9 +3,11 @@
 // element index), so no two chunks repeat and the same bytes can be written
 // to a plain file for the baselines without holding them in memory.
 //
-//   bench_gen seq FILE MIB CHUNK_ELEMENTS [RAW_OUT]
+//   bench_gen seq FILE MIB CHUNK_ELEMENTS [RAW_OUT|-] [VERSIONS]
 //       version "v1" holding the 1-D <f8 dataset "big" of MIB MiB (seed 1);
-//       RAW_OUT, when given, gets the same bytes as a plain file
+//       RAW_OUT, when given, gets the same bytes as a plain file. With
+//       VERSIONS > 1, versions v2, v3, ... follow, each changing one element
+//       of one chunk of "big": datasets that share all but a few chunks.
 //   bench_gen raw OUT MIB SEED
 //       MIB MiB of <f8 elements with another seed (a rewrite with all new bytes)
 //   bench_gen grid FILE ROWS COLS CHUNK_ROWS CHUNK_COLS [RAW_OUT]
@@ -17,6 +19,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cinttypes>
 #include <cstdio>
@@ -24,6 +27,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "vh5/byte_source.h"
@@ -82,6 +86,30 @@ class RandomSource final : public vh5::ByteSource {
   size_t itemsize_;
 };
 
+// `base` with some 8-byte elements replaced.
+class PatchedSource final : public vh5::ByteSource {
+ public:
+  explicit PatchedSource(std::shared_ptr<const vh5::ByteSource> base) : base_(std::move(base)) {}
+  void Patch(uint64_t offset, double value) { patches_.emplace_back(offset, value); }
+  uint64_t size() const override { return base_->size(); }
+  vh5::Result<size_t> Read(uint64_t offset, size_t len, char* out) const override {
+    vh5::Result<size_t> n = base_->Read(offset, len, out);
+    if (!n.ok()) return n;
+    uint64_t end = offset + *n;
+    for (const auto& [at, value] : patches_) {
+      uint64_t from = std::max(at, offset), to = std::min(at + 8, end);
+      if (from < to)
+        std::memcpy(out + (from - offset), reinterpret_cast<const char*>(&value) + (from - at),
+                    to - from);
+    }
+    return n;
+  }
+
+ private:
+  std::shared_ptr<const vh5::ByteSource> base_;
+  std::vector<std::pair<uint64_t, double>> patches_;  // 8-byte aligned offsets
+};
+
 // Bytes held by the caller, not copied.
 class ViewSource final : public vh5::ByteSource {
  public:
@@ -119,28 +147,52 @@ int WriteRaw(const vh5::ByteSource& src, const std::string& out) {
   return ::close(fd) == 0 ? 0 : Fail(out + ": close failed");
 }
 
-int WriteOneVersion(const std::string& file, vh5::NewDataset d, const std::string& raw_out) {
+int WriteOneVersion(const std::string& file, const vh5::NewDataset& d, const std::string& raw_out) {
   if (!raw_out.empty()) {
     if (int rc = WriteRaw(*d.source, raw_out)) return rc;
   }
   vh5::NewVersion v;
   v.name = "v1";
-  v.datasets.push_back(std::move(d));
+  v.datasets.push_back(d);
   vh5::Status s = vh5::CreateVersionedFile(file);
   if (s.ok()) s = vh5::CommitVersion(file, v);
   return s.ok() ? 0 : Fail(s.ToString());
 }
 
 int Seq(int argc, char** argv) {
-  if (argc < 5) return Fail("usage: bench_gen seq FILE MIB CHUNK_ELEMENTS [RAW_OUT]");
+  if (argc < 5) return Fail("usage: bench_gen seq FILE MIB CHUNK_ELEMENTS [RAW_OUT|-] [VERSIONS]");
+  std::string file = argv[2];
   uint64_t n = std::strtoull(argv[3], nullptr, 10) * (1 << 20) / 8;
+  uint64_t chunk = std::strtoull(argv[4], nullptr, 10);
+  std::string raw = argc > 5 && std::strcmp(argv[5], "-") != 0 ? argv[5] : "";
+  uint64_t versions = argc > 6 ? std::strtoull(argv[6], nullptr, 10) : 1;
+  auto base = std::make_shared<RandomSource>(1, n, 8);
   vh5::NewDataset d;
   d.path = "big";
   d.dtype = "<f8";
   d.shape = {n};
-  d.chunks = {std::strtoull(argv[4], nullptr, 10)};
-  d.source = std::make_shared<RandomSource>(1, n, 8);
-  return WriteOneVersion(argv[2], std::move(d), argc > 5 ? argv[5] : "");
+  d.chunks = {chunk};
+  d.source = base;
+  if (int rc = WriteOneVersion(file, d, raw)) return rc;
+  if (versions <= 1) return 0;
+
+  auto opened = vh5::VersionedFile::Open(file, vh5::VersionedFile::Access::kReadWrite);
+  if (!opened.ok()) return Fail(opened.status().ToString());
+  auto patched = std::make_shared<PatchedSource>(base);
+  uint64_t nchunks = (n + chunk - 1) / chunk;
+  for (uint64_t k = 2; k <= versions; ++k) {
+    uint64_t offset = ((k * 7919) % nchunks) * chunk * 8;  // one element of one chunk
+    patched->Patch(offset, -static_cast<double>(k));
+    vh5::NewVersion v;
+    v.name = "v" + std::to_string(k);
+    d.source = patched;
+    d.partly_from = "v" + std::to_string(k - 1);
+    d.dirty = {{offset, offset + 8}};
+    v.datasets = {d};
+    vh5::Status s = (*opened)->Commit(v);
+    if (!s.ok()) return Fail(v.name + ": " + s.ToString());
+  }
+  return 0;
 }
 
 int Raw(int argc, char** argv) {
@@ -158,7 +210,7 @@ int Grid(int argc, char** argv) {
   d.shape = {rows, cols};
   d.chunks = {std::strtoull(argv[5], nullptr, 10), std::strtoull(argv[6], nullptr, 10)};
   d.source = std::make_shared<RandomSource>(2, rows * cols, 4);
-  return WriteOneVersion(argv[2], std::move(d), argc > 7 ? argv[7] : "");
+  return WriteOneVersion(argv[2], d, argc > 7 ? argv[7] : "");
 }
 
 // The versions file's tree: data/series (16 chunks of 512 <f8, one changed

@@ -106,7 +106,10 @@ class Mount:
             raise RuntimeError(f"{self.mnt} is already mounted")
         t0 = time.perf_counter()
         # A session of its own: Ctrl-C reaches the bench, which unmounts in order.
-        self.proc = subprocess.Popen(self.args, start_new_session=True)
+        # The daemon's messages go to a log beside the mount point.
+        self.log_path = self.mnt.rstrip("/") + ".log"
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.args, start_new_session=True, stdout=log, stderr=log)
         try:
             while True:
                 try:
@@ -115,7 +118,9 @@ class Mount:
                 except OSError:
                     pass
                 if self.proc.poll() is not None:
-                    raise RuntimeError(f"{shlex.join(self.args)} exited with {self.proc.returncode}")
+                    with open(self.log_path, errors="replace") as log:
+                        tail = log.read()[-2000:].strip()
+                    raise RuntimeError(f"{shlex.join(self.args)} exited with {self.proc.returncode}: {tail}")
                 if time.perf_counter() - t0 > 120:
                     raise RuntimeError(f"{self.mnt} did not become usable in 120 s")
                 time.sleep(0.0005)
