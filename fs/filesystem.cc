@@ -353,6 +353,27 @@ int Filesystem::DoRead(const OpenFile& file, uint64_t offset, size_t size, std::
   return 0;
 }
 
+int Filesystem::DoReadRuns(const OpenFile& file, uint64_t offset, size_t size,
+                           std::vector<vh5::Dataset::Run>* runs, int* fd,
+                           std::vector<char>* buf) {
+  runs->clear();
+  buf->clear();
+  if (!file.dataset) return 0;
+  if (vh5::Status s = file.dataset->Locate(offset, size, runs); !s.ok()) return Fail(s);
+  *fd = file.dataset->file_descriptor();
+  uint64_t at = offset;
+  for (const vh5::Dataset::Run& run : *runs) {
+    if (run.file_offset < 0) {
+      size_t from = buf->size();
+      buf->resize(from + run.length);
+      vh5::Result<size_t> n = file.dataset->Read(at, run.length, buf->data() + from);
+      if (!n.ok()) return Fail(n.status());
+    }
+    at += run.length;
+  }
+  return 0;
+}
+
 int Filesystem::Xattrs(const NodeId& node, std::vector<std::pair<std::string, std::string>>* out) {
   if (node.type == NodeType::kStagingNode) {
     std::lock_guard<std::mutex> lock(staging_mu_);

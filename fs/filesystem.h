@@ -59,6 +59,11 @@ class Filesystem {
   int DoOpen(fuse_ino_t ino, int flags, OpenFile** out);
   int DoCreate(fuse_ino_t parent, const std::string& name, Entry* entry, OpenFile** out);
   int DoRead(const OpenFile& file, uint64_t offset, size_t size, std::vector<char>* buf, size_t* n);
+  // A committed dataset's [offset, offset + size) as runs (vh5::Dataset::Locate):
+  // file runs are bytes of `*fd` to move without copying; the other runs'
+  // bytes are read into `*buf`, one after another. No runs for staging/.
+  int DoReadRuns(const OpenFile& file, uint64_t offset, size_t size,
+                 std::vector<vh5::Dataset::Run>* runs, int* fd, std::vector<char>* buf);
   // `*written` may fall short of data.size() when the disk fills part way.
   int DoWrite(const OpenFile& file, uint64_t offset, std::string_view data, size_t* written);
   // close(2): a staged dataset must hold whole rows.

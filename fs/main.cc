@@ -1,5 +1,6 @@
 // vh5fs FILE MOUNTPOINT [-f] [-d] [-o OPT,...]: mounts a versioned HDF5 file.
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/stat.h>
 
 #include <climits>
@@ -12,6 +13,7 @@
 #include "filesystem.h"
 #include "log.h"
 #include "ops.h"
+#include "readahead.h"
 
 namespace vh5fs {
 namespace {
@@ -156,6 +158,11 @@ int Serve(const CommandLine& cl, const char* argv0, const std::string& resolved,
   if (fuse_session_mount(session.se, cl.mountpoint.c_str()) != 0)
     return Refuse(cl.mountpoint + ": cannot mount");
   mount.se = session.se;
+  // Before the loop answers INIT, which keeps the smaller of this and max_readahead.
+  char mounted_at[PATH_MAX];
+  if (::realpath(cl.mountpoint.c_str(), mounted_at) == nullptr ||
+      !SetReadaheadKb(MountDevice(mounted_at), kReadaheadKb))
+    LogInfo(std::string("readahead stays at the system default: ") + std::strerror(errno));
   if (fuse_daemonize(cl.foreground ? 1 : 0) != 0) return Refuse("cannot daemonize");
   if (!cl.foreground) UseSyslog();
 
@@ -213,4 +220,15 @@ int Run(int argc, char** argv) {
 }  // namespace
 }  // namespace vh5fs
 
-int main(int argc, char** argv) { return vh5fs::Run(argc, argv); }
+int main(int argc, char** argv) {
+  // One malloc arena, set before any thread starts: HDF5 builds a commit's
+  // virtual datasets out of many small allocations, and per-thread arenas
+  // grew page by page (mprotect per step) and kept 1.6x the memory (measured:
+  // 1 GiB in 32,768 chunks, commit 1.36 s -> 0.80 s, peak 1.65 -> 1.05 GiB).
+  mallopt(M_ARENA_MAX, 1);
+  // Nor hand the heap's top back after each request (1,506 brk calls for one
+  // 256 MiB read): memory returns after commits, through malloc_trim.
+  mallopt(M_TRIM_THRESHOLD, 128 << 20);
+  mallopt(M_TOP_PAD, 16 << 20);
+  return vh5fs::Run(argc, argv);
+}

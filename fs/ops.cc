@@ -2,6 +2,7 @@
 // escape into libfuse's C code.
 #include "ops.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -38,9 +39,11 @@ void ReplyEntry(fuse_req_t req, const Filesystem::Entry& entry) {
 
 void op_init(void*, fuse_conn_info* conn) {
   // libfuse derives max_pages (and so the largest read) from max_write.
-  conn->max_write = 1 << 20;
-  conn->max_readahead = 1 << 20;
+  conn->max_write = kReadaheadKb << 10;
+  conn->max_readahead = kReadaheadKb << 10;
   if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
+  // Chunks stored unfiltered go from the file to the reader by splice(2).
+  if (conn->capable & FUSE_CAP_SPLICE_WRITE) conn->want |= FUSE_CAP_SPLICE_WRITE;
 }
 
 void op_lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -138,10 +141,45 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   });
 }
 
+// Replies with the runs: the file's own bytes are spliced from `fd` when the
+// kernel allows it (one copy fewer than reading them here), the rest from `buf`.
+void ReplyRuns(fuse_req_t req, const std::vector<vh5::Dataset::Run>& runs, int fd,
+               std::vector<char>& buf) {
+  thread_local std::vector<char> storage;
+  storage.assign(sizeof(fuse_bufvec) + runs.size() * sizeof(fuse_buf), 0);
+  auto* vec = reinterpret_cast<fuse_bufvec*>(storage.data());
+  vec->count = runs.size();
+  size_t in_buf = 0;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    fuse_buf& b = vec->buf[i];
+    b.size = runs[i].length;
+    if (runs[i].file_offset >= 0) {
+      b.flags = static_cast<fuse_buf_flags>(FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK);
+      b.fd = fd;
+      b.pos = runs[i].file_offset;
+    } else {
+      b.mem = buf.data() + in_buf;
+      in_buf += runs[i].length;
+    }
+  }
+  fuse_reply_data(req, vec, FUSE_BUF_SPLICE_MOVE);
+}
+
 void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_info* fi) {
   Guarded(req, [&] {
     thread_local std::vector<char> buf;
+    thread_local std::vector<vh5::Dataset::Run> runs;
     const auto* file = reinterpret_cast<const Filesystem::OpenFile*>(fi->fh);
+    int fd = -1;
+    if (int err = Fs(req).DoReadRuns(*file, static_cast<uint64_t>(offset), size, &runs, &fd, &buf)) {
+      fuse_reply_err(req, err);
+      return;
+    }
+    if (fd >= 0 && std::any_of(runs.begin(), runs.end(),
+                               [](const vh5::Dataset::Run& r) { return r.file_offset >= 0; })) {
+      ReplyRuns(req, runs, fd, buf);
+      return;
+    }
     size_t n = 0;
     if (int err = Fs(req).DoRead(*file, static_cast<uint64_t>(offset), size, &buf, &n)) {
       fuse_reply_err(req, err);

@@ -5,6 +5,9 @@
 
 namespace vh5fs {
 
+// The largest request either way, and the readahead window asked for: 1 MiB.
+inline constexpr unsigned kReadaheadKb = 1024;
+
 // Every operation vh5fs serves; userdata of the session is the Filesystem.
 fuse_lowlevel_ops MakeOperations();
 

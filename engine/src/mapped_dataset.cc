@@ -1,6 +1,9 @@
 #include "mapped_dataset.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <unordered_map>
 
@@ -19,6 +22,57 @@ MappedDataset::MappedDataset(DatasetInfo info, ChunkMap map,
     row_elements_ *= info_.shape[d];
     if (map_.cell_dims()[d] < info_.shape[d]) row_cells_ = false;
   }
+  if (!sources_.empty()) fd_ = sources_[0]->fd();
+}
+
+std::optional<uint64_t> MappedDataset::CellFileOffset(uint64_t cell) const {
+  const ChunkMap::Piece* piece = nullptr;
+  if (!row_cells_ || fd_ < 0 || !CoveredByOnePiece(cell, &piece)) return std::nullopt;
+  const RawData& raw = *sources_[piece->source];
+  if (raw.fd() != fd_) return std::nullopt;
+  const uint64_t* sstart = map_.SourceStart(*piece);
+  const uint64_t* count = map_.Count(*piece);
+  for (size_t d = 1; d < map_.rank(); ++d)
+    if (sstart[d] != 0 || raw.dims()[d] != info_.shape[d]) return std::nullopt;
+  return raw.RowsOffset(sstart[0], count[0]);
+}
+
+Status MappedDataset::Locate(uint64_t offset, size_t len, std::vector<Run>* out) const {
+  out->clear();
+  if (offset >= size_ || len == 0) return Status::OK();
+  uint64_t end = offset + std::min<uint64_t>(len, size_ - offset);
+  auto add = [out](uint64_t length, int64_t file_offset) {
+    if (!out->empty()) {
+      Run& last = out->back();
+      bool both_other = last.file_offset < 0 && file_offset < 0;
+      bool adjacent = last.file_offset >= 0 && file_offset >= 0 &&
+                      static_cast<uint64_t>(last.file_offset) + last.length ==
+                          static_cast<uint64_t>(file_offset);
+      if (both_other || adjacent) {
+        last.length += length;
+        return;
+      }
+    }
+    out->push_back(Run{length, file_offset});
+  };
+  if (!row_cells_ || fd_ < 0) {
+    add(end - offset, -1);
+    return Status::OK();
+  }
+  // A row cell is one contiguous stretch of the view: cell_bytes each.
+  uint64_t cell_bytes = map_.cell_dims()[0] * row_elements_ * itemsize_;
+  for (uint64_t pos = offset; pos < end;) {
+    uint64_t cell = pos / cell_bytes;
+    uint64_t stop = std::min(end, (cell + 1) * cell_bytes);
+    std::optional<uint64_t> at = CellFileOffset(cell);
+    if (at) {
+      add(stop - pos, static_cast<int64_t>(*at + (pos - cell * cell_bytes)));
+    } else {
+      add(stop - pos, -1);
+    }
+    pos = stop;
+  }
+  return Status::OK();
 }
 
 void MappedDataset::Fill(char* out, uint64_t elements) const {
@@ -34,24 +88,46 @@ void MappedDataset::Fill(char* out, uint64_t elements) const {
 Result<size_t> MappedDataset::Read(uint64_t offset, size_t len, char* out) const {
   if (offset >= size_ || len == 0) return size_t{0};
   len = static_cast<size_t>(std::min<uint64_t>(len, size_ - offset));
+  thread_local std::vector<Run> runs;
+  VH5_RETURN_IF_ERROR(Locate(offset, len, &runs));
+  uint64_t done = 0;
+  for (const Run& run : runs) {
+    char* dst = out + done;
+    if (run.file_offset < 0) {
+      VH5_RETURN_IF_ERROR(ReadOther(offset + done, static_cast<size_t>(run.length), dst));
+    } else {
+      // Chunks stored one after another: one pread for all of them.
+      for (uint64_t got = 0; got < run.length;) {
+        ssize_t n = ::pread(fd_, dst + got, run.length - got,
+                            static_cast<off_t>(static_cast<uint64_t>(run.file_offset) + got));
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return Status::IOError(std::string("pread: ") + std::strerror(errno));
+        if (n == 0) return Status::Corruption("a chunk lies past the end of the file");
+        got += static_cast<uint64_t>(n);
+      }
+    }
+    done += run.length;
+  }
+  return len;
+}
+
+Status MappedDataset::ReadOther(uint64_t offset, size_t len, char* out) const {
   uint64_t first = offset / itemsize_;
   uint64_t last = (offset + len + itemsize_ - 1) / itemsize_;
-  if (offset % itemsize_ == 0 && len % itemsize_ == 0) {
-    VH5_RETURN_IF_ERROR(ReadElements(first, last, out));
-    return len;
-  }
+  if (offset % itemsize_ == 0 && len % itemsize_ == 0) return ReadElements(first, last, out);
   std::vector<char> tmp((last - first) * itemsize_);
   VH5_RETURN_IF_ERROR(ReadElements(first, last, tmp.data()));
   std::memcpy(out, tmp.data() + (offset - first * itemsize_), len);
-  return len;
+  return Status::OK();
 }
 
 bool MappedDataset::CoveredByOnePiece(uint64_t cell, const ChunkMap::Piece** piece) const {
   std::span<const ChunkMap::Piece> pieces = map_.PiecesOf(cell);
   if (pieces.size() != 1) return false;
   size_t rank = map_.rank();
-  std::vector<uint64_t> origin(rank), extent(rank);
-  map_.CellBox(cell, origin.data(), extent.data());
+  uint64_t origin[32], extent[32];  // HDF5 allows 32 dimensions at most
+  if (rank > 32) return false;
+  map_.CellBox(cell, origin, extent);
   const uint64_t* vstart = map_.VirtualStart(pieces[0]);
   const uint64_t* count = map_.Count(pieces[0]);
   for (size_t d = 0; d < rank; ++d)

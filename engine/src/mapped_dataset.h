@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "chunk_map.h"
@@ -18,8 +19,15 @@ class MappedDataset final : public Dataset {
   const DatasetInfo& info() const override { return info_; }
   uint64_t size() const override { return size_; }
   Result<size_t> Read(uint64_t offset, size_t len, char* out) const override;
+  Status Locate(uint64_t offset, size_t len, std::vector<Run>* out) const override;
+  int file_descriptor() const override { return fd_; }
 
  private:
+  // Where cell `cell`'s bytes lie in the file, as one range: its offset, when
+  // one piece maps the whole cell onto rows of a stored, unfiltered chunk.
+  std::optional<uint64_t> CellFileOffset(uint64_t cell) const;
+  // Read() of a range Locate() says is not in the file as it is.
+  Status ReadOther(uint64_t offset, size_t len, char* out) const;
   // Elements [first, last) in C order into `out`.
   Status ReadElements(uint64_t first, uint64_t last, char* out) const;
   // Elements [first, last), counted from the start of `cell`, for datasets
@@ -38,6 +46,7 @@ class MappedDataset final : public Dataset {
   uint64_t size_;
   uint64_t row_elements_;  // product of shape[1:]
   bool row_cells_;         // every cell spans all trailing dimensions
+  int fd_ = -1;            // every source's file (they all live in the versioned file)
 };
 
 }  // namespace vh5

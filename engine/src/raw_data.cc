@@ -124,6 +124,23 @@ Result<bool> RawData::ReadRawChunk(const uint64_t* origin, uint64_t offset, uint
   return true;
 }
 
+std::optional<uint64_t> RawData::RowsOffset(uint64_t row, uint64_t rows) const {
+  if (filtered_ || !index_ || rows == 0 || row + rows > dims_[0] || row + rows < row)
+    return std::nullopt;
+  uint64_t chunk_row = row / chunk_dims_[0] * chunk_dims_[0];
+  if (row + rows > chunk_row + chunk_dims_[0]) return std::nullopt;
+  uint64_t origin[32] = {chunk_row};  // HDF5 allows 32 dimensions at most
+  if (dims_.size() > 32) return std::nullopt;
+  uint64_t row_bytes = itemsize_;
+  for (size_t d = 1; d < dims_.size(); ++d) {
+    if (dims_[d] != chunk_dims_[d]) return std::nullopt;  // a row would span chunks
+    row_bytes *= chunk_dims_[d];
+  }
+  const ChunkIndex::Entry* entry = index_->Find(origin);
+  if (entry == nullptr || entry->size != row_bytes * chunk_dims_[0]) return std::nullopt;
+  return entry->offset + (row - chunk_row) * row_bytes;
+}
+
 Status RawData::ReadThroughHdf5(const uint64_t* start, const uint64_t* count, hid_t mem_type,
                                 void* out) const {
   size_t rank = dims_.size();

@@ -50,6 +50,14 @@ class RawData {
   // (product(count) * itemsize bytes). Not for variable-length types.
   Status ReadBlock(const uint64_t* start, const uint64_t* count, char* out) const;
 
+  // Where rows [row, row + rows) along axis 0 lie in the file, as one range:
+  // their absolute offset, when they sit whole in one stored, unfiltered
+  // chunk; nullopt otherwise (read them with ReadBlock). The chunk's rows are
+  // contiguous there, every trailing dimension of the chunk being in them.
+  std::optional<uint64_t> RowsOffset(uint64_t row, uint64_t rows) const;
+  // The descriptor of the file the offsets above refer to (-1: none).
+  int fd() const { return fd_ ? fd_->get() : -1; }
+
   // Reads the box as variable-length strings, appended to `out` in C order.
   Status ReadStrings(const uint64_t* start, const uint64_t* count,
                      std::vector<std::string>* out) const;

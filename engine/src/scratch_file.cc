@@ -4,6 +4,7 @@
 #include <linux/falloc.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -55,11 +56,19 @@ Result<uint64_t> ScratchFile::Allocate() {
   return next_++;
 }
 
-void ScratchFile::Release(uint64_t page) {
+void ScratchFile::Release(std::vector<uint64_t> pages) {
+  if (abandoned_ || pages.empty()) return;
+  std::sort(pages.begin(), pages.end());
   // Best effort: without hole punching the space is reused by later pages.
-  ::fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-              static_cast<off_t>(page * kPageSize), kPageSize);
-  free_.push_back(page);
+  for (size_t first = 0; first < pages.size();) {
+    size_t last = first;
+    while (last + 1 < pages.size() && pages[last + 1] == pages[last] + 1) ++last;
+    ::fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                static_cast<off_t>(pages[first] * kPageSize),
+                static_cast<off_t>((last - first + 1) * kPageSize));
+    first = last + 1;
+  }
+  free_.insert(free_.end(), pages.begin(), pages.end());
 }
 
 Status ScratchFile::Write(uint64_t page, size_t offset, const char* data, size_t len) {

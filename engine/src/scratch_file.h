@@ -30,9 +30,14 @@ class ScratchFile {
 
   // A page no one uses; its content is undefined until written.
   Result<uint64_t> Allocate();
-  void Release(uint64_t page);
+  void Release(uint64_t page) { Release(std::vector<uint64_t>{page}); }
+  // Punches the pages out in runs, one call per run of adjacent pages.
+  void Release(std::vector<uint64_t> pages);
+  // The file is about to go whole: releases become no-ops.
+  void Abandon() { abandoned_ = true; }
   // `len` bytes at `offset` inside `page` (offset + len <= kPageSize).
   Status Write(uint64_t page, size_t offset, const char* data, size_t len);
+  // `len` bytes from `offset` of `page` on, through the pages that follow it.
   Status Read(uint64_t page, size_t offset, size_t len, char* out) const;
 
   uint64_t pages_in_use() const { return next_ - free_.size(); }
@@ -47,6 +52,7 @@ class ScratchFile {
   Fd fd_;
   uint64_t next_ = 0;           // pages ever handed out
   std::vector<uint64_t> free_;  // released pages, reused first
+  bool abandoned_ = false;
 };
 
 }  // namespace vh5

@@ -53,7 +53,7 @@ StagedContent::~StagedContent() {
   for (const std::vector<uint64_t>* table : {&pages_, &checkpoint_pages_})
     for (uint64_t state : *table)
       if (InScratch(state)) owned.insert(state - kFirstScratch);
-  for (uint64_t page : owned) scratch_->Release(page);
+  scratch_->Release(std::vector<uint64_t>(owned.begin(), owned.end()));
 }
 
 void StagedContent::SetFill(std::string fill) {
@@ -126,6 +126,12 @@ Result<size_t> StagedContent::Read(uint64_t offset, size_t len, char* out) const
     if (state == kFillPage) {
       FillRange(pos, n, dst);
     } else {
+      // Pages written in order sit in order in the scratch file: one read.
+      uint64_t next = page + 1;
+      while (pos + n < end && State(next) == State(next - 1) + 1) {
+        n += static_cast<size_t>(std::min<uint64_t>(kPage, end - pos - n));
+        ++next;
+      }
       VH5_RETURN_IF_ERROR(scratch_->Read(state - kFirstScratch, in_page, n, dst));
     }
     pos += n;
@@ -254,7 +260,7 @@ Status StagedContent::Truncate(uint64_t new_size) {
 }
 
 void StagedContent::Checkpoint() {
-  for (uint64_t page : retired_) scratch_->Release(page);
+  scratch_->Release(std::move(retired_));
   retired_.clear();
   fresh_.clear();
   checkpoint_pages_ = pages_;
@@ -262,7 +268,7 @@ void StagedContent::Checkpoint() {
 }
 
 void StagedContent::Rollback() {
-  for (uint64_t page : fresh_) scratch_->Release(page);
+  scratch_->Release(std::vector<uint64_t>(fresh_.begin(), fresh_.end()));
   fresh_.clear();
   retired_.clear();
   pages_ = checkpoint_pages_;

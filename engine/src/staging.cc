@@ -143,7 +143,8 @@ Staging::Staging(std::shared_ptr<const Version> base, std::string scratch_dir)
   }
 }
 
-Staging::~Staging() = default;
+// Every scratch page goes with the file: no page needs punching out first.
+Staging::~Staging() { scratch_->Abandon(); }
 
 Result<Staging::Node*> Staging::Find(std::string_view path) const {
   Node* node = root_.get();

@@ -1,6 +1,7 @@
 #include "vh5/versioned_file.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -177,6 +178,10 @@ Status VersionedFileImpl::Commit(const NewVersion& version) {
   Status written = CommitToOpenFile(core_->file.get(), core_->path, version);
   // raw_data may have grown: later readers open it afresh.
   core_->ForgetRawData();
+  // HDF5 keeps a virtual dataset's selections (~25 KiB per chunk) on its free
+  // lists after the commit: give them back to the system.
+  H5garbage_collect();
+  malloc_trim(0);
   // Only the new version (whole or gone) and the top attributes can differ.
   Status reread = ReadTop(/*names=*/false);
   bool exists = h5::LinkExists(core_->file.get(), std::string(kVersionsGroup) + "/" + version.name);

@@ -3,10 +3,12 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <optional>
 #include <string_view>
+#include <thread>
 
 #include "attribute_codec.h"
 #include "attributes.h"
@@ -327,7 +329,8 @@ class DatasetWriter {
         m.origin[d] = cell[d] * ds_.chunks[d];
         m.extent[d] = std::min(ds_.chunks[d], ds_.shape[d] - m.origin[d]);
       }
-      VH5_RETURN_IF_ERROR(StoreCell(std::move(m), table));
+      VH5_RETURN_IF_ERROR(MapCell(std::move(m)));
+      if (pending_bytes_ >= kHashBatchBytes) VH5_RETURN_IF_ERROR(StorePending(table));
       size_t d = rank;
       while (d-- > 0) {
         if (++cell[d] < grid[d]) break;
@@ -335,13 +338,12 @@ class DatasetWriter {
       }
       if (d == static_cast<size_t>(-1)) break;
     }
-    return Status::OK();
+    return StorePending(table);
   }
 
-  // Maps one cell: to the base's chunk when it is known unchanged, to
-  // nothing when it is all fill, else to the chunk with its hash, stored now
-  // if the hash table does not know it.
-  Status StoreCell(Mapping m, HashTable* table) {
+  // Maps one cell to the base's chunk when it is known unchanged, or to
+  // nothing when it is all fill; any other cell waits in pending_ for its hash.
+  Status MapCell(Mapping m) {
     int64_t base_start = 0;
     bool base_fill = false;
     bool in_base = BaseMapping(m, &base_start, &base_fill);
@@ -350,30 +352,61 @@ class DatasetWriter {
       if (!base_fill) mappings_.push_back(std::move(m));
       return Status::OK();
     }
-    VH5_RETURN_IF_ERROR(Gather(m.origin, m.extent, &bytes_, &strings_));
-    if (AllFill(bytes_, strings_)) return Status::OK();
+    PendingCell cell;
+    VH5_RETURN_IF_ERROR(Gather(m.origin, m.extent, &cell.bytes, &cell.strings));
+    if (AllFill(cell.bytes, cell.strings)) return Status::OK();
     if (in_base && !base_fill && !vlen_) {
-      VH5_ASSIGN_OR_RETURN(bool same, StoredChunkEquals(m, base_start, bytes_));
+      VH5_ASSIGN_OR_RETURN(bool same, StoredChunkEquals(m, base_start, cell.bytes));
       if (same) {
         m.raw_start = base_start;
         mappings_.push_back(std::move(m));
         return Status::OK();
       }
     }
-    ChunkHash hash =
-        vlen_ ? HashStringChunk(strings_, m.extent) : HashFixedChunk(bytes_, m.extent);
-    if (auto found = table->Find(hash)) {
-      m.raw_start = found->first;
-    } else {
+    cell.mapping = mappings_.size();
+    mappings_.push_back(std::move(m));
+    pending_bytes_ += cell.bytes.size() + cell.strings.size() * sizeof(std::string_view);
+    pending_.push_back(std::move(cell));
+    return Status::OK();
+  }
+
+  // Hashes the pending cells on every core, then, in cell order, maps each to
+  // the chunk the hash table knows or stores it as a new one.
+  Status StorePending(HashTable* table) {
+    HashInParallel();
+    for (PendingCell& cell : pending_) {
+      Mapping& m = mappings_[cell.mapping];
+      if (auto found = table->Find(cell.hash)) {
+        m.raw_start = found->first;
+        continue;
+      }
       // After the next free slot: a rebuilt (legacy) table may have
       // fewer rows than raw_data has slots.
       m.raw_start = std::max<int64_t>(table->largest_index() * static_cast<int64_t>(ds_.chunks[0]),
                                       static_cast<int64_t>(raw_rows_));
-      table->Add(hash, m.raw_start, m.raw_start + static_cast<int64_t>(m.extent[0]));
-      VH5_RETURN_IF_ERROR(WriteChunk(m, bytes_, strings_));
+      table->Add(cell.hash, m.raw_start, m.raw_start + static_cast<int64_t>(m.extent[0]));
+      VH5_RETURN_IF_ERROR(WriteChunk(m, cell.bytes, cell.strings));
     }
-    mappings_.push_back(std::move(m));
+    pending_.clear();
+    pending_bytes_ = 0;
     return Status::OK();
+  }
+
+  void HashInParallel() {
+    std::atomic<size_t> next{0};
+    auto work = [this, &next] {
+      for (size_t i; (i = next++) < pending_.size();) {
+        PendingCell& cell = pending_[i];
+        const std::vector<uint64_t>& extent = mappings_[cell.mapping].extent;
+        cell.hash = vlen_ ? HashStringChunk(cell.strings, extent) : HashFixedChunk(cell.bytes, extent);
+      }
+    };
+    size_t workers = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()),
+                                      pending_.size());
+    std::vector<std::thread> helpers;
+    for (size_t w = 1; w < workers; ++w) helpers.emplace_back(work);
+    work();
+    for (std::thread& t : helpers) t.join();
   }
 
   Status WriteChunk(const Mapping& m, const std::string& bytes,
@@ -467,8 +500,18 @@ class DatasetWriter {
   std::vector<uint64_t> base_shape_;
   std::shared_ptr<const ByteSource> content_;  // fixed-size types
   std::optional<CellReader> cells_;
-  std::string bytes_, stored_;              // one cell's bytes, and its stored twin
-  std::vector<std::string_view> strings_;  // one cell's strings
+  std::string stored_;  // a base chunk read back for comparison
+
+  // Cells waiting for their hash, at most about kHashBatchBytes of them.
+  static constexpr uint64_t kHashBatchBytes = 64 << 20;
+  struct PendingCell {
+    size_t mapping = 0;  // index in mappings_
+    std::string bytes;
+    std::vector<std::string_view> strings;
+    ChunkHash hash{};
+  };
+  std::vector<PendingCell> pending_;
+  uint64_t pending_bytes_ = 0;
 };
 
 std::string Now() {
