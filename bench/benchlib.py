@@ -134,6 +134,16 @@ class Mount:
     def pid(self):
         return self.proc.pid
 
+    def readahead_kb(self):
+        """The mount's read_ahead_kb (from its device in mountinfo), or None."""
+        with open("/proc/self/mountinfo") as f:
+            dev = [line.split()[2] for line in f if line.split()[4] == self.mnt]
+        try:
+            with open(f"/sys/class/bdi/{dev[-1]}/read_ahead_kb") as f:
+                return int(f.read())
+        except (OSError, IndexError, ValueError):
+            return None
+
     def memory(self):
         """The daemon's VmHWM, VmRSS, RssAnon, RssFile in MiB."""
         return proc_memory(self.pid)
