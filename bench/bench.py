@@ -64,6 +64,13 @@ def main():
     ctx.versions = a.versions or (1000 if a.quick else 10000)
     ctx.vh_why = why
 
+    # Data: three 1 GiB files kept throughout, plus at most ~4 GiB in one section.
+    need_gib = 2.5 if a.quick else 9
+    st = os.statvfs(a.work)
+    free_gib = st.f_bavail * st.f_frsize / 2**30
+    if free_gib < need_gib:
+        sys.exit(f"bench: {free_gib:.1f} GiB free under {a.work}; the bench needs about {need_gib} GiB"
+                 " (set TMPDIR to a roomier disk)")
     with open("/proc/loadavg") as f:
         load = f.read().split()[:3]
     print(f"vh5fs bench{' --quick' if a.quick else ''}: {os.cpu_count()} cores, "

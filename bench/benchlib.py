@@ -40,6 +40,15 @@ class Context:
             note(f"made {key} in {time.perf_counter() - t0:.1f} s")
         return self._files[key]
 
+    def discard(self, *names):
+        """Removes data files no later section needs, so disk use stays bounded."""
+        for name in names:
+            self._files.pop(name, None)
+            try:
+                os.remove(self.path(name))
+            except FileNotFoundError:
+                pass
+
 
 def note(msg):
     print(f"  [{msg}]", file=sys.stderr, flush=True)

@@ -96,4 +96,5 @@ def run_section(ctx):
     if peer_secs:
         s.ratio("vh5fs 1% commit speed / versioned-hdf5's", peer_secs, one)
     s.print()
+    ctx.discard("new.bin")
     return s

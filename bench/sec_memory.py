@@ -110,4 +110,5 @@ def run_section(ctx):
     s.note("bounded means the peak stops growing once the first dataset is read; the bound to "
            "state is the larger VmHWM after all reads")
     s.print()
+    ctx.discard("memory.h5")
     return s

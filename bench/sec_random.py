@@ -29,7 +29,7 @@ def rate(results):
 
 def random_reads(ctx):
     reps = ctx.repeats
-    budget = 2 if ctx.quick else 4
+    budget = 1 if ctx.quick else 4
     plain = plain_file(ctx)
     few = (ctx.mib << 20) // 4096 // 16  # reads touching ~6% of the pages: few repeats
     s = Section(f"random 4 KiB reads of the {ctx.mib} MiB 1-D dataset",
@@ -132,4 +132,6 @@ def slabs(ctx):
 
 
 def run_section(ctx):
-    return [random_reads(ctx), slabs(ctx)]
+    out = [random_reads(ctx), slabs(ctx)]
+    ctx.discard("grid.h5", "grid.bin")
+    return out

@@ -97,4 +97,5 @@ def run_section(ctx):
     if vo:
         s.ratio("vh5fs mount time / versioned-hdf5 open", mt, vo)
     s.print()
+    ctx.discard("versions.h5")
     return s
