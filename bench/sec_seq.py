@@ -92,6 +92,10 @@ def run_section(ctx):
         hw = s.figure("h5py virtual dataset d[...] (whole)", median(whole), "MiB/s")
         hs = s.figure("h5py virtual dataset, 1 MiB slices", median(sliced), "MiB/s",
                       f"from the start for up to {budget} s")
+        if ctx.vh_path:
+            r = peer(ctx, "vh_open_version", h5, "v1", "big")
+            s.figure("versioned-hdf5: vf['v1']['big'][...]", r["bytes"] / r["version_seconds"] / 2**20,
+                     "MiB/s", "peer, one run")
         if vh5fs_ra != ceiling_ra:
             s.note(f"the mounts' read_ahead_kb differ: vh5fs {vh5fs_ra}, ceiling {ceiling_ra}")
         s.ratio("vh5fs first read / FUSE ceiling", f, fc, ">= 0.80", minimum=0.8)
