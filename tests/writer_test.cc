@@ -1,5 +1,8 @@
 // The writer against h5py as an independent reader: what vh5fs writes is the
 // Python library's format, chunk for chunk and hash for hash.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
@@ -9,6 +12,8 @@
 #include <sstream>
 
 #include "attribute_codec.h"
+#include "chunk_cache.h"
+#include "h5_handle.h"
 #include "test_util.h"
 #include "vh5/versioned_file.h"
 #include "vh5/writer.h"
@@ -436,6 +441,106 @@ BOOST_AUTO_TEST_CASE(datasets_are_laid_out_as_h5py_creates_them) {
   BOOST_TEST(oracle.get<int>("bad_hash_rows") == 0);
   BOOST_TEST(d.get<std::string>("sha256") == Sha256Hex(points.data));
   BOOST_TEST(EngineContent(file, "v", "points") == points.data);
+}
+
+BOOST_AUTO_TEST_CASE(compressed_chunks_decode_outside_hdf5_exactly_as_h5py_reads_them) {
+  TempDir dir;
+  fs::path file = dir.path() / "filters.h5";
+  BOOST_TEST_REQUIRE(vh5::CreateVersionedFile(file.string()).ok());
+  struct Kind {
+    std::string dtype;
+    size_t itemsize;
+  };
+  const std::vector<Kind> kinds = {{"|u1", 1}, {"<i2", 2}, {"<f8", 8},
+                                   {"[('a', '<i4'), ('b', '<f8')]", 12}};
+  const std::vector<std::string> pipelines = {"gzip:1",     "gzip:9,shuffle", "lzf",
+                                              "lzf,shuffle", "shuffle",       "fletcher32",
+                                              "gzip:4,shuffle,fletcher32"};
+  vh5::NewVersion v;
+  v.name = "v";
+  uint64_t seed = 1;
+  for (size_t k = 0; k < kinds.size(); ++k) {
+    for (size_t p = 0; p < pipelines.size(); ++p) {
+      vh5::NewDataset d;
+      d.path = "k" + std::to_string(k) + "/p" + std::to_string(p);
+      d.dtype = kinds[k].dtype;
+      // 2-D with edge chunks on both axes; values compressible but not trivial.
+      d.shape = {301, 7};
+      d.chunks = {64, 4};
+      d.compression = pipelines[p];
+      d.data.resize(301 * 7 * kinds[k].itemsize);
+      for (char& c : d.data) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        c = static_cast<char>((seed >> 60) < 6 ? (seed >> 33) & 0xff : 0);
+      }
+      v.datasets.push_back(d);
+    }
+  }
+  BOOST_TEST_REQUIRE(vh5::CommitVersion(file.string(), v).ok());
+  vh5::ChunkCache& cache = vh5::ChunkCache::Decoded();
+  uint64_t cached_before = cache.bytes();
+  ptree oracle = H5pyOracle(file);
+  const ptree& datasets = At(At(oracle.get_child("versions"), "v"), "datasets");
+  for (const vh5::NewDataset& d : v.datasets) {
+    BOOST_TEST_CONTEXT(d.path << " " << d.dtype << " " << d.compression) {
+      std::string engine = EngineContent(file, "v", d.path);
+      BOOST_TEST((engine == d.data));
+      BOOST_TEST(At(datasets, d.path).get<std::string>("sha256") == Sha256Hex(engine));
+    }
+  }
+  // Decoded chunks were kept (bounded: 64 MiB in all).
+  BOOST_TEST(cache.bytes() > cached_before);
+  BOOST_TEST(cache.bytes() <= uint64_t{64} << 20);
+}
+
+BOOST_AUTO_TEST_CASE(a_damaged_compressed_chunk_is_an_error_not_data) {
+  TempDir dir;
+  fs::path file = dir.path() / "damaged.h5";
+  BOOST_TEST_REQUIRE(vh5::CreateVersionedFile(file.string()).ok());
+  vh5::NewVersion v;
+  v.name = "v";
+  for (std::string compression : {"gzip:4", "lzf"}) {
+    vh5::NewDataset d;
+    d.path = compression.substr(0, 3);
+    d.dtype = "<i8";
+    d.shape = {5000};
+    d.chunks = {1000};
+    d.compression = compression;
+    for (int64_t i = 0; i < 5000; ++i)
+      d.data.append(reinterpret_cast<const char*>(&i), sizeof i);
+    v.datasets.push_back(d);
+  }
+  BOOST_TEST_REQUIRE(vh5::CommitVersion(file.string(), v).ok());
+  // Overwrite the middle of the third stored chunk of each raw_data.
+  for (std::string path : {"gzi", "lzf"}) {
+    vh5::h5::Handle f(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+    vh5::h5::Handle raw(H5Dopen2(f.get(), ("/_version_data/" + path + "/raw_data").c_str(), H5P_DEFAULT));
+    hsize_t origin[1] = {2000};
+    haddr_t addr = 0;
+    hsize_t size = 0;
+    BOOST_TEST_REQUIRE(
+        H5Dget_chunk_info_by_coord(raw.get(), origin, nullptr, &addr, &size) >= 0);
+    raw.Reset();
+    f.Reset();
+    int fd = ::open(file.c_str(), O_WRONLY);
+    std::string junk(size / 2, '\xa5');
+    BOOST_TEST_REQUIRE(::pwrite(fd, junk.data(), junk.size(), addr + size / 4) ==
+                       static_cast<ssize_t>(junk.size()));
+    ::close(fd);
+  }
+  auto opened = vh5::VersionedFile::OpenReadOnly(file.string());
+  BOOST_TEST_REQUIRE(opened.ok());
+  auto version = (*opened)->GetVersion("v");
+  BOOST_TEST_REQUIRE(version.ok());
+  for (std::string path : {"gzi", "lzf"}) {
+    auto d = (*version)->OpenDataset(path);
+    BOOST_TEST_REQUIRE(d.ok());
+    std::vector<char> buf(8000);
+    BOOST_TEST((*d)->Read(0, buf.size(), buf.data()).ok());  // chunk 0 is intact
+    vh5::Result<size_t> bad = (*d)->Read(2000 * 8, buf.size(), buf.data());
+    BOOST_TEST(!bad.ok(), path);
+    BOOST_TEST(bad.status().code() == vh5::Status::Code::kCorruption, bad.status().ToString());
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

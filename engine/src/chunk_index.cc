@@ -8,6 +8,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "fd.h"
 #include "h5_handle.h"
 
 namespace vh5 {
@@ -26,13 +27,9 @@ class Reader {
     if (offset > file_size_ || len > file_size_ - offset)
       return Status::Corruption("chunk index points past the end of the file");
     out->resize(len);
-    uint64_t done = 0;
-    while (done < len) {
-      ssize_t n = ::pread(fd_, out->data() + done, len - done, static_cast<off_t>(offset + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return Status::IOError(std::string("pread: ") + std::strerror(errno));
-      done += static_cast<uint64_t>(n);
-    }
+    ssize_t n = PreadAll(fd_, reinterpret_cast<char*>(out->data()), len, offset);
+    if (n < 0) return Status::IOError(std::string("pread: ") + std::strerror(errno));
+    if (static_cast<uint64_t>(n) != len) return Status::Corruption("chunk index cut short");
     return Status::OK();
   }
 

@@ -3,7 +3,25 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+
 namespace vh5 {
+
+// pread(2) until `len` bytes are in `out`, the file ends, or an error: the
+// bytes read (fewer only at the end of the file), or -1 with errno set.
+inline ssize_t PreadAll(int fd, char* out, size_t len, uint64_t offset) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = ::pread(fd, out + done, len - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return static_cast<ssize_t>(done);
+}
 
 class Fd {
  public:

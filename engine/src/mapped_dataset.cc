@@ -7,6 +7,8 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "fd.h"
+
 namespace vh5 {
 
 MappedDataset::MappedDataset(DatasetInfo info, ChunkMap map,
@@ -97,14 +99,10 @@ Result<size_t> MappedDataset::Read(uint64_t offset, size_t len, char* out) const
       VH5_RETURN_IF_ERROR(ReadOther(offset + done, static_cast<size_t>(run.length), dst));
     } else {
       // Chunks stored one after another: one pread for all of them.
-      for (uint64_t got = 0; got < run.length;) {
-        ssize_t n = ::pread(fd_, dst + got, run.length - got,
-                            static_cast<off_t>(static_cast<uint64_t>(run.file_offset) + got));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return Status::IOError(std::string("pread: ") + std::strerror(errno));
-        if (n == 0) return Status::Corruption("a chunk lies past the end of the file");
-        got += static_cast<uint64_t>(n);
-      }
+      ssize_t n = PreadAll(fd_, dst, run.length, static_cast<uint64_t>(run.file_offset));
+      if (n < 0) return Status::IOError(std::string("pread: ") + std::strerror(errno));
+      if (static_cast<uint64_t>(n) != run.length)
+        return Status::Corruption("a chunk lies past the end of the file");
     }
     done += run.length;
   }

@@ -82,7 +82,8 @@ Result<std::shared_ptr<RawData>> RawData::Open(hid_t file, std::shared_ptr<const
   raw->filtered_ = H5Pget_nfilters(dcpl.get()) > 0;
   raw->compression_ = DescribeFilters(dcpl.get());
   raw->fd_ = std::move(fd);
-  if (!raw->filtered_ && raw->fd_) {
+  raw->pipeline_ = FilterPipeline::FromDcpl(dcpl.get());
+  if (raw->fd_ && raw->pipeline_.supported()) {
     // Without a parsed index, reads fall back to HDF5's direct chunk reads.
     Result<ChunkIndex> index = ChunkIndex::Read(file, raw->dataset_.get(), raw->fd_->get());
     if (index.ok()) raw->index_ = std::move(*index);
@@ -100,14 +101,10 @@ Result<bool> RawData::ReadRawChunk(const uint64_t* origin, uint64_t offset, uint
     const ChunkIndex::Entry* entry = index_->Find(origin);
     if (entry == nullptr) return false;  // unallocated: HDF5 supplies the fill value
     if (entry->size == bytes) {
-      for (uint64_t done = 0; done < len;) {
-        ssize_t n = ::pread(fd_->get(), out + done, len - done,
-                            static_cast<off_t>(entry->offset + offset + done));
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return Status::IOError(path_ + ": pread: " + std::strerror(errno));
-        if (n == 0) return Status::Corruption(path_ + ": a chunk lies past the end of the file");
-        done += static_cast<uint64_t>(n);
-      }
+      ssize_t n = PreadAll(fd_->get(), out, len, entry->offset + offset);
+      if (n < 0) return Status::IOError(path_ + ": pread: " + std::strerror(errno));
+      if (static_cast<uint64_t>(n) != len)
+        return Status::Corruption(path_ + ": a chunk lies past the end of the file");
       return true;
     }
   }
@@ -141,6 +138,27 @@ std::optional<uint64_t> RawData::RowsOffset(uint64_t row, uint64_t rows) const {
   return entry->offset + (row - chunk_row) * row_bytes;
 }
 
+Result<ChunkCache::Chunk> RawData::DecodedChunk(const uint64_t* origin) const {
+  if (!index_ || !pipeline_.supported()) return ChunkCache::Chunk();
+  const ChunkIndex::Entry* entry = index_->Find(origin);
+  if (entry == nullptr) return ChunkCache::Chunk();  // not stored: HDF5 knows its fill
+  ChunkCache& cache = ChunkCache::Decoded();
+  // A stored chunk's file offset names it uniquely within this raw_data.
+  if (ChunkCache::Chunk hit = cache.Find(cache_owner_, entry->offset)) return hit;
+  std::string stored(entry->size, '\0');
+  ssize_t n = PreadAll(fd_->get(), stored.data(), stored.size(), entry->offset);
+  if (n < 0) return Status::IOError(path_ + ": pread: " + std::strerror(errno));
+  if (static_cast<size_t>(n) != stored.size())
+    return Status::Corruption(path_ + ": a chunk lies past the end of the file");
+  uint64_t bytes = itemsize_;
+  for (uint64_t c : chunk_dims_) bytes *= c;
+  auto decoded = std::make_shared<std::string>();
+  Status s = pipeline_.Decode(stored, entry->filter_mask, bytes, decoded.get());
+  if (!s.ok()) return s.WithContext(path_ + ": chunk at byte " + std::to_string(entry->offset));
+  cache.Insert(cache_owner_, entry->offset, decoded);
+  return ChunkCache::Chunk(std::move(decoded));
+}
+
 Status RawData::ReadThroughHdf5(const uint64_t* start, const uint64_t* count, hid_t mem_type,
                                 void* out) const {
   size_t rank = dims_.size();
@@ -170,6 +188,25 @@ Status RawData::ReadBlock(const uint64_t* start, const uint64_t* count, char* ou
     if (inner[d] + count[d] > chunk_dims_[d]) one_chunk = false;
   }
   if (elements == 0) return Status::OK();
+  if (one_chunk && filtered_) {
+    VH5_ASSIGN_OR_RETURN(ChunkCache::Chunk chunk, DecodedChunk(origin.data()));
+    if (chunk) {
+      // Rows of the box, out of the chunk's C-order bytes.
+      uint64_t row = count[rank - 1] * itemsize_;
+      uint64_t rows = elements / count[rank - 1];
+      std::vector<uint64_t> idx(rank, 0);
+      for (uint64_t r = 0; r < rows; ++r) {
+        uint64_t lin = 0;
+        for (size_t d = 0; d < rank; ++d) lin = lin * chunk_dims_[d] + inner[d] + idx[d];
+        std::memcpy(out + r * row, chunk->data() + lin * itemsize_, row);
+        for (size_t d = rank - 1; d-- > 0;) {
+          if (++idx[d] < count[d]) break;
+          idx[d] = 0;
+        }
+      }
+      return Status::OK();
+    }
+  }
   if (one_chunk && !filtered_) {
     // Linear indexes in the chunk of the box's first and last elements: the
     // span between them is all that needs reading.

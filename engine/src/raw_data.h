@@ -4,8 +4,10 @@
 // through HDF5's virtual-dataset layer (~100x slower). A box inside one
 // unfiltered chunk is read with pread(2) at the chunk's file offset, outside
 // HDF5's global lock (offsets from ChunkIndex), or with one direct chunk read
-// when the file's chunk index is of a kind ChunkIndex does not parse;
-// anything else goes through H5Dread of raw_data, which applies the filters.
+// when the file's chunk index is of a kind ChunkIndex does not parse. A box
+// inside one compressed chunk comes out of the chunk decoded once, outside
+// HDF5 (FilterPipeline), and kept in the process's ChunkCache; anything else
+// goes through H5Dread of raw_data, which applies the filters.
 //
 // Thread safety: all methods may be called concurrently.
 #pragma once
@@ -18,7 +20,9 @@
 #include <string>
 #include <vector>
 
+#include "chunk_cache.h"
 #include "chunk_index.h"
+#include "filter_pipeline.h"
 #include "fd.h"
 #include "h5_handle.h"
 #include "vh5/status.h"
@@ -67,6 +71,8 @@ class RawData {
   // Reads `len` bytes at `offset` of the unfiltered chunk at `origin` into
   // `out`; false if that chunk is not stored.
   Result<bool> ReadRawChunk(const uint64_t* origin, uint64_t offset, uint64_t len, char* out) const;
+  // The decoded chunk at `origin` (nullptr: not stored, or not decodable here).
+  Result<ChunkCache::Chunk> DecodedChunk(const uint64_t* origin) const;
   Status ReadThroughHdf5(const uint64_t* start, const uint64_t* count, hid_t mem_type,
                          void* out) const;
 
@@ -80,6 +86,8 @@ class RawData {
   std::string compression_ = "none";
   std::shared_ptr<const Fd> fd_;
   std::optional<ChunkIndex> index_;
+  FilterPipeline pipeline_;
+  uint64_t cache_owner_ = ChunkCache::NewOwner();
 };
 
 }  // namespace vh5

@@ -87,19 +87,10 @@ Status ScratchFile::Write(uint64_t page, size_t offset, const char* data, size_t
 }
 
 Status ScratchFile::Read(uint64_t page, size_t offset, size_t len, char* out) const {
-  off_t at = static_cast<off_t>(page * kPageSize + offset);
-  while (len > 0) {
-    ssize_t n = ::pread(fd_.get(), out, len, at);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return IoFailure("staging scratch file in " + created_in_, errno);
-    if (n == 0) {  // a page written only in part: the rest was never stored
-      std::memset(out, 0, len);
-      return Status::OK();
-    }
-    out += n;
-    len -= static_cast<size_t>(n);
-    at += n;
-  }
+  ssize_t n = PreadAll(fd_.get(), out, len, page * kPageSize + offset);
+  if (n < 0) return IoFailure("staging scratch file in " + created_in_, errno);
+  // Past the end: a page never written out in full.
+  std::memset(out + n, 0, len - static_cast<size_t>(n));
   return Status::OK();
 }
 
