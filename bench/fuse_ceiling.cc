@@ -1,22 +1,30 @@
 // A do-nothing FUSE filesystem: one read-only file of N bytes served from
 // memory. It measures the FUSE ceiling of this machine, the baseline that
-// vh5fs's read throughput is compared with. Same FUSE settings as vh5fs:
-// low-level API, multithreaded loop, 1 MiB requests, kernel cache kept.
+// vh5fs's read throughput is compared with. Same FUSE settings as vh5fs
+// (fs/ops.cc, fs/main.cc, fs/readahead.cc): low-level API, multithreaded loop
+// of up to 16 threads without clone_fd, 1 MiB requests and readahead (the
+// mount's read_ahead_kb raised through sysfs between mount and INIT, as root
+// may), async reads, kernel cache kept. Replies copy from memory
+// (fuse_reply_buf): the data has no file to splice from.
 //
 //   fuse_ceiling MOUNTPOINT SIZE_BYTES   (foreground; fusermount3 -u to stop)
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
+#include <limits.h>
 #include <sys/stat.h>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 namespace {
 
+constexpr unsigned kReadaheadKb = 1024;  // as fs/ops.h
 constexpr fuse_ino_t kFileIno = 2;
 constexpr const char kFileName[] = "data";
 uint64_t g_size = 0;
@@ -35,9 +43,30 @@ void FillStat(fuse_ino_t ino, struct stat* st) {
   }
 }
 
+// Raises the readahead of the mount at `mountpoint` (its "major:minor" from
+// /proc/self/mountinfo; mount points here need no unescaping); false when the
+// kernel refuses, as for non-root users.
+bool RaiseReadahead(const char* mountpoint) {
+  char real[PATH_MAX];
+  if (::realpath(mountpoint, real) == nullptr) return false;
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line, device;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, dev, root, point;
+    if ((fields >> id >> parent >> dev >> root >> point) && point == real) device = dev;
+  }
+  if (device.empty()) return false;
+  std::ofstream out("/sys/class/bdi/" + device + "/read_ahead_kb");
+  out << kReadaheadKb << '\n';
+  out.flush();
+  return static_cast<bool>(out);
+}
+
 void Init(void*, fuse_conn_info* conn) {
-  conn->max_write = 1 << 20;  // libfuse derives max_pages (read size too) from it
-  conn->max_readahead = 1 << 20;
+  conn->max_write = kReadaheadKb << 10;  // libfuse derives max_pages (read size too) from it
+  conn->max_readahead = kReadaheadKb << 10;
+  if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
 }
 
 void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -114,7 +143,11 @@ int main(int argc, char** argv) {
   int rc = 1;
   if (fuse_set_signal_handlers(se) == 0) {
     if (fuse_session_mount(se, argv[1]) == 0) {
+      if (!RaiseReadahead(argv[1]))
+        std::fprintf(stderr, "fuse_ceiling: readahead stays at the system default\n");
       fuse_loop_config* config = fuse_loop_cfg_create();
+      fuse_loop_cfg_set_clone_fd(config, 0);
+      fuse_loop_cfg_set_max_threads(config, 16);
       rc = fuse_session_loop_mt(se, config);
       fuse_loop_cfg_destroy(config);
       fuse_session_unmount(se);
