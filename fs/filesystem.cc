@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <functional>
 
 #include "errno_map.h"
@@ -70,21 +71,30 @@ Filesystem::Filesystem(std::shared_ptr<vh5::VersionedFile> file, Options options
   if (::stat(file_->path().c_str(), &st) == 0) file_time_ = st.st_mtim;
   staging_time_ = file_time_;
   if (options_.read_only) return;
-  std::shared_ptr<const vh5::Version> base;
-  if (std::optional<std::string> current = file_->CurrentVersion()) {
-    int err = 0;
-    base = Version(*current, &err);
+  // Staged changes live beside the file, on the disk sized for it (unlike /tmp).
+  std::string note;
+  vh5::Result<std::unique_ptr<vh5::Staging>> staging = vh5::Staging::Open(*file_, &note);
+  if (!note.empty()) LogError(note);
+  if (!staging.ok()) {
+    LogError("no staging/ for " + file_->path() + ": " + staging.status().ToString());
+    options_.read_only = true;
+    return;
   }
-  staging_ = NewStaging(base);
+  staging_ = std::move(*staging);
 }
 
-std::unique_ptr<vh5::Staging> Filesystem::NewStaging(std::shared_ptr<const vh5::Version> base) {
-  // Written data spills beside the file: the disk it lives on is the one
-  // sized for it, unlike /tmp.
-  std::string dir = file_->path();
-  size_t slash = dir.rfind('/');
-  dir = slash == std::string::npos ? "." : slash == 0 ? "/" : dir.substr(0, slash);
-  return std::make_unique<vh5::Staging>(std::move(base), dir);
+Filesystem::~Filesystem() {
+  std::lock_guard<std::mutex> lock(staging_mu_);
+  if (!staging_) return;
+  if (vh5::Status s = staging_->Sync(); !s.ok())
+    LogError("staged changes of " + file_->path() + " may be lost: " + s.ToString());
+}
+
+std::shared_ptr<const vh5::Version> Filesystem::CurrentVersion(int* err) {
+  *err = 0;
+  std::optional<std::string> current = file_->CurrentVersion();
+  if (!current) return nullptr;
+  return Version(*current, err);
 }
 
 void Filesystem::Touch() { clock_gettime(CLOCK_REALTIME, &staging_time_); }
@@ -379,8 +389,9 @@ int Filesystem::Xattrs(const NodeId& node, std::vector<std::pair<std::string, st
     std::lock_guard<std::mutex> lock(staging_mu_);
     if (node.path.empty()) {
       out->emplace_back("user.vh5.prev_version", staging_->base_name());
-      if (!commit_timestamp_.empty()) out->emplace_back("user.vh5.timestamp", commit_timestamp_);
-      out->emplace_back("user.vh5.make_current", make_current_ ? "1" : "0");
+      if (!staging_->commit_timestamp().empty())
+        out->emplace_back("user.vh5.timestamp", staging_->commit_timestamp());
+      out->emplace_back("user.vh5.make_current", staging_->make_current() ? "1" : "0");
     }
     vh5::Result<vh5::NodeKind> kind = staging_->Kind(node.path);
     if (!kind.ok()) return Fail(kind.status());
@@ -558,19 +569,21 @@ int Filesystem::Commit(const std::string& name) {
   if (vh5::Status s = vh5::ValidateVersionName(name); !s.ok()) return Fail(s);
   vh5::Result<vh5::NewVersion> version = staging_->ToNewVersion(name);
   if (!version.ok()) return Fail(version.status());
-  version->timestamp = commit_timestamp_;
-  version->make_current = make_current_;
-  if (vh5::Status s = file_->Commit(*version); !s.ok()) return Fail(s);
-  LogInfo("committed version " + name + " of " + file_->path());
-  // A fresh staging/ mirrors the (possibly new) current version.
-  std::shared_ptr<const vh5::Version> base;
-  if (std::optional<std::string> current = file_->CurrentVersion()) {
-    int err = 0;
-    base = Version(*current, &err);
+  // "Committing as NAME" is durable first: a crash once the commit is, and
+  // before the state is cleared, must not bring the changes back as new.
+  if (vh5::Status s = staging_->BeginCommit(name); !s.ok()) return Fail(s);
+  if (vh5::Status s = file_->Commit(*version); !s.ok()) {
+    if (vh5::Status noted = staging_->EndCommit(false, nullptr); !noted.ok())
+      LogError(noted.ToString());
+    return Fail(s);
   }
-  staging_ = NewStaging(base);
-  commit_timestamp_.clear();
-  make_current_ = true;
+  LogInfo("committed version " + name + " of " + file_->path());
+  // Tests only: a crash between the commit and the clearing of its state.
+  if (std::getenv("VH5FS_TEST_EXIT_AFTER_COMMIT")) ::_exit(99);
+  // A fresh staging/ mirrors the (possibly new) current version.
+  int err = 0;
+  std::shared_ptr<const vh5::Version> base = CurrentVersion(&err);
+  if (vh5::Status s = staging_->EndCommit(true, base); !s.ok()) LogError(s.ToString());
   Touch();
   return 0;
 }
@@ -585,6 +598,15 @@ int Filesystem::DoWrite(const OpenFile& file, uint64_t offset, std::string_view 
   if (!n.ok()) return Fail(n.status());
   *written = *n;
   Touch();
+  return 0;
+}
+
+int Filesystem::DoFsync(fuse_ino_t ino) {
+  NodeId node;
+  if (int err = Resolve(ino, &node)) return err;
+  if (node.type != NodeType::kStagingNode) return 0;  // nothing else changes
+  std::lock_guard<std::mutex> lock(staging_mu_);
+  if (vh5::Status s = staging_->Sync(); !s.ok()) return Fail(s);
   return 0;
 }
 
@@ -626,31 +648,28 @@ int Filesystem::SetStagingRootXattr(const std::string& name, const std::string& 
       base = Version(value, &err);
       if (!base) return err == ENOENT ? EINVAL : err;
     }
-    staging_ = NewStaging(base);
+    // Persisted: the next mount mirrors this base too.
+    if (vh5::Status s = staging_->Rebase(base); !s.ok()) return Fail(s);
     Touch();
     return 0;
   }
   if (name == "user.vh5.timestamp") {
     if (!value.empty() && !vh5::ParseTimestamp(value)) return EINVAL;
-    commit_timestamp_ = value;
+    if (vh5::Status s = staging_->SetCommitTimestamp(value); !s.ok()) return Fail(s);
     return 0;
   }
   if (name == "user.vh5.make_current") {
     if (value != "0" && value != "1") return EINVAL;
-    make_current_ = value == "1";
+    if (vh5::Status s = staging_->SetMakeCurrent(value == "1"); !s.ok()) return Fail(s);
     return 0;
   }
   if (name == "user.vh5.discard") {
-    // Drops every staged change: staging/ mirrors its base again.
-    std::shared_ptr<const vh5::Version> base;
-    if (staging_->base_name() != vh5::kFirstVersionName) {
-      int err = 0;
-      base = Version(staging_->base_name(), &err);
-      if (!base) return err;
-    }
-    staging_ = NewStaging(base);
-    commit_timestamp_.clear();
-    make_current_ = true;
+    // Drops every staged change and its persisted state: staging/ mirrors
+    // its base again, and so does the next mount (a state naming only the
+    // base is kept when that is not the current version).
+    std::optional<std::string> current = file_->CurrentVersion();
+    bool keep_base = staging_->base_name() != current.value_or(vh5::kFirstVersionName);
+    if (vh5::Status s = staging_->Discard(keep_base); !s.ok()) return Fail(s);
     Touch();
     return 0;
   }
@@ -694,7 +713,7 @@ int Filesystem::DoRemovexattr(fuse_ino_t ino, const std::string& name) {
   } else if (name.rfind(kType, 0) == 0) {
     s = staging_->SetAttributeType(node.path, name.substr(kType.size()), "");
   } else if (node.path.empty() && name == "user.vh5.timestamp") {
-    commit_timestamp_.clear();
+    if (vh5::Status st = staging_->SetCommitTimestamp(""); !st.ok()) return Fail(st);
     return 0;
   } else {
     return EINVAL;  // dataset metadata can be set, not removed

@@ -33,7 +33,10 @@ inline constexpr double kTopLevelTimeout = 0.0;
 
 class Filesystem {
  public:
+  // A read-write mount brings back the staging/ persisted beside the file
+  // (vh5::Staging::Open); one that cannot be read at all mounts read-only.
   Filesystem(std::shared_ptr<vh5::VersionedFile> file, Options options);
+  ~Filesystem();  // syncs staging/'s state: an unmount keeps every change
 
   struct Entry {
     fuse_ino_t ino = 0;
@@ -67,6 +70,8 @@ class Filesystem {
   int DoWrite(const OpenFile& file, uint64_t offset, std::string_view data, size_t* written);
   // close(2): a staged dataset must hold whole rows.
   int DoFlush(const OpenFile& file);
+  // fsync(2) anywhere in staging/: the staged state survives a power loss.
+  int DoFsync(fuse_ino_t ino);
   int DoSetattr(fuse_ino_t ino, const struct stat& attr, int to_set, bool has_file,
                 struct stat* out, double* timeout);
   int DoMkdir(fuse_ino_t parent, const std::string& name, Entry* out);
@@ -92,7 +97,8 @@ class Filesystem {
   int StagingChild(fuse_ino_t parent, const std::string& name, std::string* path);
   int LookupStaging(const std::string& path, Entry* out);
   int Commit(const std::string& name);
-  std::unique_ptr<vh5::Staging> NewStaging(std::shared_ptr<const vh5::Version> base);
+  // The current version, or nullptr (none, or `*err` set).
+  std::shared_ptr<const vh5::Version> CurrentVersion(int* err);
   int SetStagingRootXattr(const std::string& name, const std::string& value);
   void Touch();
   // Logs a failed engine call with its context and returns its errno.
@@ -108,8 +114,6 @@ class Filesystem {
 
   std::mutex staging_mu_;  // guards everything below
   std::unique_ptr<vh5::Staging> staging_;
-  std::string commit_timestamp_;  // user.vh5.timestamp; empty: the time of the commit
-  bool make_current_ = true;
   struct timespec staging_time_ {};
 };
 

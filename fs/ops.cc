@@ -304,6 +304,10 @@ void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   });
 }
 
+void op_fsync(fuse_req_t req, fuse_ino_t ino, int, fuse_file_info*) {
+  Guarded(req, [&] { fuse_reply_err(req, Fs(req).DoFsync(ino)); });
+}
+
 void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat* attr, int to_set, fuse_file_info* fi) {
   Guarded(req, [&] {
     struct stat st;
@@ -376,6 +380,8 @@ fuse_lowlevel_ops MakeOperations() {
   ops.create = op_create;
   ops.write = op_write;
   ops.flush = op_flush;
+  ops.fsync = op_fsync;
+  ops.fsyncdir = op_fsync;
   ops.setxattr = op_setxattr;
   ops.removexattr = op_removexattr;
   ops.fallocate = op_fallocate;

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -29,9 +30,16 @@ Status IoFailure(const std::string& what, int err) {
   return Status::IOError(msg);
 }
 
+std::string DirOf(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
 }  // namespace
 
 Status ScratchFile::Create() {
+  if (named()) return OpenNamed(/*truncate=*/true);
   std::string dir = dir_.empty() ? "." : dir_;
   int fd = OpenUnnamed(dir);
   int err = errno;
@@ -46,8 +54,24 @@ Status ScratchFile::Create() {
   return Status::OK();
 }
 
+Status ScratchFile::OpenNamed(bool truncate) {
+  std::string dir = DirOf(path_);
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return IoFailure("cannot create the staging state " + dir, errno);
+  int flags = O_RDWR | O_CREAT | O_CLOEXEC | (truncate ? O_TRUNC : 0);
+  Fd fd(::open(path_.c_str(), flags, 0600));
+  if (!fd.valid()) return IoFailure("cannot open " + path_, errno);
+  fd_ = std::move(fd);
+  created_in_ = dir;
+  dir_synced_ = !truncate;
+  return Status::OK();
+}
+
 Result<uint64_t> ScratchFile::Allocate() {
   if (!fd_.valid()) VH5_RETURN_IF_ERROR(Create());
+  if (free_.empty() && !waiting_.empty() && reclaim_ && !reclaim_failed_) {
+    reclaim_failed_ = !reclaim_();
+  }
   if (!free_.empty()) {
     uint64_t page = free_.back();
     free_.pop_back();
@@ -56,23 +80,89 @@ Result<uint64_t> ScratchFile::Allocate() {
   return next_++;
 }
 
-void ScratchFile::Release(std::vector<uint64_t> pages) {
-  if (abandoned_ || pages.empty()) return;
-  std::sort(pages.begin(), pages.end());
+void ScratchFile::Punch(std::vector<uint64_t>* pages) {
+  std::sort(pages->begin(), pages->end());
   // Best effort: without hole punching the space is reused by later pages.
-  for (size_t first = 0; first < pages.size();) {
+  for (size_t first = 0; first < pages->size();) {
     size_t last = first;
-    while (last + 1 < pages.size() && pages[last + 1] == pages[last] + 1) ++last;
+    while (last + 1 < pages->size() && (*pages)[last + 1] == (*pages)[last] + 1) ++last;
     ::fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                static_cast<off_t>(pages[first] * kPageSize),
+                static_cast<off_t>((*pages)[first] * kPageSize),
                 static_cast<off_t>((last - first + 1) * kPageSize));
     first = last + 1;
   }
+}
+
+void ScratchFile::Release(std::vector<uint64_t> pages) {
+  if (abandoned_ || pages.empty()) return;
+  Punch(&pages);
   free_.insert(free_.end(), pages.begin(), pages.end());
+}
+
+void ScratchFile::ReleaseWhenSynced(const std::vector<uint64_t>& pages) {
+  if (abandoned_ || pages.empty()) return;
+  if (!named()) {
+    Release(pages);
+    return;
+  }
+  waiting_.insert(waiting_.end(), pages.begin(), pages.end());
+  reclaim_failed_ = false;
+}
+
+Status ScratchFile::Sync() {
+  if (!fd_.valid()) return Status::OK();
+  if (unsynced_ && ::fdatasync(fd_.get()) != 0)
+    return IoFailure("fdatasync " + (named() ? path_ : created_in_), errno);
+  unsynced_ = false;
+  if (!dir_synced_) {
+    Fd dir(::open(created_in_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir.valid() || ::fsync(dir.get()) != 0)
+      return IoFailure("fsync " + created_in_, errno);
+    dir_synced_ = true;
+  }
+  return Status::OK();
+}
+
+void ScratchFile::Synced() {
+  if (abandoned_) return;
+  std::vector<uint64_t> pages = std::move(waiting_);
+  waiting_.clear();
+  Release(std::move(pages));
+}
+
+Status ScratchFile::Adopt(const std::vector<uint64_t>& in_use) {
+  abandoned_ = false;
+  free_.clear();
+  waiting_.clear();
+  next_ = in_use.empty() ? 0 : in_use.back() + 1;
+  struct stat st;
+  if (::stat(path_.c_str(), &st) != 0) {
+    if (errno == ENOENT && in_use.empty()) return Status::OK();  // made on first Allocate
+    return IoFailure(path_, errno);
+  }
+  VH5_RETURN_IF_ERROR(OpenNamed(/*truncate=*/false));
+  if (static_cast<uint64_t>(st.st_size) < next_ * kPageSize)
+    return Status::Corruption(path_ + ": " + std::to_string(st.st_size) +
+                              " bytes cannot hold the " + std::to_string(next_) +
+                              " pages the staging log names");
+  if (::ftruncate(fd_.get(), static_cast<off_t>(next_ * kPageSize)) != 0)
+    return IoFailure(path_, errno);
+  std::vector<uint64_t> unused;
+  size_t i = 0;
+  for (uint64_t page = 0; page < next_; ++page) {
+    if (i < in_use.size() && in_use[i] == page) {
+      ++i;
+    } else {
+      unused.push_back(page);
+    }
+  }
+  Release(std::move(unused));
+  return Status::OK();
 }
 
 Status ScratchFile::Write(uint64_t page, size_t offset, const char* data, size_t len) {
   off_t at = static_cast<off_t>(page * kPageSize + offset);
+  unsynced_ = true;
   while (len > 0) {
     ssize_t n = ::pwrite(fd_.get(), data, len, at);
     if (n < 0) {

@@ -45,15 +45,15 @@ StagedContent::StagedContent(std::shared_ptr<const ByteSource> base,
     size_ = base_size_;
     pages_.assign(PagesFor(size_), kBasePage);
   }
-  Checkpoint();
+  checkpoint_pages_ = pages_;
+  checkpoint_size_ = size_;
 }
 
 StagedContent::~StagedContent() {
-  std::unordered_set<uint64_t> owned;
-  for (const std::vector<uint64_t>* table : {&pages_, &checkpoint_pages_})
-    for (uint64_t state : *table)
-      if (InScratch(state)) owned.insert(state - kFirstScratch);
-  scratch_->Release(std::vector<uint64_t>(owned.begin(), owned.end()));
+  scratch_->Release(std::vector<uint64_t>(fresh_.begin(), fresh_.end()));
+  std::vector<uint64_t> held;
+  CheckpointPages(&held);
+  scratch_->ReleaseWhenSynced(held);
 }
 
 void StagedContent::SetFill(std::string fill) {
@@ -221,6 +221,7 @@ Result<size_t> StagedContent::Write(uint64_t offset, std::string_view data) {
     pos = page * kPage + stop;
   }
   // A short write keeps what reached the scratch file, as write(2) does.
+  modified_ = true;
   size_ = std::max(old_size, pos);
   for (uint64_t page = PagesFor(size_); page < pages_.size(); ++page) Drop(page);
   pages_.resize(PagesFor(size_));
@@ -229,6 +230,7 @@ Result<size_t> StagedContent::Write(uint64_t offset, std::string_view data) {
 }
 
 Status StagedContent::Truncate(uint64_t new_size) {
+  modified_ = true;
   if (new_size >= size_) {
     pages_.resize(PagesFor(new_size), kFillPage);
     size_ = new_size;
@@ -260,11 +262,20 @@ Status StagedContent::Truncate(uint64_t new_size) {
 }
 
 void StagedContent::Checkpoint() {
-  scratch_->Release(std::move(retired_));
+  scratch_->ReleaseWhenSynced(retired_);
   retired_.clear();
   fresh_.clear();
+  // Entries past a table's end compare as fill: the replayer's table grows with fill.
+  size_t n = std::max(pages_.size(), checkpoint_pages_.size());
+  if (unsaved_.size() < n) unsaved_.resize(n, false);
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t before = i < checkpoint_pages_.size() ? checkpoint_pages_[i] : kFillPage;
+    uint64_t after = i < pages_.size() ? pages_[i] : kFillPage;
+    if (before != after) unsaved_[i] = true;
+  }
   checkpoint_pages_ = pages_;
   checkpoint_size_ = size_;
+  modified_ = false;
 }
 
 void StagedContent::Rollback() {
@@ -273,6 +284,85 @@ void StagedContent::Rollback() {
   retired_.clear();
   pages_ = checkpoint_pages_;
   size_ = checkpoint_size_;
+  modified_ = false;
+}
+
+namespace {
+
+// Runs of the entries of `table` that `take` selects: equal entries (step
+// 0) or consecutive scratch pages (step 1) share a run.
+template <typename Take>
+std::vector<PageRun> Runs(const std::vector<uint64_t>& table, uint64_t first_scratch, Take take) {
+  std::vector<PageRun> runs;
+  for (uint64_t i = 0; i < table.size(); ++i) {
+    if (!take(i)) continue;
+    if (!runs.empty()) {
+      PageRun& r = runs.back();
+      if (r.first + r.count == i) {
+        uint64_t last = r.state + (r.count - 1) * r.step;
+        if (r.count == 1 && table[i] == last + 1 && last >= first_scratch) r.step = 1;
+        if (table[i] == last + r.step && (r.step == 0 || table[i] >= first_scratch)) {
+          ++r.count;
+          continue;
+        }
+      }
+    }
+    runs.push_back(PageRun{i, 1, table[i], 0});
+  }
+  return runs;
+}
+
+}  // namespace
+
+ContentRecord StagedContent::Unsaved() const {
+  ContentRecord record;
+  record.origin = ContentRecord::Origin::kSame;
+  record.compare_with_base = compare_with_base_;
+  record.size = checkpoint_size_;
+  record.runs = Runs(checkpoint_pages_, kFirstScratch,
+                     [this](uint64_t i) { return i < unsaved_.size() && unsaved_[i]; });
+  return record;
+}
+
+ContentRecord StagedContent::Whole() const {
+  ContentRecord record;
+  record.origin = base_ ? ContentRecord::Origin::kOnBase : ContentRecord::Origin::kEmpty;
+  record.compare_with_base = compare_with_base_;
+  record.size = checkpoint_size_;
+  record.runs = Runs(checkpoint_pages_, kFirstScratch,
+                     [this](uint64_t i) { return checkpoint_pages_[i] != InitialState(i); });
+  return record;
+}
+
+Status StagedContent::Restore(const ContentRecord& record) {
+  // No content is larger than staging lets one grow (1 TiB).
+  if (record.size > (uint64_t{1} << 40))
+    return Status::Corruption("staging log: a content of " + std::to_string(record.size) +
+                              " bytes");
+  std::vector<uint64_t> table = checkpoint_pages_;
+  table.resize(PagesFor(record.size), kFillPage);
+  for (const PageRun& r : record.runs) {
+    bool fits = r.count > 0 && r.first < table.size() && r.count <= table.size() - r.first;
+    bool state_ok = r.step == 0 ? (r.state != kBasePage || base_) : r.step == 1 && InScratch(r.state);
+    if (!fits || !state_ok || (InScratch(r.state) && r.step == 0 && r.count > 1) ||
+        r.state > (uint64_t{1} << 62))
+      return Status::Corruption("staging log: a page run that no content can hold");
+    for (uint64_t k = 0; k < r.count; ++k) table[r.first + k] = r.state + k * r.step;
+  }
+  checkpoint_pages_ = std::move(table);
+  checkpoint_size_ = record.size;
+  pages_ = checkpoint_pages_;
+  size_ = checkpoint_size_;
+  fresh_.clear();
+  retired_.clear();
+  unsaved_.clear();
+  modified_ = false;
+  return Status::OK();
+}
+
+void StagedContent::CheckpointPages(std::vector<uint64_t>* out) const {
+  for (uint64_t state : checkpoint_pages_)
+    if (InScratch(state)) out->push_back(state - kFirstScratch);
 }
 
 std::vector<std::pair<uint64_t, uint64_t>> StagedContent::ChangedRanges() const {

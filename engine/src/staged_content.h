@@ -10,7 +10,12 @@
 // fill, as SPEC's "new rows read as the fill value" asks.
 //
 // A checkpoint is what close(2) returns to when it refuses the content:
-// Rollback() restores it, Checkpoint() moves it to the present.
+// Rollback() restores it, Checkpoint() moves it to the present. It is also
+// what a durable staging persists (doc/staging.md): scratch pages written
+// since the checkpoint are new pages, never the checkpoint's, so a crash
+// mid-write leaves the checkpoint whole; the checkpoint's pages go back to
+// the scratch file through ReleaseWhenSynced, once a state without them is
+// durable.
 //
 // Thread safety: none; the owner serializes all calls.
 #pragma once
@@ -24,6 +29,7 @@
 #include <vector>
 
 #include "scratch_file.h"
+#include "staging_records.h"
 #include "vh5/byte_source.h"
 
 namespace vh5 {
@@ -51,6 +57,25 @@ class StagedContent final : public ByteSource {
 
   void Checkpoint();
   void Rollback();
+  // Written or truncated since the checkpoint.
+  bool modified() const { return modified_; }
+
+  // The checkpoint's page-table entries that changed since the last
+  // MarkSaved() (since construction at first), as a kSame record:
+  // replayed over the records before it, it rebuilds the checkpoint.
+  ContentRecord Unsaved() const;
+  // The whole checkpoint, as a record of a new content (kOnBase or kEmpty).
+  ContentRecord Whole() const;
+  // What the log holds is the checkpoint as it stands.
+  void MarkSaved() { unsaved_.clear(); }
+  // Replaying: the checkpoint, and the present, become `record` applied
+  // over the checkpoint. Corruption when the record cannot be one of this
+  // content's.
+  Status Restore(const ContentRecord& record);
+  // The scratch pages the checkpoint holds, appended to `out`.
+  void CheckpointPages(std::vector<uint64_t>* out) const;
+  bool has_base() const { return base_ != nullptr; }
+  bool compares_with_base() const { return compare_with_base_; }
 
   // Sorted, disjoint [begin, end) byte ranges that may differ from the base
   // at the same offsets; anything past the base's end counts.
@@ -80,6 +105,10 @@ class StagedContent final : public ByteSource {
   // The page leaves its scratch page (if any): freed now if written since
   // the checkpoint, else at the next checkpoint.
   void Drop(uint64_t page);
+  // The entry a new content starts with.
+  uint64_t InitialState(uint64_t page) const {
+    return base_ && page * kPage < base_size_ ? kBasePage : kFillPage;
+  }
   bool ComparesWithBase(uint64_t page) const {
     return compare_with_base_ && page * kPage < base_size_;
   }
@@ -98,6 +127,10 @@ class StagedContent final : public ByteSource {
   std::vector<uint64_t> checkpoint_pages_;
   std::unordered_set<uint64_t> fresh_;  // scratch pages written since the checkpoint
   std::vector<uint64_t> retired_;       // checkpoint scratch pages no longer in pages_
+  bool modified_ = false;
+  // Checkpoint entries changed since the last Take*(), by page (past the
+  // table's end: an entry that was cut off and may come back as fill).
+  std::vector<bool> unsaved_;
 };
 
 }  // namespace vh5

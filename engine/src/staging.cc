@@ -6,8 +6,11 @@
 #include "attribute_codec.h"
 #include "dtype.h"
 #include "h5_handle.h"
+#include "record_log.h"
 #include "scratch_file.h"
 #include "staged_content.h"
+#include "staging_node.h"
+#include "staging_records.h"
 #include "vh5/vlen_text.h"
 
 namespace vh5 {
@@ -92,34 +95,17 @@ void CopyRowOverlap(const char* from, char* to, const std::vector<uint64_t>& old
 
 }  // namespace
 
-struct Staging::Node {
-  NodeKind kind = NodeKind::kGroup;
-  std::map<std::string, std::unique_ptr<Node>> children;  // groups
-  std::string origin;  // path in the base version; empty when new
-  bool from_base = false;
-  std::optional<Attributes> attrs;  // loaded from the base on first use
-
-  // Datasets.
-  std::shared_ptr<const Dataset> base_dataset;  // read from while not materialized
-  std::optional<DatasetInfo> info;              // current metadata
-  bool is_new = false;                          // created in this tree: all metadata may change
-  bool auto_chunks = false;                     // chunks follow the shape until set
-  // Byte offsets of the content name the same elements as in the base
-  // dataset (false once a resize moved them).
-  bool aligned_with_base = false;
-  std::shared_ptr<StagedContent> content;  // the file view, once written
-  std::vector<uint64_t> valid_shape;       // the shape at content's checkpoint
-
-  const ByteSource& source() const {
-    return content ? static_cast<const ByteSource&>(*content) : *base_dataset;
-  }
-};
-
 Staging::Staging(std::shared_ptr<const Version> base, std::string scratch_dir)
     : base_(std::move(base)),
-      scratch_(std::make_shared<ScratchFile>(std::move(scratch_dir))),
+      scratch_(std::make_shared<ScratchFile>(scratch_dir)),
       base_name_(base_ ? base_->info().name : kFirstVersionName),
-      root_(std::make_unique<Node>()) {
+      root_(std::make_unique<Node>()),
+      scratch_dir_(std::move(scratch_dir)) {
+  MirrorBase();
+}
+
+void Staging::MirrorBase() {
+  root_ = std::make_unique<Node>();
   root_->from_base = base_ != nullptr;
   if (!base_) {
     root_->attrs = Attributes{};
@@ -142,9 +128,6 @@ Staging::Staging(std::shared_ptr<const Version> base, std::string scratch_dir)
     }
   }
 }
-
-// Every scratch page goes with the file: no page needs punching out first.
-Staging::~Staging() { scratch_->Abandon(); }
 
 Result<Staging::Node*> Staging::Find(std::string_view path) const {
   Node* node = root_.get();
@@ -234,7 +217,9 @@ Status Staging::Mkdir(std::string_view path) {
   node->attrs = Attributes{};
   parent->children.emplace(leaf, std::move(node));
   changed_ = true;
-  return Status::OK();
+  Log(static_cast<uint8_t>(RecordType::kPlace),
+      Encode(PlaceRecord{std::string(path), NodeKind::kGroup, false, ""}));
+  return Persist(false);
 }
 
 Status Staging::Rmdir(std::string_view path) {
@@ -248,7 +233,8 @@ Status Staging::Rmdir(std::string_view path) {
     return Status::NotEmpty("staging: /" + std::string(path) + " is not empty");
   parent->children.erase(it);
   changed_ = true;
-  return Status::OK();
+  Log(static_cast<uint8_t>(RecordType::kRemove), Encode(PathRecord{std::string(path), ""}));
+  return Persist(false);
 }
 
 Status Staging::CreateDataset(std::string_view path) {
@@ -272,7 +258,10 @@ Status Staging::CreateDataset(std::string_view path) {
   node->valid_shape = info.shape;
   parent->children.emplace(leaf, std::move(node));
   changed_ = true;
-  return Status::OK();
+  // Replaying the record makes this very node: its content is the log's already.
+  Log(static_cast<uint8_t>(RecordType::kPlace),
+      Encode(PlaceRecord{std::string(path), NodeKind::kDataset, false, ""}));
+  return Persist(false);
 }
 
 Status Staging::Unlink(std::string_view path) {
@@ -284,10 +273,18 @@ Status Staging::Unlink(std::string_view path) {
     return Status::IsADirectory("staging: /" + std::string(path));
   parent->children.erase(it);
   changed_ = true;
-  return Status::OK();
+  Log(static_cast<uint8_t>(RecordType::kRemove), Encode(PathRecord{std::string(path), ""}));
+  return Persist(false);
 }
 
 Status Staging::Rename(std::string_view from, std::string_view to) {
+  VH5_RETURN_IF_ERROR(MoveNode(from, to));
+  Log(static_cast<uint8_t>(RecordType::kMove),
+      Encode(PathRecord{std::string(from), std::string(to)}));
+  return Persist(false);
+}
+
+Status Staging::MoveNode(std::string_view from, std::string_view to) {
   std::string from_leaf, to_leaf;
   VH5_ASSIGN_OR_RETURN(Node * from_parent, Parent(from, &from_leaf));
   VH5_ASSIGN_OR_RETURN(Node * to_parent, Parent(to, &to_leaf));
@@ -323,6 +320,7 @@ Status Staging::Materialize(Node* node) {
   bool cheap_base = info.dtype.is_vlen_string || info.compression == "none";
   node->content =
       std::make_shared<StagedContent>(node->base_dataset, scratch_, info.fill_bytes, cheap_base);
+  node->content_new = true;
   node->valid_shape = info.shape;
   return Status::OK();
 }
@@ -356,6 +354,7 @@ Status Staging::Regrid(Node* node, const std::vector<uint64_t>& shape) {
   }
   regridded->Checkpoint();
   node->content = std::move(regridded);
+  node->content_new = true;
   node->aligned_with_base = false;
   return Status::OK();
 }
@@ -367,6 +366,7 @@ Result<size_t> Staging::Write(std::string_view path, uint64_t offset, std::strin
   if (offset > kMaxContentBytes || data.size() > kMaxContentBytes - offset)
     return Status::InvalidArgument("staging: /" + std::string(path) +
                                    ": a write past 1 TiB");
+  VH5_RETURN_IF_ERROR(EnsureState().WithContext("staging: /" + std::string(path)));
   VH5_RETURN_IF_ERROR(Materialize(node));
   changed_ = true;
   Result<size_t> written = node->content->Write(offset, data);
@@ -380,6 +380,7 @@ Status Staging::Truncate(std::string_view path, uint64_t size) {
     return Status::IsADirectory("staging: /" + std::string(path));
   if (size > kMaxContentBytes)
     return Status::InvalidArgument("staging: /" + std::string(path) + ": a size past 1 TiB");
+  VH5_RETURN_IF_ERROR(EnsureState().WithContext("staging: /" + std::string(path)));
   VH5_RETURN_IF_ERROR(Materialize(node));
   changed_ = true;
   return node->content->Truncate(size).WithContext("staging: /" + std::string(path));
@@ -387,7 +388,17 @@ Status Staging::Truncate(std::string_view path, uint64_t size) {
 
 Status Staging::Flush(std::string_view path) {
   VH5_ASSIGN_OR_RETURN(Node * node, Find(path));
-  if (node->kind != NodeKind::kDataset || !node->content) return Status::OK();
+  bool checkpointed = false;
+  VH5_RETURN_IF_ERROR(FlushNode(node, path, &checkpointed));
+  if (!checkpointed) return Status::OK();
+  LogDataset(path, node);
+  return Persist(true);
+}
+
+Status Staging::FlushNode(Node* node, std::string_view path, bool* checkpointed) {
+  // Nothing written since the last close: the content is that close's, checked then.
+  if (node->kind != NodeKind::kDataset || !node->content || !node->content->modified())
+    return Status::OK();
   DatasetInfo& info = *node->info;
   StagedContent& content = *node->content;
   Status refused;
@@ -427,6 +438,7 @@ Status Staging::Flush(std::string_view path) {
   }
   content.Checkpoint();
   node->valid_shape = info.shape;
+  *checkpointed = true;
   return Status::OK();
 }
 
@@ -444,32 +456,32 @@ Status Staging::SetAttributeText(std::string_view path, const std::string& name,
                                  const std::string& text) {
   VH5_RETURN_IF_ERROR(CheckAttributeName(path, name));
   VH5_ASSIGN_OR_RETURN(Node * node, Find(path));
-  for (Attribute& a : *node->attrs) {
-    if (a.name == name) {
-      a.text = text;
-      changed_ = true;
-      return Status::OK();
-    }
+  auto it = std::find_if(node->attrs->begin(), node->attrs->end(),
+                         [&](const Attribute& a) { return a.name == name; });
+  if (it != node->attrs->end()) {
+    it->text = text;
+  } else {
+    node->attrs->push_back(Attribute{name, text, ""});
   }
-  node->attrs->push_back(Attribute{name, text, ""});
   changed_ = true;
-  return Status::OK();
+  LogAttributes(path, node);
+  return Persist(false);
 }
 
 Status Staging::SetAttributeType(std::string_view path, const std::string& name,
                                  const std::string& type) {
   VH5_RETURN_IF_ERROR(CheckAttributeName(path, name));
   VH5_ASSIGN_OR_RETURN(Node * node, Find(path));
-  for (Attribute& a : *node->attrs) {
-    if (a.name == name) {
-      a.type = type;
-      changed_ = true;
-      return Status::OK();
-    }
+  auto it = std::find_if(node->attrs->begin(), node->attrs->end(),
+                         [&](const Attribute& a) { return a.name == name; });
+  if (it != node->attrs->end()) {
+    it->type = type;
+  } else {
+    node->attrs->push_back(Attribute{name, "", type});
   }
-  node->attrs->push_back(Attribute{name, "", type});
   changed_ = true;
-  return Status::OK();
+  LogAttributes(path, node);
+  return Persist(false);
 }
 
 Status Staging::RemoveAttribute(std::string_view path, const std::string& name) {
@@ -479,19 +491,34 @@ Status Staging::RemoveAttribute(std::string_view path, const std::string& name) 
   if (it == node->attrs->end()) return Status::NotFound("staging: no attribute " + name);
   node->attrs->erase(it);
   changed_ = true;
-  return Status::OK();
+  LogAttributes(path, node);
+  return Persist(false);
 }
 
 Status Staging::SetMetadata(std::string_view path, const std::string& key,
                             const std::string& value) {
   VH5_ASSIGN_OR_RETURN(Node * node, Find(path));
+  if (node->kind != NodeKind::kDataset)
+    return Status::InvalidArgument("staging: /" + std::string(path) + ": user.vh5." + key +
+                                   " on a group");
+  VH5_RETURN_IF_ERROR(EnsureState());
+  bool flushed = false;
+  Status s = ChangeMetadata(node, path, key, value, &flushed);
+  if (!s.ok() && !flushed) return s;
+  // Shape and dtype changes move the checkpoint, as a close does.
+  LogDataset(path, node);
+  Status persisted = Persist(flushed || key == "shape" || key == "dtype");
+  return s.ok() ? persisted : s;
+}
+
+Status Staging::ChangeMetadata(Node* node, std::string_view path, const std::string& key,
+                               const std::string& value, bool* flushed) {
   std::string where = "staging: /" + std::string(path) + ": user.vh5." + key;
-  if (node->kind != NodeKind::kDataset) return Status::InvalidArgument(where + " on a group");
   DatasetInfo& info = *node->info;
   // Writes not yet closed (cp -a sets xattrs before close) count as they stand.
   if (node->content && (key == "shape" || key == "dtype")) {
-    Status flushed = Flush(path);
-    if (!flushed.ok()) return flushed.WithContext(where);
+    Status s = FlushNode(node, path, flushed);
+    if (!s.ok()) return s.WithContext(where);
   }
   if (key == "shape") {
     std::vector<uint64_t> shape;
@@ -608,6 +635,8 @@ Result<NewVersion> Staging::ToNewVersion(const std::string& name) const {
   NewVersion version;
   version.name = name;
   version.prev_version = base_name_;
+  version.timestamp = commit_timestamp_;
+  version.make_current = make_current_;
   std::vector<std::pair<const Node*, std::string>> pending = {{root_.get(), ""}};
   while (!pending.empty()) {
     auto [node, path] = pending.back();

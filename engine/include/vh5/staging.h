@@ -8,6 +8,11 @@
 // fillvalue, compression) reinterprets its bytes; on a dataset that exists in
 // the base, only what the format can hold (shape) may change.
 //
+// A durable staging (Open) keeps its state in a directory beside the
+// versioned file, so that staged changes survive an unmount and a crash
+// (doc/staging.md): every change is a record in a log, written before the
+// call returns; a dataset's content is persisted as of its last Flush().
+//
 // Paths are relative to the tree's root, '/'-separated; "" is the root.
 // Thread safety: none; the caller serializes all calls.
 #pragma once
@@ -27,21 +32,59 @@
 
 namespace vh5 {
 
+class RecordWriter;
 class ScratchFile;
+class VersionedFile;
 
 class Staging {
  public:
-  // A staging tree mirroring `base` (nullptr: an empty tree). Written pages
-  // spill into an unnamed file in `scratch_dir` (the versioned file's
-  // directory; empty: the working directory).
+  // A staging tree mirroring `base` (nullptr: an empty tree) that lasts as
+  // long as this object. Written pages spill into an unnamed file in
+  // `scratch_dir` (the versioned file's directory; empty: the working
+  // directory).
   explicit Staging(std::shared_ptr<const Version> base, std::string scratch_dir = "");
-  ~Staging();
+  // A durable staging over `file` (opened read-write): the one persisted
+  // beside it, if any, else a fresh tree over its current version. A state
+  // that cannot be read is set aside (renamed ".<name>.vh5-staging.broken-
+  // <time>"); one already committed (a crash between a commit and clearing
+  // its state) is dropped; `*note` then says so in one line, for a log.
+  // An error only when the state can be neither read nor set aside.
+  static Result<std::unique_ptr<Staging>> Open(const VersionedFile& file, std::string* note);
+  // Where Open() keeps the state of `file_path`: ".<name>.vh5-staging" beside it.
+  static std::string StateDir(const std::string& file_path);
+  ~Staging();  // a durable staging syncs its state first
   Staging(const Staging&) = delete;
   Staging& operator=(const Staging&) = delete;
 
   // The base version's name, or kFirstVersionName for an empty base.
   const std::string& base_name() const { return base_name_; }
   bool HasChanges() const { return changed_; }
+  bool durable() const { return !state_dir_.empty(); }
+
+  // What fsync(2) promises: every change made so far (datasets as of their
+  // last Flush) survives a power loss.
+  Status Sync();
+
+  // Settings of the next commit (user.vh5.timestamp, user.vh5.make_current),
+  // persisted with the changes. An empty timestamp: the time of the commit.
+  const std::string& commit_timestamp() const { return commit_timestamp_; }
+  bool make_current() const { return make_current_; }
+  Status SetCommitTimestamp(const std::string& timestamp);
+  Status SetMakeCurrent(bool make_current);
+
+  // Mirrors another base; Busy while there are changes. Settings stay.
+  Status Rebase(std::shared_ptr<const Version> base);
+  // Drops every change and setting: the tree mirrors its base again and the
+  // persisted state is deleted. `keep_base`: a state naming only the base
+  // is kept, so that the next Open() mirrors the same base.
+  Status Discard(bool keep_base);
+  // Around a commit of ToNewVersion(name): BeginCommit durably notes the
+  // name, so that Open() after a crash drops a state already committed;
+  // EndCommit(false) notes the failure; EndCommit(true) deletes the state
+  // and mirrors `new_base`, settings reset (an error only about deleting
+  // the state: the tree is reset whatever happens).
+  Status BeginCommit(const std::string& name);
+  Status EndCommit(bool committed, std::shared_ptr<const Version> new_base);
 
   Result<NodeKind> Kind(std::string_view path) const;
   Result<std::vector<DirEntry>> List(std::string_view path) const;
@@ -75,8 +118,9 @@ class Staging {
   // One of "dtype", "shape", "chunks", "fillvalue", "compression" (user.vh5.<key>).
   Status SetMetadata(std::string_view path, const std::string& key, const std::string& value);
 
-  // The staged tree as a version to commit. Its datasets read their content
-  // from this tree, which must not change until the commit is done.
+  // The staged tree as a version to commit, with the settings above. Its
+  // datasets read their content from this tree, which must not change
+  // until the commit is done.
   Result<NewVersion> ToNewVersion(const std::string& name) const;
 
   // Scratch pages held by staged datasets (ScratchFile::kPageSize each).
@@ -91,11 +135,51 @@ class Staging {
   // element keeps its index, new cells read as the fill value.
   Status Regrid(Node* node, const std::vector<uint64_t>& shape);
 
+  // The tree, nothing staged: the base's names and kinds.
+  void MirrorBase();
+  Status FlushNode(Node* node, std::string_view path, bool* checkpointed);
+  Status ChangeMetadata(Node* node, std::string_view path, const std::string& key,
+                        const std::string& value, bool* flushed);
+  Status MoveNode(std::string_view from, std::string_view to);
+
+  // Durability (staging_durable.cc).
+  Staging(std::shared_ptr<const Version> base, std::string state_dir, bool mirror);
+  // Buffers a record of a change (nothing when not durable or replaying).
+  void Log(uint8_t type, std::string payload);
+  void LogDataset(std::string_view path, Node* node);
+  void LogAttributes(std::string_view path, Node* node);
+  // Writes the buffered records; `sync`: durably. Rewrites the log whole
+  // when it lacks a change (a failed write) or has grown large.
+  Status Persist(bool sync);
+  // Before the first page is written: the log exists, with its space
+  // reserved, while the disk has room (a full one must still take the
+  // record of a removal that frees pages).
+  Status EnsureState();
+  Status WriteLog(bool sync);
+  Status Compact();
+  bool ReclaimScratch();
+  Status Replay(uint8_t type, const std::string& payload);
+  Status AdoptPages();
+  // Back to a fresh tree over `base`, nothing persisted.
+  void Reset(std::shared_ptr<const Version> base);
+
   std::shared_ptr<const Version> base_;
   std::shared_ptr<ScratchFile> scratch_;
   std::string base_name_;
   std::unique_ptr<Node> root_;
   bool changed_ = false;
+  std::string commit_timestamp_;
+  bool make_current_ = true;
+
+  std::string scratch_dir_;  // not durable: where scratch files go
+  std::string state_dir_;    // empty: not durable
+  std::unique_ptr<RecordWriter> log_;
+  bool need_state_ = false;    // a change awaits a log that does not exist yet
+  bool stale_ = false;         // the log lacks a change
+  bool sync_pages_ = false;    // buffered records name pages written since the last sync
+  bool replaying_ = false;
+  uint64_t snapshot_bytes_ = 0;  // the log's size when last rewritten whole
+  std::string committing_;       // replaying: the last "committing as" name
 };
 
 }  // namespace vh5

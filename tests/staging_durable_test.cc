@@ -1,0 +1,549 @@
+// Durable staging in the engine: a staging tree with every kind of change,
+// persisted, reopened over the same file and compared whole; torn, corrupt
+// and committed states; discard, rebase, log rewrites, scratch page reuse.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/test/unit_test.hpp>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "record_log.h"
+#include "scratch_file.h"
+#include "staging_records.h"
+#include "test_util.h"
+#include "vh5/staging.h"
+#include "vh5/versioned_file.h"
+#include "vh5/writer.h"
+
+using namespace vh5test;
+using Code = vh5::Status::Code;
+
+namespace {
+
+std::string Doubles(const std::vector<double>& values) {
+  return std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(double));
+}
+
+// Bytes no two 8-byte words share.
+std::string Pattern(uint64_t seed, size_t n) {
+  std::string out(n, '\0');
+  for (size_t i = 0; i < n; ++i) out[i] = static_cast<char>((seed * 131 + i * 7 + i / 251) & 0xff);
+  return out;
+}
+
+vh5::NewDataset Make(std::string path, std::string dtype, std::vector<uint64_t> shape,
+                     std::vector<uint64_t> chunks) {
+  vh5::NewDataset d;
+  d.path = std::move(path);
+  d.dtype = std::move(dtype);
+  d.shape = std::move(shape);
+  d.chunks = std::move(chunks);
+  return d;
+}
+
+// A file with versions "v0" (values only) and "base": values (20000 <f8 in
+// chunks of 1000), sub/grid (6x4 <i4) with sub's attribute, names (vlen),
+// other, gone.
+fs::path MakeBase(const TempDir& dir) {
+  fs::path file = dir.path() / "base.h5";
+  BOOST_REQUIRE(vh5::CreateVersionedFile(file.string()).ok());
+  std::vector<double> values(20000);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(i);
+  vh5::NewDataset d = Make("values", "<f8", {20000}, {1000});
+  d.data = Doubles(values);
+  d.attrs = {{"units", "m", ""}};
+  vh5::NewVersion v0;
+  v0.name = "v0";
+  v0.datasets = {d};
+  BOOST_REQUIRE(vh5::CommitVersion(file.string(), v0).ok());
+  std::vector<int32_t> grid(24);
+  for (size_t i = 0; i < grid.size(); ++i) grid[i] = static_cast<int32_t>(i);
+  vh5::NewDataset g = Make("sub/grid", "<i4", {6, 4}, {3, 2});
+  g.data = std::string(reinterpret_cast<const char*>(grid.data()), 96);
+  vh5::NewDataset n = Make("names", "vlen-str", {3}, {2});
+  n.strings = {"a", "b", "c"};
+  vh5::NewDataset o = Make("other", "|u1", {100000}, {65536});
+  o.data = Pattern(1, 100000);
+  vh5::NewDataset gone = Make("gone", "|u1", {70000}, {65536});
+  gone.data = Pattern(2, 70000);
+  vh5::NewVersion v;
+  v.name = "base";
+  v.datasets = {d, g, n, o, gone};
+  v.groups = {{"sub", {{"desc", "a group", ""}}}};
+  BOOST_REQUIRE(vh5::CommitVersion(file.string(), v).ok());
+  return file;
+}
+
+std::shared_ptr<vh5::VersionedFile> OpenWritable(const fs::path& file) {
+  auto f = vh5::VersionedFile::Open(file.string(), vh5::VersionedFile::Access::kReadWrite);
+  BOOST_REQUIRE_MESSAGE(f.ok(), f.status().ToString());
+  return *f;
+}
+
+std::unique_ptr<vh5::Staging> OpenStaging(const vh5::VersionedFile& f, std::string* note) {
+  auto s = vh5::Staging::Open(f, note);
+  BOOST_REQUIRE_MESSAGE(s.ok(), s.status().ToString());
+  return std::move(*s);
+}
+
+std::unique_ptr<vh5::Staging> OpenStaging(const vh5::VersionedFile& f) {
+  std::string note;
+  auto s = OpenStaging(f, &note);
+  BOOST_TEST(note.empty(), note);
+  return s;
+}
+
+std::string ReadAll(const vh5::Staging& s, const std::string& path) {
+  auto size = s.Size(path);
+  BOOST_REQUIRE(size.ok());
+  std::string out(*size, '\0');
+  auto n = s.Read(path, 0, out.size(), out.data());
+  BOOST_REQUIRE(n.ok());
+  out.resize(*n);
+  return out;
+}
+
+std::string Text(const vh5::Attributes& attrs) {
+  std::string out;
+  for (const vh5::Attribute& a : attrs) out += a.name + "=" + a.text + ":" + a.type + ";";
+  return out;
+}
+
+std::string Dims(const std::vector<uint64_t>& dims) {
+  std::string out;
+  for (uint64_t d : dims) out += std::to_string(d) + ",";
+  return out;
+}
+
+// Everything staging shows, path by path: kinds, metadata, attributes, bytes
+// (as their SHA-256), and the staging root's settings.
+std::map<std::string, std::string> Dump(const vh5::Staging& s) {
+  std::map<std::string, std::string> out;
+  out["<base>"] = s.base_name();
+  out["<settings>"] = s.commit_timestamp() + (s.make_current() ? " current" : " not current");
+  out["<changed>"] = s.HasChanges() ? "yes" : "no";
+  std::vector<std::string> pending = {""};
+  while (!pending.empty()) {
+    std::string path = pending.back();
+    pending.pop_back();
+    auto kind = s.Kind(path);
+    BOOST_REQUIRE(kind.ok());
+    if (*kind == vh5::NodeKind::kGroup) {
+      out[path] = "group " + Text(*s.GetAttributes(path));
+      for (const vh5::DirEntry& e : *s.List(path))
+        pending.push_back(path.empty() ? e.name : path + "/" + e.name);
+      continue;
+    }
+    auto info = s.Info(path);
+    BOOST_REQUIRE(info.ok());
+    std::ostringstream d;
+    d << "dataset " << info->dtype.numpy << " " << info->dtype.itemsize << " shape "
+      << Dims(info->shape) << " chunks " << Dims(info->chunks) << " fill " << info->fill_text
+      << "/" << Sha256Hex(info->fill_bytes) << " " << info->compression << " "
+      << Text(info->attrs) << " " << Sha256Hex(ReadAll(s, path));
+    out[path] = d.str();
+  }
+  return out;
+}
+
+void CheckSame(const std::map<std::string, std::string>& want,
+               const std::map<std::string, std::string>& got) {
+  for (const auto& [path, what] : want) {
+    auto it = got.find(path);
+    BOOST_TEST((it != got.end()), "missing /" << path);
+    if (it != got.end()) BOOST_TEST(it->second == what, "/" << path);
+  }
+  for (const auto& [path, what] : got) BOOST_TEST(want.count(path) == 1u, "extra /" << path);
+}
+
+fs::path StateDir(const fs::path& file) { return vh5::Staging::StateDir(file.string()); }
+
+std::vector<fs::path> SetAside(const fs::path& file) {
+  std::vector<fs::path> out;
+  std::string prefix = StateDir(file).filename().string() + ".broken-";
+  for (const auto& e : fs::directory_iterator(file.parent_path()))
+    if (e.path().filename().string().rfind(prefix, 0) == 0) out.push_back(e.path());
+  return out;
+}
+
+// Every kind of change the tree takes; `s` over "base".
+void ChangeEverything(vh5::Staging& s) {
+  auto ok = [](const vh5::Status& st) { BOOST_REQUIRE_MESSAGE(st.ok(), st.ToString()); };
+  ok(s.Mkdir("newg"));
+  ok(s.Mkdir("newg/deep"));
+  ok(s.Mkdir("tmp"));
+  ok(s.Rmdir("tmp"));
+  // A new dataset, its metadata from "xattrs", in cp -a's order.
+  ok(s.CreateDataset("newg/d"));
+  ok(s.Write("newg/d", 0, Pattern(3, 3 * 65536 + 400)).status());
+  ok(s.Flush("newg/d"));
+  ok(s.SetMetadata("newg/d", "chunks", "1000"));
+  ok(s.SetMetadata("newg/d", "compression", "gzip:4"));
+  ok(s.SetMetadata("newg/d", "dtype", "<i4"));
+  ok(s.SetMetadata("newg/d", "fillvalue", "-7"));
+  ok(s.SetAttributeText("newg/d", "scale", "2.5"));
+  ok(s.SetAttributeType("newg/d", "scale", "<f8"));
+  // A refused partial row: the content stays at its last close.
+  ok(s.Write("newg/d", 10, "xyz").status());
+  ok(s.Write("newg/d", 3 * 65536 + 400, "ab").status());
+  BOOST_TEST(s.Flush("newg/d").code() == Code::kInvalidArgument);
+  // Grown with fill: whole rows past the end.
+  ok(s.Truncate("newg/d", 3 * 65536 + 400 + 4 * 5000));
+  ok(s.Flush("newg/d"));
+  // Renames of a group and of datasets of the base, a removal.
+  ok(s.Rename("sub", "sub2"));
+  ok(s.Rename("other", "newg/moved"));
+  ok(s.Write("newg/moved", 65536 - 5, Pattern(4, 10)).status());
+  ok(s.Flush("newg/moved"));
+  ok(s.Unlink("gone"));
+  // Pages of a base dataset written, then the dataset cut shorter.
+  ok(s.Write("values", 8 * 1500, Pattern(5, 8 * 3000)).status());
+  ok(s.Flush("values"));
+  ok(s.Write("values", 8 * 100, Pattern(6, 8 * 9000)).status());
+  ok(s.Flush("values"));
+  ok(s.Truncate("values", 8 * 15000));
+  ok(s.Flush("values"));
+  ok(s.SetAttributeText("values", "units", "km"));
+  ok(s.SetAttributeType("values", "n", "<i8"));
+  ok(s.SetAttributeText("values", "n", "5"));
+  ok(s.RemoveAttribute("sub2", "desc"));
+  ok(s.SetAttributeText("", "note", "root attribute"));
+  // A trailing dimension resized: the elements move, a new content.
+  ok(s.SetMetadata("sub2/grid", "shape", "7,6"));
+  ok(s.Write("sub2/grid", 0, std::string(24, '\x11')).status());
+  ok(s.Flush("sub2/grid"));
+  // Strings: whole lines.
+  ok(s.Write("names", 6, "d\ne\n").status());
+  ok(s.Flush("names"));
+  // A dataset replaced by a rename over it.
+  ok(s.CreateDataset("newg/victim"));
+  ok(s.Write("newg/victim", 0, Pattern(7, 70000)).status());
+  ok(s.Flush("newg/victim"));
+  ok(s.Rename("newg/d", "newg/victim"));
+  ok(s.SetCommitTimestamp("2024-01-01 13:00:00.000001+0000"));
+  ok(s.SetMakeCurrent(false));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(staging_durable)
+
+BOOST_AUTO_TEST_CASE(every_kind_of_change_comes_back_in_a_fresh_staging) {
+  TempDir dir;
+  fs::path file = MakeBase(dir);
+  auto f = OpenWritable(file);
+  std::map<std::string, std::string> before, again;
+  {
+    auto s = OpenStaging(*f);
+    BOOST_TEST(s->durable());
+    BOOST_TEST(s->base_name() == "base");
+    BOOST_TEST(!fs::exists(StateDir(file)));  // nothing written until a change
+    ChangeEverything(*s);
+    before = Dump(*s);
+    // Writes never closed are not part of the state.
+    BOOST_TEST_REQUIRE(s->Write("values", 0, std::string(100000, 'z')).ok());
+    BOOST_TEST_REQUIRE(s->Write("newg/moved", 0, std::string(10, 'z')).ok());
+  }
+  BOOST_TEST(fs::exists(StateDir(file) / "log"));
+  {
+    auto s = OpenStaging(*f);
+    again = Dump(*s);
+    CheckSame(before, again);
+    // And it commits what it shows.
+    auto version = s->ToNewVersion("next");
+    BOOST_TEST_REQUIRE(version.ok());
+    BOOST_TEST(version->timestamp == "2024-01-01 13:00:00.000001+0000");
+    BOOST_TEST(!version->make_current);
+    BOOST_TEST_REQUIRE(s->BeginCommit("next").ok());
+    BOOST_TEST_REQUIRE(f->Commit(*version).ok());
+    auto next = f->GetVersion("next");
+    BOOST_TEST_REQUIRE(next.ok());
+    BOOST_TEST_REQUIRE(s->EndCommit(true, *next).ok());
+    BOOST_TEST(!fs::exists(StateDir(file)));
+    BOOST_TEST(!s->HasChanges());
+    BOOST_TEST(s->base_name() == "next");
+  }
+  f.reset();
+  {
+    // The same tree, read back from the file (settings and base aside).
+    auto reader = vh5::VersionedFile::OpenReadOnly(file.string());
+    BOOST_TEST_REQUIRE(reader.ok());
+    auto committed = (*reader)->GetVersion("next");
+    BOOST_TEST_REQUIRE(committed.ok());
+    vh5::Staging plain(*committed);
+    std::map<std::string, std::string> seen = Dump(plain);
+    for (const char* key : {"<base>", "<settings>", "<changed>"}) {
+      seen.erase(key);
+      again.erase(key);
+    }
+    CheckSame(again, seen);
+  }
+  VerifyClean(file);
+}
+
+BOOST_AUTO_TEST_CASE(the_state_survives_reopen_after_reopen_and_a_log_rewrite) {
+  TempDir dir;
+  fs::path file = MakeBase(dir);
+  auto f = OpenWritable(file);
+  std::map<std::string, std::string> before;
+  {
+    auto s = OpenStaging(*f);
+    ChangeEverything(*s);
+  }
+  {
+    // Changes on top of a replayed state, many enough to rewrite the log whole.
+    auto s = OpenStaging(*f);
+    std::string big(100000, 'q');
+    for (int i = 0; i < 120; ++i) {
+      BOOST_TEST_REQUIRE(s->SetAttributeText("newg", "big", big + std::to_string(i)).ok());
+      BOOST_TEST_REQUIRE(s->Write("values", 8 * static_cast<uint64_t>(i) * 37, Pattern(i, 64)).ok());
+      BOOST_TEST_REQUIRE(s->Flush("values").ok());
+    }
+    BOOST_TEST_REQUIRE(s->Rename("newg/moved", "moved-back").ok());
+    before = Dump(*s);
+    // Rewritten whole more than once: far below the 12 MB of records.
+    BOOST_TEST(fs::file_size(StateDir(file) / "log") < (6u << 20));
+  }
+  auto s = OpenStaging(*f);
+  CheckSame(before, Dump(*s));
+}
+
+BOOST_AUTO_TEST_CASE(a_torn_tail_is_recovered_up_to_the_last_whole_record) {
+  TempDir dir;
+  fs::path file = MakeBase(dir);
+  auto f = OpenWritable(file);
+  std::map<std::string, std::string> before;
+  uint64_t whole = 0;
+  {
+    auto s = OpenStaging(*f);
+    BOOST_TEST_REQUIRE(s->Mkdir("kept").ok());
+    BOOST_TEST_REQUIRE(s->Write("values", 0, Pattern(9, 200000)).ok());
+    BOOST_TEST_REQUIRE(s->Flush("values").ok());
+    before = Dump(*s);
+    BOOST_TEST_REQUIRE(s->Sync().ok());
+    whole = fs::file_size(StateDir(file) / "log");
+    BOOST_TEST_REQUIRE(s->Mkdir("torn").ok());
+  }
+  // The last record cut short, as a kill mid-write(2) or a power loss leaves it.
+  fs::path log = StateDir(file) / "log";
+  fs::resize_file(log, fs::file_size(log) - 3);
+  {
+    std::string note;
+    auto s = OpenStaging(*f, &note);
+    BOOST_TEST(note.find("recovered") != std::string::npos, note);
+    CheckSame(before, Dump(*s));
+    BOOST_TEST(fs::file_size(log) == whole);
+    // The torn bytes are kept, and the log goes on from the whole records.
+    int torn_files = 0;
+    for (const auto& e : fs::directory_iterator(StateDir(file)))
+      torn_files += e.path().filename().string().rfind("torn-", 0) == 0;
+    BOOST_TEST(torn_files == 1);
+    BOOST_TEST_REQUIRE(s->Mkdir("after").ok());
+  }
+  auto s = OpenStaging(*f);
+  BOOST_TEST(s->Kind("after").ok());
+  BOOST_TEST(s->Kind("kept").ok());
+  BOOST_TEST(!s->Kind("torn").ok());
+  // Garbage after the records is a torn tail too.
+  {
+    std::ofstream out(log, std::ios::app | std::ios::binary);
+    out << std::string(50, '\x7f');
+  }
+  std::string note;
+  auto again = OpenStaging(*f, &note);
+  BOOST_TEST(note.find("recovered") != std::string::npos, note);
+  BOOST_TEST(again->Kind("after").ok());
+}
+
+BOOST_AUTO_TEST_CASE(a_state_that_cannot_be_used_is_set_aside_and_staging_starts_clean) {
+  TempDir dir;
+  fs::path file = MakeBase(dir);
+  auto f = OpenWritable(file);
+  fs::path state = StateDir(file);
+  auto stage_something = [&] {
+    auto s = OpenStaging(*f);
+    BOOST_TEST_REQUIRE(s->Mkdir("g").ok());
+    BOOST_TEST_REQUIRE(s->Write("values", 0, Pattern(1, 300000)).ok());
+    BOOST_TEST_REQUIRE(s->Flush("values").ok());
+  };
+  auto expect_set_aside = [&](size_t count, const std::string& why) {
+    std::string note;
+    auto s = OpenStaging(*f, &note);
+    BOOST_TEST(note.find("cannot be used") != std::string::npos, why << ": " << note);
+    BOOST_TEST(!s->HasChanges(), why);
+    BOOST_TEST(s->base_name() == "base");
+    BOOST_TEST(!fs::exists(state), why);
+    BOOST_TEST(SetAside(file).size() == count, why);
+  };
+  // A header that does not check out.
+  stage_something();
+  {
+    std::fstream io(state / "log", std::ios::in | std::ios::out | std::ios::binary);
+    io.seekp(0);
+    io.put('\xff');
+  }
+  expect_set_aside(1, "torn header");
+  // Pages the log names are missing from the pages file.
+  stage_something();
+  fs::resize_file(state / "pages", 65536);
+  expect_set_aside(2, "short pages file");
+  // Records that check out but do not fit the tree: a node removed twice.
+  stage_something();
+  {
+    auto w = vh5::RecordWriter::Append((state / "log").string(), fs::file_size(state / "log"));
+    BOOST_TEST_REQUIRE(w.ok());
+    w->Add(static_cast<uint8_t>(vh5::RecordType::kRemove), vh5::Encode(vh5::PathRecord{"nope", ""}));
+    BOOST_TEST_REQUIRE(w->Write().ok());
+  }
+  expect_set_aside(3, "a record about a missing node");
+  // A base version no longer in the file.
+  {
+    auto w = vh5::RecordWriter::Create((dir.path() / "log").string());
+    BOOST_TEST_REQUIRE(w.ok());
+    w->Add(static_cast<uint8_t>(vh5::RecordType::kHeader),
+           vh5::Encode(vh5::HeaderRecord{"deleted-version", false}));
+    BOOST_TEST_REQUIRE(w->Write().ok());
+    fs::create_directory(state);
+    fs::rename(dir.path() / "log", state / "log");
+  }
+  expect_set_aside(4, "a missing base");
+  // What was set aside is whole: the broken log is there to look at.
+  for (const fs::path& p : SetAside(file)) BOOST_TEST(fs::exists(p / "log"), p);
+  // Leftovers without a log (a state made or deleted part way) are no state.
+  fs::create_directory(state);
+  WriteFile(state / "pages", std::string(65536, 'x'));
+  auto s = OpenStaging(*f);
+  BOOST_TEST(!fs::exists(state));
+  BOOST_TEST(!s->HasChanges());
+}
+
+BOOST_AUTO_TEST_CASE(a_crash_between_commit_and_clearing_does_not_bring_changes_back) {
+  TempDir dir;
+  fs::path file = MakeBase(dir);
+  auto f = OpenWritable(file);
+  {
+    auto s = OpenStaging(*f);
+    BOOST_TEST_REQUIRE(s->Mkdir("g").ok());
+    auto version = s->ToNewVersion("done");
+    BOOST_TEST_REQUIRE(version.ok());
+    BOOST_TEST_REQUIRE(s->BeginCommit("done").ok());
+    BOOST_TEST_REQUIRE(f->Commit(*version).ok());
+    // A crash here: EndCommit never runs.
+  }
+  BOOST_TEST(fs::exists(StateDir(file) / "log"));
+  {
+    std::string note;
+    auto s = OpenStaging(*f, &note);
+    BOOST_TEST(note.find("already committed as version done") != std::string::npos, note);
+    BOOST_TEST(!s->HasChanges());
+    BOOST_TEST(s->base_name() == "done");
+    BOOST_TEST(!fs::exists(StateDir(file)));
+  }
+  // A crash before the commit took: the version is not there, the changes stay.
+  {
+    auto s = OpenStaging(*f);
+    BOOST_TEST_REQUIRE(s->Mkdir("h").ok());
+    BOOST_TEST_REQUIRE(s->BeginCommit("never").ok());
+  }
+  {
+    auto s = OpenStaging(*f);
+    BOOST_TEST(s->Kind("h").ok());
+    // A commit that fails says so: a later version of that name is not this one.
+    auto version = s->ToNewVersion("done");  // taken: the commit fails
+    BOOST_TEST_REQUIRE(version.ok());
+    BOOST_TEST_REQUIRE(s->BeginCommit("done").ok());
+    BOOST_TEST(!f->Commit(*version).ok());
+    BOOST_TEST_REQUIRE(s->EndCommit(false, nullptr).ok());
+  }
+  auto s = OpenStaging(*f);
+  BOOST_TEST(s->Kind("h").ok());
+  BOOST_TEST(s->HasChanges());
+}
+
+BOOST_AUTO_TEST_CASE(discard_deletes_the_state_and_rebase_persists_the_base) {
+  TempDir dir;
+  fs::path file = MakeBase(dir);
+  auto f = OpenWritable(file);
+  {
+    auto s = OpenStaging(*f);
+    BOOST_TEST_REQUIRE(s->Write("values", 0, Pattern(1, 300000)).ok());
+    BOOST_TEST_REQUIRE(s->Flush("values").ok());
+    BOOST_TEST_REQUIRE(s->SetCommitTimestamp("2024-01-01 13:00:00+0000").ok());
+    BOOST_TEST(s->Rebase(nullptr).code() == Code::kBusy);
+    BOOST_TEST_REQUIRE(s->Discard(false).ok());
+    BOOST_TEST(!fs::exists(StateDir(file)));
+    BOOST_TEST(s->commit_timestamp().empty());
+    BOOST_TEST(!s->HasChanges());
+  }
+  {
+    auto s = OpenStaging(*f);
+    BOOST_TEST(!s->HasChanges());
+    BOOST_TEST(!fs::exists(StateDir(file)));
+    // Rebased onto v0, with a setting: both come back.
+    auto v0 = f->GetVersion("v0");
+    BOOST_TEST_REQUIRE(v0.ok());
+    BOOST_TEST_REQUIRE(s->SetMakeCurrent(false).ok());
+    BOOST_TEST_REQUIRE(s->Rebase(*v0).ok());
+    BOOST_TEST(s->base_name() == "v0");
+  }
+  {
+    auto s = OpenStaging(*f);
+    BOOST_TEST(s->base_name() == "v0");
+    BOOST_TEST(!s->make_current());
+    BOOST_TEST(!s->Kind("names").ok());
+    BOOST_TEST_REQUIRE(s->Write("values", 0, Pattern(2, 1000)).ok());
+    BOOST_TEST_REQUIRE(s->Flush("values").ok());
+    // Discarding keeps the base it is not the current version's: the next open mirrors it.
+    BOOST_TEST_REQUIRE(s->Discard(true).ok());
+  }
+  auto s = OpenStaging(*f);
+  BOOST_TEST(s->base_name() == "v0");
+  BOOST_TEST(!s->HasChanges());
+  BOOST_TEST(s->make_current());
+}
+
+BOOST_AUTO_TEST_CASE(pages_a_persisted_state_names_wait_for_a_sync_before_reuse) {
+  TempDir dir;
+  fs::path path = dir.path() / "pages";
+  vh5::ScratchFile scratch(vh5::ScratchFile::Named{}, path.string());
+  std::vector<uint64_t> held;
+  for (int i = 0; i < 4; ++i) {
+    auto page = scratch.Allocate();
+    BOOST_TEST_REQUIRE(page.ok());
+    BOOST_TEST_REQUIRE(scratch.Write(*page, 0, std::string(65536, 'a' + i).data(), 65536).ok());
+    held.push_back(*page);
+  }
+  BOOST_TEST_REQUIRE(scratch.Sync().ok());
+  scratch.ReleaseWhenSynced({held[0], held[1]});
+  // Not reused, not punched out: a crash now still finds them as the log names them.
+  auto fresh = scratch.Allocate();
+  BOOST_TEST_REQUIRE(fresh.ok());
+  BOOST_TEST(*fresh == 4u);
+  std::string got(65536, '\0');
+  BOOST_TEST_REQUIRE(scratch.Read(held[0], 0, got.size(), got.data()).ok());
+  BOOST_TEST(got == std::string(65536, 'a'));
+  BOOST_TEST(scratch.pages_in_use() == 3u);
+  scratch.Synced();
+  auto reused = scratch.Allocate();
+  BOOST_TEST_REQUIRE(reused.ok());
+  BOOST_TEST((*reused == held[0] || *reused == held[1]));
+  // Running out of free pages asks the owner to make the state durable first.
+  vh5::ScratchFile other(vh5::ScratchFile::Named{}, (dir.path() / "other").string());
+  BOOST_TEST_REQUIRE(other.Allocate().ok());
+  other.ReleaseWhenSynced({0});
+  int asked = 0;
+  other.SetReclaim([&] {
+    ++asked;
+    other.Synced();
+    return true;
+  });
+  auto again = other.Allocate();
+  BOOST_TEST_REQUIRE(again.ok());
+  BOOST_TEST(*again == 0u);
+  BOOST_TEST(asked == 1);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
