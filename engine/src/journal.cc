@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -17,6 +18,7 @@ constexpr char kMagic[8] = {'V', 'H', '5', 'J', 'R', 'N', 'L', '1'};
 constexpr size_t kHeaderBytes = 8 + 8 + 4;
 
 std::atomic<int> g_crash_at_step{0};
+std::atomic<int> g_last_steps{0};
 
 Status Errno(const std::string& what) {
   int err = errno;
@@ -67,9 +69,12 @@ Status SyncDir(const std::string& path) {
 
 void Transaction::CrashAtStepForTesting(int step) { g_crash_at_step = step; }
 
+int Transaction::LastStepsForTesting() { return g_last_steps; }
+
 void Transaction::Step() {
+  ++step_;
   int crash_at = g_crash_at_step.load();
-  if (crash_at > 0 && ++step_ == crash_at) ::_exit(99);
+  if (crash_at > 0 && step_ == crash_at) ::_exit(99);
 }
 
 std::string Transaction::JournalPath(const std::string& path) {
@@ -125,6 +130,12 @@ Transaction::Transaction(std::string path, Fd fd, uint64_t base)
     : path_(std::move(path)), fd_(std::move(fd)), base_(base), size_(base) {}
 
 Result<std::unique_ptr<Transaction>> Transaction::Begin(const std::string& path) {
+  static const bool from_environment = [] {
+    const char* step = std::getenv("VH5_TEST_CRASH_AT_STEP");
+    if (step != nullptr && g_crash_at_step == 0) g_crash_at_step = std::atoi(step);
+    return true;
+  }();
+  (void)from_environment;
   Fd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
   if (!fd.valid()) return Errno(path + ": cannot open for writing");
   struct stat st;
@@ -281,6 +292,7 @@ Status Transaction::Commit() {
   }
   // 3. Done: without the journal the new state is the file's.
   open_ = false;
+  g_last_steps = step_ + 2;  // the unlink and the directory's fsync below
   journal_ = Fd();
   Step();
   if (::unlink(journal_path.c_str()) != 0) return Errno(journal_path + ": unlink");

@@ -61,10 +61,15 @@ class Transaction {
   // them only as "write failed", and a full disk must reach the user as such.
   const Status& first_error() const { return first_error_; }
 
-  // Tests only: Commit() exits the process (_exit(99)) on reaching step
-  // `step` (counted from 1 over its journal writes, fsyncs, file writes,
-  // truncations and unlinks), as a kill at that point would.
+  // Tests only: a transaction exits the process (_exit(99)) on reaching
+  // step `step`, as a kill at that point would. Steps count from 1 over
+  // every write and truncation HDF5 makes, then Commit()'s journal writes,
+  // fsyncs, writes in place, truncation and unlink. The environment
+  // variable VH5_TEST_CRASH_AT_STEP sets it in a process that never calls
+  // this (a vh5fs under test).
   static void CrashAtStepForTesting(int step);
+  // Tests only: the steps the last finished transaction took.
+  static int LastStepsForTesting();
 
  private:
   Transaction(std::string path, Fd fd, uint64_t base);
