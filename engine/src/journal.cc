@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <vector>
 
 namespace vh5 {
@@ -126,8 +127,32 @@ Status Transaction::Recover(const std::string& path, bool* recovered) {
   return Status::OK();
 }
 
+namespace {
+
+std::mutex& RegistryMutex() {
+  static std::mutex* mu = new std::mutex;  // never destroyed: used by HDF5 at exit
+  return *mu;
+}
+std::map<uint64_t, Transaction*>& Registry() {
+  static auto* live = new std::map<uint64_t, Transaction*>;
+  return *live;
+}
+
+}  // namespace
+
+Transaction* Transaction::Find(uint64_t id) {
+  std::lock_guard<std::mutex> lock(RegistryMutex());
+  auto it = Registry().find(id);
+  return it == Registry().end() ? nullptr : it->second;
+}
+
 Transaction::Transaction(std::string path, Fd fd, uint64_t base)
-    : path_(std::move(path)), fd_(std::move(fd)), base_(base), size_(base) {}
+    : path_(std::move(path)), fd_(std::move(fd)), base_(base), size_(base) {
+  static std::atomic<uint64_t> next_id{1};
+  id_ = next_id++;
+  std::lock_guard<std::mutex> lock(RegistryMutex());
+  Registry()[id_] = this;
+}
 
 Result<std::unique_ptr<Transaction>> Transaction::Begin(const std::string& path) {
   static const bool from_environment = [] {
@@ -163,6 +188,10 @@ Result<std::unique_ptr<Transaction>> Transaction::Begin(const std::string& path)
 }
 
 Transaction::~Transaction() {
+  {
+    std::lock_guard<std::mutex> lock(RegistryMutex());
+    Registry().erase(id_);
+  }
   if (open_) Abort();
 }
 
@@ -187,6 +216,7 @@ Status Transaction::Read(uint64_t offset, size_t len, char* out) const {
 
 Status Transaction::Write(uint64_t offset, const char* data, size_t len) {
   if (!open_) return Status::Busy(path_ + ": no transaction");
+  if (discard_) return Status::OK();
   Step();
   uint64_t end = offset + len;
   if (offset < base_) {
@@ -218,6 +248,7 @@ Status Transaction::Write(uint64_t offset, const char* data, size_t len) {
 
 Status Transaction::Truncate(uint64_t size) {
   if (!open_) return Status::Busy(path_ + ": no transaction");
+  if (discard_) return Status::OK();
   Step();
   if (size < base_) {
     // Shrinking into the base: the cut-off bytes read as zeros from now on

@@ -49,6 +49,10 @@ class Transaction {
   Transaction& operator=(const Transaction&) = delete;
 
   const std::string& path() const { return path_; }
+  // A process-wide id, never reused; Find() gives the live transaction
+  // with that id, or nullptr once it is gone.
+  uint64_t id() const { return id_; }
+  static Transaction* Find(uint64_t id);
   // The file's size as the transaction sees it.
   uint64_t size() const { return size_; }
   Status Read(uint64_t offset, size_t len, char* out) const;
@@ -57,6 +61,10 @@ class Transaction {
 
   Status Commit();
   Status Abort();
+  // The transaction will be aborted: from now on writes and truncations
+  // succeed and change nothing, so that HDF5 can close its handle cleanly
+  // (a handle whose close failed crashes HDF5 at exit).
+  void Discard() { discard_ = true; }
   // The first Read, Write or Truncate that failed (OK if none): HDF5 reports
   // them only as "write failed", and a full disk must reach the user as such.
   const Status& first_error() const { return first_error_; }
@@ -76,12 +84,14 @@ class Transaction {
   Status WriteJournal(const std::string& bytes);
   void Step();
 
+  uint64_t id_;
   std::string path_;
   Fd fd_;
   uint64_t base_;   // the file's size at Begin
   uint64_t size_;   // the file's size as seen inside the transaction
   std::map<uint64_t, std::string> held_;  // disjoint writes inside the base, by offset
   bool open_ = true;
+  bool discard_ = false;
   Fd journal_;
   int step_ = 0;
   mutable Status first_error_;

@@ -23,8 +23,15 @@ Status CommitAtomically(const std::string& path, const NewVersion& version,
     written = h5::Error(path + ": cannot open for writing");
   } else {
     written = CommitToOpenFile(file, path, version);
-    // Closing writes what HDF5 still holds in memory, into the transaction.
-    if (H5Fclose(file) < 0 && written.ok()) written = h5::Error(context + ": cannot close");
+    // Closing writes what HDF5 still holds in memory, into the transaction;
+    // after a failure, into nothing, so that the close itself succeeds.
+    if (!written.ok()) txn->Discard();
+    if (H5Fclose(file) < 0) {
+      if (written.ok()) written = h5::Error(context + ": cannot close");
+      txn->Discard();
+      H5Fclose(file);
+      h5::TakeErrorStack();
+    }
   }
   if (!written.ok()) {
     Status io = txn->first_error();
