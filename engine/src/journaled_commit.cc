@@ -10,6 +10,16 @@
 
 namespace vh5 {
 
+Status CloseJournaled(hid_t file, Transaction* txn, bool failed) {
+  if (failed) txn->Discard();
+  if (H5Fclose(file) >= 0) return Status::OK();
+  Status s = h5::Error("cannot close");
+  txn->Discard();
+  H5Fclose(file);
+  h5::TakeErrorStack();
+  return s;
+}
+
 Status CommitAtomically(const std::string& path, const NewVersion& version,
                         std::shared_mutex* apply_lock) {
   h5::SilenceAutomaticErrorPrinting();
@@ -23,15 +33,9 @@ Status CommitAtomically(const std::string& path, const NewVersion& version,
     written = h5::Error(path + ": cannot open for writing");
   } else {
     written = CommitToOpenFile(file, path, version);
-    // Closing writes what HDF5 still holds in memory, into the transaction;
-    // after a failure, into nothing, so that the close itself succeeds.
-    if (!written.ok()) txn->Discard();
-    if (H5Fclose(file) < 0) {
-      if (written.ok()) written = h5::Error(context + ": cannot close");
-      txn->Discard();
-      H5Fclose(file);
-      h5::TakeErrorStack();
-    }
+    // Closing writes what HDF5 still holds in memory, into the transaction.
+    Status closed = CloseJournaled(file, txn.get(), !written.ok());
+    if (written.ok() && !closed.ok()) written = closed.WithContext(context);
   }
   if (!written.ok()) {
     Status io = txn->first_error();
