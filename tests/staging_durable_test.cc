@@ -106,9 +106,12 @@ std::string ReadAll(const vh5::Staging& s, const std::string& path) {
   return out;
 }
 
+// By name: the file lists attributes in name order, staging in the order set.
 std::string Text(const vh5::Attributes& attrs) {
+  std::map<std::string, std::string> sorted;
+  for (const vh5::Attribute& a : attrs) sorted[a.name] = a.text + ":" + a.type;
   std::string out;
-  for (const vh5::Attribute& a : attrs) out += a.name + "=" + a.text + ":" + a.type + ";";
+  for (const auto& [name, value] : sorted) out += name + "=" + value + ";";
   return out;
 }
 
@@ -133,7 +136,9 @@ std::map<std::string, std::string> Dump(const vh5::Staging& s) {
     BOOST_REQUIRE(kind.ok());
     if (*kind == vh5::NodeKind::kGroup) {
       out[path] = "group " + Text(*s.GetAttributes(path));
-      for (const vh5::DirEntry& e : *s.List(path))
+      auto entries = s.List(path);  // a named Result: *temporary would dangle in the loop
+      BOOST_REQUIRE(entries.ok());
+      for (const vh5::DirEntry& e : *entries)
         pending.push_back(path.empty() ? e.name : path + "/" + e.name);
       continue;
     }
@@ -154,7 +159,8 @@ void CheckSame(const std::map<std::string, std::string>& want,
   for (const auto& [path, what] : want) {
     auto it = got.find(path);
     BOOST_TEST((it != got.end()), "missing /" << path);
-    if (it != got.end()) BOOST_TEST(it->second == what, "/" << path);
+    if (it != got.end())
+      BOOST_TEST(it->second == what, "/" << path << ": " << it->second << " != " << what);
   }
   for (const auto& [path, what] : got) BOOST_TEST(want.count(path) == 1u, "extra /" << path);
 }
