@@ -69,7 +69,10 @@ Status ScratchFile::OpenNamed(bool truncate) {
 
 Result<uint64_t> ScratchFile::Allocate() {
   if (!fd_.valid()) VH5_RETURN_IF_ERROR(Create());
-  if (free_.empty() && !waiting_.empty() && reclaim_ && !reclaim_failed_) {
+  // Waiting pages are reclaimed before a free one is reused, not only when
+  // none is free: their space is what a full disk needs back (a free page
+  // was punched out, so writing it takes new space).
+  if (!waiting_.empty() && reclaim_ && !reclaim_failed_) {
     reclaim_failed_ = !reclaim_();
   }
   if (!free_.empty()) {

@@ -57,7 +57,7 @@ class ScratchFile {
   Status Sync();
   // A state that references none of the waiting pages is durable: they are free.
   void Synced();
-  // Called by Allocate() when only waiting pages could be reused; returns
+  // Called by Allocate() while pages wait (at most once until more do); returns
   // true after making the state durable and calling Synced().
   void SetReclaim(std::function<bool()> reclaim) { reclaim_ = std::move(reclaim); }
 
