@@ -392,7 +392,9 @@ Status Staging::Flush(std::string_view path) {
   VH5_RETURN_IF_ERROR(FlushNode(node, path, &checkpointed));
   if (!checkpointed) return Status::OK();
   LogDataset(path, node);
-  return Persist(true);
+  // Written, not synced: a kill of the process keeps it, fsync(2) (Sync) makes
+  // it survive a power loss; an fdatasync per close would cost cp -a dearly.
+  return Persist(false);
 }
 
 Status Staging::FlushNode(Node* node, std::string_view path, bool* checkpointed) {
@@ -507,7 +509,7 @@ Status Staging::SetMetadata(std::string_view path, const std::string& key,
   if (!s.ok() && !flushed) return s;
   // Shape and dtype changes move the checkpoint, as a close does.
   LogDataset(path, node);
-  Status persisted = Persist(flushed || key == "shape" || key == "dtype");
+  Status persisted = Persist(false);
   return s.ok() ? persisted : s;
 }
 
