@@ -12,6 +12,8 @@
 #include <mutex>
 #include <vector>
 
+#include "posix_file.h"
+
 namespace vh5 {
 namespace {
 
@@ -20,13 +22,6 @@ constexpr size_t kHeaderBytes = 8 + 8 + 4;
 
 std::atomic<int> g_crash_at_step{0};
 std::atomic<int> g_last_steps{0};
-
-Status Errno(const std::string& what) {
-  int err = errno;
-  std::string msg = what + ": " + std::strerror(err);
-  if (err == ENOSPC || err == EDQUOT) return Status::NoSpace(msg);
-  return Status::IOError(msg);
-}
 
 void PutLe(uint64_t v, size_t n, std::string* out) {
   for (size_t i = 0; i < n; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
@@ -43,29 +38,6 @@ uint32_t Crc(const char* p, size_t n, uint32_t crc = 0) {
       crc32(crc, reinterpret_cast<const Bytef*>(p), static_cast<uInt>(n)));
 }
 
-Status WriteAll(int fd, const char* data, size_t len, uint64_t offset, const std::string& what) {
-  size_t done = 0;
-  while (done < len) {
-    ssize_t n = ::pwrite(fd, data + done, len - done, static_cast<off_t>(offset + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return Errno(what);
-    done += static_cast<size_t>(n);
-  }
-  return Status::OK();
-}
-
-std::string Dir(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-Status SyncDir(const std::string& path) {
-  Fd dir(::open(Dir(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir.valid() || ::fsync(dir.get()) != 0) return Errno(Dir(path) + ": fsync");
-  return Status::OK();
-}
-
 }  // namespace
 
 void Transaction::CrashAtStepForTesting(int step) { g_crash_at_step = step; }
@@ -79,10 +51,7 @@ void Transaction::Step() {
 }
 
 std::string Transaction::JournalPath(const std::string& path) {
-  size_t slash = path.rfind('/');
-  std::string dir = slash == std::string::npos ? "" : path.substr(0, slash + 1);
-  std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
-  return dir + "." + name + ".vh5-journal";
+  return SiblingPath(path, ".vh5-journal");
 }
 
 Status Transaction::Recover(const std::string& path, bool* recovered) {
@@ -91,7 +60,7 @@ Status Transaction::Recover(const std::string& path, bool* recovered) {
   Fd journal(::open(journal_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!journal.valid()) {
     if (errno == ENOENT) return Status::OK();
-    return Errno(journal_path);
+    return ErrnoStatus(journal_path);
   }
   std::string header(kHeaderBytes, '\0');
   ssize_t got = PreadAll(journal.get(), header.data(), header.size(), 0);
@@ -101,9 +70,10 @@ Status Transaction::Recover(const std::string& path, bool* recovered) {
   if (valid) {
     // The file was touched: give the base back its size and bytes.
     Fd file(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-    if (!file.valid()) return Errno(path + ": cannot roll back an interrupted commit");
+    if (!file.valid()) return ErrnoStatus(path + ": cannot roll back an interrupted commit");
     uint64_t base = GetLe(header.data() + 8, 8);
-    if (::ftruncate(file.get(), static_cast<off_t>(base)) != 0) return Errno(path + ": truncate");
+    if (::ftruncate(file.get(), static_cast<off_t>(base)) != 0)
+      return ErrnoStatus(path + ": truncate");
     uint64_t at = kHeaderBytes;
     std::string head(16, '\0'), bytes;
     while (PreadAll(journal.get(), head.data(), 16, at) == 16) {
@@ -115,14 +85,14 @@ Status Transaction::Recover(const std::string& path, bool* recovered) {
         break;
       if (Crc(bytes.data(), length, Crc(head.data(), 16)) != GetLe(bytes.data() + length, 4))
         break;  // a torn tail, never fsynced: the file was not touched under it
-      VH5_RETURN_IF_ERROR(WriteAll(file.get(), bytes.data(), length, offset, path));
+      VH5_RETURN_IF_ERROR(PwriteAll(file.get(), bytes.data(), length, offset, path));
       at += 16 + length + 4;
     }
-    if (::fsync(file.get()) != 0) return Errno(path + ": fsync");
+    if (::fsync(file.get()) != 0) return ErrnoStatus(path + ": fsync");
   }
   journal = Fd();
-  if (::unlink(journal_path.c_str()) != 0) return Errno(journal_path + ": unlink");
-  VH5_RETURN_IF_ERROR(SyncDir(path));
+  if (::unlink(journal_path.c_str()) != 0) return ErrnoStatus(journal_path + ": unlink");
+  VH5_RETURN_IF_ERROR(SyncDir(DirName(path)));
   if (recovered) *recovered = valid;
   return Status::OK();
 }
@@ -162,9 +132,9 @@ Result<std::unique_ptr<Transaction>> Transaction::Begin(const std::string& path)
   }();
   (void)from_environment;
   Fd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-  if (!fd.valid()) return Errno(path + ": cannot open for writing");
+  if (!fd.valid()) return ErrnoStatus(path + ": cannot open for writing");
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return Errno(path);
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(path);
   std::unique_ptr<Transaction> txn(
       new Transaction(path, std::move(fd), static_cast<uint64_t>(st.st_size)));
   std::string journal_path = JournalPath(path);
@@ -173,16 +143,16 @@ Result<std::unique_ptr<Transaction>> Transaction::Begin(const std::string& path)
     txn->open_ = false;
     if (errno == EEXIST)
       return Status::Busy(journal_path + " is there: an interrupted commit waits to be rolled back");
-    return Errno(journal_path);
+    return ErrnoStatus(journal_path);
   }
   // Durable before the first byte past the base is written, so that a
   // crash is always followed by a cleanup to the base's size.
   std::string header(kMagic, 8);
   PutLe(txn->base_, 8, &header);
   PutLe(Crc(header.data(), 16), 4, &header);
-  Status s = WriteAll(txn->journal_.get(), header.data(), header.size(), 0, journal_path);
-  if (s.ok() && ::fdatasync(txn->journal_.get()) != 0) s = Errno(journal_path + ": fsync");
-  if (s.ok()) s = SyncDir(path);
+  Status s = PwriteAll(txn->journal_.get(), header.data(), header.size(), 0, journal_path);
+  if (s.ok() && ::fdatasync(txn->journal_.get()) != 0) s = ErrnoStatus(journal_path + ": fsync");
+  if (s.ok()) s = SyncDir(DirName(path));
   if (!s.ok()) return s;  // the destructor aborts
   return txn;
 }
@@ -201,7 +171,7 @@ Status Transaction::Read(uint64_t offset, size_t len, char* out) const {
   uint64_t on_disk = std::min(end, size_);
   if (offset < on_disk) {
     ssize_t n = PreadAll(fd_.get(), out, static_cast<size_t>(on_disk - offset), offset);
-    if (n < 0) return Remember(Errno(path_ + ": read"));
+    if (n < 0) return Remember(ErrnoStatus(path_ + ": read"));
   }
   // Held writes cover the base's bytes under them.
   auto it = held_.upper_bound(offset);
@@ -240,7 +210,7 @@ Status Transaction::Write(uint64_t offset, const char* data, size_t len) {
   if (end > base_) {
     uint64_t from = std::max(offset, base_);
     VH5_RETURN_IF_ERROR(
-        Remember(WriteAll(fd_.get(), data + (from - offset), end - from, from, path_)));
+        Remember(PwriteAll(fd_.get(), data + (from - offset), end - from, from, path_)));
   }
   size_ = std::max(size_, end);
   return Status::OK();
@@ -257,17 +227,17 @@ Status Transaction::Truncate(uint64_t size) {
     if (!zeros.empty()) VH5_RETURN_IF_ERROR(Write(size, zeros.data(), zeros.size()));
   }
   if (::ftruncate(fd_.get(), static_cast<off_t>(std::max(size, base_))) != 0)
-    return Remember(Errno(path_ + ": truncate"));
+    return Remember(ErrnoStatus(path_ + ": truncate"));
   size_ = size;
   return Status::OK();
 }
 
 Status Transaction::WriteJournal(const std::string& bytes) {
   struct stat st;
-  if (::fstat(journal_.get(), &st) != 0) return Errno(JournalPath(path_));
+  if (::fstat(journal_.get(), &st) != 0) return ErrnoStatus(JournalPath(path_));
   Step();
-  return WriteAll(journal_.get(), bytes.data(), bytes.size(), static_cast<uint64_t>(st.st_size),
-                  JournalPath(path_));
+  return PwriteAll(journal_.get(), bytes.data(), bytes.size(), static_cast<uint64_t>(st.st_size),
+                   JournalPath(path_));
 }
 
 Status Transaction::Commit() {
@@ -280,7 +250,7 @@ Status Transaction::Commit() {
     for (const auto& [offset, bytes] : held_) {
       std::string original(bytes.size(), '\0');
       if (PreadAll(fd_.get(), original.data(), original.size(), offset) < 0)
-        return Errno(path_ + ": read");
+        return ErrnoStatus(path_ + ": read");
       std::string record;
       PutLe(offset, 8, &record);
       PutLe(original.size(), 8, &record);
@@ -295,23 +265,24 @@ Status Transaction::Commit() {
     }
     if (!batch.empty()) VH5_RETURN_IF_ERROR(WriteJournal(batch));
     Step();
-    if (::fdatasync(journal_.get()) != 0) return Errno(journal_path + ": fsync");
+    if (::fdatasync(journal_.get()) != 0) return ErrnoStatus(journal_path + ": fsync");
     // 2. The held writes, in place. From here a failure must roll back.
     for (const auto& [offset, bytes] : held_) {
       Step();
-      s = WriteAll(fd_.get(), bytes.data(), bytes.size(), offset, path_);
+      s = PwriteAll(fd_.get(), bytes.data(), bytes.size(), offset, path_);
       if (!s.ok()) break;
     }
   }
   struct stat st;
-  if (s.ok() && ::fstat(fd_.get(), &st) != 0) s = Errno(path_);
+  if (s.ok() && ::fstat(fd_.get(), &st) != 0) s = ErrnoStatus(path_);
   if (s.ok() && static_cast<uint64_t>(st.st_size) != size_) {
     Step();
-    if (::ftruncate(fd_.get(), static_cast<off_t>(size_)) != 0) s = Errno(path_ + ": truncate");
+    if (::ftruncate(fd_.get(), static_cast<off_t>(size_)) != 0)
+      s = ErrnoStatus(path_ + ": truncate");
   }
   if (s.ok()) {
     Step();
-    if (::fsync(fd_.get()) != 0) s = Errno(path_ + ": fsync");
+    if (::fsync(fd_.get()) != 0) s = ErrnoStatus(path_ + ": fsync");
   }
   if (!s.ok()) {
     // The journal restores the base, here or at the next open.
@@ -326,9 +297,9 @@ Status Transaction::Commit() {
   g_last_steps = step_ + 2;  // the unlink and the directory's fsync below
   journal_ = Fd();
   Step();
-  if (::unlink(journal_path.c_str()) != 0) return Errno(journal_path + ": unlink");
+  if (::unlink(journal_path.c_str()) != 0) return ErrnoStatus(journal_path + ": unlink");
   Step();
-  return SyncDir(path_);
+  return SyncDir(DirName(path_));
 }
 
 Status Transaction::Abort() {
@@ -337,10 +308,10 @@ Status Transaction::Abort() {
   held_.clear();
   // Nothing of the base was touched: drop what was written past it.
   Status s;
-  if (::ftruncate(fd_.get(), static_cast<off_t>(base_)) != 0) s = Errno(path_ + ": truncate");
+  if (::ftruncate(fd_.get(), static_cast<off_t>(base_)) != 0) s = ErrnoStatus(path_ + ": truncate");
   journal_ = Fd();
-  if (s.ok() && ::unlink(JournalPath(path_).c_str()) != 0) s = Errno(JournalPath(path_));
-  if (s.ok()) s = SyncDir(path_);
+  if (s.ok() && ::unlink(JournalPath(path_).c_str()) != 0) s = ErrnoStatus(JournalPath(path_));
+  if (s.ok()) s = SyncDir(DirName(path_));
   return s;
 }
 

@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "posix_file.h"
+
 namespace vh5 {
 namespace {
 
@@ -15,13 +17,6 @@ constexpr size_t kHeaderBytes = 4 + 4 + 1;
 // Space kept reserved past the end of the log, and when to extend it.
 constexpr uint64_t kReserveBytes = 1 << 20;
 constexpr uint64_t kReserveLow = 256 << 10;
-
-Status Errno(const std::string& what) {
-  int err = errno;
-  std::string msg = what + ": " + std::strerror(err);
-  if (err == ENOSPC || err == EDQUOT) return Status::NoSpace(msg);
-  return Status::IOError(msg);
-}
 
 void PutU32(uint32_t v, char* out) {
   for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xff);
@@ -48,11 +43,11 @@ uint32_t Crc(uint8_t type, std::string_view payload) {
 
 Result<RecordWriter> RecordWriter::Append(const std::string& path, uint64_t size) {
   Fd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd.valid()) return Errno(path);
+  if (!fd.valid()) return ErrnoStatus(path);
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return Errno(path);
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(path);
   if (static_cast<uint64_t>(st.st_size) != size && ::ftruncate(fd.get(), static_cast<off_t>(size)))
-    return Errno(path + ": cutting a torn tail");
+    return ErrnoStatus(path + ": cutting a torn tail");
   RecordWriter w(path, std::move(fd), size);
   w.Preallocate();
   return w;
@@ -60,7 +55,7 @@ Result<RecordWriter> RecordWriter::Append(const std::string& path, uint64_t size
 
 Result<RecordWriter> RecordWriter::Create(const std::string& path) {
   Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600));
-  if (!fd.valid()) return Errno(path);
+  if (!fd.valid()) return ErrnoStatus(path);
   RecordWriter w(path, std::move(fd), 0);
   w.Preallocate();
   return w;
@@ -91,7 +86,7 @@ Status RecordWriter::Write() {
                          static_cast<off_t>(size_ + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      Status s = Errno(path_);
+      Status s = ErrnoStatus(path_);
       buffer_.clear();
       if (done > 0 && ::ftruncate(fd_.get(), static_cast<off_t>(size_)) != 0) Close();
       return s;
@@ -105,15 +100,15 @@ Status RecordWriter::Write() {
 }
 
 Status RecordWriter::Sync() {
-  if (::fdatasync(fd_.get()) != 0) return Errno(path_ + ": fdatasync");
+  if (::fdatasync(fd_.get()) != 0) return ErrnoStatus(path_ + ": fdatasync");
   return Status::OK();
 }
 
 Result<RecordReader> RecordReader::Open(const std::string& path) {
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return Errno(path);
+  if (!fd.valid()) return ErrnoStatus(path);
   struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return Errno(path);
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(path);
   return RecordReader(path, std::move(fd), static_cast<uint64_t>(st.st_size));
 }
 
@@ -124,13 +119,13 @@ Result<bool> RecordReader::Next(uint8_t* type, std::string* payload) {
   if (file_size_ - at < kHeaderBytes) return false;
   char header[kHeaderBytes];
   if (PreadAll(fd_.get(), header, kHeaderBytes, at) != static_cast<ssize_t>(kHeaderBytes))
-    return Errno(path_);
+    return ErrnoStatus(path_);
   uint64_t len = GetU32(header + 4);
   if (len > file_size_ - at - kHeaderBytes) return false;
   payload->resize(static_cast<size_t>(len));
   if (PreadAll(fd_.get(), payload->data(), payload->size(), at + kHeaderBytes) !=
       static_cast<ssize_t>(len))
-    return Errno(path_);
+    return ErrnoStatus(path_);
   *type = static_cast<uint8_t>(header[8]);
   if (Crc(*type, *payload) != GetU32(header)) return false;
   valid_end_ = at + kHeaderBytes + len;

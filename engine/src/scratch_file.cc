@@ -10,6 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "posix_file.h"
+
 namespace vh5 {
 namespace {
 
@@ -24,18 +26,6 @@ int OpenUnnamed(const std::string& dir) {
   return fd;
 }
 
-Status IoFailure(const std::string& what, int err) {
-  std::string msg = what + ": " + std::strerror(err);
-  if (err == ENOSPC || err == EDQUOT) return Status::NoSpace(msg);
-  return Status::IOError(msg);
-}
-
-std::string DirOf(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
 }  // namespace
 
 Status ScratchFile::Create() {
@@ -48,19 +38,19 @@ Status ScratchFile::Create() {
     dir = tmp && *tmp ? tmp : "/tmp";
     fd = OpenUnnamed(dir);
   }
-  if (fd < 0) return IoFailure("cannot create a staging scratch file in " + dir_, err);
+  if (fd < 0) return ErrnoStatus("cannot create a staging scratch file in " + dir_, err);
   fd_ = Fd(fd);
   created_in_ = dir;
   return Status::OK();
 }
 
 Status ScratchFile::OpenNamed(bool truncate) {
-  std::string dir = DirOf(path_);
+  std::string dir = DirName(path_);
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-    return IoFailure("cannot create the staging state " + dir, errno);
+    return ErrnoStatus("cannot create the staging state " + dir, errno);
   int flags = O_RDWR | O_CREAT | O_CLOEXEC | (truncate ? O_TRUNC : 0);
   Fd fd(::open(path_.c_str(), flags, 0600));
-  if (!fd.valid()) return IoFailure("cannot open " + path_, errno);
+  if (!fd.valid()) return ErrnoStatus("cannot open " + path_, errno);
   fd_ = std::move(fd);
   created_in_ = dir;
   dir_synced_ = !truncate;
@@ -115,12 +105,10 @@ void ScratchFile::ReleaseWhenSynced(const std::vector<uint64_t>& pages) {
 Status ScratchFile::Sync() {
   if (!fd_.valid()) return Status::OK();
   if (unsynced_ && ::fdatasync(fd_.get()) != 0)
-    return IoFailure("fdatasync " + (named() ? path_ : created_in_), errno);
+    return ErrnoStatus("fdatasync " + (named() ? path_ : created_in_), errno);
   unsynced_ = false;
   if (!dir_synced_) {
-    Fd dir(::open(created_in_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dir.valid() || ::fsync(dir.get()) != 0)
-      return IoFailure("fsync " + created_in_, errno);
+    VH5_RETURN_IF_ERROR(SyncDir(created_in_));
     dir_synced_ = true;
   }
   return Status::OK();
@@ -141,7 +129,7 @@ Status ScratchFile::Adopt(const std::vector<uint64_t>& in_use) {
   struct stat st;
   if (::stat(path_.c_str(), &st) != 0) {
     if (errno == ENOENT && in_use.empty()) return Status::OK();  // made on first Allocate
-    return IoFailure(path_, errno);
+    return ErrnoStatus(path_, errno);
   }
   VH5_RETURN_IF_ERROR(OpenNamed(/*truncate=*/false));
   if (static_cast<uint64_t>(st.st_size) < next_ * kPageSize)
@@ -149,7 +137,7 @@ Status ScratchFile::Adopt(const std::vector<uint64_t>& in_use) {
                               " bytes cannot hold the " + std::to_string(next_) +
                               " pages the staging log names");
   if (::ftruncate(fd_.get(), static_cast<off_t>(next_ * kPageSize)) != 0)
-    return IoFailure(path_, errno);
+    return ErrnoStatus(path_, errno);
   std::vector<uint64_t> unused;
   size_t i = 0;
   for (uint64_t page = 0; page < next_; ++page) {
@@ -170,7 +158,7 @@ Status ScratchFile::Write(uint64_t page, size_t offset, const char* data, size_t
     ssize_t n = ::pwrite(fd_.get(), data, len, at);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return IoFailure("staging scratch file in " + created_in_, errno);
+      return ErrnoStatus("staging scratch file in " + created_in_, errno);
     }
     data += n;
     len -= static_cast<size_t>(n);
@@ -181,7 +169,7 @@ Status ScratchFile::Write(uint64_t page, size_t offset, const char* data, size_t
 
 Status ScratchFile::Read(uint64_t page, size_t offset, size_t len, char* out) const {
   ssize_t n = PreadAll(fd_.get(), out, len, page * kPageSize + offset);
-  if (n < 0) return IoFailure("staging scratch file in " + created_in_, errno);
+  if (n < 0) return ErrnoStatus("staging scratch file in " + created_in_, errno);
   // Past the end: a page never written out in full.
   std::memset(out + n, 0, len - static_cast<size_t>(n));
   return Status::OK();

@@ -16,6 +16,7 @@
 #include <optional>
 
 #include "fd.h"
+#include "posix_file.h"
 #include "record_log.h"
 #include "scratch_file.h"
 #include "staged_content.h"
@@ -38,28 +39,6 @@ constexpr uint64_t kCompactRatio = 4;
 // A rewrite hands its records to the file in pieces of about this size.
 constexpr uint64_t kRewritePiece = 1 << 20;
 
-Status Errno(const std::string& what) {
-  int err = errno;
-  std::string msg = what + ": " + std::strerror(err);
-  if (err == ENOSPC || err == EDQUOT) return Status::NoSpace(msg);
-  return Status::IOError(msg);
-}
-
-std::string ParentDir(const std::string& path) {
-  size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-Status SyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return Errno("fsync " + dir);
-  int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return Errno("fsync " + dir);
-  return Status::OK();
-}
-
 // UTC, for names of files set aside: "20240101T130000Z".
 std::string Stamp() {
   std::time_t now = std::time(nullptr);
@@ -78,19 +57,19 @@ bool Exists(const std::string& path) {
 // Deletes a state: its log first, for without a log the rest is no state.
 Status RemoveState(const std::string& dir) {
   if (::unlink((dir + kLogName).c_str()) != 0 && errno != ENOENT)
-    return Errno("cannot delete " + dir + kLogName);
+    return ErrnoStatus("cannot delete " + dir + kLogName);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   if (ec) return Status::IOError("cannot delete " + dir + ": " + ec.message());
-  return SyncDir(ParentDir(dir));
+  return SyncDir(DirName(dir));
 }
 
 // Moves a state that cannot be used out of the way, whole; its new name.
 Result<std::string> SetAside(const std::string& dir) {
   std::string aside = dir + ".broken-" + Stamp();
   for (int n = 2; Exists(aside); ++n) aside = dir + ".broken-" + Stamp() + "-" + std::to_string(n);
-  if (::rename(dir.c_str(), aside.c_str()) != 0) return Errno("cannot rename " + dir);
-  VH5_RETURN_IF_ERROR(SyncDir(ParentDir(dir)));
+  if (::rename(dir.c_str(), aside.c_str()) != 0) return ErrnoStatus("cannot rename " + dir);
+  VH5_RETURN_IF_ERROR(SyncDir(DirName(dir)));
   return aside;
 }
 
@@ -98,22 +77,19 @@ Result<std::string> SetAside(const std::string& dir) {
 Status CopyTail(const std::string& path, uint64_t offset, uint64_t end, const std::string& to) {
   std::string tail(static_cast<size_t>(end - offset), '\0');
   Fd in(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!in.valid() || PreadAll(in.get(), tail.data(), tail.size(), offset) < 0) return Errno(path);
+  if (!in.valid() || PreadAll(in.get(), tail.data(), tail.size(), offset) < 0)
+    return ErrnoStatus(path);
   Fd out(::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
-  if (!out.valid()) return Errno(to);
-  if (::pwrite(out.get(), tail.data(), tail.size(), 0) != static_cast<ssize_t>(tail.size()) ||
-      ::fsync(out.get()) != 0)
-    return Errno(to);
+  if (!out.valid()) return ErrnoStatus(to);
+  VH5_RETURN_IF_ERROR(PwriteAll(out.get(), tail.data(), tail.size(), 0, to));
+  if (::fsync(out.get()) != 0) return ErrnoStatus(to + ": fsync");
   return Status::OK();
 }
 
 }  // namespace
 
 std::string Staging::StateDir(const std::string& file_path) {
-  size_t slash = file_path.rfind('/');
-  std::string dir = slash == std::string::npos ? "" : file_path.substr(0, slash + 1);
-  std::string name = slash == std::string::npos ? file_path : file_path.substr(slash + 1);
-  return dir + "." + name + ".vh5-staging";
+  return SiblingPath(file_path, ".vh5-staging");
 }
 
 Staging::Staging(std::shared_ptr<const Version> base, std::string state_dir, bool mirror)
@@ -253,7 +229,7 @@ Status Staging::Compact() {
   // The pages the snapshot names reach the disk before it does.
   VH5_RETURN_IF_ERROR(scratch_->Sync());
   if (::mkdir(state_dir_.c_str(), 0700) != 0 && errno != EEXIST)
-    return Errno("cannot create the staging state " + state_dir_);
+    return ErrnoStatus("cannot create the staging state " + state_dir_);
   std::string tmp = state_dir_ + kLogTmpName;
   VH5_ASSIGN_OR_RETURN(RecordWriter w, RecordWriter::Create(tmp));
   auto add = [&w](RecordType type, std::string payload) -> Status {
@@ -294,7 +270,7 @@ Status Staging::Compact() {
   if (s.ok()) s = w.Write();
   if (s.ok()) s = w.Sync();
   if (s.ok() && ::rename(tmp.c_str(), (state_dir_ + kLogName).c_str()) != 0)
-    s = Errno("cannot rename " + tmp);
+    s = ErrnoStatus("cannot rename " + tmp);
   if (!s.ok()) {
     ::unlink(tmp.c_str());
     return s;
@@ -323,7 +299,7 @@ Status Staging::Compact() {
   *log_ = std::move(*appender);
   // The rename, and the state directory itself, made durable.
   VH5_RETURN_IF_ERROR(SyncDir(state_dir_));
-  VH5_RETURN_IF_ERROR(SyncDir(ParentDir(state_dir_)));
+  VH5_RETURN_IF_ERROR(SyncDir(DirName(state_dir_)));
   scratch_->Synced();
   return Status::OK();
 }
@@ -463,7 +439,8 @@ Status Staging::Replay(uint8_t type, const std::string& payload) {
                                                           info.fill_bytes, c.compare_with_base);
           break;
         case ContentRecord::Origin::kEmpty:
-          node->content = std::make_shared<StagedContent>(nullptr, scratch_, info.fill_bytes, false);
+          node->content =
+              std::make_shared<StagedContent>(nullptr, scratch_, info.fill_bytes, false);
           break;
         case ContentRecord::Origin::kSame:
           if (!node->content) return Status::Corruption("/" + r.path + " has no content yet");
@@ -566,7 +543,8 @@ Result<std::unique_ptr<Staging>> Staging::Open(const VersionedFile& file, std::s
     if (reader.torn()) {
       // Bytes of a change whose call never returned, or never synced: kept, not replayed.
       std::string aside = dir + "/torn-" + Stamp();
-      for (int n = 2; Exists(aside); ++n) aside = dir + "/torn-" + Stamp() + "-" + std::to_string(n);
+      for (int n = 2; Exists(aside); ++n)
+        aside = dir + "/torn-" + Stamp() + "-" + std::to_string(n);
       VH5_RETURN_IF_ERROR(CopyTail(log, reader.valid_end(), reader.file_size(), aside));
       *note = "staging state " + dir + ": recovered up to the last whole change; " +
               std::to_string(reader.file_size() - reader.valid_end()) +
