@@ -20,11 +20,6 @@ using namespace vh5test;
 
 namespace {
 
-void Sh(const std::vector<std::string>& argv) {
-  CommandResult r = Run(argv);
-  BOOST_REQUIRE_MESSAGE(r.exit_status == 0, argv[0] << " failed: " << r.err);
-}
-
 // What the test stages: a changed element, a 32 MiB new dataset (so that a
 // commit takes long enough to be killed at random inside it), a group, a
 // removal and an attribute.

@@ -22,18 +22,6 @@ using namespace vh5test;
 
 namespace {
 
-void Sh(const std::vector<std::string>& argv) {
-  CommandResult r = Run(argv);
-  std::string cmd;
-  for (const auto& a : argv) cmd += a + " ";
-  BOOST_REQUIRE_MESSAGE(r.exit_status == 0, cmd << "failed: " << r.err);
-}
-
-void SetX(const fs::path& p, const std::string& name, const std::string& value) {
-  BOOST_REQUIRE_MESSAGE(::setxattr(p.c_str(), name.c_str(), value.data(), value.size(), 0) == 0,
-                        "setxattr " << name << " on " << p << ": " << strerror(errno));
-}
-
 // Bytes no two blocks share.
 std::string Pattern(uint64_t seed, size_t n) {
   std::string out(n, '\0');
@@ -193,9 +181,7 @@ BOOST_AUTO_TEST_CASE(staged_changes_survive_unmounts_and_kills_then_commit_whole
   const auto& v2 = At(At(oracle, "versions"), "v2");
   BOOST_TEST(v2.get<std::string>("prev_version") == "v1");
   const auto& datasets = At(v2, "datasets");
-  auto sha = [&](const std::string& path) {
-    return At(datasets, path).get<std::string>("sha256");
-  };
+  auto sha = [&](const std::string& path) { return At(datasets, path).get<std::string>("sha256"); };
   BOOST_TEST(sha("g/a") == want["g/a"]);
   BOOST_TEST(sha("g/b") == want["g/b"]);
   BOOST_TEST(sha("g/kept") == want["g/kept"]);

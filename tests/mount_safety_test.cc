@@ -17,11 +17,6 @@ using namespace vh5test;
 
 namespace {
 
-void Sh(const std::vector<std::string>& argv) {
-  CommandResult r = Run(argv);
-  BOOST_REQUIRE_MESSAGE(r.exit_status == 0, argv[0] << " failed: " << r.err);
-}
-
 std::string Pattern(size_t bytes, uint64_t seed) {
   std::string out(bytes, '\0');
   std::mt19937_64 rng(seed);

@@ -21,18 +21,6 @@ using boost::property_tree::ptree;
 
 namespace {
 
-void Sh(const std::vector<std::string>& argv) {
-  CommandResult r = Run(argv);
-  std::string cmd;
-  for (const auto& a : argv) cmd += a + " ";
-  BOOST_REQUIRE_MESSAGE(r.exit_status == 0, cmd << "failed: " << r.err);
-}
-
-void SetX(const fs::path& p, const std::string& name, const std::string& value) {
-  BOOST_REQUIRE_MESSAGE(::setxattr(p.c_str(), name.c_str(), value.data(), value.size(), 0) == 0,
-                        "setxattr " << name << " on " << p << ": " << strerror(errno));
-}
-
 // Every xattr of every node under `root`, by relative path.
 std::map<std::string, std::map<std::string, std::string>> AllXattrs(const fs::path& root) {
   std::map<std::string, std::map<std::string, std::string>> out;

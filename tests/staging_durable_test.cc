@@ -77,12 +77,6 @@ fs::path MakeBase(const TempDir& dir) {
   return file;
 }
 
-std::shared_ptr<vh5::VersionedFile> OpenWritable(const fs::path& file) {
-  auto f = vh5::VersionedFile::Open(file.string(), vh5::VersionedFile::Access::kReadWrite);
-  BOOST_REQUIRE_MESSAGE(f.ok(), f.status().ToString());
-  return *f;
-}
-
 std::unique_ptr<vh5::Staging> OpenStaging(const vh5::VersionedFile& f, std::string* note) {
   auto s = vh5::Staging::Open(f, note);
   BOOST_REQUIRE_MESSAGE(s.ok(), s.status().ToString());
@@ -146,9 +140,9 @@ std::map<std::string, std::string> Dump(const vh5::Staging& s) {
     BOOST_REQUIRE(info.ok());
     std::ostringstream d;
     d << "dataset " << info->dtype.numpy << " " << info->dtype.itemsize << " shape "
-      << Dims(info->shape) << " chunks " << Dims(info->chunks) << " fill " << info->fill_text
-      << "/" << Sha256Hex(info->fill_bytes) << " " << info->compression << " "
-      << Text(info->attrs) << " " << Sha256Hex(ReadAll(s, path));
+      << Dims(info->shape) << " chunks " << Dims(info->chunks) << " fill " << info->fill_text << "/"
+      << Sha256Hex(info->fill_bytes) << " " << info->compression << " " << Text(info->attrs) << " "
+      << Sha256Hex(ReadAll(s, path));
     out[path] = d.str();
   }
   return out;
@@ -305,7 +299,8 @@ BOOST_AUTO_TEST_CASE(the_state_survives_reopen_after_reopen_and_a_log_rewrite) {
     std::string big(100000, 'q');
     for (int i = 0; i < 120; ++i) {
       BOOST_TEST_REQUIRE(s->SetAttributeText("newg", "big", big + std::to_string(i)).ok());
-      BOOST_TEST_REQUIRE(s->Write("values", 8 * static_cast<uint64_t>(i) * 37, Pattern(i, 64)).ok());
+      BOOST_TEST_REQUIRE(
+          s->Write("values", 8 * static_cast<uint64_t>(i) * 37, Pattern(i, 64)).ok());
       BOOST_TEST_REQUIRE(s->Flush("values").ok());
     }
     BOOST_TEST_REQUIRE(s->Rename("newg/moved", "moved-back").ok());
@@ -401,7 +396,8 @@ BOOST_AUTO_TEST_CASE(a_state_that_cannot_be_used_is_set_aside_and_staging_starts
   {
     auto w = vh5::RecordWriter::Append((state / "log").string(), fs::file_size(state / "log"));
     BOOST_TEST_REQUIRE(w.ok());
-    w->Add(static_cast<uint8_t>(vh5::RecordType::kRemove), vh5::Encode(vh5::PathRecord{"nope", ""}));
+    w->Add(static_cast<uint8_t>(vh5::RecordType::kRemove),
+           vh5::Encode(vh5::PathRecord{"nope", ""}));
     BOOST_TEST_REQUIRE(w->Write().ok());
   }
   expect_set_aside(3, "a record about a missing node");

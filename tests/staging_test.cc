@@ -49,13 +49,6 @@ fs::path MakeBase(const TempDir& dir) {
   return file;
 }
 
-// The file open read-write, as vh5fs holds it while staging is on.
-std::shared_ptr<vh5::VersionedFile> OpenWritable(const fs::path& file) {
-  auto f = vh5::VersionedFile::Open(file.string(), vh5::VersionedFile::Access::kReadWrite);
-  BOOST_REQUIRE_MESSAGE(f.ok(), f.status().ToString());
-  return *f;
-}
-
 std::shared_ptr<const vh5::Version> Open(const vh5::VersionedFile& f, const std::string& name) {
   auto v = f.GetVersion(name);
   BOOST_REQUIRE_MESSAGE(v.ok(), v.status().ToString());

@@ -145,6 +145,19 @@ CommandResult Run(const std::vector<std::string>& argv) {
   return r;
 }
 
+void Sh(const std::vector<std::string>& argv) {
+  CommandResult r = Run(argv);
+  std::string cmd;
+  for (const auto& a : argv) cmd += a + " ";
+  BOOST_REQUIRE_MESSAGE(r.exit_status == 0, cmd << "failed: " << r.err);
+}
+
+void SetX(const fs::path& path, const std::string& name, const std::string& value) {
+  BOOST_REQUIRE_MESSAGE(
+      ::setxattr(path.c_str(), name.c_str(), value.data(), value.size(), 0) == 0,
+      "setxattr " << name << " on " << path << ": " << std::strerror(errno));
+}
+
 std::optional<std::string> GetXattr(const fs::path& path, const std::string& name) {
   ssize_t n = ::getxattr(path.c_str(), name.c_str(), nullptr, 0);
   if (n < 0) return std::nullopt;
@@ -268,6 +281,12 @@ Mount::~Mount() {
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     BOOST_ERROR(HowItEnded(status)
                 << " after the unmount; stderr: " << ReadFile(dir_.path() / "vh5fs.log"));
+}
+
+std::shared_ptr<vh5::VersionedFile> OpenWritable(const fs::path& file) {
+  auto f = vh5::VersionedFile::Open(file.string(), vh5::VersionedFile::Access::kReadWrite);
+  BOOST_REQUIRE_MESSAGE(f.ok(), f.status().ToString());
+  return *f;
 }
 
 std::optional<fs::path> SharedFixtures() {

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "vh5/status.h"
+#include "vh5/versioned_file.h"
 
 namespace vh5 {
 // Lets Boost.Test print Status codes in failed assertions.
@@ -74,6 +76,11 @@ struct CommandResult {
 // Runs argv[0] (a path) with no shell; stdin is /dev/null.
 CommandResult Run(const std::vector<std::string>& argv);
 
+// Run() that must succeed: fails the test (and ends it) with the command's stderr.
+void Sh(const std::vector<std::string>& argv);
+// setxattr(2) that must succeed: fails the test (and ends it) with errno.
+void SetX(const fs::path& path, const std::string& name, const std::string& value);
+
 // The extended attribute `name` of `path`, or nullopt (errno kept) if absent.
 std::optional<std::string> GetXattr(const fs::path& path, const std::string& name);
 std::vector<std::string> ListXattrs(const fs::path& path);
@@ -112,6 +119,10 @@ struct FileState {
 };
 // Fails the test when `file` is not as it was.
 void CheckUnchanged(const fs::path& file, const FileState& before);
+
+// `file` open read-write, as vh5fs holds it while staging is on; fails the
+// test (and ends it) when it cannot be.
+std::shared_ptr<vh5::VersionedFile> OpenWritable(const fs::path& file);
 
 // ../shared/fixtures beside the checkout (or $VH5_SHARED_DIR/fixtures).
 std::optional<fs::path> SharedFixtures();
