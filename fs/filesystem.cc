@@ -571,7 +571,7 @@ int Filesystem::Commit(const std::string& name) {
   if (!version.ok()) return Fail(version.status());
   // "Committing as NAME" is durable first: a crash once the commit is, and
   // before the state is cleared, must not bring the changes back as new.
-  if (vh5::Status s = staging_->BeginCommit(name); !s.ok()) return Fail(s);
+  if (vh5::Status s = staging_->BeginCommit(&*version); !s.ok()) return Fail(s);
   if (vh5::Status s = file_->Commit(*version); !s.ok()) {
     if (vh5::Status noted = staging_->EndCommit(false, nullptr); !noted.ok())
       LogError(noted.ToString());

@@ -257,7 +257,7 @@ BOOST_AUTO_TEST_CASE(every_kind_of_change_comes_back_in_a_fresh_staging) {
     BOOST_TEST_REQUIRE(version.ok());
     BOOST_TEST(version->timestamp == "2024-01-01 13:00:00.000001+0000");
     BOOST_TEST(!version->make_current);
-    BOOST_TEST_REQUIRE(s->BeginCommit("next").ok());
+    BOOST_TEST_REQUIRE(s->BeginCommit(&*version).ok());
     BOOST_TEST_REQUIRE(f->Commit(*version).ok());
     auto next = f->GetVersion("next");
     BOOST_TEST_REQUIRE(next.ok());
@@ -370,10 +370,12 @@ BOOST_AUTO_TEST_CASE(a_state_that_cannot_be_used_is_set_aside_and_staging_starts
     BOOST_TEST_REQUIRE(s->Write("values", 0, Pattern(1, 300000)).ok());
     BOOST_TEST_REQUIRE(s->Flush("values").ok());
   };
-  auto expect_set_aside = [&](size_t count, const std::string& why) {
+  // The note says why, in the words `reason` holds.
+  auto expect_set_aside = [&](size_t count, const std::string& why, const std::string& reason) {
     std::string note;
     auto s = OpenStaging(*f, &note);
     BOOST_TEST(note.find("cannot be used") != std::string::npos, why << ": " << note);
+    BOOST_TEST(note.find(reason) != std::string::npos, why << ": " << note);
     BOOST_TEST(!s->HasChanges(), why);
     BOOST_TEST(s->base_name() == "base");
     BOOST_TEST(!fs::exists(state), why);
@@ -386,11 +388,11 @@ BOOST_AUTO_TEST_CASE(a_state_that_cannot_be_used_is_set_aside_and_staging_starts
     io.seekp(0);
     io.put('\xff');
   }
-  expect_set_aside(1, "torn header");
+  expect_set_aside(1, "torn header", "does not start with a header");
   // Pages the log names are missing from the pages file.
   stage_something();
   fs::resize_file(state / "pages", 65536);
-  expect_set_aside(2, "short pages file");
+  expect_set_aside(2, "short pages file", "cannot hold");
   // Records that check out but do not fit the tree: a node removed twice.
   stage_something();
   {
@@ -400,18 +402,29 @@ BOOST_AUTO_TEST_CASE(a_state_that_cannot_be_used_is_set_aside_and_staging_starts
            vh5::Encode(vh5::PathRecord{"nope", ""}));
     BOOST_TEST_REQUIRE(w->Write().ok());
   }
-  expect_set_aside(3, "a record about a missing node");
+  expect_set_aside(3, "a record about a missing node", "the record at byte");
   // A base version no longer in the file.
   {
     auto w = vh5::RecordWriter::Create((dir.path() / "log").string());
     BOOST_TEST_REQUIRE(w.ok());
     w->Add(static_cast<uint8_t>(vh5::RecordType::kHeader),
-           vh5::Encode(vh5::HeaderRecord{"deleted-version", false}));
+           vh5::Encode(vh5::HeaderRecord{"deleted-version", "", false}));
     BOOST_TEST_REQUIRE(w->Write().ok());
     fs::create_directory(state);
     fs::rename(dir.path() / "log", state / "log");
   }
-  expect_set_aside(4, "a missing base");
+  expect_set_aside(4, "a missing base", "base version deleted-version is no longer in");
+  // A base of that name, but not the one staged on (deleted and made again).
+  {
+    auto w = vh5::RecordWriter::Create((dir.path() / "log").string());
+    BOOST_TEST_REQUIRE(w.ok());
+    w->Add(static_cast<uint8_t>(vh5::RecordType::kHeader),
+           vh5::Encode(vh5::HeaderRecord{"base", "1999-01-01 00:00:00.000000+0000", false}));
+    BOOST_TEST_REQUIRE(w->Write().ok());
+    fs::create_directory(state);
+    fs::rename(dir.path() / "log", state / "log");
+  }
+  expect_set_aside(5, "a base made again", "was replaced by one of");
   // What was set aside is whole: the broken log is there to look at.
   for (const fs::path& p : SetAside(file)) BOOST_TEST(fs::exists(p / "log"), p);
   // Leftovers without a log (a state made or deleted part way) are no state.
@@ -431,7 +444,7 @@ BOOST_AUTO_TEST_CASE(a_crash_between_commit_and_clearing_does_not_bring_changes_
     BOOST_TEST_REQUIRE(s->Mkdir("g").ok());
     auto version = s->ToNewVersion("done");
     BOOST_TEST_REQUIRE(version.ok());
-    BOOST_TEST_REQUIRE(s->BeginCommit("done").ok());
+    BOOST_TEST_REQUIRE(s->BeginCommit(&*version).ok());
     BOOST_TEST_REQUIRE(f->Commit(*version).ok());
     // A crash here: EndCommit never runs.
   }
@@ -448,7 +461,18 @@ BOOST_AUTO_TEST_CASE(a_crash_between_commit_and_clearing_does_not_bring_changes_
   {
     auto s = OpenStaging(*f);
     BOOST_TEST_REQUIRE(s->Mkdir("h").ok());
-    BOOST_TEST_REQUIRE(s->BeginCommit("never").ok());
+    vh5::NewVersion never;
+    never.name = "never";
+    BOOST_TEST_REQUIRE(s->BeginCommit(&never).ok());
+    BOOST_TEST(!never.timestamp.empty());  // fixed before the commit
+  }
+  // Nor is a version of that name and base made by another writer, at another time.
+  {
+    vh5::NewVersion other;
+    other.name = "never";
+    other.prev_version = "done";
+    other.timestamp = "2020-01-01 00:00:00.000000+0000";
+    BOOST_TEST_REQUIRE(f->Commit(other).ok());
   }
   {
     auto s = OpenStaging(*f);
@@ -456,7 +480,7 @@ BOOST_AUTO_TEST_CASE(a_crash_between_commit_and_clearing_does_not_bring_changes_
     // A commit that fails says so: a later version of that name is not this one.
     auto version = s->ToNewVersion("done");  // taken: the commit fails
     BOOST_TEST_REQUIRE(version.ok());
-    BOOST_TEST_REQUIRE(s->BeginCommit("done").ok());
+    BOOST_TEST_REQUIRE(s->BeginCommit(&*version).ok());
     BOOST_TEST(!f->Commit(*version).ok());
     BOOST_TEST_REQUIRE(s->EndCommit(false, nullptr).ok());
   }

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -133,14 +134,27 @@ void Staging::Reset(std::shared_ptr<const Version> base) {
   need_state_ = stale_ = sync_pages_ = false;
   snapshot_bytes_ = 0;
   committing_.clear();
+  committing_timestamp_.clear();
 }
+
+namespace {
+
+// A record of a change to the tree: after one, an earlier "committing as"
+// no longer stands for the state (that commit did not hold this change).
+bool ChangesTree(uint8_t type) {
+  return type != static_cast<uint8_t>(RecordType::kCommitting) &&
+         type != static_cast<uint8_t>(RecordType::kSettings) &&
+         type != static_cast<uint8_t>(RecordType::kHeader);
+}
+
+}  // namespace
 
 void Staging::Log(uint8_t type, std::string payload) {
   if (!durable() || replaying_) return;
-  // A change since the last commit or replay: an earlier "committing" no longer stands.
-  if (type != static_cast<uint8_t>(RecordType::kCommitting) &&
-      type != static_cast<uint8_t>(RecordType::kSettings))
+  if (ChangesTree(type)) {
     committing_.clear();
+    committing_timestamp_.clear();
+  }
   if (!log_->is_open()) {
     need_state_ = true;  // Persist() writes the state whole
     return;
@@ -236,7 +250,8 @@ Status Staging::Compact() {
     w.Add(static_cast<uint8_t>(type), payload);
     return w.size() > kRewritePiece ? w.Write() : Status::OK();
   };
-  Status s = add(RecordType::kHeader, Encode(HeaderRecord{base_name_, changed_}));
+  Status s = add(RecordType::kHeader,
+                 Encode(HeaderRecord{base_name_, base_ ? base_->info().timestamp : "", changed_}));
   if (s.ok() && (!commit_timestamp_.empty() || !make_current_))
     s = add(RecordType::kSettings, Encode(SettingsRecord{commit_timestamp_, make_current_}));
   // The tree, parents before children; what a node has of its own follows it.
@@ -266,7 +281,8 @@ Status Staging::Compact() {
       pending.push_back({it->second.get(), path.empty() ? it->first : path + "/" + it->first});
   }
   if (s.ok() && !committing_.empty())
-    s = add(RecordType::kCommitting, Encode(CommittingRecord{committing_}));
+    s = add(RecordType::kCommitting,
+            Encode(CommittingRecord{committing_, committing_timestamp_}));
   if (s.ok()) s = w.Write();
   if (s.ok()) s = w.Sync();
   if (s.ok() && ::rename(tmp.c_str(), (state_dir_ + kLogName).c_str()) != 0)
@@ -346,10 +362,19 @@ Status Staging::Discard(bool keep_base) {
   return removed;
 }
 
-Status Staging::BeginCommit(const std::string& name) {
+Status Staging::BeginCommit(NewVersion* version) {
+  // Fixed now, so that the record names the very version the commit makes.
+  if (version->timestamp.empty()) {
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    version->timestamp =
+        FormatTimestamp(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+  }
+  // No state, nothing a crash could bring back.
   if (!durable() || (!log_->is_open() && !need_state_ && !stale_)) return Status::OK();
-  committing_ = name;
-  Log(static_cast<uint8_t>(RecordType::kCommitting), Encode(CommittingRecord{name}));
+  committing_ = version->name;
+  committing_timestamp_ = version->timestamp;
+  Log(static_cast<uint8_t>(RecordType::kCommitting),
+      Encode(CommittingRecord{committing_, committing_timestamp_}));
   return Persist(true);
 }
 
@@ -357,7 +382,8 @@ Status Staging::EndCommit(bool committed, std::shared_ptr<const Version> new_bas
   if (!committed) {
     if (committing_.empty()) return Status::OK();
     committing_.clear();
-    Log(static_cast<uint8_t>(RecordType::kCommitting), Encode(CommittingRecord{""}));
+    committing_timestamp_.clear();
+    Log(static_cast<uint8_t>(RecordType::kCommitting), Encode(CommittingRecord{"", ""}));
     return Persist(true);
   }
   // A crash before the state is gone leaves "committing as": Open() drops it.
@@ -369,13 +395,16 @@ Status Staging::EndCommit(bool committed, std::shared_ptr<const Version> new_bas
 }
 
 Status Staging::Replay(uint8_t type, const std::string& payload) {
+  if (ChangesTree(type)) {
+    committing_.clear();
+    committing_timestamp_.clear();
+  }
   switch (static_cast<RecordType>(type)) {
     case RecordType::kHeader:
       return Status::Corruption("a second header");
     case RecordType::kPlace: {
       PlaceRecord r;
       VH5_RETURN_IF_ERROR(Decode(payload, &r));
-      committing_.clear();
       if (!r.from_base) return r.kind == NodeKind::kGroup ? Mkdir(r.path) : CreateDataset(r.path);
       if (!base_) return Status::Corruption("a node of the base, and no base");
       std::string leaf;
@@ -392,20 +421,17 @@ Status Staging::Replay(uint8_t type, const std::string& payload) {
     case RecordType::kRemove: {
       PathRecord r;
       VH5_RETURN_IF_ERROR(Decode(payload, &r));
-      committing_.clear();
       VH5_ASSIGN_OR_RETURN(NodeKind kind, Kind(r.from));
       return kind == NodeKind::kGroup ? Rmdir(r.from) : Unlink(r.from);
     }
     case RecordType::kMove: {
       PathRecord r;
       VH5_RETURN_IF_ERROR(Decode(payload, &r));
-      committing_.clear();
       return Rename(r.from, r.to);
     }
     case RecordType::kAttributes: {
       AttributesRecord r;
       VH5_RETURN_IF_ERROR(Decode(payload, &r));
-      committing_.clear();
       VH5_ASSIGN_OR_RETURN(Node * node, Find(r.path));
       node->attrs = std::move(r.attrs);
       node->attrs_logged = true;
@@ -415,7 +441,6 @@ Status Staging::Replay(uint8_t type, const std::string& payload) {
     case RecordType::kDataset: {
       DatasetRecord r;
       VH5_RETURN_IF_ERROR(Decode(payload, &r));
-      committing_.clear();
       VH5_ASSIGN_OR_RETURN(Node * node, Find(r.path));
       if (node->kind != NodeKind::kDataset) return Status::Corruption("/" + r.path + " is a group");
       const DatasetInfo& info = r.info;
@@ -460,6 +485,7 @@ Status Staging::Replay(uint8_t type, const std::string& payload) {
       CommittingRecord r;
       VH5_RETURN_IF_ERROR(Decode(payload, &r));
       committing_ = r.name;
+      committing_timestamp_ = r.timestamp;
       return Status::OK();
     }
   }
@@ -511,11 +537,19 @@ Result<std::unique_ptr<Staging>> Staging::Open(const VersionedFile& file, std::s
     VH5_RETURN_IF_ERROR(Decode(payload, &header));
     std::shared_ptr<const Version> base;
     if (header.base != kFirstVersionName) {
+      // Deleted offline (vh5 delete) while the state waited, perhaps made again.
       Result<std::shared_ptr<const Version>> found = file.GetVersion(header.base);
+      if (!found.ok() && found.status().code() == Status::Code::kNotFound)
+        return Status::NotFound("its base version " + header.base + " is no longer in " +
+                                file.path());
       if (!found.ok())
         return Status::NotFound("its base version " + header.base +
                                 " cannot be read: " + found.status().message());
       base = *found;
+      if (base->info().timestamp != header.base_timestamp)
+        return Status::NotFound("its base version " + header.base + " of " +
+                                header.base_timestamp + " was replaced by one of " +
+                                base->info().timestamp);
     }
     staging.reset(new Staging(std::move(base), dir, !header.explicit_tree));
     staging->replaying_ = true;
@@ -532,14 +566,17 @@ Result<std::unique_ptr<Staging>> Staging::Open(const VersionedFile& file, std::s
     }
     if (!staging->committing_.empty()) {
       Result<VersionInfo> info = file.GetVersionInfo(staging->committing_);
-      if (info.ok() && info->prev_version == staging->base_name_) {
+      if (info.ok() && info->prev_version == staging->base_name_ &&
+          info->timestamp == staging->committing_timestamp_) {
         committed_as = staging->committing_;
         return Status::OK();
       }
     }
     VH5_RETURN_IF_ERROR(staging->AdoptPages());
     staging->replaying_ = false;
-    staging->committing_.clear();  // that commit failed: the version is not there
+    // That commit failed: its version is not there.
+    staging->committing_.clear();
+    staging->committing_timestamp_.clear();
     if (reader.torn()) {
       // Bytes of a change whose call never returned, or never synced: kept, not replayed.
       std::string aside = dir + "/torn-" + Stamp();
@@ -565,7 +602,7 @@ Result<std::unique_ptr<Staging>> Staging::Open(const VersionedFile& file, std::s
   }
   VH5_ASSIGN_OR_RETURN(std::string aside, SetAside(dir));
   *note = "staging state " + dir + " cannot be used (" + s.message() + "); kept as " + aside +
-          "; staging/ starts afresh";
+          " (nothing in it is deleted; see vh5fs(1), STAGING); staging/ starts afresh";
   return fresh();
 }
 

@@ -88,20 +88,23 @@ std::string Encode(const HeaderRecord& r) {
   Encoder e;
   e.U(HeaderRecord::kFormat);
   e.S(r.base);
+  e.S(r.base_timestamp);
   e.B(r.explicit_tree);
   return e.Take();
 }
 
 Status Decode(std::string_view payload, HeaderRecord* r) {
   Decoder d(payload);
+  // The format first: another format's header need not parse as this one's.
   uint64_t format = d.U();
-  r->base = d.S();
-  r->explicit_tree = d.B();
-  VH5_RETURN_IF_ERROR(d.Finish("header"));
   if (format != HeaderRecord::kFormat)
     return Status::Unsupported("staging log: format " + std::to_string(format) +
-                               " (this vh5fs reads format 1)");
-  return Status::OK();
+                               " (this vh5fs reads format " +
+                               std::to_string(HeaderRecord::kFormat) + ")");
+  r->base = d.S();
+  r->base_timestamp = d.S();
+  r->explicit_tree = d.B();
+  return d.Finish("header");
 }
 
 std::string Encode(const PlaceRecord& r) {
@@ -243,12 +246,14 @@ Status Decode(std::string_view payload, SettingsRecord* r) {
 std::string Encode(const CommittingRecord& r) {
   Encoder e;
   e.S(r.name);
+  e.S(r.timestamp);
   return e.Take();
 }
 
 Status Decode(std::string_view payload, CommittingRecord* r) {
   Decoder d(payload);
   r->name = d.S();
+  r->timestamp = d.S();
   return d.Finish("committing");
 }
 

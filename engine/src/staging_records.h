@@ -34,6 +34,7 @@ enum class RecordType : uint8_t {
 struct HeaderRecord {
   static constexpr uint64_t kFormat = 1;
   std::string base;            // the base version's name (kFirstVersionName: none)
+  std::string base_timestamp;  // its timestamp: a version deleted and made again is another
   bool explicit_tree = false;  // false: the tree starts as the base's; true: empty, then kPlace
 };
 
@@ -92,9 +93,12 @@ struct SettingsRecord {
   bool make_current = true;
 };
 
-// "Committing as `name`" before a commit; empty `name`: that commit failed.
+// "Committing as `name` with `timestamp`" before a commit; empty `name`:
+// that commit failed. The version of that name, prev_version the base and
+// that timestamp is this state committed.
 struct CommittingRecord {
   std::string name;
+  std::string timestamp;
 };
 
 std::string Encode(const HeaderRecord& r);

@@ -78,12 +78,13 @@ class Staging {
   // persisted state is deleted. `keep_base`: a state naming only the base
   // is kept, so that the next Open() mirrors the same base.
   Status Discard(bool keep_base);
-  // Around a commit of ToNewVersion(name): BeginCommit durably notes the
-  // name, so that Open() after a crash drops a state already committed;
+  // Around a commit of `version` (from ToNewVersion): BeginCommit fixes its
+  // timestamp (now, unless set) and durably notes its name and timestamp,
+  // so that Open() after a crash drops a state already committed;
   // EndCommit(false) notes the failure; EndCommit(true) deletes the state
   // and mirrors `new_base`, settings reset (an error only about deleting
   // the state: the tree is reset whatever happens).
-  Status BeginCommit(const std::string& name);
+  Status BeginCommit(NewVersion* version);
   Status EndCommit(bool committed, std::shared_ptr<const Version> new_base);
 
   Result<NodeKind> Kind(std::string_view path) const;
@@ -179,7 +180,9 @@ class Staging {
   bool sync_pages_ = false;    // buffered records name pages written since the last sync
   bool replaying_ = false;
   uint64_t snapshot_bytes_ = 0;  // the log's size when last rewritten whole
-  std::string committing_;       // replaying: the last "committing as" name
+  // The last "committing as" record since the last change: name, timestamp.
+  std::string committing_;
+  std::string committing_timestamp_;
 };
 
 }  // namespace vh5
