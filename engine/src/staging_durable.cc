@@ -281,8 +281,7 @@ Status Staging::Compact() {
       pending.push_back({it->second.get(), path.empty() ? it->first : path + "/" + it->first});
   }
   if (s.ok() && !committing_.empty())
-    s = add(RecordType::kCommitting,
-            Encode(CommittingRecord{committing_, committing_timestamp_}));
+    s = add(RecordType::kCommitting, Encode(CommittingRecord{committing_, committing_timestamp_}));
   if (s.ok()) s = w.Write();
   if (s.ok()) s = w.Sync();
   if (s.ok() && ::rename(tmp.c_str(), (state_dir_ + kLogName).c_str()) != 0)
@@ -547,9 +546,8 @@ Result<std::unique_ptr<Staging>> Staging::Open(const VersionedFile& file, std::s
                                 " cannot be read: " + found.status().message());
       base = *found;
       if (base->info().timestamp != header.base_timestamp)
-        return Status::NotFound("its base version " + header.base + " of " +
-                                header.base_timestamp + " was replaced by one of " +
-                                base->info().timestamp);
+        return Status::NotFound("its base version " + header.base + " of " + header.base_timestamp +
+                                " was replaced by one of " + base->info().timestamp);
     }
     staging.reset(new Staging(std::move(base), dir, !header.explicit_tree));
     staging->replaying_ = true;
