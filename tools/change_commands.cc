@@ -8,6 +8,7 @@
 #include "vh5/current_version.h"
 #include "vh5/delete_versions.h"
 #include "vh5/repack.h"
+#include "vh5/staging.h"
 #include "vh5/writer.h"
 
 namespace vh5tool {
@@ -19,6 +20,18 @@ int Report(const char* command, const std::string& text) {
 }
 
 std::string Bytes(uint64_t n) { return std::to_string(n) + " bytes"; }
+
+// A line about changes staged through vh5fs on a base that `deleted` names:
+// they are not lost, but the next mount cannot replay them.
+std::string StagedOnDeleted(const std::string& path, const std::vector<std::string>& deleted) {
+  vh5::Result<std::optional<std::string>> base = vh5::Staging::PersistedBase(path);
+  if (!base.ok() || !*base) return "";
+  for (const std::string& name : deleted)
+    if (name == **base)
+      return path + ": the changes staged in " + vh5::Staging::StateDir(path) + " are based on " +
+             name + "; the next mount keeps them aside, unreplayed (vh5fs(1), STAGING)\n";
+  return "";
+}
 
 }  // namespace
 
@@ -70,6 +83,7 @@ int RunDelete(const Argv& argv) {
   out += path + ": " + std::to_string(r.chunks_before) + " -> " + std::to_string(r.chunks_after) +
          " chunks; " + Bytes(freed) + " reclaimed (data stored: " + Bytes(r.stored_bytes_before) +
          " -> " + Bytes(r.stored_bytes_after) + ")\n";
+  out += StagedOnDeleted(path, r.deleted);
   if (!args->has("--repack")) {
     out += path + ": file " + Bytes(r.file_bytes_before) + " -> " + Bytes(r.file_bytes_after) +
            "; vh5 repack returns the reclaimed space to the filesystem\n";

@@ -93,6 +93,20 @@ std::string Staging::StateDir(const std::string& file_path) {
   return SiblingPath(file_path, ".vh5-staging");
 }
 
+Result<std::optional<std::string>> Staging::PersistedBase(const std::string& file_path) {
+  std::string log = StateDir(file_path) + kLogName;
+  if (!Exists(log)) return std::optional<std::string>();
+  VH5_ASSIGN_OR_RETURN(RecordReader reader, RecordReader::Open(log));
+  uint8_t type = 0;
+  std::string payload;
+  VH5_ASSIGN_OR_RETURN(bool any, reader.Next(&type, &payload));
+  HeaderRecord header;
+  if (!any || type != static_cast<uint8_t>(RecordType::kHeader))
+    return Status::Corruption(log + ": does not start with a header");
+  VH5_RETURN_IF_ERROR(Decode(payload, &header).WithContext(log));
+  return std::optional<std::string>(header.base);
+}
+
 Staging::Staging(std::shared_ptr<const Version> base, std::string state_dir, bool mirror)
     : base_(std::move(base)),
       scratch_(std::make_shared<ScratchFile>(ScratchFile::Named{}, state_dir + kPagesName)),

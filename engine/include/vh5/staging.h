@@ -52,6 +52,9 @@ class Staging {
   static Result<std::unique_ptr<Staging>> Open(const VersionedFile& file, std::string* note);
   // Where Open() keeps the state of `file_path`: ".<name>.vh5-staging" beside it.
   static std::string StateDir(const std::string& file_path);
+  // The base version a persisted state of `file_path` names, for offline
+  // tools (nullopt: no state); an error when its log cannot be read.
+  static Result<std::optional<std::string>> PersistedBase(const std::string& file_path);
   ~Staging();  // a durable staging syncs its state first
   Staging(const Staging&) = delete;
   Staging& operator=(const Staging&) = delete;
