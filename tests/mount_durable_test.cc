@@ -12,6 +12,7 @@
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <thread>
@@ -126,6 +127,7 @@ BOOST_AUTO_TEST_CASE(staged_changes_survive_unmounts_and_kills_then_commit_whole
   WriteAt(staging() / "grid", 8 * 8 * 10, Pattern(11, 8 * 8 * 3), true);
   SetX(staging() / "grid", "user.vh5.shape", "120,8");
   SetX(staging(), "user.vh5.timestamp", "2024-05-01 10:00:00.000000+0000");
+  SetX(staging(), "user.vh5.make_current", "0");
   std::map<std::string, std::string> want = Observe(staging(), true);
   Kill(mount);
   mount = std::make_unique<Mount>(file);
@@ -157,7 +159,10 @@ BOOST_AUTO_TEST_CASE(staged_changes_survive_unmounts_and_kills_then_commit_whole
   mount = std::make_unique<Mount>(file);
   CheckSame(want, Observe(staging(), true), "after a refused close and kill -9");
 
-  // 5. fsync(2) of a staged file and of staging/ itself is taken.
+  // 5. fsync(2) of a staged file and of staging/ itself is taken; kill -9 after it.
+  SetX(staging(), "user.vh5.make_current", "1");
+  SetX(staging() / "g/b", "user.h5.after", "the fsync");
+  want = Observe(staging(), true);
   int dfd = ::open(staging().c_str(), O_RDONLY | O_DIRECTORY);
   BOOST_TEST_REQUIRE(dfd >= 0);
   BOOST_TEST(::fsync(dfd) == 0);
@@ -165,6 +170,9 @@ BOOST_AUTO_TEST_CASE(staged_changes_survive_unmounts_and_kills_then_commit_whole
   int ffd = ::open((staging() / "g/b").c_str(), O_RDONLY);
   BOOST_TEST(::fsync(ffd) == 0);
   ::close(ffd);
+  Kill(mount);
+  mount = std::make_unique<Mount>(file);
+  CheckSame(want, Observe(staging(), true), "after fsync and kill -9");
 
   // The commit holds what staging showed, as h5py reads it; the state is gone.
   BOOST_TEST(fs::exists(StateDir(file) / "log"));
@@ -284,6 +292,110 @@ BOOST_AUTO_TEST_CASE(read_only_mounts_never_touch_the_state) {
   CheckUnchanged(log, before);
   Mount mount(file);
   BOOST_TEST(ReadFile(mount.root() / "staging/new") == Pattern(40, 100000));
+}
+
+BOOST_AUTO_TEST_CASE(a_torn_or_corrupt_state_is_set_aside_with_a_log_line_never_dropped) {
+  TempDir dir;
+  fs::path file = MakeFile(dir);
+  fs::path log = StateDir(file) / "log";
+  std::map<std::string, std::string> want;
+  {
+    Mount mount(file);
+    fs::path staging = mount.root() / "staging";
+    WriteFile(staging / "first", Pattern(50, 70000));
+    want = Observe(staging, true);
+    fs::create_directory(staging / "last");  // its record is the one torn below
+  }
+  // The last record cut short (a power loss before it was synced).
+  fs::resize_file(log, fs::file_size(log) - 3);
+  {
+    Mount mount(file);
+    CheckSame(want, Observe(mount.root() / "staging", true), "after a torn tail");
+    std::string said = mount.Log();
+    BOOST_TEST(said.find("recovered up to the last whole change") != std::string::npos, said);
+  }
+  // A header that does not check out: nothing is replayed, everything is kept.
+  {
+    std::fstream io(log, std::ios::in | std::ios::out | std::ios::binary);
+    io.seekp(0);
+    io.put('\xff');
+  }
+  std::string broken_log = ReadFile(log);
+  Mount mount(file);
+  std::string said = mount.Log();
+  BOOST_TEST(said.find("cannot be used") != std::string::npos, said);
+  CheckSame(Observe(mount.root() / "versions/v1"), Observe(mount.root() / "staging"),
+            "after a corrupt state");
+  std::vector<fs::path> aside;
+  for (const auto& e : fs::directory_iterator(dir.path()))
+    if (e.path().filename().string().find(".vh5-staging.broken-") != std::string::npos)
+      aside.push_back(e.path());
+  BOOST_TEST_REQUIRE(aside.size() == 1u);
+  BOOST_TEST(said.find(aside[0].string()) != std::string::npos, said);
+  BOOST_TEST((ReadFile(aside[0] / "log") == broken_log));
+  BOOST_TEST(fs::exists(aside[0] / "pages"));
+}
+
+BOOST_AUTO_TEST_CASE(a_base_deleted_offline_sets_the_state_aside_with_a_clear_message) {
+  TempDir dir;
+  fs::path file = MakeFile(dir);
+  {
+    Mount mount(file);
+    fs::path staging = mount.root() / "staging";
+    WriteFile(staging / "more", Pattern(60, 1000));
+    fs::rename(staging, mount.root() / "versions/v2");
+    SetX(staging, "user.vh5.prev_version", "v1");
+    WriteFile(staging / "on-v1", Pattern(61, 1000));
+  }
+  CommandResult deleted = Run({Vh5Binary(), "delete", file.string(), "v1"});
+  BOOST_TEST_REQUIRE(deleted.exit_status == 0, deleted.err);
+  BOOST_TEST(deleted.out.find("are based on v1") != std::string::npos, deleted.out);
+  Mount mount(file);
+  std::string said = mount.Log();
+  BOOST_TEST(said.find("its base version v1 is no longer in") != std::string::npos, said);
+  fs::path staging = mount.root() / "staging";
+  BOOST_TEST(GetXattr(staging, "user.vh5.prev_version").value_or("") == "v2");
+  BOOST_TEST(!fs::exists(staging / "on-v1"));
+  BOOST_TEST(!fs::exists(StateDir(file)));
+  int aside = 0;
+  for (const auto& e : fs::directory_iterator(dir.path()))
+    aside += e.path().filename().string().find(".vh5-staging.broken-") != std::string::npos &&
+             fs::exists(e.path() / "log") && fs::exists(e.path() / "pages");
+  BOOST_TEST(aside == 1);
+}
+
+BOOST_AUTO_TEST_CASE(offline_tools_work_beside_a_pending_state_and_repack_keeps_it) {
+  TempDir dir;
+  fs::path file = MakeFile(dir);
+  std::map<std::string, std::string> want;
+  {
+    Mount mount(file);
+    fs::path staging = mount.root() / "staging";
+    WriteAt(staging / "grid", 8 * 8 * 50, Pattern(70, 8 * 8), true);
+    WriteFile(staging / "new", Pattern(71, 200000));
+    fs::remove(staging / "old");
+    want = Observe(staging, true);
+  }
+  BOOST_TEST_REQUIRE(fs::exists(StateDir(file) / "log"));
+  for (const char* command : {"verify", "log", "ls"}) {
+    CommandResult r = Run({Vh5Binary(), command, file.string()});
+    BOOST_TEST(r.exit_status == 0, command << ": " << r.err);
+  }
+  // The state names versions and paths, never places in the file: a repack
+  // (versions copied whole) leaves it valid.
+  Sh({Vh5Binary(), "repack", file.string()});
+  BOOST_TEST(fs::exists(StateDir(file) / "log"));
+  {
+    Mount mount(file);
+    fs::path staging = mount.root() / "staging";
+    CheckSame(want, Observe(staging, true), "after vh5 repack");
+    BOOST_TEST(mount.Log().empty(), mount.Log());
+    fs::rename(staging, mount.root() / "versions/v2");
+    std::map<std::string, std::string> committed = Observe(mount.root() / "versions/v2");
+    for (const auto& [key, value] : want)
+      if (key.rfind("./user.vh5.", 0) != 0) BOOST_TEST(committed[key] == value, "v2: " << key);
+  }
+  VerifyClean(file);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
