@@ -1,12 +1,17 @@
 // Random staging operations applied to a real mount and to a plain in-memory
-// model, committed, remounted and compared, round after round.
+// model, committed, remounted and compared, round after round; mid-round the
+// daemon is unmounted or killed, and the staged changes must come back.
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 #include <map>
+#include <memory>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "test_util.h"
 
@@ -141,17 +146,29 @@ BOOST_AUTO_TEST_CASE(random_staging_operations_match_a_model_across_commits_and_
   std::vector<Model> committed;
   for (int round = 0; round < 4; ++round) {
     BOOST_TEST_CONTEXT("round " << round) {
-      Mount mount(file);
-      fs::path staging = mount.root() / "staging";
+      auto mount = std::make_unique<Mount>(file);
+      fs::path staging = mount->root() / "staging";
       // What the last commit holds is what staging starts from.
       Model start = Observe(staging);
       BOOST_TEST((start.files == model.files));
       BOOST_TEST((start.dirs == model.dirs));
-      for (int op = 0; op < 60; ++op) Apply(rng, staging, &model);
+      for (int op = 0; op < 30; ++op) Apply(rng, staging, &model);
+      // Staged changes outlive the daemon: kill -9 in odd rounds, an unmount in even ones.
+      if (round % 2) {
+        BOOST_TEST_REQUIRE(::kill(mount->pid(), SIGKILL) == 0);
+        while (mount->Ended().empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      mount.reset();
+      mount = std::make_unique<Mount>(file);
+      staging = mount->root() / "staging";
+      Model kept = Observe(staging);
+      BOOST_TEST((kept.files == model.files));
+      BOOST_TEST((kept.dirs == model.dirs));
+      for (int op = 0; op < 30; ++op) Apply(rng, staging, &model);
       Model staged = Observe(staging);
       BOOST_TEST((staged.files == model.files));
       BOOST_TEST((staged.dirs == model.dirs));
-      fs::rename(staging, mount.root() / "versions" / ("r" + std::to_string(round)));
+      fs::rename(staging, mount->root() / "versions" / ("r" + std::to_string(round)));
       committed.push_back(model);
     }
   }

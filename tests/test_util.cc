@@ -153,9 +153,8 @@ void Sh(const std::vector<std::string>& argv) {
 }
 
 void SetX(const fs::path& path, const std::string& name, const std::string& value) {
-  BOOST_REQUIRE_MESSAGE(
-      ::setxattr(path.c_str(), name.c_str(), value.data(), value.size(), 0) == 0,
-      "setxattr " << name << " on " << path << ": " << std::strerror(errno));
+  BOOST_REQUIRE_MESSAGE(::setxattr(path.c_str(), name.c_str(), value.data(), value.size(), 0) == 0,
+                        "setxattr " << name << " on " << path << ": " << std::strerror(errno));
 }
 
 std::optional<std::string> GetXattr(const fs::path& path, const std::string& name) {
