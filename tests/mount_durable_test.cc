@@ -299,15 +299,22 @@ BOOST_AUTO_TEST_CASE(a_torn_or_corrupt_state_is_set_aside_with_a_log_line_never_
   fs::path file = MakeFile(dir);
   fs::path log = StateDir(file) / "log";
   std::map<std::string, std::string> want;
+  uint64_t whole = 0;
   {
     Mount mount(file);
     fs::path staging = mount.root() / "staging";
     WriteFile(staging / "first", Pattern(50, 70000));
     want = Observe(staging, true);
+    int dfd = ::open(staging.c_str(), O_RDONLY | O_DIRECTORY);
+    BOOST_TEST_REQUIRE(dfd >= 0);
+    BOOST_TEST(::fsync(dfd) == 0);  // a sync mark: the log is whole up to here
+    ::close(dfd);
+    whole = fs::file_size(log);
     fs::create_directory(staging / "last");  // its record is the one torn below
   }
-  // The last record cut short (a power loss before it was synced).
-  fs::resize_file(log, fs::file_size(log) - 3);
+  // The record of the last change cut short, as a kill mid-write(2) leaves it.
+  BOOST_TEST_REQUIRE(fs::file_size(log) > whole + 5);
+  fs::resize_file(log, whole + 5);
   {
     Mount mount(file);
     CheckSame(want, Observe(mount.root() / "staging", true), "after a torn tail");

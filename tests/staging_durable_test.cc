@@ -328,9 +328,11 @@ BOOST_AUTO_TEST_CASE(a_torn_tail_is_recovered_up_to_the_last_whole_record) {
     whole = fs::file_size(StateDir(file) / "log");
     BOOST_TEST_REQUIRE(s->Mkdir("torn").ok());
   }
-  // The last record cut short, as a kill mid-write(2) or a power loss leaves it.
+  // The record of the last change cut short (with the sync mark after it), as
+  // a kill mid-write(2) leaves it.
   fs::path log = StateDir(file) / "log";
-  fs::resize_file(log, fs::file_size(log) - 3);
+  BOOST_TEST_REQUIRE(fs::file_size(log) > whole + 5);
+  fs::resize_file(log, whole + 5);
   {
     std::string note;
     auto s = OpenStaging(*f, &note);
@@ -357,6 +359,57 @@ BOOST_AUTO_TEST_CASE(a_torn_tail_is_recovered_up_to_the_last_whole_record) {
   auto again = OpenStaging(*f, &note);
   BOOST_TEST(note.find("recovered") != std::string::npos, note);
   BOOST_TEST(again->Kind("after").ok());
+}
+
+BOOST_AUTO_TEST_CASE(records_after_the_last_sync_are_replayed_only_within_the_same_boot) {
+  TempDir dir;
+  fs::path file = MakeBase(dir);
+  auto f = OpenWritable(file);
+  fs::path log = StateDir(file) / "log";
+  std::map<std::string, std::string> synced;
+  uint64_t whole = 0;
+  {
+    auto s = OpenStaging(*f);
+    BOOST_TEST_REQUIRE(s->Mkdir("kept").ok());
+    synced = Dump(*s);
+  }  // synced: the destructor leaves a mark
+  whole = fs::file_size(log);
+  // Records written, never synced, by a process of `boot` (what a kill -9 leaves).
+  auto append_unsynced = [&](const std::string& boot) {
+    auto w = vh5::RecordWriter::Append(log.string(), fs::file_size(log));
+    BOOST_TEST_REQUIRE(w.ok());
+    w->Add(static_cast<uint8_t>(vh5::RecordType::kSession), vh5::Encode(vh5::SessionRecord{boot}));
+    w->Add(static_cast<uint8_t>(vh5::RecordType::kPlace),
+           vh5::Encode(vh5::PlaceRecord{"unsynced", vh5::NodeKind::kGroup, false, ""}));
+    BOOST_TEST_REQUIRE(w->Write().ok());
+  };
+  std::string boot_id;
+  std::getline(std::ifstream("/proc/sys/kernel/random/boot_id"), boot_id);
+  BOOST_TEST_REQUIRE(!boot_id.empty());
+  // This boot: the kernel kept them, they are replayed.
+  append_unsynced(boot_id);
+  {
+    auto s = OpenStaging(*f);
+    BOOST_TEST(s->Kind("unsynced").ok());
+    BOOST_TEST_REQUIRE(s->Rmdir("unsynced").ok());
+  }
+  // An earlier boot: their pages may never have reached the disk. Kept aside,
+  // not replayed; the log goes on from the last mark.
+  whole = fs::file_size(log);
+  append_unsynced("an-earlier-boot");
+  std::string note;
+  {
+    auto s = OpenStaging(*f, &note);
+    BOOST_TEST(note.find("before the machine restarted") != std::string::npos, note);
+    CheckSame(synced, Dump(*s));
+    BOOST_TEST(fs::file_size(log) == whole);
+  }
+  int torn_files = 0;
+  for (const auto& e : fs::directory_iterator(StateDir(file)))
+    torn_files += e.path().filename().string().rfind("torn-", 0) == 0;
+  BOOST_TEST(torn_files == 1);
+  auto s = OpenStaging(*f);  // and the next open finds nothing more to say
+  CheckSame(synced, Dump(*s));
 }
 
 BOOST_AUTO_TEST_CASE(a_state_that_cannot_be_used_is_set_aside_and_staging_starts_clean) {

@@ -32,8 +32,14 @@ class RecordWriter {
   // Bytes in the file, and those buffered for it.
   uint64_t size() const { return size_ + buffer_.size(); }
 
-  // Buffers a record; nothing reaches the file before Write().
+  // Buffers a record; nothing reaches the file before Write(). A writer
+  // with no file (yet) buffers too.
   void Add(uint8_t type, std::string_view payload);
+  // Takes the records `other` buffered, after any buffered here.
+  void TakeBuffered(RecordWriter* other) {
+    buffer_ += other->buffer_;
+    other->buffer_.clear();
+  }
   bool has_buffered() const { return !buffer_.empty(); }
   // The buffered records in one write(2). On failure the file is cut back to
   // where it was, so that a later record never follows a torn one.

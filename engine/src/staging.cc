@@ -219,7 +219,7 @@ Status Staging::Mkdir(std::string_view path) {
   changed_ = true;
   Log(static_cast<uint8_t>(RecordType::kPlace),
       Encode(PlaceRecord{std::string(path), NodeKind::kGroup, false, ""}));
-  return Persist(false);
+  return Persist(Durability::kWritten);
 }
 
 Status Staging::Rmdir(std::string_view path) {
@@ -234,7 +234,7 @@ Status Staging::Rmdir(std::string_view path) {
   parent->children.erase(it);
   changed_ = true;
   Log(static_cast<uint8_t>(RecordType::kRemove), Encode(PathRecord{std::string(path), ""}));
-  return Persist(false);
+  return Persist(Durability::kWritten);
 }
 
 Status Staging::CreateDataset(std::string_view path) {
@@ -261,7 +261,7 @@ Status Staging::CreateDataset(std::string_view path) {
   // Replaying the record makes this very node: its content is the log's already.
   Log(static_cast<uint8_t>(RecordType::kPlace),
       Encode(PlaceRecord{std::string(path), NodeKind::kDataset, false, ""}));
-  return Persist(false);
+  return Persist(Durability::kWritten);
 }
 
 Status Staging::Unlink(std::string_view path) {
@@ -274,14 +274,14 @@ Status Staging::Unlink(std::string_view path) {
   parent->children.erase(it);
   changed_ = true;
   Log(static_cast<uint8_t>(RecordType::kRemove), Encode(PathRecord{std::string(path), ""}));
-  return Persist(false);
+  return Persist(Durability::kWritten);
 }
 
 Status Staging::Rename(std::string_view from, std::string_view to) {
   VH5_RETURN_IF_ERROR(MoveNode(from, to));
   Log(static_cast<uint8_t>(RecordType::kMove),
       Encode(PathRecord{std::string(from), std::string(to)}));
-  return Persist(false);
+  return Persist(Durability::kWritten);
 }
 
 Status Staging::MoveNode(std::string_view from, std::string_view to) {
@@ -392,9 +392,9 @@ Status Staging::Flush(std::string_view path) {
   VH5_RETURN_IF_ERROR(FlushNode(node, path, &checkpointed));
   if (!checkpointed) return Status::OK();
   LogDataset(path, node);
-  // Written, not synced: a kill of the process keeps it, fsync(2) (Sync) makes
-  // it survive a power loss; an fdatasync per close would cost cp -a dearly.
-  return Persist(false);
+  // Written, not synced: a kill of the process keeps it, fsync(2) (Sync)
+  // makes it survive a crash of the machine.
+  return Persist(Durability::kWritten);
 }
 
 Status Staging::FlushNode(Node* node, std::string_view path, bool* checkpointed) {
@@ -467,7 +467,7 @@ Status Staging::SetAttributeText(std::string_view path, const std::string& name,
   }
   changed_ = true;
   LogAttributes(path, node);
-  return Persist(false);
+  return Persist(Durability::kWritten);
 }
 
 Status Staging::SetAttributeType(std::string_view path, const std::string& name,
@@ -483,7 +483,7 @@ Status Staging::SetAttributeType(std::string_view path, const std::string& name,
   }
   changed_ = true;
   LogAttributes(path, node);
-  return Persist(false);
+  return Persist(Durability::kWritten);
 }
 
 Status Staging::RemoveAttribute(std::string_view path, const std::string& name) {
@@ -494,7 +494,7 @@ Status Staging::RemoveAttribute(std::string_view path, const std::string& name) 
   node->attrs->erase(it);
   changed_ = true;
   LogAttributes(path, node);
-  return Persist(false);
+  return Persist(Durability::kWritten);
 }
 
 Status Staging::SetMetadata(std::string_view path, const std::string& key,
@@ -509,7 +509,7 @@ Status Staging::SetMetadata(std::string_view path, const std::string& key,
   if (!s.ok() && !flushed) return s;
   // Shape and dtype changes move the checkpoint, as a close does.
   LogDataset(path, node);
-  Status persisted = Persist(false);
+  Status persisted = Persist(Durability::kWritten);
   return s.ok() ? persisted : s;
 }
 

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 
 #include "fd.h"
@@ -40,6 +41,30 @@ constexpr uint64_t kCompactRatio = 4;
 // A rewrite hands its records to the file in pieces of about this size.
 constexpr uint64_t kRewritePiece = 1 << 20;
 
+// A record of a change to the tree: after one, an earlier "committing as"
+// no longer stands for the state (that commit did not hold this change).
+bool ChangesTree(uint8_t type) {
+  switch (static_cast<RecordType>(type)) {
+    case RecordType::kHeader:
+    case RecordType::kSettings:
+    case RecordType::kCommitting:
+    case RecordType::kSession:
+    case RecordType::kSynced:
+      return false;
+    default:
+      return true;
+  }
+}
+
+// This boot of the machine; empty when unknown (then every record not
+// vouched for by a kSynced mark is distrusted at the next Open()).
+std::string BootId() {
+  std::ifstream in("/proc/sys/kernel/random/boot_id");
+  std::string id;
+  std::getline(in, id);
+  return id;
+}
+
 // UTC, for names of files set aside: "20240101T130000Z".
 std::string Stamp() {
   std::time_t now = std::time(nullptr);
@@ -56,13 +81,16 @@ bool Exists(const std::string& path) {
 }
 
 // Deletes a state: its log first, for without a log the rest is no state.
-Status RemoveState(const std::string& dir) {
+// `sync`: durably (a discard); a committed state need not be, since Open()
+// drops one that comes back.
+Status RemoveState(const std::string& dir, bool sync = true) {
+  if (!Exists(dir)) return Status::OK();
   if (::unlink((dir + kLogName).c_str()) != 0 && errno != ENOENT)
     return ErrnoStatus("cannot delete " + dir + kLogName);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
   if (ec) return Status::IOError("cannot delete " + dir + ": " + ec.message());
-  return SyncDir(DirName(dir));
+  return sync ? SyncDir(DirName(dir)) : Status::OK();
 }
 
 // Moves a state that cannot be used out of the way, whole; its new name.
@@ -85,6 +113,50 @@ Status CopyTail(const std::string& path, uint64_t offset, uint64_t end, const st
   VH5_RETURN_IF_ERROR(PwriteAll(out.get(), tail.data(), tail.size(), 0, to));
   if (::fsync(out.get()) != 0) return ErrnoStatus(to + ": fsync");
   return Status::OK();
+}
+
+// Where the replay of a log stops, found by a first pass over its records.
+struct LogEnd {
+  // The last "committing as" no change followed, over every valid record
+  // (synced or not: a committed state replays nothing anyway).
+  std::string committing, committing_timestamp;
+  uint64_t valid = 0;      // the end of the records that check out
+  uint64_t synced = 0;     // the end of the last kSynced mark
+  uint64_t replay = 0;     // where the replay stops: `valid`, or `synced` after a restart
+  bool restarted = false;  // records after the last mark were written before this boot
+};
+
+Result<LogEnd> ScanLog(const std::string& log) {
+  VH5_ASSIGN_OR_RETURN(RecordReader reader, RecordReader::Open(log));
+  LogEnd end;
+  std::string boot_id;  // of the last session: the one that wrote the records after the mark
+  uint8_t type = 0;
+  std::string payload;
+  for (bool first = true;; first = false) {
+    VH5_ASSIGN_OR_RETURN(bool more, reader.Next(&type, &payload));
+    if (!more) break;
+    // A header alone names no page: it needs no mark (a first log is not synced).
+    if (first || type == static_cast<uint8_t>(RecordType::kSynced)) end.synced = reader.valid_end();
+    CommittingRecord committing;
+    if (type == static_cast<uint8_t>(RecordType::kCommitting) &&
+        Decode(payload, &committing).ok()) {
+      end.committing = committing.name;
+      end.committing_timestamp = committing.timestamp;
+    }
+    if (ChangesTree(type)) end.committing.clear();
+    SessionRecord session;
+    if (type == static_cast<uint8_t>(RecordType::kSession) && Decode(payload, &session).ok())
+      boot_id = session.boot_id;
+  }
+  end.valid = end.replay = reader.valid_end();
+  // The kernel kept every record of this boot, synced or not; a record of an
+  // earlier boot not vouched for by a mark may name pages that never reached the disk.
+  std::string now = BootId();
+  if (end.valid > end.synced && (boot_id.empty() || boot_id != now)) {
+    end.restarted = true;
+    end.replay = end.synced;
+  }
+  return end;
 }
 
 }  // namespace
@@ -139,29 +211,17 @@ void Staging::Reset(std::shared_ptr<const Version> base) {
   if (durable()) {
     scratch_ = std::make_shared<ScratchFile>(ScratchFile::Named{}, state_dir_ + kPagesName);
     scratch_->SetReclaim([this] { return ReclaimScratch(); });
-    log_->Close();
+    *log_ = RecordWriter();  // no file, nothing buffered
   } else {
     scratch_ = std::make_shared<ScratchFile>(scratch_dir_);
   }
   MirrorBase();
   changed_ = false;
-  need_state_ = stale_ = sync_pages_ = false;
+  need_state_ = stale_ = unsynced_ = session_logged_ = dirs_unsynced_ = false;
   snapshot_bytes_ = 0;
   committing_.clear();
   committing_timestamp_.clear();
 }
-
-namespace {
-
-// A record of a change to the tree: after one, an earlier "committing as"
-// no longer stands for the state (that commit did not hold this change).
-bool ChangesTree(uint8_t type) {
-  return type != static_cast<uint8_t>(RecordType::kCommitting) &&
-         type != static_cast<uint8_t>(RecordType::kSettings) &&
-         type != static_cast<uint8_t>(RecordType::kHeader);
-}
-
-}  // namespace
 
 void Staging::Log(uint8_t type, std::string payload) {
   if (!durable() || replaying_) return;
@@ -169,9 +229,11 @@ void Staging::Log(uint8_t type, std::string payload) {
     committing_.clear();
     committing_timestamp_.clear();
   }
-  if (!log_->is_open()) {
-    need_state_ = true;  // Persist() writes the state whole
-    return;
+  if (stale_) return;                        // Persist() writes the state whole
+  if (!log_->is_open()) need_state_ = true;  // Persist() writes the first log
+  if (!session_logged_) {
+    log_->Add(static_cast<uint8_t>(RecordType::kSession), Encode(SessionRecord{BootId()}));
+    session_logged_ = true;
   }
   log_->Add(type, payload);
 }
@@ -189,8 +251,6 @@ void Staging::LogDataset(std::string_view path, Node* node) {
     r.content = node->content_new ? node->content->Whole() : node->content->Unsaved();
     node->content->MarkSaved();
     node->content_new = false;
-    // The pages it names reach the disk before it does.
-    if (!r.content->runs.empty()) sync_pages_ = true;
   }
   node->dataset_logged = true;
   Log(static_cast<uint8_t>(RecordType::kDataset), Encode(r));
@@ -203,13 +263,14 @@ void Staging::LogAttributes(std::string_view path, Node* node) {
       Encode(AttributesRecord{std::string(path), *node->attrs}));
 }
 
-Status Staging::Persist(bool sync) {
+Status Staging::Persist(Durability durability) {
   if (!durable() || replaying_) return Status::OK();
-  if (stale_ || !log_->is_open()) {
-    if (!stale_ && !need_state_) return Status::OK();  // nothing to keep yet
-    return Compact();
+  if (stale_) return Compact(durability);
+  if (!log_->is_open()) {
+    if (!need_state_) return Status::OK();  // nothing to keep yet
+    VH5_RETURN_IF_ERROR(CreateLog());
   }
-  VH5_RETURN_IF_ERROR(WriteLog(sync));
+  VH5_RETURN_IF_ERROR(WriteLog(durability));
   // Best effort: a failed rewrite leaves the log as it was, still whole.
   if (log_->size() > std::max(kCompactMinBytes, kCompactRatio * snapshot_bytes_)) (void)Compact();
   return Status::OK();
@@ -217,26 +278,77 @@ Status Staging::Persist(bool sync) {
 
 Status Staging::EnsureState() {
   if (!durable() || replaying_ || log_->is_open()) return Status::OK();
-  return Compact();
+  return stale_ ? Compact() : CreateLog();
 }
 
-Status Staging::WriteLog(bool sync) {
-  if (sync_pages_ && log_->has_buffered()) {
+Status Staging::CreateLog() {
+  if (::mkdir(state_dir_.c_str(), 0700) != 0 && errno != EEXIST)
+    return ErrnoStatus("cannot create the staging state " + state_dir_);
+  // Renamed into place whole: a kill part way leaves no log, so no state.
+  std::string tmp = state_dir_ + kLogTmpName;
+  VH5_ASSIGN_OR_RETURN(RecordWriter w, RecordWriter::Create(tmp));
+  w.Add(static_cast<uint8_t>(RecordType::kHeader),
+        Encode(HeaderRecord{base_name_, base_ ? base_->info().timestamp : "", false}));
+  Status s = w.Write();
+  if (s.ok() && ::rename(tmp.c_str(), (state_dir_ + kLogName).c_str()) != 0)
+    s = ErrnoStatus("cannot rename " + tmp);
+  if (!s.ok()) {
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  uint64_t size = w.size();
+  w.Close();
+  VH5_ASSIGN_OR_RETURN(RecordWriter appender, RecordWriter::Append(state_dir_ + kLogName, size));
+  appender.TakeBuffered(log_.get());
+  *log_ = std::move(appender);
+  need_state_ = false;
+  unsynced_ = dirs_unsynced_ = true;  // until the next kSynced mark
+  snapshot_bytes_ = size;
+  return Status::OK();
+}
+
+Status Staging::WriteLog(Durability durability) {
+  // Not synced: a kill of the process loses none of it, and an fdatasync per
+  // close(2) would cost cp -a dearly. A crash of the machine may lose it:
+  // Open() then replays up to the last kSynced mark only.
+  if (durability != Durability::kSynced) {
+    if (log_->has_buffered()) {
+      if (Status s = log_->Write(); !s.ok()) {
+        stale_ = true;  // the records are dropped: the next Persist rewrites the log whole
+        return s;
+      }
+      unsynced_ = true;
+    }
+    if (durability == Durability::kWritten) return Status::OK();
+    // No mark: the pages are not vouched for, so waiting pages keep waiting.
+    if (Status s = log_->Sync(); !s.ok()) {
+      stale_ = true;
+      return s;
+    }
+    return Status::OK();
+  }
+  if (unsynced_ || log_->has_buffered()) {
+    // The pages the records name reach the disk before the mark vouching for them.
     if (Status s = scratch_->Sync(); !s.ok()) {
-      stale_ = true;  // the buffered records are dropped: the next Persist rewrites
+      stale_ = true;
       log_->Close();
       return s;
     }
-    sync_pages_ = false;
-  }
-  if (Status s = log_->Write(); !s.ok()) {
-    stale_ = true;
-    return s;
-  }
-  if (!sync) return Status::OK();
-  if (Status s = log_->Sync(); !s.ok()) {
-    stale_ = true;
-    return s;
+    log_->Add(static_cast<uint8_t>(RecordType::kSynced), "");
+    if (Status s = log_->Write(); !s.ok()) {
+      stale_ = true;
+      return s;
+    }
+    if (Status s = log_->Sync(); !s.ok()) {
+      stale_ = true;
+      return s;
+    }
+    unsynced_ = false;
+    if (dirs_unsynced_) {
+      VH5_RETURN_IF_ERROR(SyncDir(state_dir_));
+      VH5_RETURN_IF_ERROR(SyncDir(DirName(state_dir_)));
+      dirs_unsynced_ = false;
+    }
   }
   // Pages only the records before this point dropped are free now.
   scratch_->Synced();
@@ -245,17 +357,22 @@ Status Staging::WriteLog(bool sync) {
 
 bool Staging::ReclaimScratch() {
   if (!durable() || replaying_ || stale_ || !log_->is_open()) return false;
-  return WriteLog(true).ok();
+  return WriteLog(Durability::kSynced).ok();
 }
 
 Status Staging::Sync() {
   if (!durable()) return Status::OK();
-  return Persist(true);
+  return Persist(Durability::kSynced);
 }
 
-Status Staging::Compact() {
+Status Staging::Compact(Durability durability) {
+  // A log replaced before its replacement is durable could be lost whole
+  // with a crash of the machine; a first one is only ever written, as the
+  // records that follow it are (kill -9 keeps it, a restart replays its header).
+  // An explicit tree is vouched for by its mark: torn, it would drop base nodes.
+  bool sync = durability != Durability::kWritten || Exists(state_dir_ + kLogName) || changed_;
   // The pages the snapshot names reach the disk before it does.
-  VH5_RETURN_IF_ERROR(scratch_->Sync());
+  if (sync) VH5_RETURN_IF_ERROR(scratch_->Sync());
   if (::mkdir(state_dir_.c_str(), 0700) != 0 && errno != EEXIST)
     return ErrnoStatus("cannot create the staging state " + state_dir_);
   std::string tmp = state_dir_ + kLogTmpName;
@@ -266,6 +383,7 @@ Status Staging::Compact() {
   };
   Status s = add(RecordType::kHeader,
                  Encode(HeaderRecord{base_name_, base_ ? base_->info().timestamp : "", changed_}));
+  if (s.ok()) s = add(RecordType::kSession, Encode(SessionRecord{BootId()}));
   if (s.ok() && (!commit_timestamp_.empty() || !make_current_))
     s = add(RecordType::kSettings, Encode(SettingsRecord{commit_timestamp_, make_current_}));
   // The tree, parents before children; what a node has of its own follows it.
@@ -296,8 +414,9 @@ Status Staging::Compact() {
   }
   if (s.ok() && !committing_.empty())
     s = add(RecordType::kCommitting, Encode(CommittingRecord{committing_, committing_timestamp_}));
+  if (s.ok() && sync) s = add(RecordType::kSynced, "");  // synced below, the pages before
   if (s.ok()) s = w.Write();
-  if (s.ok()) s = w.Sync();
+  if (s.ok() && sync) s = w.Sync();
   if (s.ok() && ::rename(tmp.c_str(), (state_dir_ + kLogName).c_str()) != 0)
     s = ErrnoStatus("cannot rename " + tmp);
   if (!s.ok()) {
@@ -318,7 +437,9 @@ Status Staging::Compact() {
     }
     for (auto& [name, child] : node->children) pending.push_back({child.get(), ""});
   }
-  need_state_ = stale_ = sync_pages_ = false;
+  need_state_ = stale_ = false;
+  unsynced_ = !sync;
+  session_logged_ = true;
   snapshot_bytes_ = size;
   Result<RecordWriter> appender = RecordWriter::Append(state_dir_ + kLogName, size);
   if (!appender.ok()) {
@@ -326,9 +447,14 @@ Status Staging::Compact() {
     return appender.status();
   }
   *log_ = std::move(*appender);
+  if (!sync) {
+    dirs_unsynced_ = true;  // the next kSynced mark makes them durable
+    return Status::OK();
+  }
   // The rename, and the state directory itself, made durable.
   VH5_RETURN_IF_ERROR(SyncDir(state_dir_));
   VH5_RETURN_IF_ERROR(SyncDir(DirName(state_dir_)));
+  dirs_unsynced_ = false;
   scratch_->Synced();
   return Status::OK();
 }
@@ -339,14 +465,14 @@ Status Staging::SetCommitTimestamp(const std::string& timestamp) {
   commit_timestamp_ = timestamp;
   Log(static_cast<uint8_t>(RecordType::kSettings),
       Encode(SettingsRecord{commit_timestamp_, make_current_}));
-  return Persist(false);
+  return Persist(Durability::kWritten);
 }
 
 Status Staging::SetMakeCurrent(bool make_current) {
   make_current_ = make_current;
   Log(static_cast<uint8_t>(RecordType::kSettings),
       Encode(SettingsRecord{commit_timestamp_, make_current_}));
-  return Persist(false);
+  return Persist(Durability::kWritten);
 }
 
 Status Staging::Rebase(std::shared_ptr<const Version> base) {
@@ -388,7 +514,10 @@ Status Staging::BeginCommit(NewVersion* version) {
   committing_timestamp_ = version->timestamp;
   Log(static_cast<uint8_t>(RecordType::kCommitting),
       Encode(CommittingRecord{committing_, committing_timestamp_}));
-  return Persist(true);
+  // Durable before the commit is, or a crash of the machine could bring the
+  // changes back; the pages need not be (Open() finds this record past any
+  // mark, and a committed state replays nothing).
+  return Persist(Durability::kRecordsSynced);
 }
 
 Status Staging::EndCommit(bool committed, std::shared_ptr<const Version> new_base) {
@@ -397,10 +526,10 @@ Status Staging::EndCommit(bool committed, std::shared_ptr<const Version> new_bas
     committing_.clear();
     committing_timestamp_.clear();
     Log(static_cast<uint8_t>(RecordType::kCommitting), Encode(CommittingRecord{"", ""}));
-    return Persist(true);
+    return Persist(Durability::kWritten);
   }
   // A crash before the state is gone leaves "committing as": Open() drops it.
-  Status removed = durable() ? RemoveState(state_dir_) : Status::OK();
+  Status removed = durable() ? RemoveState(state_dir_, /*sync=*/false) : Status::OK();
   Reset(std::move(new_base));
   commit_timestamp_.clear();
   make_current_ = true;
@@ -501,6 +630,12 @@ Status Staging::Replay(uint8_t type, const std::string& payload) {
       committing_timestamp_ = r.timestamp;
       return Status::OK();
     }
+    case RecordType::kSession: {
+      SessionRecord r;
+      return Decode(payload, &r);  // read by Open() before the replay
+    }
+    case RecordType::kSynced:
+      return payload.empty() ? Status::OK() : Status::Corruption("a malformed synced record");
   }
   return Status::Corruption("a record of unknown type " + std::to_string(type));
 }
@@ -540,6 +675,7 @@ Result<std::unique_ptr<Staging>> Staging::Open(const VersionedFile& file, std::s
   std::unique_ptr<Staging> staging;
   std::string committed_as;
   Status s = [&]() -> Status {
+    VH5_ASSIGN_OR_RETURN(LogEnd end, ScanLog(log));
     VH5_ASSIGN_OR_RETURN(RecordReader reader, RecordReader::Open(log));
     uint8_t type = 0;
     std::string payload;
@@ -563,11 +699,19 @@ Result<std::unique_ptr<Staging>> Staging::Open(const VersionedFile& file, std::s
         return Status::NotFound("its base version " + header.base + " of " + header.base_timestamp +
                                 " was replaced by one of " + base->info().timestamp);
     }
+    if (!end.committing.empty()) {
+      Result<VersionInfo> info = file.GetVersionInfo(end.committing);
+      if (info.ok() && info->prev_version == header.base &&
+          info->timestamp == end.committing_timestamp) {
+        committed_as = end.committing;
+        return Status::OK();
+      }
+    }
     staging.reset(new Staging(std::move(base), dir, !header.explicit_tree));
     staging->replaying_ = true;
     staging->scratch_->Abandon();  // releases during replay are no-ops: Adopt decides
     staging->changed_ = header.explicit_tree;
-    for (;;) {
+    while (reader.valid_end() < end.replay) {
       uint64_t at = reader.valid_end();
       VH5_ASSIGN_OR_RETURN(bool more, reader.Next(&type, &payload));
       if (!more) break;
@@ -576,32 +720,34 @@ Result<std::unique_ptr<Staging>> Staging::Open(const VersionedFile& file, std::s
         return Status::Corruption("the record at byte " + std::to_string(at) + ": " +
                                   replayed.message());
     }
-    if (!staging->committing_.empty()) {
-      Result<VersionInfo> info = file.GetVersionInfo(staging->committing_);
-      if (info.ok() && info->prev_version == staging->base_name_ &&
-          info->timestamp == staging->committing_timestamp_) {
-        committed_as = staging->committing_;
-        return Status::OK();
-      }
-    }
     VH5_RETURN_IF_ERROR(staging->AdoptPages());
     staging->replaying_ = false;
     // That commit failed: its version is not there.
     staging->committing_.clear();
     staging->committing_timestamp_.clear();
-    if (reader.torn()) {
-      // Bytes of a change whose call never returned, or never synced: kept, not replayed.
+    if (end.replay < reader.file_size()) {
+      // Kept, not replayed: bytes of a change whose call never returned (a
+      // torn tail), or changes not synced before the machine restarted.
       std::string aside = dir + "/torn-" + Stamp();
       for (int n = 2; Exists(aside); ++n)
         aside = dir + "/torn-" + Stamp() + "-" + std::to_string(n);
-      VH5_RETURN_IF_ERROR(CopyTail(log, reader.valid_end(), reader.file_size(), aside));
-      *note = "staging state " + dir + ": recovered up to the last whole change; " +
-              std::to_string(reader.file_size() - reader.valid_end()) +
-              " bytes of an unfinished one kept in " + aside;
+      VH5_RETURN_IF_ERROR(CopyTail(log, end.replay, reader.file_size(), aside));
+      std::string bytes = std::to_string(reader.file_size() - end.replay) + " bytes";
+      if (end.restarted) {
+        *note = "staging state " + dir +
+                ": the changes made since the last sync (fsync, unmount) before the machine "
+                "restarted are not replayed, their data may not have reached the disk; " +
+                bytes + " of records kept in " + aside;
+      } else {
+        *note = "staging state " + dir + ": recovered up to the last whole change; " + bytes +
+                " of an unfinished one kept in " + aside;
+      }
     }
-    VH5_ASSIGN_OR_RETURN(RecordWriter appender, RecordWriter::Append(log, reader.valid_end()));
+    VH5_ASSIGN_OR_RETURN(RecordWriter appender, RecordWriter::Append(log, end.replay));
     *staging->log_ = std::move(appender);
-    staging->snapshot_bytes_ = reader.valid_end();
+    staging->snapshot_bytes_ = end.replay;
+    // Whatever was replayed past the last mark is this boot's, in the kernel's cache.
+    staging->unsynced_ = end.replay > end.synced;
     return Status::OK();
   }();
   if (s.ok() && committed_as.empty()) return staging;

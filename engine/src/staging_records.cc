@@ -257,4 +257,16 @@ Status Decode(std::string_view payload, CommittingRecord* r) {
   return d.Finish("committing");
 }
 
+std::string Encode(const SessionRecord& r) {
+  Encoder e;
+  e.S(r.boot_id);
+  return e.Take();
+}
+
+Status Decode(std::string_view payload, SessionRecord* r) {
+  Decoder d(payload);
+  r->boot_id = d.S();
+  return d.Finish("session");
+}
+
 }  // namespace vh5

@@ -28,6 +28,8 @@ enum class RecordType : uint8_t {
   kDataset = 6,
   kSettings = 7,
   kCommitting = 8,
+  kSession = 9,
+  kSynced = 10,
 };
 
 // The first record of every log.
@@ -101,6 +103,17 @@ struct CommittingRecord {
   std::string timestamp;
 };
 
+// The writer of the records that follow: a process running since the
+// machine's boot `boot_id` (/proc/sys/kernel/random/boot_id).
+struct SessionRecord {
+  std::string boot_id;
+};
+
+// kSynced (no payload): every record before it, and every scratch page those
+// records name, had been fdatasync'ed when it was written. Records after the
+// last one are in the kernel's cache only: they survive a kill of the
+// process, not a crash of the machine (doc/staging.md).
+
 std::string Encode(const HeaderRecord& r);
 std::string Encode(const PlaceRecord& r);
 std::string Encode(const PathRecord& r);
@@ -108,6 +121,7 @@ std::string Encode(const AttributesRecord& r);
 std::string Encode(const DatasetRecord& r);
 std::string Encode(const SettingsRecord& r);
 std::string Encode(const CommittingRecord& r);
+std::string Encode(const SessionRecord& r);
 
 // Corruption when the payload is not a whole, well-formed record.
 Status Decode(std::string_view payload, HeaderRecord* r);
@@ -117,5 +131,6 @@ Status Decode(std::string_view payload, AttributesRecord* r);
 Status Decode(std::string_view payload, DatasetRecord* r);
 Status Decode(std::string_view payload, SettingsRecord* r);
 Status Decode(std::string_view payload, CommittingRecord* r);
+Status Decode(std::string_view payload, SessionRecord* r);
 
 }  // namespace vh5

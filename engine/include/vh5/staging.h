@@ -148,19 +148,32 @@ class Staging {
 
   // Durability (staging_durable.cc).
   Staging(std::shared_ptr<const Version> base, std::string state_dir, bool mirror);
-  // Buffers a record of a change (nothing when not durable or replaying).
+  // Buffers a record of a change (nothing when not durable or replaying);
+  // before the first log exists too, which CreateLog() then writes.
   void Log(uint8_t type, std::string payload);
   void LogDataset(std::string_view path, Node* node);
   void LogAttributes(std::string_view path, Node* node);
-  // Writes the buffered records; `sync`: durably. Rewrites the log whole
-  // when it lacks a change (a failed write) or has grown large.
-  Status Persist(bool sync);
+  // How far Persist() takes the buffered records.
+  enum class Durability {
+    kWritten,        // write(2): a kill of the process loses nothing
+    kRecordsSynced,  // and fdatasync of the log, the pages aside (a commit's note)
+    kSynced,         // the pages, then the records and a kSynced mark, fdatasync'ed
+  };
+  // Writes the buffered records as `durability` asks. Rewrites the log
+  // whole when it lacks a change (a failed write) or has grown large.
+  Status Persist(Durability durability);
   // Before the first page is written: the log exists, with its space
   // reserved, while the disk has room (a full one must still take the
   // record of a removal that frees pages).
   Status EnsureState();
-  Status WriteLog(bool sync);
-  Status Compact();
+  // The first log since the tree mirrored its base: a header naming the
+  // base, then the records buffered so far. Written, not synced.
+  Status CreateLog();
+  Status WriteLog(Durability durability);
+  // Rewrites the log whole, as a snapshot of the tree. Replacing a log, or
+  // asked kSynced, it syncs the pages and the snapshot (with a kSynced mark)
+  // before the rename and the directories after; a first log is only written.
+  Status Compact(Durability durability = Durability::kWritten);
   bool ReclaimScratch();
   Status Replay(uint8_t type, const std::string& payload);
   Status AdoptPages();
@@ -180,7 +193,9 @@ class Staging {
   std::unique_ptr<RecordWriter> log_;
   bool need_state_ = false;    // a change awaits a log that does not exist yet
   bool stale_ = false;         // the log lacks a change
-  bool sync_pages_ = false;    // buffered records name pages written since the last sync
+  bool unsynced_ = false;       // records were written since the last kSynced mark
+  bool session_logged_ = false;  // this process's kSession leads its records in the log
+  bool dirs_unsynced_ = false;   // the state's directory entries await an fsync
   bool replaying_ = false;
   uint64_t snapshot_bytes_ = 0;  // the log's size when last rewritten whole
   // The last "committing as" record since the last change: name, timestamp.
