@@ -29,7 +29,7 @@ std::string StagedOnDeleted(const std::string& path, const std::vector<std::stri
   for (const std::string& name : deleted)
     if (name == **base)
       return path + ": the changes staged in " + vh5::Staging::StateDir(path) + " are based on " +
-             name + "; the next mount keeps them aside, unreplayed (vh5fs(1), STAGING)\n";
+             name + "; the next mount keeps them aside, unreplayed (vh5fs(1), DURABLE STAGING)\n";
   return "";
 }
 

@@ -760,7 +760,7 @@ Result<std::unique_ptr<Staging>> Staging::Open(const VersionedFile& file, std::s
   }
   VH5_ASSIGN_OR_RETURN(std::string aside, SetAside(dir));
   *note = "staging state " + dir + " cannot be used (" + s.message() + "); kept as " + aside +
-          " (nothing in it is deleted; see vh5fs(1), STAGING); staging/ starts afresh";
+          " (nothing in it is deleted; see vh5fs(1), DURABLE STAGING); staging/ starts afresh";
   return fresh();
 }
 
