@@ -246,6 +246,16 @@ BOOST_AUTO_TEST_CASE(discard_clears_the_state_for_good_and_rebase_persists) {
   staging = mount->root() / "staging";
   BOOST_TEST(GetXattr(staging, "user.vh5.prev_version").value_or("") == "v1");
   CheckSame(Observe(mount->root() / "versions/v1"), Observe(staging), "discarded on v1");
+  // Staged on the rebased base, killed, committed: a version made from v1.
+  WriteFile(staging / "on-v1", Pattern(23, 3000));
+  std::map<std::string, std::string> want = Observe(staging);
+  Kill(mount);
+  mount = std::make_unique<Mount>(file);
+  staging = mount->root() / "staging";
+  fs::rename(staging, mount->root() / "versions/v3");
+  CheckSame(want, Observe(mount->root() / "versions/v3"), "v3");
+  BOOST_TEST(GetXattr(mount->root() / "versions/v3", "user.vh5.prev_version").value_or("") ==
+             "v1");
 }
 
 BOOST_AUTO_TEST_CASE(a_crash_right_after_a_commit_does_not_bring_the_changes_back) {
