@@ -90,16 +90,6 @@ std::unique_ptr<vh5::Staging> OpenStaging(const vh5::VersionedFile& f) {
   return s;
 }
 
-std::string ReadAll(const vh5::Staging& s, const std::string& path) {
-  auto size = s.Size(path);
-  BOOST_REQUIRE(size.ok());
-  std::string out(*size, '\0');
-  auto n = s.Read(path, 0, out.size(), out.data());
-  BOOST_REQUIRE(n.ok());
-  out.resize(*n);
-  return out;
-}
-
 // By name: the file lists attributes in name order, staging in the order set.
 std::string Text(const vh5::Attributes& attrs) {
   std::map<std::string, std::string> sorted;
@@ -142,7 +132,7 @@ std::map<std::string, std::string> Dump(const vh5::Staging& s) {
     d << "dataset " << info->dtype.numpy << " " << info->dtype.itemsize << " shape "
       << Dims(info->shape) << " chunks " << Dims(info->chunks) << " fill " << info->fill_text << "/"
       << Sha256Hex(info->fill_bytes) << " " << info->compression << " " << Text(info->attrs) << " "
-      << Sha256Hex(ReadAll(s, path));
+      << Sha256Hex(ReadStaged(s, path));
     out[path] = d.str();
   }
   return out;

@@ -61,16 +61,6 @@ std::shared_ptr<const vh5::Version> Open(const fs::path& file, const std::string
   return Open(**f, name);
 }
 
-std::string ReadAll(const vh5::Staging& s, const std::string& path) {
-  auto size = s.Size(path);
-  BOOST_REQUIRE(size.ok());
-  std::string out(*size, '\0');
-  auto n = s.Read(path, 0, out.size(), out.data());
-  BOOST_REQUIRE(n.ok());
-  out.resize(*n);
-  return out;
-}
-
 std::string ReadVersion(const vh5::Version& v, const std::string& path) {
   auto d = v.OpenDataset(path);
   BOOST_REQUIRE_MESSAGE(d.ok(), d.status().ToString());
@@ -99,8 +89,8 @@ BOOST_AUTO_TEST_CASE(mirrors_its_base_until_written) {
   auto root = s.List("");
   BOOST_TEST_REQUIRE(root.ok());
   BOOST_TEST(root->size() == 3u);
-  BOOST_TEST((ReadAll(s, "values") == ReadVersion(*base, "values")));
-  BOOST_TEST((ReadAll(s, "names") == "a\nb\nc\n"));
+  BOOST_TEST((ReadStaged(s, "values") == ReadVersion(*base, "values")));
+  BOOST_TEST((ReadStaged(s, "names") == "a\nb\nc\n"));
   BOOST_TEST(s.GetAttributes("sub")->at(0).text == "a group");
   BOOST_TEST(s.Info("sub/grid")->shape == (std::vector<uint64_t>{6, 4}));
 }
@@ -117,7 +107,7 @@ BOOST_AUTO_TEST_CASE(one_changed_element_commits_one_new_chunk) {
         s.Write("values", 8 * 555, std::string_view(reinterpret_cast<char*>(&v), 8)).ok());
     BOOST_TEST_REQUIRE(s.Flush("values").ok());
     BOOST_TEST(s.HasChanges());
-    expected = ReadAll(s, "values");
+    expected = ReadStaged(s, "values");
     vh5::Status c = Commit(*f, s, "next");
     BOOST_TEST_REQUIRE(c.ok(), c.ToString());
     // The committing file shows the new version at once.
@@ -149,7 +139,7 @@ BOOST_AUTO_TEST_CASE(a_2d_write_rehashes_only_the_chunks_it_touches) {
         s.Write("sub/grid", 4 * (4 * 4 + 3), std::string_view(reinterpret_cast<char*>(&v), 4))
             .ok());
     BOOST_TEST_REQUIRE(s.Flush("sub/grid").ok());
-    expected = ReadAll(s, "sub/grid");
+    expected = ReadStaged(s, "sub/grid");
     BOOST_TEST_REQUIRE(Commit(*f, s, "grid2").ok());
   }
   BOOST_TEST((ReadVersion(*Open(file, "grid2"), "sub/grid") == expected));
@@ -216,22 +206,22 @@ BOOST_AUTO_TEST_CASE(close_refuses_partial_rows_and_keeps_the_last_valid_content
   TempDir dir;
   fs::path file = MakeBase(dir);
   vh5::Staging s(Open(file, "base"));
-  std::string before = ReadAll(s, "sub/grid");
+  std::string before = ReadStaged(s, "sub/grid");
   BOOST_TEST_REQUIRE(s.Write("sub/grid", 96, "xyz").ok());
   BOOST_TEST(s.Flush("sub/grid").code() == vh5::Status::Code::kInvalidArgument);
-  BOOST_TEST((ReadAll(s, "sub/grid") == before));
+  BOOST_TEST((ReadStaged(s, "sub/grid") == before));
   // Whole rows extend axis 0; truncate then extends with the fill value.
   BOOST_TEST_REQUIRE(s.Truncate("sub/grid", 16 * 8).ok());
   BOOST_TEST_REQUIRE(s.Flush("sub/grid").ok());
   BOOST_TEST(s.Info("sub/grid")->shape == (std::vector<uint64_t>{8, 4}));
-  std::string grown = ReadAll(s, "sub/grid");
+  std::string grown = ReadStaged(s, "sub/grid");
   BOOST_TEST(grown.substr(96) == std::string(32, '\0'));
   BOOST_TEST(s.SetMetadata("sub/grid", "dtype", "<i8").code() == vh5::Status::Code::kUnsupported);
   BOOST_TEST(s.SetMetadata("sub/grid", "chunks", "4,4").code() == vh5::Status::Code::kUnsupported);
   // Variable-length strings: whole lines only.
   BOOST_TEST_REQUIRE(s.Write("names", 6, "d\ne").ok());
   BOOST_TEST(s.Flush("names").code() == vh5::Status::Code::kInvalidArgument);
-  BOOST_TEST((ReadAll(s, "names") == "a\nb\nc\n"));
+  BOOST_TEST((ReadStaged(s, "names") == "a\nb\nc\n"));
   BOOST_TEST_REQUIRE(s.Write("names", 6, "d\ne\n").ok());
   BOOST_TEST_REQUIRE(s.Flush("names").ok());
   BOOST_TEST(s.Info("names")->shape == (std::vector<uint64_t>{5}));
@@ -335,7 +325,7 @@ BOOST_AUTO_TEST_CASE(rows_added_or_removed_rehash_only_the_edge_chunks) {
     BOOST_TEST_REQUIRE(s.Truncate("values", 1050 * 8).ok());
     BOOST_TEST_REQUIRE(s.Write("values", 1049 * 8, Doubles({42})).ok());
     BOOST_TEST_REQUIRE(s.Flush("values").ok());
-    grown = ReadAll(s, "values");
+    grown = ReadStaged(s, "values");
     BOOST_TEST(grown.substr(1000 * 8, 49 * 8) == std::string(49 * 8, '\0'));
     BOOST_TEST_REQUIRE(Commit(*f, s, "grown").ok());
   }
@@ -344,7 +334,7 @@ BOOST_AUTO_TEST_CASE(rows_added_or_removed_rehash_only_the_edge_chunks) {
     auto f = OpenWritable(file);
     vh5::Staging s(Open(*f, "grown"));
     BOOST_TEST_REQUIRE(s.SetMetadata("values", "shape", "950").ok());
-    shrunk = ReadAll(s, "values");
+    shrunk = ReadStaged(s, "values");
     BOOST_TEST_REQUIRE(Commit(*f, s, "shrunk").ok());
   }
   BOOST_TEST(HashRows(file)["values"] == 12);  // + rows 900..949
@@ -367,13 +357,13 @@ BOOST_AUTO_TEST_CASE(resizing_a_trailing_dimension_keeps_every_element_in_place)
     auto f = OpenWritable(file);
     vh5::Staging s(Open(*f, "base"));
     BOOST_TEST_REQUIRE(s.SetMetadata("sub/grid", "shape", "7,5").ok());
-    wide = ReadAll(s, "sub/grid");
+    wide = ReadStaged(s, "sub/grid");
     BOOST_TEST_REQUIRE(wide.size() == 7u * 5 * 4);
     for (uint64_t r = 0; r < 7; ++r)
       for (uint64_t c = 0; c < 5; ++c)
         BOOST_TEST(grid(wide, r, c, 5) == (r < 6 && c < 4 ? static_cast<int32_t>(r * 4 + c) : 0));
     BOOST_TEST_REQUIRE(s.SetMetadata("sub/grid", "shape", "3,3").ok());
-    narrow = ReadAll(s, "sub/grid");
+    narrow = ReadStaged(s, "sub/grid");
     BOOST_TEST_REQUIRE(narrow.size() == 3u * 3 * 4);
     for (uint64_t r = 0; r < 3; ++r)
       for (uint64_t c = 0; c < 3; ++c)

@@ -290,6 +290,16 @@ std::shared_ptr<vh5::VersionedFile> OpenWritable(const fs::path& file) {
   return *f;
 }
 
+std::string ReadStaged(const vh5::Staging& staging, const std::string& path) {
+  auto size = staging.Size(path);
+  BOOST_REQUIRE_MESSAGE(size.ok(), size.status().ToString());
+  std::string out(*size, '\0');
+  auto n = staging.Read(path, 0, out.size(), out.data());
+  BOOST_REQUIRE_MESSAGE(n.ok(), n.status().ToString());
+  out.resize(*n);
+  return out;
+}
+
 std::optional<fs::path> SharedFixtures() {
   const char* env = std::getenv("VH5_SHARED_DIR");
   fs::path shared = env ? fs::path(env) : fs::path(VH5_SOURCE_DIR) / ".." / "shared";

@@ -17,6 +17,7 @@
 #include <string_view>
 #include <vector>
 
+#include "vh5/staging.h"
 #include "vh5/status.h"
 #include "vh5/versioned_file.h"
 
@@ -125,6 +126,10 @@ void CheckUnchanged(const fs::path& file, const FileState& before);
 // `file` open read-write, as vh5fs holds it while staging is on; fails the
 // test (and ends it) when it cannot be.
 std::shared_ptr<vh5::VersionedFile> OpenWritable(const fs::path& file);
+
+// The whole content of the staged dataset at `path`; fails the test (and
+// ends it) when it cannot be read.
+std::string ReadStaged(const vh5::Staging& staging, const std::string& path);
 
 // ../shared/fixtures beside the checkout (or $VH5_SHARED_DIR/fixtures).
 std::optional<fs::path> SharedFixtures();
