@@ -8,6 +8,7 @@
 #include "dtype.h"
 #include "h5_handle.h"
 #include "mapped_dataset.h"
+#include "object_check.h"
 #include "vh5/vlen_text.h"
 #include "virtual_dataset_header.h"
 
@@ -155,6 +156,18 @@ Result<std::shared_ptr<const Dataset>> LoadThroughHdf5(hid_t file, const std::st
   }
 
   if (layout != H5D_VIRTUAL) {
+    if (std::shared_ptr<ObjectChecker> checker = CheckerFor(file);
+        checker && info.dtype.is_vlen_string && elements > 0) {
+      // The strings' references, before HDF5 follows them (compact data was
+      // checked with the header).
+      if (layout == H5D_CHUNKED)
+        return Status::Unsupported("a chunked dataset of strings outside raw_data");
+      haddr_t offset = H5Dget_offset(dataset.get());
+      h5::TakeErrorStack();
+      if (layout == H5D_CONTIGUOUS && offset != HADDR_UNDEF)
+        VH5_RETURN_IF_ERROR(
+            checker->CheckVlenAt(offset - checker->bytes().base(), elements, 1));
+    }
     info.compression = DescribeFilters(dcpl.get());
     if (info.chunks.empty()) info.chunks = info.shape;
     VH5_ASSIGN_OR_RETURN(std::string content, ReadPlain(dataset.get(), type.get(), info, elements));
@@ -171,6 +184,7 @@ Result<std::shared_ptr<const Dataset>> LoadThroughHdf5(hid_t file, const std::st
 
 Result<std::shared_ptr<const Dataset>> Load(hid_t file, int fd, const std::string& path,
                                             const RawDataResolver& resolve) {
+  VH5_RETURN_IF_ERROR(GuardPath(file, path));
   if (fd >= 0) {
     Result<std::shared_ptr<const Dataset>> fast = LoadFast(file, fd, path, resolve);
     if (fast.ok() || fast.status().code() != Status::Code::kUnsupported) return fast;
