@@ -192,10 +192,13 @@ int Run(int argc, char** argv) {
 
   bool read_only = cl.read_only;
   if (!read_only) {
-    // staging/ commits through the same handle, so it must be read-write.
+    // Holds the file's exclusive lock for the mount's life: commits write it.
     file->reset();
     file = vh5::VersionedFile::Open(resolved, vh5::VersionedFile::Access::kReadWrite);
     if (!file.ok()) {
+      // Only a lack of permission means read-only; a file in use is refused.
+      if (file.status().code() != vh5::Status::Code::kReadOnly)
+        return Refuse(file.status().message());
       LogInfo(std::string(resolved) + " cannot be opened for writing; mounting read-only (" +
               file.status().message() + ")");
       read_only = true;

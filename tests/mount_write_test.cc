@@ -44,15 +44,6 @@ std::map<std::string, std::map<std::string, std::string>> AllXattrs(const fs::pa
   return out;
 }
 
-std::map<std::string, std::string> AllContents(const fs::path& root) {
-  std::map<std::string, std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(root)) {
-    std::string rel = fs::relative(e.path(), root).string();
-    out[rel] = e.is_regular_file() ? Sha256Hex(ReadFile(e.path())) : "<dir>";
-  }
-  return out;
-}
-
 void EmptyStaging(const fs::path& staging) {
   SetX(staging, "user.vh5.discard", "1");
   for (const auto& e : fs::directory_iterator(staging)) fs::remove_all(e.path());

@@ -54,6 +54,15 @@ std::string Sha256Hex(std::string_view data) {
   return out;
 }
 
+std::map<std::string, std::string> AllContents(const fs::path& root) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(root)) {
+    std::string rel = fs::relative(e.path(), root).string();
+    out[rel] = e.is_regular_file() ? Sha256Hex(ReadFile(e.path())) : "<dir>";
+  }
+  return out;
+}
+
 std::string ReadFile(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot open " + path.string());

@@ -9,6 +9,7 @@
 #include <ctime>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -56,6 +57,8 @@ class SmallDisk {
 };
 
 std::string Sha256Hex(std::string_view data);
+// Every node under `root` by relative path: a file's SHA-256, or "<dir>".
+std::map<std::string, std::string> AllContents(const fs::path& root);
 std::string ReadFile(const fs::path& path);
 void WriteFile(const fs::path& path, std::string_view data);
 // An HDF5 file holding one empty group `group` and no versioned data.

@@ -13,8 +13,7 @@ Status SetCurrentVersion(const std::string& path, const std::string& name) {
   VH5_ASSIGN_OR_RETURN(OfflineFile f, OpenOffline(path, VersionedFile::Access::kReadWrite, exists));
   VH5_RETURN_IF_ERROR(
       WriteAttribute(f.versions.get(), Attribute{"current_version", name, ""}).WithContext(path));
-  if (H5Fflush(f.file.get(), H5F_SCOPE_GLOBAL) < 0) return h5::Error(path + ": cannot flush");
-  return Status::OK();
+  return f.Commit();
 }
 
 }  // namespace vh5

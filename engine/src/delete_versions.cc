@@ -108,9 +108,7 @@ class Deleter {
     Status s = Apply(f);
     if (!s.ok()) return s.WithContext(path_);
     Storage(f.file.get(), &report_.stored_bytes_after, &report_.chunks_after);
-    if (H5Fflush(f.file.get(), H5F_SCOPE_GLOBAL) < 0) return h5::Error(path_ + ": cannot flush");
-    f.versions.Reset();
-    f.file.Reset();
+    VH5_RETURN_IF_ERROR(f.Commit());
     report_.file_bytes_after = FileSize(path_);
     return report_;
   }

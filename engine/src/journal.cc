@@ -7,7 +7,9 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <vector>
 
 namespace vh5 {
@@ -17,6 +19,7 @@ constexpr char kMagic[8] = {'V', 'H', '5', 'J', 'R', 'N', 'L', '1'};
 constexpr size_t kHeaderBytes = 8 + 8 + 4;
 
 std::atomic<int> g_crash_at_step{0};
+std::atomic<int> g_last_steps{0};
 
 Status Errno(const std::string& what) {
   int err = errno;
@@ -67,9 +70,12 @@ Status SyncDir(const std::string& path) {
 
 void Transaction::CrashAtStepForTesting(int step) { g_crash_at_step = step; }
 
+int Transaction::LastStepsForTesting() { return g_last_steps; }
+
 void Transaction::Step() {
+  ++step_;
   int crash_at = g_crash_at_step.load();
-  if (crash_at > 0 && ++step_ == crash_at) ::_exit(99);
+  if (crash_at > 0 && step_ == crash_at) ::_exit(99);
 }
 
 std::string Transaction::JournalPath(const std::string& path) {
@@ -121,10 +127,40 @@ Status Transaction::Recover(const std::string& path, bool* recovered) {
   return Status::OK();
 }
 
+namespace {
+
+std::mutex& RegistryMutex() {
+  static std::mutex* mu = new std::mutex;  // never destroyed: used by HDF5 at exit
+  return *mu;
+}
+std::map<uint64_t, Transaction*>& Registry() {
+  static auto* live = new std::map<uint64_t, Transaction*>;
+  return *live;
+}
+
+}  // namespace
+
+Transaction* Transaction::Find(uint64_t id) {
+  std::lock_guard<std::mutex> lock(RegistryMutex());
+  auto it = Registry().find(id);
+  return it == Registry().end() ? nullptr : it->second;
+}
+
 Transaction::Transaction(std::string path, Fd fd, uint64_t base)
-    : path_(std::move(path)), fd_(std::move(fd)), base_(base), size_(base) {}
+    : path_(std::move(path)), fd_(std::move(fd)), base_(base), size_(base) {
+  static std::atomic<uint64_t> next_id{1};
+  id_ = next_id++;
+  std::lock_guard<std::mutex> lock(RegistryMutex());
+  Registry()[id_] = this;
+}
 
 Result<std::unique_ptr<Transaction>> Transaction::Begin(const std::string& path) {
+  static const bool from_environment = [] {
+    const char* step = std::getenv("VH5_TEST_CRASH_AT_STEP");
+    if (step != nullptr && g_crash_at_step == 0) g_crash_at_step = std::atoi(step);
+    return true;
+  }();
+  (void)from_environment;
   Fd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
   if (!fd.valid()) return Errno(path + ": cannot open for writing");
   struct stat st;
@@ -152,6 +188,10 @@ Result<std::unique_ptr<Transaction>> Transaction::Begin(const std::string& path)
 }
 
 Transaction::~Transaction() {
+  {
+    std::lock_guard<std::mutex> lock(RegistryMutex());
+    Registry().erase(id_);
+  }
   if (open_) Abort();
 }
 
@@ -176,6 +216,7 @@ Status Transaction::Read(uint64_t offset, size_t len, char* out) const {
 
 Status Transaction::Write(uint64_t offset, const char* data, size_t len) {
   if (!open_) return Status::Busy(path_ + ": no transaction");
+  if (discard_) return Status::OK();
   Step();
   uint64_t end = offset + len;
   if (offset < base_) {
@@ -207,6 +248,7 @@ Status Transaction::Write(uint64_t offset, const char* data, size_t len) {
 
 Status Transaction::Truncate(uint64_t size) {
   if (!open_) return Status::Busy(path_ + ": no transaction");
+  if (discard_) return Status::OK();
   Step();
   if (size < base_) {
     // Shrinking into the base: the cut-off bytes read as zeros from now on
@@ -281,6 +323,7 @@ Status Transaction::Commit() {
   }
   // 3. Done: without the journal the new state is the file's.
   open_ = false;
+  g_last_steps = step_ + 2;  // the unlink and the directory's fsync below
   journal_ = Fd();
   Step();
   if (::unlink(journal_path.c_str()) != 0) return Errno(journal_path + ": unlink");

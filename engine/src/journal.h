@@ -49,6 +49,10 @@ class Transaction {
   Transaction& operator=(const Transaction&) = delete;
 
   const std::string& path() const { return path_; }
+  // A process-wide id, never reused; Find() gives the live transaction
+  // with that id, or nullptr once it is gone.
+  uint64_t id() const { return id_; }
+  static Transaction* Find(uint64_t id);
   // The file's size as the transaction sees it.
   uint64_t size() const { return size_; }
   Status Read(uint64_t offset, size_t len, char* out) const;
@@ -57,26 +61,37 @@ class Transaction {
 
   Status Commit();
   Status Abort();
+  // The transaction will be aborted: from now on writes and truncations
+  // succeed and change nothing, so that HDF5 can close its handle cleanly
+  // (a handle whose close failed crashes HDF5 at exit).
+  void Discard() { discard_ = true; }
   // The first Read, Write or Truncate that failed (OK if none): HDF5 reports
   // them only as "write failed", and a full disk must reach the user as such.
   const Status& first_error() const { return first_error_; }
 
-  // Tests only: Commit() exits the process (_exit(99)) on reaching step
-  // `step` (counted from 1 over its journal writes, fsyncs, file writes,
-  // truncations and unlinks), as a kill at that point would.
+  // Tests only: a transaction exits the process (_exit(99)) on reaching
+  // step `step`, as a kill at that point would. Steps count from 1 over
+  // every write and truncation HDF5 makes, then Commit()'s journal writes,
+  // fsyncs, writes in place, truncation and unlink. The environment
+  // variable VH5_TEST_CRASH_AT_STEP sets it in a process that never calls
+  // this (a vh5fs under test).
   static void CrashAtStepForTesting(int step);
+  // Tests only: the steps the last finished transaction took.
+  static int LastStepsForTesting();
 
  private:
   Transaction(std::string path, Fd fd, uint64_t base);
   Status WriteJournal(const std::string& bytes);
   void Step();
 
+  uint64_t id_;
   std::string path_;
   Fd fd_;
   uint64_t base_;   // the file's size at Begin
   uint64_t size_;   // the file's size as seen inside the transaction
   std::map<uint64_t, std::string> held_;  // disjoint writes inside the base, by offset
   bool open_ = true;
+  bool discard_ = false;
   Fd journal_;
   int step_ = 0;
   mutable Status first_error_;

@@ -13,14 +13,17 @@
 namespace vh5 {
 namespace {
 
+// HDF5 may keep a file open past its transaction (a close that failed is
+// retried at exit): the driver holds its transaction's id, and finds it
+// gone (Transaction::Find) rather than dangling.
 struct DriverInfo {
-  Transaction* txn;
+  uint64_t txn;  // 0: read-only, no transaction
 };
 
 // HDF5 appends nothing to a driver's file struct; `pub` must come first.
 struct JournalFile {
   H5FD_t pub;
-  Transaction* txn;  // nullptr: read-only, straight from `fd`
+  uint64_t txn;  // the transaction's id; 0: read-only, straight from `fd`
   int fd;
   haddr_t eof;  // read-only files only
   haddr_t eoa;
@@ -54,7 +57,7 @@ void* InfoGet(H5FD_t* file) {
 H5FD_t* Open(const char* name, unsigned flags, hid_t fapl, haddr_t maxaddr) {
   const auto* info = static_cast<const DriverInfo*>(H5Pget_driver_info(fapl));
   static std::atomic<uint64_t> next_serial{1};
-  if (info == nullptr || info->txn == nullptr) {
+  if (info == nullptr || info->txn == 0) {
     if (flags & (H5F_ACC_RDWR | H5F_ACC_CREAT | H5F_ACC_TRUNC | H5F_ACC_EXCL)) {
       Fail("Open", H5E_CANTOPENFILE, Status::InvalidArgument("writing needs a transaction"));
       return nullptr;
@@ -78,7 +81,7 @@ H5FD_t* Open(const char* name, unsigned flags, hid_t fapl, haddr_t maxaddr) {
     return &file->pub;
   }
   if ((flags & (H5F_ACC_CREAT | H5F_ACC_TRUNC | H5F_ACC_EXCL)) || maxaddr == 0 ||
-      info->txn->path() != name) {
+      Transaction::Find(info->txn) == nullptr || Transaction::Find(info->txn)->path() != name) {
     Fail("Open", H5E_CANTOPENFILE,
          Status::InvalidArgument(std::string(name) + ": not the transaction's existing file"));
     return nullptr;
@@ -90,6 +93,8 @@ H5FD_t* Open(const char* name, unsigned flags, hid_t fapl, haddr_t maxaddr) {
   file->serial = next_serial++;
   return &file->pub;
 }
+
+Transaction* TxnOf(const JournalFile* f) { return Transaction::Find(f->txn); }
 
 herr_t Close(H5FD_t* file) {
   auto* f = reinterpret_cast<JournalFile*>(file);
@@ -126,14 +131,16 @@ herr_t SetEoa(H5FD_t* file, H5FD_mem_t, haddr_t addr) {
 
 haddr_t GetEof(const H5FD_t* file, H5FD_mem_t) {
   const auto* f = reinterpret_cast<const JournalFile*>(file);
-  return f->txn ? f->txn->size() : f->eof;
+  if (f->txn == 0) return f->eof;
+  Transaction* txn = TxnOf(f);
+  return txn ? txn->size() : HADDR_UNDEF;
 }
 
 herr_t Read(H5FD_t* file, H5FD_mem_t, hid_t, haddr_t addr, size_t size, void* buf) {
   auto* f = reinterpret_cast<JournalFile*>(file);
   if (addr == HADDR_UNDEF || addr > kMaxAddr || size > kMaxAddr - addr)
     return Fail("Read", H5E_OVERFLOW, Status::InvalidArgument("address out of range"));
-  if (f->txn == nullptr) {
+  if (f->txn == 0) {
     // Past the end reads as zeros, as sec2 does.
     ssize_t n = PreadAll(f->fd, static_cast<char*>(buf), size, addr);
     if (n < 0)
@@ -141,24 +148,30 @@ herr_t Read(H5FD_t* file, H5FD_mem_t, hid_t, haddr_t addr, size_t size, void* bu
     std::memset(static_cast<char*>(buf) + n, 0, size - static_cast<size_t>(n));
     return 0;
   }
-  Status s = f->txn->Read(addr, size, static_cast<char*>(buf));
+  Transaction* txn = TxnOf(f);
+  if (txn == nullptr) return Fail("Read", H5E_READERROR, Status::Busy("the commit is over"));
+  Status s = txn->Read(addr, size, static_cast<char*>(buf));
   return s.ok() ? 0 : Fail("Read", H5E_READERROR, s);
 }
 
 herr_t Write(H5FD_t* file, H5FD_mem_t, hid_t, haddr_t addr, size_t size, const void* buf) {
   auto* f = reinterpret_cast<JournalFile*>(file);
-  if (f->txn == nullptr) return Fail("Write", H5E_WRITEERROR, Status::ReadOnly("opened read-only"));
+  if (f->txn == 0) return Fail("Write", H5E_WRITEERROR, Status::ReadOnly("opened read-only"));
+  Transaction* txn = TxnOf(f);
+  if (txn == nullptr) return Fail("Write", H5E_WRITEERROR, Status::Busy("the commit is over"));
   if (addr == HADDR_UNDEF || addr > kMaxAddr || size > kMaxAddr - addr)
     return Fail("Write", H5E_OVERFLOW, Status::InvalidArgument("address out of range"));
-  Status s = f->txn->Write(addr, static_cast<const char*>(buf), size);
+  Status s = txn->Write(addr, static_cast<const char*>(buf), size);
   return s.ok() ? 0 : Fail("Write", H5E_WRITEERROR, s);
 }
 
 herr_t Truncate(H5FD_t* file, hid_t, hbool_t) {
   auto* f = reinterpret_cast<JournalFile*>(file);
-  if (f->txn == nullptr) return 0;
-  if (f->eoa == f->txn->size()) return 0;
-  Status s = f->txn->Truncate(f->eoa);
+  if (f->txn == 0) return 0;
+  Transaction* txn = TxnOf(f);
+  if (txn == nullptr) return Fail("Truncate", H5E_SEEKERROR, Status::Busy("the commit is over"));
+  if (f->eoa == txn->size()) return 0;
+  Status s = txn->Truncate(f->eoa);
   return s.ok() ? 0 : Fail("Truncate", H5E_SEEKERROR, s);
 }
 
@@ -207,7 +220,7 @@ Result<hid_t> DriverId() {
 Result<h5::Handle> FileAccess(Transaction* txn) {
   VH5_ASSIGN_OR_RETURN(hid_t driver, DriverId());
   h5::Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
-  DriverInfo info{txn};
+  DriverInfo info{txn ? txn->id() : 0};
   if (!fapl || H5Pset_driver(fapl.get(), driver, &info) < 0 ||
       H5Pset_file_locking(fapl.get(), false, true) < 0)
     return h5::Error("cannot set up file access");

@@ -10,6 +10,16 @@
 
 namespace vh5 {
 
+Status CloseJournaled(hid_t file, Transaction* txn, bool failed) {
+  if (failed) txn->Discard();
+  if (H5Fclose(file) >= 0) return Status::OK();
+  Status s = h5::Error("cannot close");
+  txn->Discard();
+  H5Fclose(file);
+  h5::TakeErrorStack();
+  return s;
+}
+
 Status CommitAtomically(const std::string& path, const NewVersion& version,
                         std::shared_mutex* apply_lock) {
   h5::SilenceAutomaticErrorPrinting();
@@ -24,7 +34,8 @@ Status CommitAtomically(const std::string& path, const NewVersion& version,
   } else {
     written = CommitToOpenFile(file, path, version);
     // Closing writes what HDF5 still holds in memory, into the transaction.
-    if (H5Fclose(file) < 0 && written.ok()) written = h5::Error(context + ": cannot close");
+    Status closed = CloseJournaled(file, txn.get(), !written.ok());
+    if (written.ok() && !closed.ok()) written = closed.WithContext(context);
   }
   if (!written.ok()) {
     Status io = txn->first_error();

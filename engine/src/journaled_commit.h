@@ -8,12 +8,22 @@
 // memory (its handle is gone).
 #pragma once
 
+#include <hdf5.h>
+
 #include <shared_mutex>
 #include <string>
 
 #include "vh5/writer.h"
 
 namespace vh5 {
+
+class Transaction;
+
+// Closes `file`, an HDF5 handle open through `txn` (journal_vfd.h). When
+// `failed`, or when the close itself fails, what HDF5 still writes is
+// discarded first, so that the handle really closes (one left half closed
+// crashes HDF5 at exit). The close's failure, if any.
+Status CloseJournaled(hid_t file, Transaction* txn, bool failed);
 
 // Commits `version` into `path`; the caller holds the file's exclusive lock
 // (held_lock.h). `apply_lock`, if given, is held exclusively while the

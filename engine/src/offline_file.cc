@@ -7,6 +7,9 @@
 #include <cstring>
 
 #include "file_core.h"
+#include "held_lock.h"
+#include "journal_vfd.h"
+#include "journaled_commit.h"
 #include "vh5/file_lock.h"
 
 namespace vh5 {
@@ -21,6 +24,7 @@ Result<OfflineFile> OpenOffline(const std::string& path, VersionedFile::Access a
     return Status::IOError(path + ": " + std::strerror(errno));
   }
   if (S_ISDIR(st.st_mode)) return Status::NotHdf5(path + ": is a directory, not an HDF5 file");
+  VH5_RETURN_IF_ERROR(RecoverInterruptedCommit(path));
   VH5_RETURN_IF_ERROR(CheckNotLocked(path, access));
   if (H5Fis_hdf5(path.c_str()) <= 0) {
     h5::TakeErrorStack();
@@ -57,12 +61,30 @@ Result<OfflineFile> OpenOffline(const std::string& path, VersionedFile::Access a
   out.checker.reset();
   out.versions.Reset();
   out.file.Reset();
-  out.file = h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT));
+  // HDF5's own lock went with its handle: ours, then, for the whole change.
+  VH5_ASSIGN_OR_RETURN(out.lock, HoldFileLock(path, /*exclusive=*/true));
+  VH5_ASSIGN_OR_RETURN(out.txn, Transaction::Begin(path));
+  VH5_ASSIGN_OR_RETURN(h5::Handle fapl, JournaledFileAccess(out.txn.get()));
+  out.file = h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()));
   if (!out.file) return h5::Error(path + ": cannot open for writing");
   versions = h5::OpenGroup(out.file.get(), kVersionsGroup);
   if (!versions.ok()) return versions.status().WithContext(path);
   out.versions = std::move(*versions);
   return out;
+}
+
+OfflineFile::~OfflineFile() {
+  versions.Reset();
+  if (txn && file) CloseJournaled(file.Release(), txn.get(), /*failed=*/true);
+}
+
+Status OfflineFile::Commit() {
+  if (!txn) return Status::ReadOnly(path + ": opened read-only");
+  versions.Reset();
+  VH5_RETURN_IF_ERROR(CloseJournaled(file.Release(), txn.get(), false).WithContext(path));
+  Status s = txn->Commit();
+  txn.reset();
+  return s.ok() ? s : s.WithContext(path);
 }
 
 bool IsCommittedVersion(hid_t versions, const std::string& name) {

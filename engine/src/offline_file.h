@@ -10,6 +10,7 @@
 
 #include "fd.h"
 #include "h5_handle.h"
+#include "journal.h"
 #include "object_check.h"
 #include "vh5/status.h"
 #include "vh5/versioned_file.h"
@@ -17,7 +18,11 @@
 namespace vh5 {
 
 struct OfflineFile {
-  h5::Handle file;      // declared first: closed last
+  // Read-write opens only, declared first to end last: the exclusive lock,
+  // and the transaction every change goes through (journal.h).
+  Fd lock;
+  std::unique_ptr<Transaction> txn;
+  h5::Handle file;
   h5::Handle versions;  // /_version_data/versions
   std::string path;
   int data_version = 1;  // 1 when the attribute is absent
@@ -25,6 +30,16 @@ struct OfflineFile {
   // decodes it (object_check.h), through a descriptor of its own.
   std::shared_ptr<const Fd> fd;
   std::shared_ptr<ObjectChecker> checker;
+
+  OfflineFile() = default;
+  OfflineFile(OfflineFile&&) = default;
+  OfflineFile& operator=(OfflineFile&&) = default;
+  // A read-write open not committed changes nothing.
+  ~OfflineFile();
+
+  // Read-write opens: closes the file and makes every change durable at
+  // once; a crash before the end leaves the file as it was.
+  Status Commit();
 };
 
 // Opens `path`: NotFound for a missing file, NotHdf5, NotVersioned, Busy
