@@ -3,7 +3,7 @@
 // opened and read in a few bounded pieces, and `vh5 verify`'s checks.
 //
 // Shared by the libFuzzer target (fuzz/read_fuzzer.cc) and the regression
-// tests that replay what it found (tests/hostile_file_test.cc). Any outcome
+// replay of what it found (replay_inputs.cc, run by ctest). Any outcome
 // is fine as long as it is OK or a Status; what the engine promises beyond
 // that (a read returns what it says, sizes agree) is checked here, and a
 // broken promise aborts, so that the fuzzer reports it as a crash.

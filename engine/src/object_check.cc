@@ -307,8 +307,12 @@ Status ObjectChecker::CheckVlenData(std::span<const uint8_t> data, uint32_t base
     if (ref.index == 0 || ref.index > 0xffff || object == collection->objects.end())
       return Status::Corruption("a variable-length element naming object " +
                                 std::to_string(ref.index) + " of a collection without it");
-    // HDF5 copies the whole object into room for the sequence's elements.
-    if (object->second > uint64_t{ref.length} * base_size)
+    // HDF5 allocates room for the sequence's elements as the reference
+    // states them, then copies the whole object into it: HDF5 writes objects
+    // of exactly that size, and any other is refused (a length of 2^32 - 1
+    // over a small object would allocate gigabytes; a larger object would
+    // overflow the room).
+    if (object->second != uint64_t{ref.length} * base_size)
       return Status::Corruption("a variable-length element of " + std::to_string(ref.length) +
                                 " items whose heap object holds " +
                                 std::to_string(object->second) + " bytes");
