@@ -243,6 +243,8 @@ std::string Mount::Ended() {
   return ended_;
 }
 
+std::string Mount::Log() const { return ReadFile(dir_.path() / "vh5fs.log"); }
+
 // Unmounts (lazily if it stays busy), then reaps vh5fs, which must exit 0.
 Mount::~Mount() {
   for (int attempt = 0; IsMounted(mountpoint_); ++attempt) {
