@@ -1,5 +1,7 @@
 #include "datatype_message.h"
 
+#include <iterator>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -100,6 +102,9 @@ Status Walk(ByteDecoder& in, int depth, uint32_t* size, bool* vlen) {
     case kCompound: {
       unsigned members = bits & 0xffff;
       if (members == 0) return Bad("a compound with no members");
+      // HDF5 refuses overlapping members only after allocating them, and
+      // leaks what it allocated: refused here first. Start -> end of each.
+      std::map<uint64_t, uint64_t> taken;
       for (unsigned i = 0; i < members; ++i) {
         if (!SkipName(in, version)) return Short();
         uint64_t offset = 0;
@@ -114,6 +119,13 @@ Status Walk(ByteDecoder& in, int depth, uint32_t* size, bool* vlen) {
         uint32_t member_size = 0;
         VH5_RETURN_IF_ERROR(Walk(in, depth + 1, &member_size, vlen));
         if (offset + member_size > *size) return Bad("a compound member outside the element");
+        if (member_size == 0) continue;  // covers nothing, as HDF5 counts overlaps
+        uint64_t end = offset + member_size;
+        auto next = taken.lower_bound(offset);
+        if ((next != taken.end() && next->first < end) ||
+            (next != taken.begin() && std::prev(next)->second > offset))
+          return Bad("compound members that overlap");
+        taken.emplace(offset, end);
       }
       return Status::OK();
     }
