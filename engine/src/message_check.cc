@@ -208,6 +208,10 @@ Result<LayoutFacts> CheckLayout(std::span<const uint8_t> m, const MessageContext
   if (out.layout_class == 2) {
     // HDF5 divides by every chunk dimension and keeps their product in 32 bits.
     if (chunk.size() < 2) return Bad("layout", "a chunk of rank " + std::to_string(chunk.size()));
+    // HDF5 puts the datatype's size in place of the stored element size
+    // before it multiplies (H5D__chunk_set_sizes), and leaks what it had
+    // read when the product overflows: the same product, checked here.
+    if (type && type->size != 0) chunk.back() = type->size;
     uint64_t bytes = 1;
     for (uint64_t c : chunk) {
       if (c == 0) return Bad("layout", "a chunk dimension of 0");
