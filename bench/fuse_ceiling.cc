@@ -1,11 +1,11 @@
 // A do-nothing FUSE filesystem: one read-only file of N bytes served from
-// memory. It measures the FUSE ceiling of this machine, the baseline that
-// vh5fs's read throughput is compared with. Same FUSE settings as vh5fs
-// (fs/ops.cc, fs/main.cc, fs/readahead.cc): low-level API, multithreaded loop
-// of up to 16 threads without clone_fd, 1 MiB requests and readahead (the
-// mount's read_ahead_kb raised through sysfs between mount and INIT, as root
-// may), async reads, kernel cache kept. Replies copy from memory
-// (fuse_reply_buf): the data has no file to splice from.
+// memory, and a file "sink" that accepts every write and keeps nothing (the
+// FUSE write ceiling: what a cp into staging/ could reach at best). It measures the FUSE ceiling of
+// this machine, the baseline that vh5fs's read throughput is compared with. Same FUSE settings as
+// vh5fs (fs/ops.cc, fs/main.cc, fs/readahead.cc): low-level API, multithreaded loop of up to 16
+// threads without clone_fd, 1 MiB requests and readahead (the mount's read_ahead_kb raised through
+// sysfs between mount and INIT, as root may), async reads, kernel cache kept. Replies copy from
+// memory (fuse_reply_buf): the data has no file to splice from.
 //
 //   fuse_ceiling MOUNTPOINT SIZE_BYTES   (foreground; fusermount3 -u to stop)
 #define FUSE_USE_VERSION 312
@@ -27,6 +27,8 @@ namespace {
 constexpr unsigned kReadaheadKb = 1024;  // as fs/ops.h
 constexpr fuse_ino_t kFileIno = 2;
 constexpr const char kFileName[] = "data";
+constexpr fuse_ino_t kSinkIno = 3;
+constexpr const char kSinkName[] = "sink";
 uint64_t g_size = 0;
 std::vector<char> g_block;  // 1 MiB of content, repeated
 
@@ -36,6 +38,10 @@ void FillStat(fuse_ino_t ino, struct stat* st) {
   if (ino == FUSE_ROOT_ID) {
     st->st_mode = S_IFDIR | 0555;
     st->st_nlink = 2;
+  } else if (ino == kSinkIno) {
+    st->st_mode = S_IFREG | 0644;
+    st->st_nlink = 1;
+    st->st_blksize = 1 << 20;  // as vh5fs: cp sizes its buffers by it
   } else {
     st->st_mode = S_IFREG | 0444;
     st->st_nlink = 1;
@@ -70,21 +76,43 @@ void Init(void*, fuse_conn_info* conn) {
 }
 
 void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
-  if (parent != FUSE_ROOT_ID || std::strcmp(name, kFileName) != 0) {
+  fuse_ino_t ino = 0;
+  if (parent == FUSE_ROOT_ID && std::strcmp(name, kFileName) == 0) ino = kFileIno;
+  if (parent == FUSE_ROOT_ID && std::strcmp(name, kSinkName) == 0) ino = kSinkIno;
+  if (ino == 0) {
     fuse_reply_err(req, ENOENT);
     return;
   }
   fuse_entry_param e{};
-  e.ino = kFileIno;
-  e.attr_timeout = e.entry_timeout = 86400;
-  FillStat(kFileIno, &e.attr);
+  e.ino = ino;
+  e.attr_timeout = e.entry_timeout = ino == kSinkIno ? 0 : 86400;
+  FillStat(ino, &e.attr);
   fuse_reply_entry(req, &e);
 }
 
 void GetAttr(fuse_req_t req, fuse_ino_t ino, fuse_file_info*) {
   struct stat st;
   FillStat(ino, &st);
-  fuse_reply_attr(req, &st, 86400);
+  fuse_reply_attr(req, &st, ino == kSinkIno ? 0 : 86400);
+}
+
+// cp's O_TRUNC of the sink; it stays empty whatever is asked.
+void SetAttr(fuse_req_t req, fuse_ino_t ino, struct stat*, int, fuse_file_info*) {
+  if (ino != kSinkIno) {
+    fuse_reply_err(req, EROFS);
+    return;
+  }
+  struct stat st;
+  FillStat(ino, &st);
+  fuse_reply_attr(req, &st, 0);
+}
+
+void Write(fuse_req_t req, fuse_ino_t ino, const char*, size_t size, off_t, fuse_file_info*) {
+  if (ino != kSinkIno) {
+    fuse_reply_err(req, EBADF);
+    return;
+  }
+  fuse_reply_write(req, size);
 }
 
 void Open(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
@@ -107,9 +135,9 @@ void ReadDir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*
   char buf[512];
   size_t used = 0;
   struct stat st;
-  const char* names[] = {".", "..", kFileName};
-  fuse_ino_t inos[] = {FUSE_ROOT_ID, FUSE_ROOT_ID, kFileIno};
-  for (off_t i = off; i < 3; ++i) {
+  const char* names[] = {".", "..", kFileName, kSinkName};
+  fuse_ino_t inos[] = {FUSE_ROOT_ID, FUSE_ROOT_ID, kFileIno, kSinkIno};
+  for (off_t i = off; i < 4; ++i) {
     FillStat(inos[i], &st);
     size_t need =
         fuse_add_direntry(req, buf + used, std::min(size, sizeof buf) - used, names[i], &st, i + 1);
@@ -134,6 +162,8 @@ int main(int argc, char** argv) {
   ops.getattr = GetAttr;
   ops.open = Open;
   ops.read = Read;
+  ops.setattr = SetAttr;
+  ops.write = Write;
   ops.readdir = ReadDir;
   char arg0[] = "fuse_ceiling";
   char* fuse_argv[] = {arg0, nullptr};

@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 
-from benchlib import Section, median, note, peer, run, timed, vh5fs
+from benchlib import Section, fuse_ceiling, median, note, peer, run, timed, vh5fs
 from sec_seq import plain_file, seq_file
 
 CHUNK = 4096  # versioned-hdf5's default 1-D chunk
@@ -40,7 +40,7 @@ def run_section(ctx):
                 f"through a mount; writes timed with the rename (mv staging versions/NAME); "
                 f"sync before each step, none inside; median of {reps}; seconds")
     t = {k: [] for k in ("one", "one_mv", "same", "same_mv", "new", "new_mv", "cp", "grow_one",
-                         "grow_same", "grow_new")}
+                         "grow_same", "grow_new", "sink")}
     for r in range(reps):
         shutil.copyfile(master, h5)
         with vh5fs(ctx, h5) as m:
@@ -71,6 +71,11 @@ def run_section(ctx):
         dst = ctx.path("cp-copy.bin")
         t["cp"].append(timed(lambda: cp(plain, dst)))
         os.remove(dst)
+        # What any FUSE filesystem costs cp: a do-nothing one that keeps nothing.
+        with fuse_ceiling(ctx, 1 << 20) as m:
+            sink = os.path.join(m.mnt, "sink")
+            os.sync()
+            t["sink"].append(timed(lambda: cp(plain, sink)))
     os.remove(h5)
     med = {k: median(v) for k, v in t.items()}
     one = s.figure(f"1% of chunks changed ({changed} pwrites of 8 bytes) + mv", med["one"], "s")
@@ -80,6 +85,8 @@ def run_section(ctx):
     newv = s.figure("full rewrite, all new bytes (cp) + mv", med["new"], "s")
     s.figure("  of which mv (the commit)", med["new_mv"], "s", f"FILE grew {med['grow_new']:.0f} MiB")
     base = s.figure("plain cp of the same bytes (baseline)", med["cp"], "s", "coreutils cp to a new file")
+    sink = s.figure("cp into a do-nothing FUSE fs (FUSE write ceiling)", med["sink"], "s",
+                    "bench/fuse_ceiling's sink: accepts writes, keeps nothing")
     peer_secs = None
     if ctx.vh_path:
         lib = ctx.path("lib.h5")
@@ -92,6 +99,7 @@ def run_section(ctx):
         s.note(f"versioned-hdf5 not importable ({ctx.vh_why}): its 1% commit skipped")
     s.compare("1% change + commit", one, "< 0.3 s", one < 0.3, unit="s")
     s.ratio("identical rewrite + commit / plain cp", same, base, "<= 1.2", maximum=1.2)
+    s.ratio("identical rewrite + commit / FUSE write ceiling", same, sink)
     s.ratio("new-bytes rewrite + commit / plain cp", newv, base)
     if peer_secs:
         s.ratio("vh5fs 1% commit speed / versioned-hdf5's", peer_secs, one)

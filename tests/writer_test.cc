@@ -14,6 +14,7 @@
 #include "attribute_codec.h"
 #include "chunk_cache.h"
 #include "h5_handle.h"
+#include "journaled_commit.h"
 #include "test_util.h"
 #include "vh5/versioned_file.h"
 #include "vh5/writer.h"
@@ -541,6 +542,87 @@ BOOST_AUTO_TEST_CASE(a_damaged_compressed_chunk_is_an_error_not_data) {
     BOOST_TEST(!bad.ok(), path);
     BOOST_TEST(bad.status().code() == vh5::Status::Code::kCorruption, bad.status().ToString());
   }
+}
+
+// A dataset that keeps its base's cells (or is unchanged) gets the base's
+// mapping list with new rows, stored after HDF5 closes the file
+// (mapping_patch.h); a refused list is committed again the ordinary way.
+BOOST_AUTO_TEST_CASE(a_dataset_that_keeps_its_cells_takes_its_base_list_with_new_rows) {
+  TempDir dir;
+  fs::path file = dir.path() / "data.h5";
+  BOOST_TEST_REQUIRE(vh5::CreateVersionedFile(file.string()).ok());
+  vh5::NewDataset grid;  // 2-D with edge chunks on both axes
+  grid.path = "g/grid";
+  grid.dtype = "<i4";
+  grid.shape = {100, 30};
+  grid.chunks = {16, 8};
+  for (int32_t i = 0; i < 100 * 30; ++i) grid.data.append(reinterpret_cast<const char*>(&i), 4);
+  vh5::NewVersion v;
+  v.name = "v1";
+  v.datasets = {Ramp("ramp", 1000, 64), grid, Ramp("still", 300, 32)};
+  BOOST_TEST_REQUIRE(vh5::CommitVersion(file.string(), v).ok());
+  std::map<std::string, std::map<std::string, std::string>> expected;
+  auto note = [&](const std::string& name) {
+    for (const vh5::NewDataset& d : v.datasets) expected[name][d.path] = d.data;
+  };
+  note("v1");
+
+  // One element of each changed: all three lists are the base's, new rows in two.
+  v.name = "v2";
+  double minus = -1;
+  std::memcpy(v.datasets[0].data.data() + 8 * 999, &minus, 8);
+  int32_t big = 1 << 30;
+  std::memcpy(v.datasets[1].data.data() + 4 * (99 * 30 + 29), &big, 4);
+  v.datasets[0].partly_from = v.datasets[1].partly_from = "v1";
+  v.datasets[0].dirty = {{8 * 999, 8 * 1000}};
+  v.datasets[1].dirty = {{4 * (99 * 30 + 29), 4 * (99 * 30 + 30)}};
+  v.datasets[2].unchanged_from = "v1";
+  v.datasets[2].data.clear();  // ignored when unchanged
+  BOOST_TEST_REQUIRE(vh5::CommitVersion(file.string(), v).ok());
+  note("v2");
+  BOOST_TEST(vh5::LastRemapCountsForTesting().patched == 3);
+  BOOST_TEST(vh5::LastRemapCountsForTesting().retried == 0);
+
+  // Refused: the same commit is made again by HDF5 alone.
+  vh5::RefuseMappingPatchesForTesting(true);
+  v.name = "v3";
+  std::memcpy(v.datasets[0].data.data(), &minus, 8);
+  v.datasets[0].partly_from = v.datasets[1].partly_from = "v2";
+  v.datasets[0].dirty = {{0, 8}};
+  v.datasets[1].dirty = {};
+  vh5::Status refused = vh5::CommitVersion(file.string(), v);
+  vh5::RefuseMappingPatchesForTesting(false);
+  BOOST_TEST_REQUIRE(refused.ok(), refused.ToString());
+  note("v3");
+  BOOST_TEST(vh5::LastRemapCountsForTesting().patched == 0);
+  BOOST_TEST(vh5::LastRemapCountsForTesting().retried == 1);
+
+  // A grown dataset maps other cells: HDF5 builds it; the others still patch.
+  v.name = "v4";
+  v.datasets[0].data += Doubles({7.0}, 100);
+  v.datasets[0].shape = {1100};
+  v.datasets[0].partly_from = v.datasets[1].partly_from = "v3";
+  v.datasets[0].dirty = {{8000, 8800}};
+  BOOST_TEST_REQUIRE(vh5::CommitVersion(file.string(), v).ok());
+  note("v4");
+  BOOST_TEST(vh5::LastRemapCountsForTesting().patched == 2);
+
+  for (const auto& [name, datasets] : expected)
+    for (const auto& [path, data] : datasets)
+      BOOST_TEST_CONTEXT(name << ":" << path) {
+        if (path == "still" && name != "v1") continue;  // content lives in v1's data
+        BOOST_TEST(Sha256Hex(EngineContent(file, name, path)) == Sha256Hex(data));
+      }
+  ptree oracle = H5pyOracle(file);
+  BOOST_TEST(oracle.get<int>("bad_hash_rows") == 0);
+  for (const auto& [name, datasets] : expected)
+    for (const auto& [path, data] : datasets)
+      BOOST_TEST_CONTEXT("h5py " << name << ":" << path) {
+        const std::string& want = path == "still" ? expected["v1"]["still"] : data;
+        BOOST_TEST(At(At(At(At(oracle, "versions"), name), "datasets"), path)
+                       .get<std::string>("sha256") == Sha256Hex(want));
+      }
+  VerifyClean(file);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -9,10 +9,11 @@
 
 #include "fd.h"
 #include "h5_handle.h"
+#include "journal.h"
 
 namespace vh5 {
 
-Result<FileBytes> FileBytes::Of(hid_t file, int fd) {
+Result<FileBytes> FileBytes::Geometry(hid_t file) {
   FileBytes bytes;
   h5::Handle fcpl(H5Fget_create_plist(file));
   hsize_t userblock = 0;
@@ -22,20 +23,35 @@ Result<FileBytes> FileBytes::Of(hid_t file, int fd) {
   if (bytes.addr_size_ < 2 || bytes.addr_size_ > 8 || bytes.len_size_ < 2 || bytes.len_size_ > 8)
     return Status::Unsupported("address or length fields of " + std::to_string(bytes.addr_size_) +
                                " and " + std::to_string(bytes.len_size_) + " bytes");
-  struct stat st;
-  if (::fstat(fd, &st) != 0) return Status::IOError(std::string("fstat: ") + std::strerror(errno));
-  bytes.fd_ = fd;
-  bytes.file_size_ = static_cast<uint64_t>(st.st_size);
   bytes.base_ = userblock;
   return bytes;
 }
 
+Result<FileBytes> FileBytes::Of(hid_t file, int fd) {
+  VH5_ASSIGN_OR_RETURN(FileBytes bytes, Geometry(file));
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return Status::IOError(std::string("fstat: ") + std::strerror(errno));
+  bytes.fd_ = fd;
+  bytes.file_size_ = static_cast<uint64_t>(st.st_size);
+  return bytes;
+}
+
+Result<FileBytes> FileBytes::Of(hid_t file, const Transaction* txn) {
+  VH5_ASSIGN_OR_RETURN(FileBytes bytes, Geometry(file));
+  bytes.txn_ = txn;
+  return bytes;
+}
+
+uint64_t FileBytes::file_size() const { return txn_ ? txn_->size() : file_size_; }
+
 Status FileBytes::Read(uint64_t address, uint64_t len, std::vector<uint8_t>* out) const {
   uint64_t offset = base_ + address;
-  if (address > file_size_ || offset < address || offset > file_size_ || len > file_size_ - offset)
+  uint64_t size = file_size();
+  if (address > size || offset < address || offset > size || len > size - offset)
     return Status::Corruption("address " + std::to_string(address) + " + " + std::to_string(len) +
                               " lies past the end of the file");
   out->resize(static_cast<size_t>(len));
+  if (txn_) return txn_->Read(offset, out->size(), reinterpret_cast<char*>(out->data()));
   ssize_t n = PreadAll(fd_, reinterpret_cast<char*>(out->data()), out->size(), offset);
   if (n < 0) return Status::IOError(std::string("pread: ") + std::strerror(errno));
   if (static_cast<uint64_t>(n) != len)

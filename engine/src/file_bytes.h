@@ -16,26 +16,36 @@
 
 namespace vh5 {
 
+class Transaction;
+
 class FileBytes {
  public:
   // The geometry of `file` (address and length sizes, user block) read
   // through HDF5, and the size of `fd`, a descriptor of the same file.
   // Unsupported for address or length fields wider than 8 bytes.
   static Result<FileBytes> Of(hid_t file, int fd);
+  // The same for `file` open through `txn` (journal_vfd.h), read through
+  // it: what the transaction wrote so far included, also once `file` is
+  // closed. `txn` must outlive this.
+  static Result<FileBytes> Of(hid_t file, const Transaction* txn);
 
   // `len` bytes at file address `address` into `out`.
   Status Read(uint64_t address, uint64_t len, std::vector<uint8_t>* out) const;
 
   size_t addr_size() const { return addr_size_; }  // "size of offsets"
   size_t len_size() const { return len_size_; }    // "size of lengths"
-  uint64_t file_size() const { return file_size_; }
+  uint64_t file_size() const;
   // Where address 0 lies in the file: after the user block.
   uint64_t base() const { return base_; }
   // The undefined address (all bits set in addr_size() bytes).
   uint64_t undefined_address() const { return ~uint64_t{0} >> (64 - 8 * addr_size_); }
 
  private:
+  // The sizes and the user block of `file`.
+  static Result<FileBytes> Geometry(hid_t file);
+
   int fd_ = -1;
+  const Transaction* txn_ = nullptr;  // set: reads go through it
   uint64_t file_size_ = 0;
   uint64_t base_ = 0;  // user block size
   size_t addr_size_ = 8;

@@ -30,7 +30,21 @@ Status CloseJournaled(hid_t file, Transaction* txn, bool failed);
 // commit's bytes go into the file in place, which takes milliseconds:
 // readers holding it shared never see metadata half written. A full disk is
 // NoSpace, whatever HDF5 made of it.
+//
+// A dataset whose mapping list is its base's up to rows gets it after the
+// close (mapping_patch.h); should that be refused, the transaction is
+// aborted and the commit made again the ordinary way.
 Status CommitAtomically(const std::string& path, const NewVersion& version,
                         std::shared_mutex* apply_lock);
+
+// Tests only: datasets whose list the last commit of this process stored,
+// and whether it had to commit again without patching (0 or 1).
+struct RemapCounts {
+  int patched = 0;
+  int retried = 0;
+};
+RemapCounts LastRemapCountsForTesting();
+// Tests only: every patch is refused, as an unexpected copy would be.
+void RefuseMappingPatchesForTesting(bool refuse);
 
 }  // namespace vh5

@@ -59,6 +59,7 @@ Result<ObjectHeader> ObjectHeader::Read(const FileBytes& file, uint64_t address)
     VH5_RETURN_IF_ERROR(file.Read(address, prefix + chunk0 + 4, &image));
     VH5_RETURN_IF_ERROR(Checksummed(image, "object header"));
     header.chunks_.push_back(std::move(image));
+    header.chunk_addresses_.push_back(address);
     VH5_RETURN_IF_ERROR(header.ParseMessages(file, 0, prefix, prefix + chunk0, &pending));
   } else {
     if (start.empty() || start[0] != 1)
@@ -71,6 +72,7 @@ Result<ObjectHeader> ObjectHeader::Read(const FileBytes& file, uint64_t address)
     std::vector<uint8_t> image;
     VH5_RETURN_IF_ERROR(file.Read(address + kV1PrefixSize, chunk0, &image));
     header.chunks_.push_back(std::move(image));
+    header.chunk_addresses_.push_back(address + kV1PrefixSize);
     VH5_RETURN_IF_ERROR(header.ParseMessages(file, 0, 0, chunk0, &pending));
   }
 
@@ -93,6 +95,7 @@ Result<ObjectHeader> ObjectHeader::Read(const FileBytes& file, uint64_t address)
       end = image.size() - 4;
     }
     header.chunks_.push_back(std::move(image));
+    header.chunk_addresses_.push_back(chunk_address);
     VH5_RETURN_IF_ERROR(
         header.ParseMessages(file, header.chunks_.size() - 1, begin, end, &pending));
   }
@@ -128,6 +131,7 @@ Status ObjectHeader::ParseMessages(const FileBytes& file, size_t chunk, size_t b
     }
     if (!in.Bytes(size, &m.data))
       return Status::Corruption("object header message overflows its chunk");
+    m.address = chunk_addresses_[chunk] + static_cast<uint64_t>(m.data.data() - image.data());
     if (m.type == kContinuationMessage) {
       ByteDecoder cont(m.data);
       uint64_t where = 0, length = 0;

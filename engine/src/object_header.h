@@ -33,6 +33,7 @@ struct HeaderMessage {
   uint16_t type;
   uint8_t flags;
   std::span<const uint8_t> data;  // points into the ObjectHeader that holds it
+  uint64_t address = 0;           // file address of data[0]
 };
 
 class ObjectHeader {
@@ -62,6 +63,7 @@ class ObjectHeader {
   int version_ = 0;
   bool creation_order_ = false;               // version 2: each message carries a 2-byte index
   std::vector<std::vector<uint8_t>> chunks_;  // moving the outer vector keeps these buffers
+  std::vector<uint64_t> chunk_addresses_;     // file address of each chunk's first byte
   std::vector<HeaderMessage> messages_;
 };
 

@@ -79,8 +79,12 @@ Result<std::string> DecodeFill(const ObjectHeader& header) {
   return std::string(value.begin(), value.end());
 }
 
+// `block` and `fields`, if given, keep the encoded list and where its
+// source rows are.
 Result<MappingList> DecodeLayout(const FileBytes& file, const ObjectHeader& header,
-                                 const std::vector<uint64_t>& shape) {
+                                 const std::vector<uint64_t>& shape,
+                                 std::vector<uint8_t>* block_out = nullptr,
+                                 std::vector<SourceRowField>* fields = nullptr) {
   VH5_ASSIGN_OR_RETURN(const HeaderMessage* m, Required(header, kLayoutMessage, "layout"));
   ByteDecoder in(m->data);
   uint8_t version = 0, layout_class = 0;
@@ -98,7 +102,9 @@ Result<MappingList> DecodeLayout(const FileBytes& file, const ObjectHeader& head
     return empty;
   }
   VH5_ASSIGN_OR_RETURN(std::vector<uint8_t> block, ReadGlobalHeapObject(file, heap, index));
-  return DecodeMappingList(block, file.len_size(), shape);
+  Result<MappingList> list = DecodeMappingList(block, file.len_size(), shape, fields);
+  if (block_out) *block_out = std::move(block);
+  return list;
 }
 
 Result<Fd> OpenByName(hid_t file) {
@@ -112,7 +118,9 @@ Result<Fd> OpenByName(hid_t file) {
   return fd;
 }
 
-Result<VirtualDatasetHeader> Read(hid_t file, int fd, const std::string& path) {
+Result<VirtualDatasetHeader> Read(hid_t file, int fd, const std::string& path,
+                                  std::vector<uint8_t>* block = nullptr,
+                                  std::vector<SourceRowField>* fields = nullptr) {
   H5O_info_t info;
   if (H5Oget_info_by_name2(file, path.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
     return h5::Error("cannot locate the dataset's header");
@@ -125,7 +133,7 @@ Result<VirtualDatasetHeader> Read(hid_t file, int fd, const std::string& path) {
                        Required(header, kDataspaceMessage, "dataspace"));
   VH5_ASSIGN_OR_RETURN(out.shape, DecodeShape(space->data, bytes.len_size()));
   // The layout first: a dataset that is not virtual needs nothing else here.
-  VH5_ASSIGN_OR_RETURN(out.mappings, DecodeLayout(bytes, header, out.shape));
+  VH5_ASSIGN_OR_RETURN(out.mappings, DecodeLayout(bytes, header, out.shape, block, fields));
   VH5_ASSIGN_OR_RETURN(const HeaderMessage* type, Required(header, kDatatypeMessage, "datatype"));
   VH5_ASSIGN_OR_RETURN(out.type, DecodeDatatype(type->data));
 
@@ -149,23 +157,35 @@ Result<VirtualDatasetHeader> Read(hid_t file, int fd, const std::string& path) {
 
 }  // namespace
 
-Result<VirtualDatasetHeader> ReadVirtualDatasetHeader(hid_t file, int fd, const std::string& path) {
+Result<VirtualDatasetHeader> ReadVirtualDatasetHeader(hid_t file, int fd, const std::string& path,
+                                                      std::vector<uint8_t>* block,
+                                                      std::vector<SourceRowField>* fields) {
   Fd opened;
   if (fd < 0) {
     VH5_ASSIGN_OR_RETURN(opened, OpenByName(file));
     fd = opened.get();
   }
-  Result<VirtualDatasetHeader> header = Read(file, fd, path);
+  Result<VirtualDatasetHeader> header = Read(file, fd, path, block, fields);
   if (!header.ok()) return header.status().WithContext(path);
   return header;
 }
 
 Result<ChunkMap> ReadVersionChunkMap(hid_t file, int fd, const std::string& path,
                                      const std::vector<uint64_t>& cell_dims) {
-  VH5_ASSIGN_OR_RETURN(VirtualDatasetHeader header, ReadVirtualDatasetHeader(file, fd, path));
+  VH5_ASSIGN_OR_RETURN(VersionMappings mappings, ReadVersionMappings(file, fd, path, cell_dims));
+  return std::move(mappings.map);
+}
+
+Result<VersionMappings> ReadVersionMappings(hid_t file, int fd, const std::string& path,
+                                            const std::vector<uint64_t>& cell_dims) {
+  VersionMappings out;
+  VH5_ASSIGN_OR_RETURN(VirtualDatasetHeader header,
+                       ReadVirtualDatasetHeader(file, fd, path, &out.block, &out.source_rows));
   if (cell_dims.size() != header.shape.size())
     return Status::Unsupported(path + ": a chunk shape of another rank than the dataset");
-  return ChunkMap::FromMappings(header.mappings, header.shape, cell_dims);
+  VH5_ASSIGN_OR_RETURN(out.map, ChunkMap::FromMappings(header.mappings, header.shape, cell_dims));
+  out.list = std::move(header.mappings);
+  return out;
 }
 
 }  // namespace vh5

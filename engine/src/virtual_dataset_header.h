@@ -36,7 +36,11 @@ struct VirtualDatasetHeader {
 
 // The header of the virtual dataset at absolute `path` of `file`. `fd` is a
 // read-only descriptor of the same file, or -1 to open it by H5Fget_name.
-Result<VirtualDatasetHeader> ReadVirtualDatasetHeader(hid_t file, int fd, const std::string& path);
+// `block` and `fields`, if given, receive the encoded mapping list (empty
+// when there is none) and where its entries' source rows are.
+Result<VirtualDatasetHeader> ReadVirtualDatasetHeader(hid_t file, int fd, const std::string& path,
+                                                      std::vector<uint8_t>* block = nullptr,
+                                                      std::vector<SourceRowField>* fields = nullptr);
 
 // The chunk map of the version dataset at absolute `path`, split along
 // `cell_dims` (its "chunks" attribute), for the commit path's base version.
@@ -44,5 +48,16 @@ Result<VirtualDatasetHeader> ReadVirtualDatasetHeader(hid_t file, int fd, const 
 // rank): use H5Dopen and ChunkMap::Parse then.
 Result<ChunkMap> ReadVersionChunkMap(hid_t file, int fd, const std::string& path,
                                      const std::vector<uint64_t>& cell_dims);
+
+// The same map, with the mapping list as decoded and as encoded, for a
+// commit that reuses the encoding (mapping_patch.h).
+struct VersionMappings {
+  ChunkMap map;
+  MappingList list;
+  std::vector<uint8_t> block;  // empty: the dataset maps nothing
+  std::vector<SourceRowField> source_rows;
+};
+Result<VersionMappings> ReadVersionMappings(hid_t file, int fd, const std::string& path,
+                                            const std::vector<uint64_t>& cell_dims);
 
 }  // namespace vh5

@@ -36,10 +36,36 @@ struct MappingList {
   const uint64_t* SourceCount(const Entry& e) const { return &coords[e.coords + 3 * rank]; }
 };
 
+// Where an entry's source selection keeps its first coordinate along axis 0
+// in the encoded block, so that a commit can point the entry at another row
+// of raw_data without encoding the list anew (mapping_patch.h).
+struct SourceRowField {
+  uint32_t start_at = 0;  // offset of start[0]
+  int32_t end_at = -1;    // offset of end[0] in a one-block selection; -1 for a regular one
+  uint8_t width = 8;      // bytes per coordinate
+};
+
 // Decodes a mapping list (the bytes of its global heap object) of a virtual
-// dataset of `shape`; `len_size` is the file's "size of lengths".
+// dataset of `shape`; `len_size` is the file's "size of lengths". With
+// `fields`, also where each entry's source row is (one per entry).
 Result<MappingList> DecodeMappingList(std::span<const uint8_t> block, size_t len_size,
-                                      const std::vector<uint64_t>& shape);
+                                      const std::vector<uint64_t>& shape,
+                                      std::vector<SourceRowField>* fields = nullptr);
+
+// Points entry i of the encoded `block` (decoded as `list` with `fields`)
+// at source row `rows[i]`, and updates the block's checksum. InvalidArgument
+// when a row does not fit the entry's coordinate width.
+Status SetSourceRows(std::span<uint8_t> block, const MappingList& list,
+                     const std::vector<SourceRowField>& fields, std::span<const uint64_t> rows);
+
+// Object `index` of the global heap collection at `address`: its bytes and
+// the file address where they begin.
+struct GlobalHeapObject {
+  uint64_t address = 0;
+  std::vector<uint8_t> bytes;
+};
+Result<GlobalHeapObject> LocateGlobalHeapObject(const FileBytes& file, uint64_t address,
+                                                uint32_t index);
 
 // Whether HDF5 1.10.8 can decode the mapping list `block` of a virtual
 // dataset of rank `rank` safely (H5O__layout_decode checks the checksum
@@ -48,7 +74,7 @@ Result<MappingList> DecodeMappingList(std::span<const uint8_t> block, size_t len
 // Corruption when not; Unsupported for selections too large to hand it.
 Status CheckMappingListEncoding(std::span<const uint8_t> block, size_t len_size, size_t rank);
 
-// The bytes of object `index` of the global heap collection at `address`.
+// The bytes only of object `index` of the global heap collection at `address`.
 Result<std::vector<uint8_t>> ReadGlobalHeapObject(const FileBytes& file, uint64_t address,
                                                   uint32_t index);
 

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string_view>
 #include <thread>
+#include <unordered_map>
 
 #include "attribute_codec.h"
 #include "attributes.h"
@@ -24,8 +25,10 @@
 #include "hash_table.h"
 #include "held_lock.h"
 #include "journaled_commit.h"
+#include "mapping_patch.h"
 #include "vh5/timestamp.h"
 #include "virtual_dataset_header.h"
+#include "virtual_mappings.h"
 
 namespace vh5 {
 namespace {
@@ -75,25 +78,35 @@ struct Mapping {
 
 class DatasetWriter {
  public:
-  DatasetWriter(hid_t file, hid_t version_group, const NewDataset& ds)
-      : file_(file), version_group_(version_group), ds_(ds) {}
+  // `patches`, if given, takes the datasets whose mappings are to be
+  // rewritten once HDF5 has closed the file (mapping_patch.h).
+  DatasetWriter(hid_t file, hid_t version_group, const NewDataset& ds,
+                std::vector<MappingPatch>* patches)
+      : file_(file), version_group_(version_group), ds_(ds), patches_(patches) {}
 
   Status Write() {
-    if (!ds_.unchanged_from.empty()) return CopyUnchanged();
+    if (!ds_.unchanged_from.empty()) {
+      if (patches_) {
+        VH5_ASSIGN_OR_RETURN(bool done, WriteUnchangedWithBaseList());
+        if (done) return Status::OK();
+      }
+      return CopyFrom(ds_.unchanged_from);
+    }
     VH5_RETURN_IF_ERROR(Validate());
     VH5_RETURN_IF_ERROR(OpenOrCreateRawData());
-    if (!ds_.partly_from.empty()) VH5_RETURN_IF_ERROR(LoadBaseMap());
+    if (!ds_.partly_from.empty()) VH5_RETURN_IF_ERROR(LoadBaseMap(ds_.partly_from));
     VH5_ASSIGN_OR_RETURN(HashTable table, HashTable::Open(raw_group_.get()));
     VH5_RETURN_IF_ERROR(StoreChunks(&table));
     VH5_RETURN_IF_ERROR(table.Write());
-    return CreateVirtualDataset();
+    if (patches_ && MapsTheBaseCells()) return WriteWithBaseList(RowsOfBaseEntries());
+    return CreateVirtualDataset(/*without_mappings=*/false);
   }
 
  private:
   // Copies the dataset object (its virtual mappings into the same raw_data)
-  // from the earlier version, then gives it this version's attributes.
-  Status CopyUnchanged() {
-    std::string source = std::string(kVersionsGroup) + "/" + ds_.unchanged_from + "/" + ds_.path;
+  // from version `from`, then gives it this version's attributes.
+  Status CopyFrom(const std::string& from) {
+    std::string source = std::string(kVersionsGroup) + "/" + from + "/" + ds_.path;
     h5::Handle lcpl = IntermediateGroups();
     if (H5Ocopy(file_, source.c_str(), version_group_, ds_.path.c_str(), H5P_DEFAULT, lcpl.get()) <
         0)
@@ -107,17 +120,91 @@ class DatasetWriter {
     return Status::OK();
   }
 
-  // The chunk map of the same path in ds_.partly_from, for its clean chunks.
-  Status LoadBaseMap() {
-    std::string source = std::string(kVersionsGroup) + "/" + ds_.partly_from + "/" + ds_.path;
+  // An unchanged dataset of fixed-size elements takes its base's list as it
+  // is; false when the base's list cannot be read from its bytes.
+  Result<bool> WriteUnchangedWithBaseList() {
+    VH5_RETURN_IF_ERROR(Describe());
+    if (vlen_ || elements_ == 0) return false;
+    VH5_RETURN_IF_ERROR(LoadBaseMap(ds_.unchanged_from));
+    if (base_list_.block.empty() || base_shape_ != ds_.shape) return false;
+    std::vector<uint64_t> rows;
+    for (const MappingList::Entry& e : base_list_.list.entries)
+      rows.push_back(base_list_.list.SourceStart(e)[0]);
+    VH5_RETURN_IF_ERROR(WriteWithBaseList(std::move(rows)));
+    return true;
+  }
+
+  // Whether the new mappings cover exactly the cells the base maps, one
+  // entry of its list each: then only their rows differ.
+  bool MapsTheBaseCells() const {
+    if (base_list_.block.empty() || base_shape_ != ds_.shape || vlen_ ||
+        base_list_.list.entries.size() != mappings_.size())
+      return false;
+    for (const Mapping& m : mappings_) {
+      int64_t start = 0;
+      bool fill = false;
+      if (!BaseMapping(m, &start, &fill) || fill) return false;
+    }
+    return true;
+  }
+
+  // The new row of each entry of the base's list, in its order; empty when
+  // an entry is not one whole cell the new version maps.
+  std::vector<uint64_t> RowsOfBaseEntries() const {
+    const MappingList& list = base_list_.list;
+    std::unordered_map<uint64_t, int64_t> row_of_cell;
+    row_of_cell.reserve(mappings_.size());
+    for (const Mapping& m : mappings_) row_of_cell[base_map_->CellOf(m.origin.data())] = m.raw_start;
+    std::vector<uint64_t> rows;
+    rows.reserve(list.entries.size());
+    std::vector<uint64_t> origin(ds_.shape.size()), extent(ds_.shape.size());
+    for (const MappingList::Entry& e : list.entries) {
+      uint64_t cell = base_map_->CellOf(list.VirtualStart(e));
+      base_map_->CellBox(cell, origin.data(), extent.data());
+      auto found = row_of_cell.find(cell);
+      if (found == row_of_cell.end() ||
+          !std::equal(origin.begin(), origin.end(), list.VirtualStart(e)) ||
+          !std::equal(extent.begin(), extent.end(), list.VirtualCount(e)))
+        return {};
+      rows.push_back(static_cast<uint64_t>(found->second));
+      row_of_cell.erase(found);
+    }
+    return rows;
+  }
+
+  // The dataset created without mappings, for ApplyMappingPatches to give it
+  // the base's list with `rows` once HDF5 has closed the file.
+  Status WriteWithBaseList(std::vector<uint64_t> rows) {
+    if (rows.size() != base_list_.list.entries.size())
+      return CreateVirtualDataset(/*without_mappings=*/false);
+    MappingPatch patch;
+    patch.path = ds_.path;
+    patch.block = base_list_.block;
+    if (!SetSourceRows(patch.block, base_list_.list, base_list_.source_rows, rows).ok())
+      return CreateVirtualDataset(/*without_mappings=*/false);
+    VH5_RETURN_IF_ERROR(CreateVirtualDataset(/*without_mappings=*/true));
+    H5O_info_t info;
+    if (H5Oget_info_by_name2(version_group_, ds_.path.c_str(), &info, H5O_INFO_BASIC,
+                             H5P_DEFAULT) < 0)
+      return h5::Error("cannot locate " + ds_.path);
+    patch.header_address = info.addr;
+    patches_->push_back(std::move(patch));
+    return Status::OK();
+  }
+
+  // The chunk map of the same path in version `from`, for its clean chunks.
+  Status LoadBaseMap(const std::string& from) {
+    std::string source = std::string(kVersionsGroup) + "/" + from + "/" + ds_.path;
     // From the header's bytes (milliseconds); H5Dopen copies every mapping
     // (~20 us each), so it is only the fallback.
-    Result<ChunkMap> fast = ReadVersionChunkMap(file_, -1, source, ds_.chunks);
+    Result<VersionMappings> fast = ReadVersionMappings(file_, -1, source, ds_.chunks);
     if (fast.ok()) {
-      base_shape_ = fast->shape();
+      base_shape_ = fast->map.shape();
       if (base_shape_.size() == ds_.shape.size() &&
-          std::equal(base_shape_.begin() + 1, base_shape_.end(), ds_.shape.begin() + 1))
-        base_map_ = std::move(*fast);
+          std::equal(base_shape_.begin() + 1, base_shape_.end(), ds_.shape.begin() + 1)) {
+        base_map_ = std::move(fast->map);
+        base_list_ = std::move(*fast);
+      }
       return Status::OK();
     }
     if (fast.status().code() != Status::Code::kUnsupported) return fast.status();
@@ -194,6 +281,18 @@ class DatasetWriter {
   }
 
   Status Validate() {
+    VH5_RETURN_IF_ERROR(Describe());
+    if (!vlen_) {
+      content_ = ds_.source ? ds_.source : std::make_shared<MemorySource>(ds_.data);
+      cells_.emplace(*content_, ds_.shape, ds_.chunks, itemsize_);
+    }
+    if (vlen_ ? ds_.strings.size() != elements_ : content_->size() != elements_ * itemsize_)
+      return Status::InvalidArgument(ds_.path + ": content does not match shape and dtype");
+    return Status::OK();
+  }
+
+  // The type, size, fill value and raw_data path, from the dataset's description.
+  Status Describe() {
     size_t rank = ds_.shape.size();
     if (rank == 0) return Status::Unsupported(ds_.path + ": scalar datasets");
     if (ds_.chunks.size() != rank) return Status::InvalidArgument(ds_.path + ": chunks rank");
@@ -205,12 +304,6 @@ class DatasetWriter {
     VH5_ASSIGN_OR_RETURN(type_, TypeFromNumpy(ds_.dtype));
     vlen_ = H5Tis_variable_str(type_.get()) > 0;
     itemsize_ = H5Tget_size(type_.get());
-    if (!vlen_) {
-      content_ = ds_.source ? ds_.source : std::make_shared<MemorySource>(ds_.data);
-      cells_.emplace(*content_, ds_.shape, ds_.chunks, itemsize_);
-    }
-    if (vlen_ ? ds_.strings.size() != elements_ : content_->size() != elements_ * itemsize_)
-      return Status::InvalidArgument(ds_.path + ": content does not match shape and dtype");
     fill_ = ds_.fill_bytes.empty() ? std::string(vlen_ ? 0 : itemsize_, '\0') : ds_.fill_bytes;
     if (!vlen_ && fill_.size() != itemsize_)
       return Status::InvalidArgument(ds_.path + ": fill value of the wrong size");
@@ -422,7 +515,8 @@ class DatasetWriter {
     return Status::OK();
   }
 
-  Status CreateVirtualDataset() {
+  // `without_mappings`: a virtual layout with no mapping yet (mapping_patch.h).
+  Status CreateVirtualDataset(bool without_mappings) {
     size_t rank = ds_.shape.size();
     std::vector<hsize_t> dims(ds_.shape.begin(), ds_.shape.end());
     h5::Handle space(H5Screate_simple(static_cast<int>(rank), dims.data(), dims.data()));
@@ -434,7 +528,10 @@ class DatasetWriter {
     if (!vlen_ && !(string_type && zero_fill))
       H5Pset_fill_value(dcpl.get(), type_.get(), fill_.data());
     // An empty dataset has no mapping; the Python library stores it plainly.
-    if (elements_ > 0) {
+    if (without_mappings) {
+      H5Pset_layout(dcpl.get(), H5D_VIRTUAL);
+      H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_LATE);  // what H5Pset_virtual sets
+    } else if (elements_ > 0) {
       h5::Handle raw_space(H5Dget_space(raw_.get()));
       std::vector<hsize_t> ones(rank, 1);
       for (const Mapping& m : mappings_) {
@@ -478,7 +575,9 @@ class DatasetWriter {
   h5::Handle raw_group_, raw_;
   hsize_t raw_rows_ = 0;
   std::vector<Mapping> mappings_;
+  std::vector<MappingPatch>* patches_;
   std::optional<ChunkMap> base_map_;
+  VersionMappings base_list_;  // its list as stored, when read from the file's bytes
   std::vector<uint64_t> base_shape_;
   std::shared_ptr<const ByteSource> content_;  // fixed-size types
   std::optional<CellReader> cells_;
@@ -503,7 +602,8 @@ std::string Now() {
 
 // Fills a new version group: its attributes, groups and datasets.
 Status WriteVersionGroup(hid_t file, hid_t group, const std::string& prev,
-                         const std::string& timestamp, const NewVersion& version) {
+                         const std::string& timestamp, const NewVersion& version,
+                         std::vector<MappingPatch>* patches) {
   // committed stays False until everything is written, as in the Python library.
   VH5_RETURN_IF_ERROR(WriteAttribute(group, Attribute{"committed", "False", "|b1"}));
   VH5_RETURN_IF_ERROR(WriteAttribute(group, Attribute{"prev_version", prev, ""}));
@@ -524,13 +624,14 @@ Status WriteVersionGroup(hid_t file, hid_t group, const std::string& prev,
     for (const Attribute& a : g.attrs) VH5_RETURN_IF_ERROR(WriteAttribute(sub.get(), a));
   }
   for (const NewDataset& ds : version.datasets) {
-    DatasetWriter writer(file, group, ds);
+    DatasetWriter writer(file, group, ds, patches);
     VH5_RETURN_IF_ERROR(writer.Write());
   }
   return WriteAttribute(group, Attribute{"committed", "True", "|b1"});
 }
 
-Status Commit(hid_t file_id, const std::string& path, const NewVersion& version) {
+Status Commit(hid_t file_id, const std::string& path, const NewVersion& version,
+              std::vector<MappingPatch>* patches) {
   VH5_RETURN_IF_ERROR(ValidateVersionName(version.name));
   std::string timestamp = version.timestamp.empty() ? Now() : version.timestamp;
   if (!ParseTimestamp(timestamp))
@@ -559,7 +660,7 @@ Status Commit(hid_t file_id, const std::string& path, const NewVersion& version)
   h5::Handle group(
       H5Gcreate2(versions.get(), version.name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   if (!group) return h5::Error("cannot create version " + version.name);
-  Status written = WriteVersionGroup(file_id, group.get(), prev, timestamp, version);
+  Status written = WriteVersionGroup(file_id, group.get(), prev, timestamp, version, patches);
   if (!written.ok()) {
     // Unlink the unfinished version so that its name stays free; chunks it
     // already appended stay unreferenced.
@@ -613,10 +714,11 @@ Status CommitVersion(const std::string& path, const NewVersion& version) {
   return CommitAtomically(path, version, nullptr);
 }
 
-Status CommitToOpenFile(hid_t file, const std::string& path, const NewVersion& version) {
+Status CommitToOpenFile(hid_t file, const std::string& path, const NewVersion& version,
+                        std::vector<MappingPatch>* patches) {
   h5::SilenceAutomaticErrorPrinting();
   h5::RegisterLzfFilter();
-  Status s = Commit(file, path, version);
+  Status s = Commit(file, path, version, patches);
   return s.ok() ? s : s.WithContext(path + ": version " + version.name);
 }
 
