@@ -103,14 +103,13 @@ Status ObjectChecker::CheckPath(hid_t loc, const std::string& path) {
   std::string prefix = !path.empty() && path[0] == '/' ? "/" : "";
   for (const std::string& part : Components(path)) {
     prefix += (prefix.empty() || prefix == "/" ? "" : "/") + part;
-    htri_t exists = H5Lexists(loc, prefix.c_str(), H5P_DEFAULT);
-    if (exists <= 0) {
+    // One lookup (no H5Lexists first): a version's info is read through
+    // here once per version, in groups of 10,000 links.
+    H5L_info_t link;
+    if (H5Lget_info(loc, prefix.c_str(), &link, H5P_DEFAULT) < 0) {
       h5::TakeErrorStack();
       return Status::OK();  // the caller's own lookup says what is missing
     }
-    H5L_info_t link;
-    if (H5Lget_info(loc, prefix.c_str(), &link, H5P_DEFAULT) < 0)
-      return h5::Error("cannot inspect the link " + prefix);
     if (link.type != H5L_TYPE_HARD)
       return Status::Unsupported(prefix + ": a soft or external link, which the format never has");
     VH5_RETURN_IF_ERROR(CheckObject(link.u.address).WithContext(prefix));
