@@ -167,6 +167,16 @@ Status ObjectChecker::CheckUncached(uint64_t address, int depth) {
       space = facts;
     }
   }
+  // A dataset (a type and a dataspace) needs its layout: HDF5 looks for it
+  // after decoding the filter pipeline, and leaks that pipeline when it is
+  // missing.
+  auto has = [&](uint16_t type) {
+    for (const HeaderMessage& m : header.messages())
+      if (m.type == type) return true;
+    return false;
+  };
+  if (has_type && has(kDataspaceMessage) && !has(kLayoutMessage))
+    return Status::Corruption("a dataset without a layout message");
   for (const HeaderMessage& m : header.messages()) {
     if (m.flags & kMessageShared) {
       // What HDF5 reads in place of the message: a committed object's header.
