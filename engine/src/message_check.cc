@@ -11,6 +11,7 @@ constexpr unsigned kMaxRank = 32;         // H5S_MAX_RANK
 constexpr unsigned kMaxLayoutDims = 33;   // H5O_LAYOUT_NDIMS: the rank plus the element
 constexpr unsigned kMaxFilters = 32;      // H5Z_MAX_NFILTERS
 constexpr uint64_t kMaxChunkBytes = 0xffffffff;  // HDF5 keeps a chunk's size in 32 bits
+constexpr uint64_t kMaxEngineChunkBytes = uint64_t{1} << 30;
 
 Status Bad(const char* what, const std::string& detail) {
   return Status::Corruption(std::string(what) + " message: " + detail);
@@ -219,6 +220,11 @@ Result<LayoutFacts> CheckLayout(std::span<const uint8_t> m, const MessageContext
         return Bad("layout", "a chunk of 4 GiB or more");
       bytes *= c;
     }
+    // HDF5 allocates a whole chunk to read any of it (hash tables and other
+    // datasets read through HDF5): past 1 GiB a chunk is not one this engine
+    // reads, whatever HDF5 would allow.
+    if (bytes > kMaxEngineChunkBytes)
+      return Status::Unsupported("layout message: a chunk of more than 1 GiB");
     // The last dimension is the element's size.
     if (space && chunk.size() != space->dims.size() + 1)
       return Bad("layout", "a chunk of another rank than the dataspace");

@@ -600,12 +600,12 @@ Status Staging::SetMetadata(std::string_view path, const std::string& key,
     if (!node->is_new)
       return Status::Unsupported(where +
                                  ": the chunks of a dataset already in the file cannot change");
-    // HDF5 stores a chunk's size in 32 bits.
+    // Readers refuse chunks past 1 GiB (HDF5 allocates one whole to read it).
     uint64_t chunk_bytes = std::max<uint64_t>(1, info.dtype.itemsize);
     for (uint64_t c : chunks) {
       if (c == 0) return Status::InvalidArgument(where + ": a chunk dimension of 0");
-      if (chunk_bytes > (uint64_t{1} << 32) / c)
-        return Status::InvalidArgument(where + ": chunks of 4 GiB or more");
+      if (chunk_bytes > (uint64_t{1} << 30) / c)
+        return Status::InvalidArgument(where + ": chunks of more than 1 GiB");
       chunk_bytes *= c;
     }
     info.chunks = chunks;
