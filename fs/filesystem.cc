@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <functional>
 
@@ -474,6 +475,11 @@ int Filesystem::StagingChild(fuse_ino_t parent, const std::string& name, std::st
   return 0;
 }
 
+int Filesystem::NewStagingChild(fuse_ino_t parent, const std::string& name, std::string* path) {
+  if (int err = StagingChild(parent, name, path)) return err;
+  return name.size() > NAME_MAX ? ENAMETOOLONG : 0;
+}
+
 int Filesystem::LookupStaging(const std::string& path, Entry* out) {
   NodeId child{NodeType::kStagingNode, "", path};
   if (int err = Stat(child, &out->attr, &out->timeout)) return err;
@@ -491,6 +497,8 @@ int Filesystem::DoCreate(fuse_ino_t parent, const std::string& name, Entry* entr
     if (existing.ok()) {
       if (*existing != vh5::NodeKind::kDataset) return EISDIR;
       if (vh5::Status s = staging_->Truncate(path, 0); !s.ok()) return Fail(s);
+    } else if (name.size() > NAME_MAX) {
+      return ENAMETOOLONG;
     } else if (vh5::Status s = staging_->CreateDataset(path); !s.ok()) {
       return Fail(s);
     }
@@ -503,7 +511,7 @@ int Filesystem::DoCreate(fuse_ino_t parent, const std::string& name, Entry* entr
 
 int Filesystem::DoMknod(fuse_ino_t parent, const std::string& name, mode_t mode, Entry* out) {
   std::string path;
-  if (int err = StagingChild(parent, name, &path)) return err;
+  if (int err = NewStagingChild(parent, name, &path)) return err;
   if (!S_ISREG(mode)) return EPERM;  // only datasets live here
   {
     std::lock_guard<std::mutex> lock(staging_mu_);
@@ -515,7 +523,7 @@ int Filesystem::DoMknod(fuse_ino_t parent, const std::string& name, mode_t mode,
 
 int Filesystem::DoMkdir(fuse_ino_t parent, const std::string& name, Entry* out) {
   std::string path;
-  if (int err = StagingChild(parent, name, &path)) return err;
+  if (int err = NewStagingChild(parent, name, &path)) return err;
   {
     std::lock_guard<std::mutex> lock(staging_mu_);
     if (vh5::Status s = staging_->Mkdir(path); !s.ok()) return Fail(s);
@@ -555,7 +563,7 @@ int Filesystem::DoRename(fuse_ino_t parent, const std::string& name, fuse_ino_t 
   if (flags & RENAME_EXCHANGE) return EINVAL;
   std::string from_path, to_path;
   if (int err = StagingChild(parent, name, &from_path)) return err;
-  if (int err = StagingChild(new_parent, new_name, &to_path)) return err;
+  if (int err = NewStagingChild(new_parent, new_name, &to_path)) return err;
   std::lock_guard<std::mutex> lock(staging_mu_);
   if ((flags & RENAME_NOREPLACE) && staging_->Kind(to_path).ok()) return EEXIST;
   if (vh5::Status s = staging_->Rename(from_path, to_path); !s.ok()) return Fail(s);
@@ -567,6 +575,7 @@ int Filesystem::DoRename(fuse_ino_t parent, const std::string& name, fuse_ino_t 
 int Filesystem::Commit(const std::string& name) {
   std::lock_guard<std::mutex> lock(staging_mu_);
   if (vh5::Status s = vh5::ValidateVersionName(name); !s.ok()) return Fail(s);
+  if (name.size() > NAME_MAX) return ENAMETOOLONG;
   vh5::Result<vh5::NewVersion> version = staging_->ToNewVersion(name);
   if (!version.ok()) return Fail(version.status());
   // "Committing as NAME" is durable first: a crash once the commit is, and

@@ -95,6 +95,9 @@ class Filesystem {
   int Xattrs(const NodeId& node, std::vector<std::pair<std::string, std::string>>* out);
   // The staging path of a child of `parent`; EROFS outside staging/.
   int StagingChild(fuse_ino_t parent, const std::string& name, std::string* path);
+  // The same for a name about to be made: longer than NAME_MAX is
+  // ENAMETOOLONG, as on a disk filesystem, where a copy of it would fail.
+  int NewStagingChild(fuse_ino_t parent, const std::string& name, std::string* path);
   int LookupStaging(const std::string& path, Entry* out);
   int Commit(const std::string& name);
   // The current version, or nullptr (none, or `*err` set).

@@ -99,7 +99,7 @@ class Mount {
   // Empty while vh5fs runs; once it has ended, how (exit status or signal)
   // and what it wrote on stderr.
   std::string Ended();
-  // What vh5fs has written on stderr so far.
+  // What vh5fs has written on stderr (its log) so far.
   std::string Log() const;
 
  private:

@@ -152,8 +152,10 @@ Status SplitShape(const std::string& type, std::vector<hsize_t>* dims, std::stri
     std::string item = Trim(inner.substr(pos, comma == std::string::npos ? comma : comma - pos));
     if (!item.empty()) {
       char* end = nullptr;
+      errno = 0;
       unsigned long long v = std::strtoull(item.c_str(), &end, 10);
-      if (*end != '\0') return Status::InvalidArgument("bad attribute shape " + type);
+      if (*end != '\0' || item[0] == '-' || errno == ERANGE)
+        return Status::InvalidArgument("bad attribute shape " + type);
       dims->push_back(v);
     }
     if (comma == std::string::npos) break;
@@ -426,6 +428,25 @@ Result<std::string> ParseElement(const std::string& numpy, const std::string& te
                  H5P_DEFAULT) < 0)
     return h5::Error("cannot convert \"" + text + "\" to " + numpy, Status::Code::kInvalidArgument);
   return std::string(buf.data(), size);
+}
+
+Status CheckAttributeType(const std::string& type) {
+  std::vector<hsize_t> dims;
+  std::string spelling;
+  bool null_space = type.rfind("empty:", 0) == 0;
+  VH5_RETURN_IF_ERROR(SplitShape(null_space ? type.substr(6) : type, &dims, &spelling));
+  if (spelling.empty()) spelling = "vlen-str";
+  VH5_RETURN_IF_ERROR(TypeFromNumpy(spelling).status());
+  // HDF5 keeps an attribute in its object's header: 64 KiB of it at most
+  // (the writer's files use the original format), so a larger array
+  // never commits.
+  uint64_t count = 1;
+  for (hsize_t d : dims) {
+    if (d != 0 && count > (uint64_t{1} << 16) / d)
+      return Status::InvalidArgument("an attribute array of more than 65536 elements: " + type);
+    count *= d;
+  }
+  return Status::OK();
 }
 
 Status WriteAttribute(hid_t obj, const Attribute& attr) {

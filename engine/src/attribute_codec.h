@@ -37,6 +37,11 @@ Status EncodeElements(hid_t type, const std::string& spelling,
 // the stored layout ("-1.5" as "<f4" gives the four bytes of -1.5f).
 Result<std::string> ParseElement(const std::string& numpy, const std::string& text);
 
+// Whether `type` (user.vh5.h5type's spelling: "<f8", "(3,)<i8",
+// "empty:<f8", ...) names a type an attribute can have, whatever its value;
+// InvalidArgument when not.
+Status CheckAttributeType(const std::string& type);
+
 // Creates or replaces attribute `attr.name` on `obj`. InvalidArgument when
 // the text does not parse as the type.
 Status WriteAttribute(hid_t obj, const Attribute& attr);

@@ -6,6 +6,7 @@
 
 #include "dtype.h"
 #include "h5_handle.h"
+#include "object_check.h"
 #include "py_literal.h"
 
 namespace vh5 {
@@ -142,6 +143,7 @@ Result<Attributes> ReadAttributes(hid_t obj, std::initializer_list<const char*> 
 
 Result<Attributes> ReadAttributesByName(hid_t loc, const std::string& path,
                                         std::initializer_list<const char*> skip) {
+  VH5_RETURN_IF_ERROR(GuardPath(loc, path));
   H5O_info_t info;
   if (H5Oget_info_by_name2(loc, path.c_str(), &info, H5O_INFO_NUM_ATTRS, H5P_DEFAULT) < 0)
     return h5::Error("cannot count attributes");

@@ -69,6 +69,12 @@ Result<ChunkIndex> ChunkIndex::Read(hid_t file, hid_t dataset, int fd) {
   if (btree == HADDR_UNDEF || btree == file_bytes.undefined_address())
     return index;  // no chunk written yet
 
+  // HDF5 sizes every node for 2K entries (the file's istore K) and trusts
+  // the count a node states: more is a file HDF5 would read past a buffer in.
+  h5::Handle fcpl(H5Fget_create_plist(file));
+  unsigned istore_k = 0;
+  if (!fcpl || H5Pget_istore_k(fcpl.get(), &istore_k) < 0 || istore_k == 0)
+    return h5::Error("cannot read the file's chunk B-tree size", Status::Code::kUnsupported);
   size_t key_size = 8 + 8 * dimensionality;
   std::vector<std::pair<uint64_t, int>> pending = {{btree, 0}};
   std::unordered_set<uint64_t> seen;
@@ -84,6 +90,10 @@ Result<ChunkIndex> ChunkIndex::Read(hid_t file, hid_t dataset, int fd) {
       return Status::Corruption("bad chunk index node");
     int level = node[5];
     uint64_t entries = LoadLe(&node[6], 2);
+    if (entries > 2 * uint64_t{istore_k})
+      return Status::Corruption("a chunk index node of " + std::to_string(entries) + " entries");
+    if (level > 0 && depth + level > kMaxTreeDepth)
+      return Status::Corruption("chunk index is not a tree");
     VH5_RETURN_IF_ERROR(
         file_bytes.Read(address + header, entries * (key_size + addr_size) + key_size, &node));
     for (uint64_t i = 0; i < entries; ++i) {
@@ -99,9 +109,13 @@ Result<ChunkIndex> ChunkIndex::Read(hid_t file, hid_t dataset, int fd) {
         if (origin % index.chunk_dims_[d] != 0) return Status::Corruption("misaligned chunk");
         linear = linear * index.grid_[d] + origin / index.chunk_dims_[d];
       }
-      index.entries_[linear] =
-          Entry{file_bytes.base() + child, static_cast<uint32_t>(LoadLe(key, 4)),
-                static_cast<uint32_t>(LoadLe(key + 4, 4))};
+      uint64_t size = LoadLe(key, 4);
+      // Readers allocate what a chunk says it holds: it must be in the file.
+      if (child > file_bytes.file_size() || size > file_bytes.file_size() - child ||
+          file_bytes.base() + child + size > file_bytes.file_size())
+        return Status::Corruption("a chunk past the end of the file");
+      index.entries_[linear] = Entry{file_bytes.base() + child, static_cast<uint32_t>(size),
+                                     static_cast<uint32_t>(LoadLe(key + 4, 4))};
     }
   }
   return index;

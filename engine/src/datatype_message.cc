@@ -1,5 +1,7 @@
 #include "datatype_message.h"
 
+#include <iterator>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -46,8 +48,9 @@ bool SkipName(ByteDecoder& in, unsigned version) {
   return in.Skip((used + 7) / 8 * 8 - used);
 }
 
-// Walks one datatype; `size` receives its element size.
-Status Walk(ByteDecoder& in, int depth, uint32_t* size) {
+// Walks one datatype; `size` receives its element size. `vlen` is set when
+// it is or holds a variable-length type.
+Status Walk(ByteDecoder& in, int depth, uint32_t* size, bool* vlen) {
   if (depth > kMaxDepth) return Status::Unsupported("datatype nested too deeply");
   uint32_t head = 0;
   if (!in.U32(&head) || !in.U32(size)) return Short();
@@ -99,6 +102,9 @@ Status Walk(ByteDecoder& in, int depth, uint32_t* size) {
     case kCompound: {
       unsigned members = bits & 0xffff;
       if (members == 0) return Bad("a compound with no members");
+      // HDF5 refuses overlapping members only after allocating them, and
+      // leaks what it allocated: refused here first. Start -> end of each.
+      std::map<uint64_t, uint64_t> taken;
       for (unsigned i = 0; i < members; ++i) {
         if (!SkipName(in, version)) return Short();
         uint64_t offset = 0;
@@ -111,8 +117,15 @@ Status Walk(ByteDecoder& in, int depth, uint32_t* size) {
           if (dims != 0) return Status::Unsupported("a compound member with dimensions");
         }
         uint32_t member_size = 0;
-        VH5_RETURN_IF_ERROR(Walk(in, depth + 1, &member_size));
+        VH5_RETURN_IF_ERROR(Walk(in, depth + 1, &member_size, vlen));
         if (offset + member_size > *size) return Bad("a compound member outside the element");
+        if (member_size == 0) continue;  // covers nothing, as HDF5 counts overlaps
+        uint64_t end = offset + member_size;
+        auto next = taken.lower_bound(offset);
+        if ((next != taken.end() && next->first < end) ||
+            (next != taken.begin() && std::prev(next)->second > offset))
+          return Bad("compound members that overlap");
+        taken.emplace(offset, end);
       }
       return Status::OK();
     }
@@ -124,7 +137,7 @@ Status Walk(ByteDecoder& in, int depth, uint32_t* size) {
     case kEnum: {
       unsigned members = bits & 0xffff;
       uint32_t base_size = 0;
-      VH5_RETURN_IF_ERROR(Walk(in, depth + 1, &base_size));
+      VH5_RETURN_IF_ERROR(Walk(in, depth + 1, &base_size, vlen));
       if (base_size != *size) return Bad("an enum whose base has another size");
       for (unsigned i = 0; i < members; ++i)
         if (!SkipName(in, version)) return Short();
@@ -134,8 +147,9 @@ Status Walk(ByteDecoder& in, int depth, uint32_t* size) {
     case kVlen: {
       unsigned kind = bits & 0x0f;
       if (kind > 1) return Bad("unknown variable-length kind");
+      *vlen = true;
       uint32_t base_size = 0;
-      return Walk(in, depth + 1, &base_size);
+      return Walk(in, depth + 1, &base_size, vlen);
     }
     case kArray: {
       uint8_t rank = 0;
@@ -151,7 +165,7 @@ Status Walk(ByteDecoder& in, int depth, uint32_t* size) {
       }
       if (version < 3 && !in.Skip(uint64_t{4} * rank)) return Short();
       uint32_t base_size = 0;
-      VH5_RETURN_IF_ERROR(Walk(in, depth + 1, &base_size));
+      VH5_RETURN_IF_ERROR(Walk(in, depth + 1, &base_size, vlen));
       if (elements * base_size != *size) return Bad("an array whose size does not add up");
       return Status::OK();
     }
@@ -163,10 +177,27 @@ Status Walk(ByteDecoder& in, int depth, uint32_t* size) {
 }  // namespace
 
 Result<size_t> DatatypeLength(std::span<const uint8_t> message) {
+  VH5_ASSIGN_OR_RETURN(DatatypeFacts facts, WalkDatatype(message));
+  return facts.length;
+}
+
+Result<DatatypeFacts> WalkDatatype(std::span<const uint8_t> message) {
   ByteDecoder in(message);
-  uint32_t size = 0;
-  VH5_RETURN_IF_ERROR(Walk(in, 0, &size));
-  return in.position();
+  DatatypeFacts facts;
+  bool vlen = false;
+  VH5_RETURN_IF_ERROR(Walk(in, 0, &facts.size, &vlen));
+  facts.length = in.position();
+  if (vlen && message.size() >= 8 && (message[0] & 0x0f) == kVlen) {
+    // The base type follows the 8-byte header of the vlen type.
+    ByteDecoder base(message.subspan(8));
+    bool nested = false;
+    VH5_RETURN_IF_ERROR(Walk(base, 1, &facts.vlen_base, &nested));
+    facts.vlen = true;
+    facts.nested_vlen = nested;
+  } else {
+    facts.nested_vlen = vlen;
+  }
+  return facts;
 }
 
 Result<h5::Handle> DecodeDatatype(std::span<const uint8_t> message) {

@@ -35,6 +35,8 @@ class FileBytes {
   size_t addr_size() const { return addr_size_; }  // "size of offsets"
   size_t len_size() const { return len_size_; }    // "size of lengths"
   uint64_t file_size() const;
+  // The descriptor reads go through; -1 when they go through a transaction.
+  int fd() const { return txn_ ? -1 : fd_; }
   // Where address 0 lies in the file: after the user block.
   uint64_t base() const { return base_; }
   // The undefined address (all bits set in addr_size() bytes).

@@ -22,6 +22,9 @@ Result<std::shared_ptr<FileCore>> FileCore::Open(const std::string& path,
   DiskReadLock disk(core->disk_mu);
   core->file = h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()));
   if (!core->file) return h5::Error(path + ": cannot open as HDF5", Status::Code::kNotHdf5);
+  Result<std::shared_ptr<ObjectChecker>> checker = ObjectChecker::Attach(core->file.get(), core->fd->get());
+  if (!checker.ok()) return checker.status().WithContext(path);
+  core->checker = std::move(*checker);
   return core;
 }
 

@@ -12,6 +12,7 @@
 
 #include "fd.h"
 #include "h5_handle.h"
+#include "object_check.h"
 #include "raw_data.h"
 
 namespace vh5 {
@@ -28,6 +29,8 @@ struct FileCore {
   // in place (journaled_commit.h): a reader never sees metadata half
   // written. One for every core of the same open versioned file.
   std::shared_ptr<std::shared_mutex> disk_mu = std::make_shared<std::shared_mutex>();
+  // Checks every object before HDF5 decodes it (object_check.h).
+  std::shared_ptr<ObjectChecker> checker;
 
   // Opens `path` read-only for readers, with HDF5's own file locking off
   // (the versioned file holds its lock itself; held_lock.h).

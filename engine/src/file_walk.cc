@@ -1,6 +1,7 @@
 #include "file_walk.h"
 
 #include "h5_handle.h"
+#include "object_check.h"
 
 namespace vh5 {
 namespace {
@@ -20,7 +21,8 @@ void FindDataGroups(hid_t file, const std::string& path, std::vector<std::string
   if (!group.ok()) return;
   for (const std::string& child : HardLinks(group->get())) {
     H5O_info_t info;
-    if (H5Oget_info_by_name2(group->get(), child.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
+    if (!GuardPathOrPushError(group->get(), child) ||
+        H5Oget_info_by_name2(group->get(), child.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
       h5::TakeErrorStack();
       continue;
     }
@@ -53,8 +55,8 @@ void Visit(hid_t group, const std::string& prefix, const TreeVisitor& visit) {
   for (const std::string& name : HardLinks(group)) {
     std::string path = prefix.empty() ? name : prefix + "/" + name;
     H5O_info_t info;
-    if (H5Oget_info_by_name2(group, name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
-      h5::TakeErrorStack();
+    if (!GuardPathOrPushError(group, name) ||
+        H5Oget_info_by_name2(group, name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
       visit(path, group, name, H5O_TYPE_UNKNOWN);
       continue;
     }

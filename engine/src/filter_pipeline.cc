@@ -11,7 +11,21 @@ namespace {
 
 constexpr H5Z_filter_t kLzfFilter = 32000;
 
+// The most a compressed byte can stand for: deflate's 258-byte matches in
+// two bits (1032:1), LZF's 264-byte back-references in three (88:1). A
+// chunk that claims more is refused before anything is allocated for it.
+constexpr uint64_t kMaxInflateRatio = 1032;
+constexpr uint64_t kMaxLzfRatio = 88;
+
+Status CheckRatio(const std::string& in, size_t size, uint64_t ratio, const char* what) {
+  if (size > in.size() * ratio + 1024)
+    return Status::Corruption(std::string("a ") + what + " chunk of " + std::to_string(in.size()) +
+                              " bytes cannot hold " + std::to_string(size));
+  return Status::OK();
+}
+
 Status Inflate(const std::string& in, size_t size, std::string* out) {
+  VH5_RETURN_IF_ERROR(CheckRatio(in, size, kMaxInflateRatio, "gzip"));
   out->resize(size);
   z_stream z{};
   if (inflateInit(&z) != Z_OK) return Status::IOError("zlib: cannot start inflating");
@@ -29,6 +43,7 @@ Status Inflate(const std::string& in, size_t size, std::string* out) {
 }
 
 Status Unlzf(const std::string& in, size_t size, std::string* out) {
+  VH5_RETURN_IF_ERROR(CheckRatio(in, size, kMaxLzfRatio, "LZF"));
   out->resize(size);
   unsigned n = size == 0 ? 0
                          : lzf_decompress(in.data(), static_cast<unsigned>(in.size()), out->data(),

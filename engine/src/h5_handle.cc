@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "object_check.h"
+
 namespace vh5::h5 {
 
 void Handle::Reset() {
@@ -83,6 +85,7 @@ void SilenceAutomaticErrorPrinting() {
 }
 
 Result<Handle> OpenGroup(hid_t loc, const std::string& path) {
+  VH5_RETURN_IF_ERROR(GuardPath(loc, path));
   if (!LinkExists(loc, path)) return Status::NotFound("no group " + path);
   Handle g(H5Gopen2(loc, path.c_str(), H5P_DEFAULT));
   if (!g) return Error("cannot open group " + path);
@@ -90,6 +93,7 @@ Result<Handle> OpenGroup(hid_t loc, const std::string& path) {
 }
 
 Result<Handle> OpenDataset(hid_t loc, const std::string& path) {
+  VH5_RETURN_IF_ERROR(GuardPath(loc, path));
   if (!LinkExists(loc, path)) return Status::NotFound("no dataset " + path);
   Handle d(H5Dopen2(loc, path.c_str(), H5P_DEFAULT));
   if (!d) return Error("cannot open dataset " + path);

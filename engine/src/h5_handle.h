@@ -61,6 +61,8 @@ void SilenceAutomaticErrorPrinting();
 void RegisterLzfFilter();
 
 // Opens an object by path; NotFound (with the path) when it does not exist.
+// In a file with an ObjectChecker (object_check.h), the objects on the way
+// are checked first.
 Result<Handle> OpenGroup(hid_t loc, const std::string& path);
 Result<Handle> OpenDataset(hid_t loc, const std::string& path);
 bool LinkExists(hid_t loc, const std::string& path);

@@ -3,6 +3,8 @@
 #include <cstring>
 
 #include "attribute_codec.h"
+#include "chunk_index.h"
+#include "object_check.h"
 
 namespace vh5 {
 namespace {
@@ -72,6 +74,18 @@ Result<HashTable> HashTable::OpenNamed(hid_t group, const char* name) {
     return table;
   }
   VH5_ASSIGN_OR_RETURN(table.dataset_, h5::OpenDataset(group, name));
+  // HDF5 allocates what a chunk index entry says a stored chunk holds (up
+  // to 4 GiB) before it finds the chunk past the end of the file: in a
+  // file opened with a checker (read-only), the index is read first.
+  if (std::shared_ptr<ObjectChecker> checker = CheckerFor(group);
+      checker && checker->bytes().fd() >= 0) {
+    h5::Handle file(H5Iget_file_id(group));
+    Result<ChunkIndex> index =
+        ChunkIndex::Read(file.get(), table.dataset_.get(), checker->bytes().fd());
+    h5::TakeErrorStack();
+    if (index.status().code() == Status::Code::kCorruption)
+      return index.status().WithContext(name);
+  }
   VH5_ASSIGN_OR_RETURN(int64_t largest,
                        h5::ReadIntAttribute(table.dataset_.get(), "largest_index"));
   h5::Handle space(H5Dget_space(table.dataset_.get()));

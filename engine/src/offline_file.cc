@@ -1,5 +1,6 @@
 #include "offline_file.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -33,6 +34,10 @@ Result<OfflineFile> OpenOffline(const std::string& path, VersionedFile::Access a
   out.path = path;
   out.file = h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
   if (!out.file) return h5::Error(path + ": cannot open", Status::Code::kNotHdf5);
+  out.fd = std::make_shared<const Fd>(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!out.fd->valid()) return Status::IOError(path + ": " + std::strerror(errno));
+  VH5_ASSIGN_OR_RETURN(out.checker, ObjectChecker::Attach(out.file.get(), out.fd->get()));
+  VH5_RETURN_IF_ERROR(GuardPath(out.file.get(), kVersionsGroup).WithContext(path));
   if (!h5::LinkExists(out.file.get(), kVersionsGroup))
     return Status::NotVersioned(path + ": an HDF5 file without versioned data (no " +
                                 std::string(kVersionsGroup) + ")");
@@ -52,6 +57,8 @@ Result<OfflineFile> OpenOffline(const std::string& path, VersionedFile::Access a
                                " is not one this vh5 knows (1 to " +
                                std::to_string(kNewestDataVersion) + ")");
   if (check) VH5_RETURN_IF_ERROR(check(out));
+  // Written in place from here on: the checker's bytes would go stale.
+  out.checker.reset();
   out.versions.Reset();
   out.file.Reset();
   // HDF5's own lock went with its handle: ours, then, for the whole change.
@@ -82,6 +89,7 @@ Status OfflineFile::Commit() {
 
 bool IsCommittedVersion(hid_t versions, const std::string& name) {
   if (name == kFirstVersionName || name.empty() || !h5::LinkExists(versions, name)) return false;
+  if (!GuardPath(versions, name).ok()) return false;
   H5O_info_t info;
   if (H5Oget_info_by_name2(versions, name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
     h5::TakeErrorStack();

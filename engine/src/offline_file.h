@@ -11,6 +11,7 @@
 #include "fd.h"
 #include "h5_handle.h"
 #include "journal.h"
+#include "object_check.h"
 #include "vh5/status.h"
 #include "vh5/versioned_file.h"
 
@@ -25,6 +26,10 @@ struct OfflineFile {
   h5::Handle versions;  // /_version_data/versions
   std::string path;
   int data_version = 1;  // 1 when the attribute is absent
+  // While the file is open read-only: every object is checked before HDF5
+  // decodes it (object_check.h), through a descriptor of its own.
+  std::shared_ptr<const Fd> fd;
+  std::shared_ptr<ObjectChecker> checker;
 
   OfflineFile() = default;
   OfflineFile(OfflineFile&&) = default;

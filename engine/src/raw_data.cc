@@ -86,12 +86,16 @@ Result<std::shared_ptr<RawData>> RawData::Open(hid_t file, std::shared_ptr<const
   raw->filtered_ = H5Pget_nfilters(dcpl.get()) > 0;
   raw->compression_ = DescribeFilters(dcpl.get());
   raw->fd_ = std::move(fd);
+  raw->checker_ = CheckerFor(file);
   raw->pipeline_ = FilterPipeline::FromDcpl(dcpl.get());
-  if (raw->fd_ && raw->pipeline_.supported()) {
-    // Without a parsed index, reads fall back to HDF5's direct chunk reads.
+  if (raw->fd_) {
+    // Without a parsed index, reads fall back to HDF5's direct chunk reads;
+    // but an index that is no B-tree is not handed to HDF5 either.
     Result<ChunkIndex> index = ChunkIndex::Read(file, raw->dataset_.get(), raw->fd_->get());
-    if (index.ok()) raw->index_ = std::move(*index);
     h5::TakeErrorStack();
+    if (index.ok()) raw->index_ = std::move(*index);
+    if (index.status().code() == Status::Code::kCorruption)
+      return index.status().WithContext(path);
   }
   return raw;
 }
@@ -251,6 +255,63 @@ Status RawData::ReadBlock(const uint64_t* start, const uint64_t* count, char* ou
   return ReadThroughHdf5(start, count, type_.get(), out);
 }
 
+Status RawData::CheckStrings(const uint64_t* start, const uint64_t* count) const {
+  // Without the engine's index or filters, HDF5 alone finds and decodes
+  // the chunks: left to it (fuzz/README.md).
+  if (!checker_ || !index_ || !fd_ || (filtered_ && !pipeline_.supported())) return Status::OK();
+  size_t rank = dims_.size();
+  uint64_t element = 4 + checker_->bytes().addr_size() + 4;  // a stored reference
+  uint64_t chunk_bytes = element;
+  for (uint64_t c : chunk_dims_) chunk_bytes *= c;
+  // Every chunk of the box, C order over the chunk grid.
+  std::vector<uint64_t> first(rank), last(rank), at(rank);
+  for (size_t d = 0; d < rank; ++d) {
+    first[d] = start[d] / chunk_dims_[d];
+    last[d] = (start[d] + count[d] - 1) / chunk_dims_[d];
+  }
+  at = first;
+  while (true) {
+    std::vector<uint64_t> origin(rank);
+    for (size_t d = 0; d < rank; ++d) origin[d] = at[d] * chunk_dims_[d];
+    const ChunkIndex::Entry* entry = index_->Find(origin.data());
+    bool checked = entry == nullptr;  // not stored: the fill value, checked with the header
+    if (!checked) {
+      std::lock_guard<std::mutex> lock(checked_mu_);
+      checked = checked_chunks_.count(entry->offset) > 0;
+    }
+    if (!checked) {
+      std::string stored(entry->size, '\0');
+      ssize_t n = PreadAll(fd_->get(), stored.data(), stored.size(), entry->offset);
+      if (n < 0) return Status::IOError(std::string("pread: ") + std::strerror(errno));
+      if (static_cast<size_t>(n) != stored.size())
+        return Status::Corruption("a chunk lies past the end of the file");
+      std::string decoded;
+      if (filtered_) {
+        VH5_RETURN_IF_ERROR(pipeline_.Decode(stored, entry->filter_mask, chunk_bytes, &decoded));
+      } else {
+        decoded = std::move(stored);
+        if (decoded.size() != chunk_bytes)
+          return Status::Corruption("a string chunk of " + std::to_string(decoded.size()) +
+                                    " bytes where " + std::to_string(chunk_bytes) +
+                                    " were expected");
+      }
+      VH5_RETURN_IF_ERROR(checker_->CheckVlenData(
+          std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(decoded.data()),
+                                   decoded.size()),
+          1));
+      std::lock_guard<std::mutex> lock(checked_mu_);
+      checked_chunks_.insert(entry->offset);
+    }
+    size_t d = rank;
+    while (d-- > 0) {
+      if (++at[d] <= last[d]) break;
+      at[d] = first[d];
+    }
+    if (d == static_cast<size_t>(-1)) break;
+  }
+  return Status::OK();
+}
+
 Status RawData::ReadStrings(const uint64_t* start, const uint64_t* count,
                             std::vector<std::string>* out) const {
   size_t rank = dims_.size();
@@ -264,6 +325,7 @@ Status RawData::ReadStrings(const uint64_t* start, const uint64_t* count,
   if (elements == 0) return Status::OK();
   if (H5Tget_class(type_.get()) != H5T_STRING || H5Tis_variable_str(type_.get()) <= 0)
     return Status::Corruption(path_ + " does not hold variable-length strings");
+  VH5_RETURN_IF_ERROR(CheckStrings(start, count).WithContext(path_));
   h5::Handle mem_type(H5Tcopy(H5T_C_S1));
   H5Tset_size(mem_type.get(), H5T_VARIABLE);
   H5Tset_cset(mem_type.get(), H5Tget_cset(type_.get()));

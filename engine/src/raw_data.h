@@ -16,7 +16,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -26,6 +28,7 @@
 #include "filter_pipeline.h"
 #include "fd.h"
 #include "h5_handle.h"
+#include "object_check.h"
 #include "vh5/status.h"
 
 namespace vh5 {
@@ -79,6 +82,9 @@ class RawData {
   Result<ChunkCache::Chunk> DecodedChunk(const uint64_t* origin) const;
   Status ReadThroughHdf5(const uint64_t* start, const uint64_t* count, hid_t mem_type,
                          void* out) const;
+  // The stored strings of every chunk the box touches name whole global
+  // heap objects (object_check.h), before HDF5 follows them.
+  Status CheckStrings(const uint64_t* start, const uint64_t* count) const;
 
   std::string path_;
   h5::Handle dataset_;
@@ -93,6 +99,9 @@ class RawData {
   std::optional<ChunkIndex> index_;
   FilterPipeline pipeline_;
   uint64_t cache_owner_ = ChunkCache::NewOwner();
+  std::shared_ptr<ObjectChecker> checker_;  // nullptr: HDF5 reads unchecked
+  mutable std::mutex checked_mu_;
+  mutable std::set<uint64_t> checked_chunks_;  // by file offset; guarded by checked_mu_
 };
 
 }  // namespace vh5

@@ -1,9 +1,11 @@
 #include "vh5/staging.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "attribute_codec.h"
+#include "compression_spec.h"
 #include "dtype.h"
 #include "h5_handle.h"
 #include "record_log.h"
@@ -42,8 +44,11 @@ Status ParseDims(const std::string& text, std::vector<uint64_t>* out) {
     item.erase(item.find_last_not_of(" ()") + 1);
     if (!item.empty()) {
       char* end = nullptr;
+      errno = 0;
       unsigned long long v = std::strtoull(item.c_str(), &end, 10);
-      if (*end != '\0' || item[0] == '-') return Status::InvalidArgument("bad dimensions: " + text);
+      // strtoull saturates past 2^64 - 1 (ERANGE): never a size to keep.
+      if (*end != '\0' || item[0] == '-' || errno == ERANGE)
+        return Status::InvalidArgument("bad dimensions: " + text);
       out->push_back(v);
     } else if (comma != std::string::npos) {
       return Status::InvalidArgument("bad dimensions: " + text);
@@ -68,6 +73,23 @@ bool SameTrailingDims(const std::vector<uint64_t>& a, const std::vector<uint64_t
 // Writes are refused past this offset (1 TiB): a typo in dd's seek= must
 // not become a dataset nobody can commit.
 constexpr uint64_t kMaxContentBytes = uint64_t{1} << 40;
+
+// A shape of `item`-byte elements must hold at most kMaxContentBytes, its
+// element count computed without wrapping (4294967296,4294967296 is 2^64,
+// not 0).
+Status CheckShapeBytes(const std::vector<uint64_t>& shape, uint64_t item,
+                       const std::string& where) {
+  uint64_t bytes = std::max<uint64_t>(item, 1);
+  bool empty = false;
+  for (uint64_t d : shape) empty |= d == 0;
+  if (empty) return Status::OK();
+  for (uint64_t d : shape) {
+    if (bytes > kMaxContentBytes / d)
+      return Status::InvalidArgument(where + ": a shape of more than 1 TiB");
+    bytes *= d;
+  }
+  return Status::OK();
+}
 
 // Bytes of one element of the fill value, repeated, `len` of them.
 void FillElements(const std::string& fill, uint64_t item, char* out, uint64_t count) {
@@ -473,6 +495,9 @@ Status Staging::SetAttributeText(std::string_view path, const std::string& name,
 Status Staging::SetAttributeType(std::string_view path, const std::string& name,
                                  const std::string& type) {
   VH5_RETURN_IF_ERROR(CheckAttributeName(path, name));
+  // The value is checked against it at the commit: either may come first.
+  VH5_RETURN_IF_ERROR(
+      CheckAttributeType(type).WithContext("staging: /" + std::string(path) + ": " + name));
   VH5_ASSIGN_OR_RETURN(Node * node, Find(path));
   auto it = std::find_if(node->attrs->begin(), node->attrs->end(),
                          [&](const Attribute& a) { return a.name == name; });
@@ -527,6 +552,7 @@ Status Staging::ChangeMetadata(Node* node, std::string_view path, const std::str
     VH5_RETURN_IF_ERROR(ParseDims(value, &shape).WithContext(where));
     if (shape == info.shape) return Status::OK();
     uint64_t item = info.dtype.itemsize;
+    VH5_RETURN_IF_ERROR(CheckShapeBytes(shape, item, where));
     if (info.dtype.is_vlen_string) {
       // Lines are elements in C order: another rank of the same count reshapes.
       if (Product(shape) != Product(info.shape))
@@ -576,11 +602,14 @@ Status Staging::ChangeMetadata(Node* node, std::string_view path, const std::str
       info.fill_bytes.clear();
       info.fill_text.clear();
     } else {
+      VH5_RETURN_IF_ERROR(CheckShapeBytes(
+          std::vector<uint64_t>(info.shape.begin() + 1, info.shape.end()), dtype.itemsize, where));
       uint64_t row = dtype.itemsize * Product(info.shape, 1);
-      if (size % row != 0)
+      // A row of no bytes (a trailing dimension of 0) holds only nothing.
+      if (row == 0 ? size != 0 : size % row != 0)
         return Status::InvalidArgument(where + ": " + std::to_string(size) +
                                        " bytes are not whole elements of " + value);
-      info.shape[0] = size / row;
+      if (row != 0) info.shape[0] = size / row;
       // The fill value keeps its meaning in the new type when it can.
       Result<std::string> fill = ParseElement(dtype.numpy, info.fill_text);
       info.fill_bytes = fill.ok() ? *fill : std::string(dtype.itemsize, '\0');
@@ -600,8 +629,14 @@ Status Staging::ChangeMetadata(Node* node, std::string_view path, const std::str
     if (!node->is_new)
       return Status::Unsupported(where +
                                  ": the chunks of a dataset already in the file cannot change");
-    for (uint64_t c : chunks)
+    // Readers refuse chunks past 1 GiB (HDF5 allocates one whole to read it).
+    uint64_t chunk_bytes = std::max<uint64_t>(1, info.dtype.itemsize);
+    for (uint64_t c : chunks) {
       if (c == 0) return Status::InvalidArgument(where + ": a chunk dimension of 0");
+      if (chunk_bytes > (uint64_t{1} << 30) / c)
+        return Status::InvalidArgument(where + ": chunks of more than 1 GiB");
+      chunk_bytes *= c;
+    }
     info.chunks = chunks;
     node->auto_chunks = false;
     changed_ = true;
@@ -624,6 +659,7 @@ Status Staging::ChangeMetadata(Node* node, std::string_view path, const std::str
     if (!node->is_new)
       return Status::Unsupported(
           where + ": the compression of a dataset already in the file cannot change");
+    VH5_RETURN_IF_ERROR(ParseCompression(value).status().WithContext(where));
     info.compression = value;
     changed_ = true;
     return Status::OK();

@@ -29,7 +29,12 @@ std::optional<int64_t> ParseTimestamp(std::string_view s) {
   using namespace std::chrono;
   year_month_day ymd{year(y), month(static_cast<unsigned>(mo)), day(static_cast<unsigned>(d))};
   if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) return std::nullopt;
-  int64_t ns = duration_cast<nanoseconds>(sys_days(ymd).time_since_epoch()).count() +
+  // Nanoseconds since 1970 in 64 bits reach 1677-09-21 to 2262-04-11: a
+  // day outside that range (a year 9999 in a damaged file) has no value.
+  int64_t days = sys_days(ymd).time_since_epoch().count();
+  constexpr int64_t kMaxDays = 106750;
+  if (days > kMaxDays || days < -kMaxDays) return std::nullopt;
+  int64_t ns = days * 86400LL * 1000000000LL +
                ((h * 60LL + mi) * 60 + sec) * 1000000000LL;
   size_t pos = 19;
   if (pos < s.size() && s[pos] == '.') {

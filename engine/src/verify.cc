@@ -89,6 +89,10 @@ class Verifier {
   void CheckVersion(const std::string& name) {
     hid_t versions = f_.versions.get();
     std::string where = "version " + name + ": ";
+    if (Status guard = GuardPath(versions, name); !guard.ok()) {
+      Problem(where + guard.message());
+      return;
+    }
     H5O_info_t info;
     if (H5Oget_info_by_name2(versions, name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0 ||
         info.type != H5O_TYPE_GROUP) {

@@ -8,11 +8,36 @@
 #include "dtype.h"
 #include "h5_handle.h"
 #include "mapped_dataset.h"
+#include "object_check.h"
 #include "vh5/vlen_text.h"
 #include "virtual_dataset_header.h"
 
 namespace vh5 {
 namespace {
+
+// Datasets held in memory whole (strings as lines, plain datasets): a shape
+// claiming more than this is refused rather than allocated (a damaged shape
+// of 2^44 strings would ask for 500 TiB).
+constexpr uint64_t kMaxBufferedElements = uint64_t{1} << 26;
+constexpr uint64_t kMaxBufferedBytes = uint64_t{1} << 30;
+
+// The element count of `shape` when a dataset of `itemsize`-byte elements
+// (0: strings) can be held in memory; Unsupported when not.
+Result<uint64_t> BufferedElements(const std::vector<uint64_t>& shape, uint64_t itemsize) {
+  uint64_t elements = 1;
+  for (uint64_t d : shape) {
+    if (d == 0) return uint64_t{0};
+  }
+  for (uint64_t d : shape) {
+    if (elements > kMaxBufferedElements / d)
+      return Status::Unsupported("a dataset of more than " + std::to_string(kMaxBufferedElements) +
+                                 " elements to hold in memory");
+    elements *= d;
+  }
+  if (itemsize != 0 && elements > kMaxBufferedBytes / itemsize)
+    return Status::Unsupported("a dataset of more than 1 GiB to hold in memory");
+  return elements;
+}
 
 // Scatters a box of elements (C order, shape `count`) into a C-order array of `shape`.
 void ScatterStrings(std::vector<std::string>&& box, const uint64_t* start, const uint64_t* count,
@@ -90,6 +115,7 @@ Result<std::shared_ptr<const Dataset>> FromChunkMap(DatasetInfo info, hid_t type
   if (info.chunks.empty()) info.chunks = sources.empty() ? info.shape : sources[0]->chunk_dims();
 
   if (info.dtype.is_vlen_string) {
+    VH5_ASSIGN_OR_RETURN(elements, BufferedElements(info.shape, 0));
     VH5_ASSIGN_OR_RETURN(std::string content, RenderMappedStrings(map, sources, elements));
     return std::shared_ptr<const Dataset>(
         std::make_shared<BufferedDataset>(std::move(info), std::move(content)));
@@ -155,6 +181,21 @@ Result<std::shared_ptr<const Dataset>> LoadThroughHdf5(hid_t file, const std::st
   }
 
   if (layout != H5D_VIRTUAL) {
+    VH5_ASSIGN_OR_RETURN(elements, BufferedElements(info.shape, info.dtype.is_vlen_string
+                                                                    ? 0
+                                                                    : info.dtype.itemsize));
+    if (std::shared_ptr<ObjectChecker> checker = CheckerFor(file);
+        checker && info.dtype.is_vlen_string && elements > 0) {
+      // The strings' references, before HDF5 follows them (compact data was
+      // checked with the header).
+      if (layout == H5D_CHUNKED)
+        return Status::Unsupported("a chunked dataset of strings outside raw_data");
+      haddr_t offset = H5Dget_offset(dataset.get());
+      h5::TakeErrorStack();
+      if (layout == H5D_CONTIGUOUS && offset != HADDR_UNDEF)
+        VH5_RETURN_IF_ERROR(
+            checker->CheckVlenAt(offset - checker->bytes().base(), elements, 1));
+    }
     info.compression = DescribeFilters(dcpl.get());
     if (info.chunks.empty()) info.chunks = info.shape;
     VH5_ASSIGN_OR_RETURN(std::string content, ReadPlain(dataset.get(), type.get(), info, elements));
@@ -171,6 +212,7 @@ Result<std::shared_ptr<const Dataset>> LoadThroughHdf5(hid_t file, const std::st
 
 Result<std::shared_ptr<const Dataset>> Load(hid_t file, int fd, const std::string& path,
                                             const RawDataResolver& resolve) {
+  VH5_RETURN_IF_ERROR(GuardPath(file, path));
   if (fd >= 0) {
     Result<std::shared_ptr<const Dataset>> fast = LoadFast(file, fd, path, resolve);
     if (fast.ok() || fast.status().code() != Status::Code::kUnsupported) return fast;

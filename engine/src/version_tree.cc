@@ -4,6 +4,7 @@
 
 #include "attributes.h"
 #include "disk_read_lock.h"
+#include "object_check.h"
 #include "version_dataset.h"
 
 namespace vh5 {
@@ -47,6 +48,8 @@ Status VersionTree::Walk(hid_t group, const std::string& path, bool is_root) {
     VH5_ASSIGN_OR_RETURN(node.attrs, ReadAttributes(group));
   }
   for (const std::string& name : names) {
+    std::string where = path.empty() ? name : path + "/" + name;
+    VH5_RETURN_IF_ERROR(GuardPath(group, name).WithContext("/" + where));
     H5O_info_t info;
     if (H5Oget_info_by_name2(group, name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
       return h5::Error("cannot inspect " + path + "/" + name);

@@ -19,6 +19,7 @@
 #include "journaled_commit.h"
 #include "file_core.h"
 #include "h5_handle.h"
+#include "object_check.h"
 #include "version_tree.h"
 #include "vh5/timestamp.h"
 
@@ -109,6 +110,8 @@ Result<std::shared_ptr<VersionedFile>> VersionedFileImpl::Open(const std::string
   VH5_ASSIGN_OR_RETURN(impl->core_, FileCore::Open(path, impl->disk_mu_));
   {
     DiskReadLock disk(impl->disk_mu_);
+    Status guard = GuardPath(impl->core_->file.get(), kVersionsGroup);
+    if (!guard.ok()) return guard.WithContext(path);
     if (!h5::LinkExists(impl->core_->file.get(), kVersionsGroup))
       return Status::NotVersioned(path + ": an HDF5 file without versioned data (no " +
                                   std::string(kVersionsGroup) + ")");
@@ -159,6 +162,7 @@ Result<std::optional<VersionInfo>> VersionedFileImpl::ReadInfo(const std::string
   std::shared_ptr<FileCore> core = Core();
   DiskReadLock disk(core->disk_mu);
   VH5_ASSIGN_OR_RETURN(h5::Handle versions, h5::OpenGroup(core->file.get(), kVersionsGroup));
+  VH5_RETURN_IF_ERROR(GuardPath(versions.get(), name).WithContext("version " + name));
   H5O_info_t oinfo;
   if (H5Oget_info_by_name2(versions.get(), name.c_str(), &oinfo, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
     return h5::Error("cannot inspect version " + name);

@@ -246,6 +246,89 @@ Status SetSourceRows(std::span<uint8_t> block, const MappingList& list,
   return Status::OK();
 }
 
+namespace {
+
+// HDF5 ORs each block of an irregular selection into a span tree: quadratic
+// in their number. A mapping of versioned data is one block.
+constexpr uint64_t kMaxSelectionBlocks = 4096;
+
+// One serialized selection, walked as H5S_select_deserialize reads it.
+// `rank` is what the selection must have (0: any up to 32).
+Status CheckSelection(ByteDecoder& in, size_t rank) {
+  uint32_t type = 0, version = 0;
+  if (!in.U32(&type) || !in.U32(&version)) return Short();
+  if (type == kSelectNone || type == kSelectAll) return in.Skip(8) ? Status::OK() : Short();
+  uint8_t flags = 0;
+  uint32_t stored_rank = 0;
+  if (type == kSelectPoints) {
+    if (!in.Skip(8) || !in.U32(&stored_rank)) return Short();
+  } else if (type == kSelectHyperslabs) {
+    if (version == 1) {
+      if (!in.Skip(8)) return Short();
+    } else if (version == 2) {
+      if (!in.U8(&flags) || !in.Skip(4)) return Short();
+      if (flags & ~kHyperRegular) return Bad("unknown hyperslab flags");
+    } else {
+      return Bad("hyperslab selection version " + std::to_string(version));
+    }
+    if (!in.U32(&stored_rank)) return Short();
+  } else {
+    return Bad("selection type " + std::to_string(type));
+  }
+  if (stored_rank == 0 || stored_rank > kMaxRank || (rank != 0 && stored_rank != rank))
+    return Bad("a selection of rank " + std::to_string(stored_rank));
+  if (flags & kHyperRegular) {
+    for (size_t d = 0; d < stored_rank; ++d) {
+      uint64_t start = 0, stride = 0, count = 0, block = 0;
+      if (!in.U64(&start) || !in.U64(&stride) || !in.U64(&count) || !in.U64(&block)) return Short();
+      if (count == kUnlimited || block == kUnlimited) continue;
+      if (count > 1 && stride < block) return Bad("a hyperslab whose blocks overlap");
+      if (count > 1 && (count - 1 > (kUnlimited - block) / std::max<uint64_t>(stride, 1) ||
+                        (count - 1) * stride + block > kUnlimited - start))
+        return Bad("a hyperslab past 2^64");
+      if (count <= 1 && block > kUnlimited - start) return Bad("a hyperslab past 2^64");
+    }
+    return Status::OK();
+  }
+  uint32_t n = 0;
+  if (!in.U32(&n)) return Short();
+  uint64_t per = (type == kSelectPoints ? 1 : 2) * uint64_t{stored_rank} * 4;
+  if (n > in.remaining() / per) return Bad("more selected blocks than bytes");
+  if (n > kMaxSelectionBlocks)
+    return Status::Unsupported("a mapping of " + std::to_string(n) + " blocks or points");
+  for (uint32_t i = 0; i < n; ++i) {
+    uint32_t coords[2 * kMaxRank];
+    for (uint64_t k = 0; k < per / 4; ++k) in.U32(&coords[k]);
+    if (type == kSelectHyperslabs)
+      for (size_t d = 0; d < stored_rank; ++d)
+        if (coords[stored_rank + d] < coords[d]) return Bad("a block that ends before it starts");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status CheckMappingListEncoding(std::span<const uint8_t> block, size_t len_size, size_t rank) {
+  if (block.size() < 4) return Short();
+  uint32_t stored = static_cast<uint32_t>(LoadLe(block.data() + block.size() - 4, 4));
+  if (MetadataChecksum(block.first(block.size() - 4)) != stored) return Bad("checksum mismatch");
+  if (rank == 0 || rank > kMaxRank) return Bad("a virtual dataset of rank " + std::to_string(rank));
+  ByteDecoder in(block.first(block.size() - 4));
+  uint8_t encoding = 0;
+  uint64_t count = 0;
+  if (!in.U8(&encoding) || !in.Uint(len_size, &count)) return Short();
+  // HDF5 1.10 reads encoding 0 only (and refuses others itself, cleanly).
+  if (encoding != 0) return Status::OK();
+  if (count > in.remaining() / 34) return Bad("more entries than bytes");
+  for (uint64_t i = 0; i < count; ++i) {
+    std::string_view file, dataset;
+    if (!in.CString(&file) || !in.CString(&dataset)) return Bad("an unterminated name");
+    VH5_RETURN_IF_ERROR(CheckSelection(in, 0));
+    VH5_RETURN_IF_ERROR(CheckSelection(in, rank));
+  }
+  return Status::OK();
+}
+
 Result<std::vector<uint8_t>> ReadGlobalHeapObject(const FileBytes& file, uint64_t address,
                                                   uint32_t index) {
   VH5_ASSIGN_OR_RETURN(GlobalHeapObject object, LocateGlobalHeapObject(file, address, index));

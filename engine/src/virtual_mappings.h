@@ -66,7 +66,15 @@ struct GlobalHeapObject {
 };
 Result<GlobalHeapObject> LocateGlobalHeapObject(const FileBytes& file, uint64_t address,
                                                 uint32_t index);
-// Its bytes only.
+
+// Whether HDF5 1.10.8 can decode the mapping list `block` of a virtual
+// dataset of rank `rank` safely (H5O__layout_decode checks the checksum
+// only after decoding every entry, without bounds): its checksum, then
+// every entry inside the block, selections of any type included.
+// Corruption when not; Unsupported for selections too large to hand it.
+Status CheckMappingListEncoding(std::span<const uint8_t> block, size_t len_size, size_t rank);
+
+// The bytes only of object `index` of the global heap collection at `address`.
 Result<std::vector<uint8_t>> ReadGlobalHeapObject(const FileBytes& file, uint64_t address,
                                                   uint32_t index);
 

@@ -17,6 +17,7 @@
 #include "chunk_hash.h"
 #include "chunk_map.h"
 #include "commit.h"
+#include "compression_spec.h"
 #include "data_version_upgrade.h"
 #include "dtype.h"
 #include "file_core.h"
@@ -33,40 +34,6 @@ namespace vh5 {
 namespace {
 
 constexpr int kDataVersion = 4;
-
-// Sets the filters named by `compression` ("gzip:4,shuffle", "lzf", ...) in
-// h5py's pipeline order: shuffle, the compressor, fletcher32.
-Status SetFilters(hid_t dcpl, const std::string& compression) {
-  if (compression.empty() || compression == "none") return Status::OK();
-  bool shuffle = false, fletcher = false;
-  std::string compressor;
-  size_t pos = 0;
-  while (pos <= compression.size()) {
-    size_t comma = compression.find(',', pos);
-    std::string item = compression.substr(pos, comma == std::string::npos ? comma : comma - pos);
-    if (item == "shuffle")
-      shuffle = true;
-    else if (item == "fletcher32")
-      fletcher = true;
-    else if (item == "lzf" || item == "gzip" || item.rfind("gzip:", 0) == 0)
-      compressor = item;
-    else if (item != "none")
-      return Status::InvalidArgument("unknown compression " + item);
-    if (comma == std::string::npos) break;
-    pos = comma + 1;
-  }
-  if (shuffle && H5Pset_shuffle(dcpl) < 0) return h5::Error("cannot set shuffle");
-  if (compressor == "lzf") {
-    if (H5Pset_filter(dcpl, 32000, H5Z_FLAG_OPTIONAL, 0, nullptr) < 0)
-      return h5::Error("cannot set lzf");
-  } else if (!compressor.empty()) {
-    int level = compressor.size() > 5 ? std::atoi(compressor.c_str() + 5) : 4;
-    if (level < 0 || level > 9) return Status::InvalidArgument("gzip level must be 0-9");
-    if (H5Pset_deflate(dcpl, static_cast<unsigned>(level)) < 0) return h5::Error("cannot set gzip");
-  }
-  if (fletcher && H5Pset_fletcher32(dcpl) < 0) return h5::Error("cannot set fletcher32");
-  return Status::OK();
-}
 
 h5::Handle IntermediateGroups() {
   h5::Handle lcpl(H5Pcreate(H5P_LINK_CREATE));
@@ -374,7 +341,8 @@ class DatasetWriter {
     h5::Handle space(H5Screate_simple(static_cast<int>(rank), dims.data(), maxdims.data()));
     h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
     H5Pset_chunk(dcpl.get(), static_cast<int>(rank), chunk.data());
-    VH5_RETURN_IF_ERROR(SetFilters(dcpl.get(), ds_.compression));
+    VH5_ASSIGN_OR_RETURN(CompressionSpec filters, ParseCompression(ds_.compression));
+    VH5_RETURN_IF_ERROR(SetFilters(dcpl.get(), filters));
     // h5py allocates every chunk filled, whatever the fill value.
     H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_ALLOC);
     if (!vlen_) H5Pset_fill_value(dcpl.get(), type_.get(), fill_.data());
