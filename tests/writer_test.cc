@@ -603,9 +603,14 @@ BOOST_AUTO_TEST_CASE(a_dataset_that_keeps_its_cells_takes_its_base_list_with_new
   v.datasets[0].shape = {1100};
   v.datasets[0].partly_from = v.datasets[1].partly_from = "v3";
   v.datasets[0].dirty = {{8000, 8800}};
-  BOOST_TEST_REQUIRE(vh5::CommitVersion(file.string(), v).ok());
+  // An unchanged dataset needs only its path: without a description it is copied whole.
+  v.datasets[2].dtype.clear();
+  v.datasets[2].shape.clear();
+  v.datasets[2].chunks.clear();
+  vh5::Status grown = vh5::CommitVersion(file.string(), v);
+  BOOST_TEST_REQUIRE(grown.ok(), grown.ToString());
   note("v4");
-  BOOST_TEST(vh5::LastRemapCountsForTesting().patched == 2);
+  BOOST_TEST(vh5::LastRemapCountsForTesting().patched == 1);
 
   for (const auto& [name, datasets] : expected)
     for (const auto& [path, data] : datasets)

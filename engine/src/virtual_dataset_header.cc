@@ -185,6 +185,8 @@ Result<VersionMappings> ReadVersionMappings(hid_t file, int fd, const std::strin
     return Status::Unsupported(path + ": a chunk shape of another rank than the dataset");
   VH5_ASSIGN_OR_RETURN(out.map, ChunkMap::FromMappings(header.mappings, header.shape, cell_dims));
   out.list = std::move(header.mappings);
+  out.type = std::move(header.type);
+  out.fill = std::move(header.fill);
   return out;
 }
 

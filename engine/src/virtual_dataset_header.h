@@ -38,9 +38,9 @@ struct VirtualDatasetHeader {
 // read-only descriptor of the same file, or -1 to open it by H5Fget_name.
 // `block` and `fields`, if given, receive the encoded mapping list (empty
 // when there is none) and where its entries' source rows are.
-Result<VirtualDatasetHeader> ReadVirtualDatasetHeader(hid_t file, int fd, const std::string& path,
-                                                      std::vector<uint8_t>* block = nullptr,
-                                                      std::vector<SourceRowField>* fields = nullptr);
+Result<VirtualDatasetHeader> ReadVirtualDatasetHeader(
+    hid_t file, int fd, const std::string& path, std::vector<uint8_t>* block = nullptr,
+    std::vector<SourceRowField>* fields = nullptr);
 
 // The chunk map of the version dataset at absolute `path`, split along
 // `cell_dims` (its "chunks" attribute), for the commit path's base version.
@@ -52,6 +52,8 @@ Result<ChunkMap> ReadVersionChunkMap(hid_t file, int fd, const std::string& path
 // The same map, with the mapping list as decoded and as encoded, for a
 // commit that reuses the encoding (mapping_patch.h).
 struct VersionMappings {
+  h5::Handle type;   // the dataset's datatype
+  std::string fill;  // as VirtualDatasetHeader::fill
   ChunkMap map;
   MappingList list;
   std::vector<uint8_t> block;  // empty: the dataset maps nothing

@@ -123,10 +123,10 @@ class DatasetWriter {
   // An unchanged dataset of fixed-size elements takes its base's list as it
   // is; false when the base's list cannot be read from its bytes.
   Result<bool> WriteUnchangedWithBaseList() {
-    VH5_RETURN_IF_ERROR(Describe());
-    if (vlen_ || elements_ == 0) return false;
+    // Whatever this writer cannot describe (a scalar dataset) is copied as it is.
+    if (!Describe().ok() || vlen_ || elements_ == 0) return false;
     VH5_RETURN_IF_ERROR(LoadBaseMap(ds_.unchanged_from));
-    if (base_list_.block.empty() || base_shape_ != ds_.shape) return false;
+    if (!BaseListDescribesThis()) return false;
     std::vector<uint64_t> rows;
     for (const MappingList::Entry& e : base_list_.list.entries)
       rows.push_back(base_list_.list.SourceStart(e)[0]);
@@ -134,11 +134,17 @@ class DatasetWriter {
     return true;
   }
 
+  // Whether the base's list was read from its bytes, for a dataset of this
+  // one's shape, type and fill value.
+  bool BaseListDescribesThis() const {
+    return !base_list_.block.empty() && !vlen_ && base_shape_ == ds_.shape && base_list_.type &&
+           H5Tequal(base_list_.type.get(), type_.get()) > 0 && base_list_.fill == fill_;
+  }
+
   // Whether the new mappings cover exactly the cells the base maps, one
   // entry of its list each: then only their rows differ.
   bool MapsTheBaseCells() const {
-    if (base_list_.block.empty() || base_shape_ != ds_.shape || vlen_ ||
-        base_list_.list.entries.size() != mappings_.size())
+    if (!BaseListDescribesThis() || base_list_.list.entries.size() != mappings_.size())
       return false;
     for (const Mapping& m : mappings_) {
       int64_t start = 0;
@@ -154,7 +160,8 @@ class DatasetWriter {
     const MappingList& list = base_list_.list;
     std::unordered_map<uint64_t, int64_t> row_of_cell;
     row_of_cell.reserve(mappings_.size());
-    for (const Mapping& m : mappings_) row_of_cell[base_map_->CellOf(m.origin.data())] = m.raw_start;
+    for (const Mapping& m : mappings_)
+      row_of_cell[base_map_->CellOf(m.origin.data())] = m.raw_start;
     std::vector<uint64_t> rows;
     rows.reserve(list.entries.size());
     std::vector<uint64_t> origin(ds_.shape.size()), extent(ds_.shape.size());
@@ -184,8 +191,8 @@ class DatasetWriter {
       return CreateVirtualDataset(/*without_mappings=*/false);
     VH5_RETURN_IF_ERROR(CreateVirtualDataset(/*without_mappings=*/true));
     H5O_info_t info;
-    if (H5Oget_info_by_name2(version_group_, ds_.path.c_str(), &info, H5O_INFO_BASIC,
-                             H5P_DEFAULT) < 0)
+    if (H5Oget_info_by_name2(version_group_, ds_.path.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) <
+        0)
       return h5::Error("cannot locate " + ds_.path);
     patch.header_address = info.addr;
     patches_->push_back(std::move(patch));
@@ -473,11 +480,12 @@ class DatasetWriter {
       for (size_t i; (i = next++) < pending_.size();) {
         PendingCell& cell = pending_[i];
         const std::vector<uint64_t>& extent = mappings_[cell.mapping].extent;
-        cell.hash = vlen_ ? HashStringChunk(cell.strings, extent) : HashFixedChunk(cell.bytes, extent);
+        cell.hash =
+            vlen_ ? HashStringChunk(cell.strings, extent) : HashFixedChunk(cell.bytes, extent);
       }
     };
-    size_t workers = std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()),
-                                      pending_.size());
+    size_t workers =
+        std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), pending_.size());
     std::vector<std::thread> helpers;
     for (size_t w = 1; w < workers; ++w) helpers.emplace_back(work);
     work();
