@@ -30,11 +30,8 @@ std::string Elements(size_t n, uint64_t seed, size_t itemsize) {
 
 vh5::NewDataset Make(std::string path, std::string dtype, std::vector<uint64_t> shape,
                      std::vector<uint64_t> chunks, std::string data, std::string compression) {
-  vh5::NewDataset d;
-  d.path = std::move(path);
-  d.dtype = std::move(dtype);
-  d.shape = std::move(shape);
-  d.chunks = std::move(chunks);
+  vh5::NewDataset d =
+      MakeDataset(std::move(path), std::move(dtype), std::move(shape), std::move(chunks));
   d.data = std::move(data);
   d.compression = std::move(compression);
   return d;

@@ -129,24 +129,6 @@ void CheckOnlyBroken(const fs::path& good, const fs::path& bad, const std::strin
              ReadFile(mount.root() / "versions/v3/prices"));
 }
 
-// A refusal: exit status 1, one line naming the file, nothing mounted.
-void CheckRefused(const fs::path& file, const std::string& why) {
-  BOOST_TEST_CONTEXT(why) {
-    TempDir dir;
-    fs::path mnt = dir.path() / "mnt";
-    fs::create_directory(mnt);
-    FileState before = FileState::Of(file);
-    CommandResult r = Run({Vh5fsBinary(), file.string(), mnt.string()});
-    BOOST_TEST(r.exit_status == 1);
-    BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1, "stderr: " << r.err);
-    BOOST_TEST(r.err.rfind("vh5fs: ", 0) == 0, "stderr: " << r.err);
-    BOOST_TEST(r.err.find(file.string()) != std::string::npos, "stderr: " << r.err);
-    BOOST_TEST(!IsMounted(mnt));
-    if (IsMounted(mnt)) Run({"/bin/fusermount3", "-uz", mnt.string()});
-    CheckUnchanged(file, before);
-  }
-}
-
 // A call that must fail with `want`; errno is the call's.
 void ExpectErrno(const char* call, long result, int want) {
   int err = errno;
@@ -173,7 +155,7 @@ BOOST_AUTO_TEST_CASE(a_truncated_file_is_refused_with_one_line) {
     fs::path cut = dir.path() / ("cut" + std::to_string(keep) + ".h5");
     fs::copy_file(demo, cut);
     fs::resize_file(cut, keep);
-    CheckRefused(cut, "truncated to " + std::to_string(keep) + " bytes");
+    CheckMountRefused(cut, "truncated to " + std::to_string(keep) + " bytes", cut.string());
   }
 }
 
@@ -187,7 +169,7 @@ BOOST_AUTO_TEST_CASE(a_corrupt_object_header_fails_that_version_alone) {
   fs::copy_file(good, bad);
   uint64_t header = HeaderAddress(bad, "/_version_data/versions/v1/prices");
   BOOST_TEST_REQUIRE(ByteAt(bad, header) == std::string(1, '\x01'));  // a version 1 header
-  Patch(bad, header + 16 + 2, std::string("\xf8\xff", 2));  // first message's size
+  Patch(bad, header + 16 + 2, std::string("\xf8\xff", 2));            // first message's size
   CheckOnlyBroken(good, bad, "versions/v1", "Corruption");
 }
 

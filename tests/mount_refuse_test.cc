@@ -83,26 +83,6 @@ void CheckEveryChangeIsRefused(const fs::path& root, const std::string& version)
   BOOST_TEST(!fs::exists(root / "versions" / "newversion"));
 }
 
-// Refusal: exit status 1, exactly one line on stderr, nothing mounted, file unchanged.
-void CheckRefused(const fs::path& file, const std::string& why) {
-  BOOST_TEST_CONTEXT(why) {
-    TempDir dir;
-    fs::path mnt = dir.path() / "mnt";
-    fs::create_directory(mnt);
-    FileState before = FileState::Of(file);
-    // Without -f: were the file accepted, vh5fs would daemonize and return.
-    CommandResult r = Run({Vh5fsBinary(), file.string(), mnt.string()});
-    BOOST_TEST(r.exit_status == 1);
-    BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1, "stderr: " << r.err);
-    BOOST_TEST(r.err.rfind("vh5fs: ", 0) == 0, "stderr: " << r.err);
-    BOOST_TEST(r.out == "");
-    BOOST_TEST(!IsMounted(mnt));
-    if (IsMounted(mnt)) Run({"/bin/fusermount3", "-uz", mnt.string()});
-    BOOST_TEST(fs::is_empty(mnt));
-    if (!fs::is_directory(file)) CheckUnchanged(file, before);
-  }
-}
-
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(mount_refuse)
@@ -132,12 +112,12 @@ BOOST_AUTO_TEST_CASE(bad_files_are_refused_before_mounting) {
   WriteFile(dir.path() / "empty.h5", "");
   WritePlainHdf5(dir.path() / "plain.h5", "/data");
   WritePlainHdf5(dir.path() / "half.h5", "/_version_data");
-  CheckRefused(dir.path() / "random.h5", "random bytes");
-  CheckRefused(dir.path() / "empty.h5", "an empty file");
-  CheckRefused(dir.path() / "plain.h5", "HDF5 without _version_data");
-  CheckRefused(dir.path() / "half.h5", "HDF5 with an empty _version_data group");
-  CheckRefused(dir.path() / "missing.h5", "a missing file");
-  CheckRefused(dir.path(), "a directory");
+  CheckMountRefused(dir.path() / "random.h5", "random bytes");
+  CheckMountRefused(dir.path() / "empty.h5", "an empty file");
+  CheckMountRefused(dir.path() / "plain.h5", "HDF5 without _version_data");
+  CheckMountRefused(dir.path() / "half.h5", "HDF5 with an empty _version_data group");
+  CheckMountRefused(dir.path() / "missing.h5", "a missing file");
+  CheckMountRefused(dir.path(), "a directory");
 }
 
 BOOST_AUTO_TEST_CASE(a_bad_mountpoint_is_refused) {

@@ -34,16 +34,6 @@ std::string Pattern(uint64_t seed, size_t n) {
   return out;
 }
 
-vh5::NewDataset Make(std::string path, std::string dtype, std::vector<uint64_t> shape,
-                     std::vector<uint64_t> chunks) {
-  vh5::NewDataset d;
-  d.path = std::move(path);
-  d.dtype = std::move(dtype);
-  d.shape = std::move(shape);
-  d.chunks = std::move(chunks);
-  return d;
-}
-
 // A file with versions "v0" (values only) and "base": values (20000 <f8 in
 // chunks of 1000), sub/grid (6x4 <i4) with sub's attribute, names (vlen),
 // other, gone.
@@ -52,7 +42,7 @@ fs::path MakeBase(const TempDir& dir) {
   BOOST_REQUIRE(vh5::CreateVersionedFile(file.string()).ok());
   std::vector<double> values(20000);
   for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(i);
-  vh5::NewDataset d = Make("values", "<f8", {20000}, {1000});
+  vh5::NewDataset d = MakeDataset("values", "<f8", {20000}, {1000});
   d.data = Doubles(values);
   d.attrs = {{"units", "m", ""}};
   vh5::NewVersion v0;
@@ -61,13 +51,13 @@ fs::path MakeBase(const TempDir& dir) {
   BOOST_REQUIRE(vh5::CommitVersion(file.string(), v0).ok());
   std::vector<int32_t> grid(24);
   for (size_t i = 0; i < grid.size(); ++i) grid[i] = static_cast<int32_t>(i);
-  vh5::NewDataset g = Make("sub/grid", "<i4", {6, 4}, {3, 2});
+  vh5::NewDataset g = MakeDataset("sub/grid", "<i4", {6, 4}, {3, 2});
   g.data = std::string(reinterpret_cast<const char*>(grid.data()), 96);
-  vh5::NewDataset n = Make("names", "vlen-str", {3}, {2});
+  vh5::NewDataset n = MakeDataset("names", "vlen-str", {3}, {2});
   n.strings = {"a", "b", "c"};
-  vh5::NewDataset o = Make("other", "|u1", {100000}, {65536});
+  vh5::NewDataset o = MakeDataset("other", "|u1", {100000}, {65536});
   o.data = Pattern(1, 100000);
-  vh5::NewDataset gone = Make("gone", "|u1", {70000}, {65536});
+  vh5::NewDataset gone = MakeDataset("gone", "|u1", {70000}, {65536});
   gone.data = Pattern(2, 70000);
   vh5::NewVersion v;
   v.name = "base";

@@ -25,23 +25,14 @@ fs::path MakeBase(const TempDir& dir) {
   v.name = "base";
   std::vector<double> values(1000);
   for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<double>(i);
-  auto make = [](std::string path, std::string dtype, std::vector<uint64_t> shape,
-                 std::vector<uint64_t> chunks) {
-    vh5::NewDataset d;
-    d.path = std::move(path);
-    d.dtype = std::move(dtype);
-    d.shape = std::move(shape);
-    d.chunks = std::move(chunks);
-    return d;
-  };
-  vh5::NewDataset d = make("values", "<f8", {1000}, {100});
+  vh5::NewDataset d = MakeDataset("values", "<f8", {1000}, {100});
   d.data = Doubles(values);
   d.attrs = {{"units", "m", ""}};
   std::vector<int32_t> grid(24);
   for (size_t i = 0; i < grid.size(); ++i) grid[i] = static_cast<int32_t>(i);
-  vh5::NewDataset g = make("sub/grid", "<i4", {6, 4}, {3, 2});
+  vh5::NewDataset g = MakeDataset("sub/grid", "<i4", {6, 4}, {3, 2});
   g.data = std::string(reinterpret_cast<const char*>(grid.data()), 96);
-  vh5::NewDataset n = make("names", "vlen-str", {3}, {2});
+  vh5::NewDataset n = MakeDataset("names", "vlen-str", {3}, {2});
   n.strings = {"a", "b", "c"};
   v.datasets = {d, g, n};
   v.groups = {{"sub", {{"desc", "a group", ""}}}};

@@ -205,6 +205,36 @@ void CheckUnchanged(const fs::path& file, const FileState& before) {
   BOOST_TEST(after.mtime.tv_nsec == before.mtime.tv_nsec, file << " mtime unchanged");
 }
 
+vh5::NewDataset MakeDataset(std::string path, std::string dtype, std::vector<uint64_t> shape,
+                            std::vector<uint64_t> chunks) {
+  vh5::NewDataset d;
+  d.path = std::move(path);
+  d.dtype = std::move(dtype);
+  d.shape = std::move(shape);
+  d.chunks = std::move(chunks);
+  return d;
+}
+
+void CheckMountRefused(const fs::path& file, const std::string& why, const std::string& named) {
+  BOOST_TEST_CONTEXT(why) {
+    TempDir dir;
+    fs::path mnt = dir.path() / "mnt";
+    fs::create_directory(mnt);
+    FileState before = FileState::Of(file);
+    // Without -f: were the file accepted, vh5fs would daemonize and return.
+    CommandResult r = Run({Vh5fsBinary(), file.string(), mnt.string()});
+    BOOST_TEST(r.exit_status == 1);
+    BOOST_TEST(std::count(r.err.begin(), r.err.end(), '\n') == 1, "stderr: " << r.err);
+    BOOST_TEST(r.err.rfind("vh5fs: ", 0) == 0, "stderr: " << r.err);
+    if (!named.empty()) BOOST_TEST(r.err.find(named) != std::string::npos, "stderr: " << r.err);
+    BOOST_TEST(r.out == "");
+    BOOST_TEST(!IsMounted(mnt));
+    if (IsMounted(mnt)) Run({"/bin/fusermount3", "-uz", mnt.string()});
+    BOOST_TEST(fs::is_empty(mnt));
+    if (!fs::is_directory(file)) CheckUnchanged(file, before);
+  }
+}
+
 Mount::Mount(const fs::path& file, std::vector<std::string> extra_args) {
   mountpoint_ = dir_.path() / "mnt";
   fs::create_directory(mountpoint_);

@@ -20,6 +20,7 @@
 #include "vh5/staging.h"
 #include "vh5/status.h"
 #include "vh5/versioned_file.h"
+#include "vh5/writer.h"
 
 namespace vh5 {
 // Lets Boost.Test print Status codes in failed assertions.
@@ -122,6 +123,15 @@ struct FileState {
 };
 // Fails the test when `file` is not as it was.
 void CheckUnchanged(const fs::path& file, const FileState& before);
+
+// A dataset to commit: its path, dtype, shape and chunks; content to add.
+vh5::NewDataset MakeDataset(std::string path, std::string dtype, std::vector<uint64_t> shape,
+                            std::vector<uint64_t> chunks);
+
+// vh5fs refuses to mount `file` (`why` names the case): exit status 1, one
+// line on stderr starting "vh5fs: " (and holding `named`, when given),
+// nothing on stdout, nothing mounted, the file unchanged.
+void CheckMountRefused(const fs::path& file, const std::string& why, const std::string& named = "");
 
 // `file` open read-write, as vh5fs holds it while staging is on; fails the
 // test (and ends it) when it cannot be.
