@@ -138,18 +138,29 @@ int Serve(const CommandLine& cl, const char* argv0, const std::string& resolved,
           std::shared_ptr<vh5::VersionedFile> file, bool read_only) {
   Filesystem fs(std::move(file), Options{read_only});
   fuse_lowlevel_ops ops = MakeOperations();
+  Served served{fs, ReadReplies::FromSystem(), 0};
+  served.max_read = served.replies.max_read();
 
   FuseArgs args;
   fuse_opt_add_arg(&args.args, argv0);
   std::string mount_options = "fsname=" + EscapeOption(resolved) + ",subtype=vh5fs";
   if (cl.read_only) mount_options += ",ro";
-  for (const std::string& opt : cl.fuse_options) mount_options += "," + opt;
+  bool own_max_read = false;
+  for (const std::string& opt : cl.fuse_options) {
+    mount_options += "," + opt;
+    if (opt.rfind("max_read=", 0) == 0) {
+      served.max_read = std::strtoul(opt.c_str() + 9, nullptr, 0);
+      own_max_read = true;
+    }
+  }
+  // The kernel sizes read requests by this option alone.
+  if (!own_max_read) mount_options += ",max_read=" + std::to_string(served.max_read);
   fuse_opt_add_arg(&args.args, "-o");
   fuse_opt_add_arg(&args.args, mount_options.c_str());
   if (cl.debug) fuse_opt_add_arg(&args.args, "-d");
 
   Session session;
-  session.se = fuse_session_new(&args.args, &ops, sizeof ops, &fs);
+  session.se = fuse_session_new(&args.args, &ops, sizeof ops, &served);
   if (session.se == nullptr) return Refuse("cannot start a FUSE session");
   SignalHandlers signals;
   if (fuse_set_signal_handlers(session.se) != 0) return Refuse("cannot set signal handlers");
@@ -161,7 +172,7 @@ int Serve(const CommandLine& cl, const char* argv0, const std::string& resolved,
   // Before the loop answers INIT, which keeps the smaller of this and max_readahead.
   char mounted_at[PATH_MAX];
   if (::realpath(cl.mountpoint.c_str(), mounted_at) == nullptr ||
-      !SetReadaheadKb(MountDevice(mounted_at), kReadaheadKb))
+      !SetReadaheadKb(MountDevice(mounted_at), static_cast<unsigned>(served.max_read >> 10)))
     LogInfo(std::string("readahead stays at the system default: ") + std::strerror(errno));
   if (fuse_daemonize(cl.foreground ? 1 : 0) != 0) return Refuse("cannot daemonize");
   if (!cl.foreground) UseSyslog();

@@ -11,6 +11,7 @@
 #include <boost/property_tree/ptree.hpp>
 #include <boost/test/unit_test.hpp>
 #include <cstring>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -19,6 +20,7 @@
 #include "test_util.h"
 #include "vh5/metadata.h"
 #include "vh5/timestamp.h"
+#include "vh5/writer.h"
 
 using namespace vh5test;
 
@@ -329,6 +331,71 @@ BOOST_AUTO_TEST_CASE(a_demo_file_reads_through_the_mount_as_h5py_reads_it) {
     BOOST_TEST(Xattr(versions / "v1/names", "user.vh5.dtype") == "vlen-str");
   }
   CheckUnchanged(file, before);
+}
+
+// A version's elements in C order: 8-byte words from a seed, so that no two
+// chunks are alike.
+std::string Words(size_t count, uint64_t seed) {
+  std::string out(count * 8, '\0');
+  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (size_t i = 0; i < count; ++i) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    std::memcpy(&out[i * 8], &x, 8);
+  }
+  return out;
+}
+
+// Every other chunk of `base` replaced by new words.
+std::string EveryOtherChunk(std::string base, size_t chunk_bytes, uint64_t seed) {
+  std::string fresh = Words(base.size() / 8, seed);
+  for (size_t at = 0; at < base.size(); at += 2 * chunk_bytes)
+    base.replace(at, std::min(chunk_bytes, base.size() - at), fresh, at, chunk_bytes);
+  return base;
+}
+
+// Reads near 1 MiB are answered by splicing FILE's bytes when they lie in a
+// few runs, and by copying when they lie in more runs than the pipe holds
+// pages for (every other 4 KiB chunk changed). Both give the bytes h5py
+// reads; so does a mount whose max_read is too large to splice at all.
+BOOST_AUTO_TEST_CASE(large_reads_of_contiguous_and_scattered_chunks_match_h5py) {
+  TempDir dir;
+  fs::path file = dir.path() / "runs.h5";
+  BOOST_TEST_REQUIRE(vh5::CreateVersionedFile(file.string()).ok());
+  constexpr size_t kWords = 1 << 20;  // 8 MiB per dataset
+  std::map<std::string, std::map<std::string, std::string>> want;
+  want["v1"]["small"] = Words(kWords, 1);
+  want["v1"]["wide"] = Words(kWords, 2);
+  want["v2"]["small"] = EveryOtherChunk(want["v1"]["small"], 4096, 3);
+  want["v2"]["wide"] = EveryOtherChunk(want["v1"]["wide"], 65536, 4);
+  for (const auto& [name, datasets] : want) {
+    vh5::NewVersion v;
+    v.name = name;
+    for (const auto& [path, bytes] : datasets) {
+      v.datasets.push_back(MakeDataset(path, "<u8", {kWords}, {path == "small" ? 512u : 8192u}));
+      v.datasets.back().data = bytes;
+    }
+    vh5::Status s = vh5::CommitVersion(file.string(), v);
+    BOOST_TEST_REQUIRE(s.ok(), s.ToString());
+  }
+  boost::property_tree::ptree oracle = H5pyOracle(file);
+  for (const std::vector<std::string>& options :
+       {std::vector<std::string>{"-o", "ro"},
+        std::vector<std::string>{"-o", "ro,max_read=1048576"}}) {
+    Mount mount(file, options);
+    for (const auto& [name, datasets] : want) {
+      for (const auto& [path, bytes] : datasets) {
+        BOOST_TEST_CONTEXT(options[1] << " " << name << "/" << path) {
+          fs::path node = mount.root() / "versions" / name / path;
+          std::string whole = ReadFileInPieces(node, 1 << 20);
+          BOOST_TEST(
+              Sha256Hex(whole) ==
+              At(At(At(At(At(oracle, "versions"), name), "datasets"), path), "sha256").data());
+          BOOST_TEST((whole == bytes));
+          BOOST_TEST((ReadFileInPieces(node, (3 << 20) + 4093) == bytes));
+        }
+      }
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,37 @@
+#include "read_replies.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+
+namespace vh5fs {
+namespace {
+
+constexpr size_t kDefaultPipeMax = 1 << 20;
+constexpr size_t kReplyHeaderBytes = 16;  // struct fuse_out_header
+
+size_t PageSize() { return static_cast<size_t>(::sysconf(_SC_PAGESIZE)); }
+
+}  // namespace
+
+ReadReplies::ReadReplies(size_t pipe_bytes) : pipe_bytes_(pipe_bytes) {
+  size_t room = pipe_bytes > kBufferAllowance ? pipe_bytes - kBufferAllowance : 0;
+  room -= room % PageSize();
+  max_read_ = std::clamp(room, kSmallestRequest, kLargestRequest);
+}
+
+ReadReplies ReadReplies::FromSystem() {
+  std::ifstream in("/proc/sys/fs/pipe-max-size");
+  size_t bytes = 0;
+  if (!(in >> bytes) || bytes == 0) bytes = kDefaultPipeMax;
+  return ReadReplies(bytes);
+}
+
+bool ReadReplies::Splices(size_t buffers, size_t bytes) const {
+  // libfuse's own test (fuse_send_data_iov): a page for the header's iovec,
+  // one per buffer and one spare, beside the data itself.
+  return PageSize() * (buffers + 2) + kReplyHeaderBytes + bytes <= pipe_bytes_;
+}
+
+}  // namespace vh5fs
