@@ -133,12 +133,14 @@ int Filesystem::Stat(const NodeId& node, struct stat* st, double* timeout) {
   *timeout = kTopLevelTimeout;
   switch (node.type) {
     case NodeType::kRoot:
+      *timeout = kTopDirectoryTimeout;
       st->st_mode = S_IFDIR | (options_.read_only ? 0555 : 0755);
       st->st_nlink = options_.read_only ? 3 : 4;
       return 0;
     case NodeType::kVersionsDir:
       // Every lookup below revalidates this directory: no per-version work
       // here (nlink 1: subdirectories not counted, as for version roots).
+      *timeout = kTopDirectoryTimeout;
       st->st_mode = S_IFDIR | 0555;
       st->st_nlink = 1;
       return 0;
@@ -250,6 +252,11 @@ int Filesystem::DoLookup(fuse_ino_t parent_ino, const std::string& name, Entry* 
       return ENOTDIR;
   }
   if (int err = Stat(child, &out->attr, &out->timeout)) return err;
+  // versions/ and current are always these inodes once they exist (their
+  // attributes still change with commits): without this every path walked
+  // through them, four per entry for ls -l, would ask again.
+  bool fixed_name = child.type == NodeType::kVersionsDir || child.type == NodeType::kCurrentLink;
+  out->entry_timeout = fixed_name ? kImmutableTimeout : out->timeout;
   out->ino = inodes_.Lookup(child);
   out->attr.st_ino = out->ino;
   return 0;
@@ -365,8 +372,7 @@ int Filesystem::DoRead(const OpenFile& file, uint64_t offset, size_t size, std::
 }
 
 int Filesystem::DoReadRuns(const OpenFile& file, uint64_t offset, size_t size,
-                           std::vector<vh5::Dataset::Run>* runs, int* fd,
-                           std::vector<char>* buf) {
+                           std::vector<vh5::Dataset::Run>* runs, int* fd, std::vector<char>* buf) {
   runs->clear();
   buf->clear();
   if (!file.dataset) return 0;

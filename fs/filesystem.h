@@ -30,6 +30,11 @@ struct Options {
 // changes with every commit and staging/ with every write, so neither is cached.
 inline constexpr double kImmutableTimeout = 86400.0;
 inline constexpr double kTopLevelTimeout = 0.0;
+// The root and versions/ themselves: their attributes are fixed at mount, and
+// a commit renames into versions/ through the kernel, which drops what it
+// cached of both. Without a timeout every path walked through them asks for
+// both again: eight requests per entry of ls -l versions.
+inline constexpr double kTopDirectoryTimeout = 1.0;
 
 class Filesystem {
  public:
@@ -41,7 +46,8 @@ class Filesystem {
   struct Entry {
     fuse_ino_t ino = 0;
     struct stat attr {};
-    double timeout = 0;
+    double timeout = 0;        // of the attributes
+    double entry_timeout = 0;  // of the name's binding to this inode
   };
   struct DirItem {
     std::string name;

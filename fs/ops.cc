@@ -34,7 +34,7 @@ void ReplyEntry(fuse_req_t req, const Filesystem::Entry& entry) {
   e.ino = entry.ino;
   e.attr = entry.attr;
   e.attr_timeout = entry.timeout;
-  e.entry_timeout = entry.timeout;
+  e.entry_timeout = entry.entry_timeout;
   fuse_reply_entry(req, &e);
 }
 
