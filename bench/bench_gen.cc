@@ -3,11 +3,12 @@
 // element index), so no two chunks repeat and the same bytes can be written
 // to a plain file for the baselines without holding them in memory.
 //
-//   bench_gen seq FILE MIB CHUNK_ELEMENTS [RAW_OUT|-] [VERSIONS]
+//   bench_gen seq FILE MIB CHUNK_ELEMENTS [RAW_OUT|-] [VERSIONS] [COMPRESSION]
 //       version "v1" holding the 1-D <f8 dataset "big" of MIB MiB (seed 1);
 //       RAW_OUT, when given, gets the same bytes as a plain file. With
 //       VERSIONS > 1, versions v2, v3, ... follow, each changing one element
 //       of one chunk of "big": datasets that share all but a few chunks.
+//       COMPRESSION as vh5::NewDataset spells it ("gzip:4", "lzf"); default none.
 //   bench_gen raw OUT MIB SEED
 //       MIB MiB of <f8 elements with another seed (a rewrite with all new bytes)
 //   bench_gen grid FILE ROWS COLS CHUNK_ROWS CHUNK_COLS [RAW_OUT]
@@ -160,7 +161,8 @@ int WriteOneVersion(const std::string& file, const vh5::NewDataset& d, const std
 }
 
 int Seq(int argc, char** argv) {
-  if (argc < 5) return Fail("usage: bench_gen seq FILE MIB CHUNK_ELEMENTS [RAW_OUT|-] [VERSIONS]");
+  if (argc < 5)
+    return Fail("usage: bench_gen seq FILE MIB CHUNK_ELEMENTS [RAW_OUT|-] [VERSIONS] [COMPRESSION]");
   std::string file = argv[2];
   uint64_t n = std::strtoull(argv[3], nullptr, 10) * (1 << 20) / 8;
   uint64_t chunk = std::strtoull(argv[4], nullptr, 10);
@@ -173,6 +175,7 @@ int Seq(int argc, char** argv) {
   d.shape = {n};
   d.chunks = {chunk};
   d.source = base;
+  if (argc > 7) d.compression = argv[7];
   if (int rc = WriteOneVersion(file, d, raw)) return rc;
   if (versions <= 1) return 0;
 
