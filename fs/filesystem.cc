@@ -616,6 +616,27 @@ int Filesystem::DoWrite(const OpenFile& file, uint64_t offset, std::string_view 
   return 0;
 }
 
+int Filesystem::DoCopyFileRange(const OpenFile& in, uint64_t in_offset, const OpenFile& out,
+                                uint64_t out_offset, size_t len, size_t* copied) {
+  *copied = 0;
+  if (out.dataset) return EBADF;  // committed versions are read-only
+  constexpr size_t kPiece = 1 << 20;
+  thread_local std::vector<char> buf;
+  len = std::min(len, kCopyBytesPerRequest);
+  while (*copied < len) {
+    size_t n = 0;
+    if (int err = DoRead(in, in_offset + *copied, std::min(kPiece, len - *copied), &buf, &n))
+      return *copied > 0 ? 0 : err;
+    if (n == 0) break;
+    size_t written = 0;
+    if (int err = DoWrite(out, out_offset + *copied, std::string_view(buf.data(), n), &written))
+      return *copied > 0 ? 0 : err;
+    *copied += written;
+    if (written < n) break;  // the disk filled: a short copy, as write(2) gives
+  }
+  return 0;
+}
+
 int Filesystem::DoFsync(fuse_ino_t ino) {
   NodeId node;
   if (int err = Resolve(ino, &node)) return err;

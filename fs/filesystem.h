@@ -74,6 +74,12 @@ class Filesystem {
                  std::vector<vh5::Dataset::Run>* runs, int* fd, std::vector<char>* buf);
   // `*written` may fall short of data.size() when the disk fills part way.
   int DoWrite(const OpenFile& file, uint64_t offset, std::string_view data, size_t* written);
+  // copy_file_range(2) within the mount, into staging/: the bytes move inside
+  // the daemon, not twice through the kernel. Copies up to
+  // kCopyBytesPerRequest; `*copied` is 0 at the end of `in`.
+  int DoCopyFileRange(const OpenFile& in, uint64_t in_offset, const OpenFile& out,
+                      uint64_t out_offset, size_t len, size_t* copied);
+  static constexpr size_t kCopyBytesPerRequest = 64 << 20;
   // close(2): a staged dataset must hold whole rows.
   int DoFlush(const OpenFile& file);
   // fsync(2) anywhere in staging/: the staged state survives a power loss.

@@ -313,6 +313,27 @@ void op_write(fuse_req_t req, fuse_ino_t, const char* buf, size_t size, off_t of
   });
 }
 
+void op_copy_file_range(fuse_req_t req, fuse_ino_t, off_t in_offset, fuse_file_info* in_fi,
+                        fuse_ino_t, off_t out_offset, fuse_file_info* out_fi, size_t len,
+                        int flags) {
+  Guarded(req, [&] {
+    if (flags != 0 || in_offset < 0 || out_offset < 0) {
+      fuse_reply_err(req, EINVAL);
+      return;
+    }
+    size_t copied = 0;
+    if (int err =
+            Fs(req).DoCopyFileRange(*reinterpret_cast<const Filesystem::OpenFile*>(in_fi->fh),
+                                    static_cast<uint64_t>(in_offset),
+                                    *reinterpret_cast<const Filesystem::OpenFile*>(out_fi->fh),
+                                    static_cast<uint64_t>(out_offset), len, &copied)) {
+      fuse_reply_err(req, err);
+      return;
+    }
+    fuse_reply_write(req, copied);
+  });
+}
+
 void op_flush(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   Guarded(req, [&] {
     const auto* file = reinterpret_cast<const Filesystem::OpenFile*>(fi->fh);
@@ -396,6 +417,7 @@ fuse_lowlevel_ops MakeOperations() {
   ops.create = op_create;
   ops.write = op_write;
   ops.flush = op_flush;
+  ops.copy_file_range = op_copy_file_range;
   ops.fsync = op_fsync;
   ops.fsyncdir = op_fsync;
   ops.setxattr = op_setxattr;

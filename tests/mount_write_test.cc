@@ -3,8 +3,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
-#include <cstring>
 #include <unistd.h>
+#include <cstring>
 
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
@@ -274,6 +274,62 @@ BOOST_AUTO_TEST_CASE(an_identical_rewrite_stores_nothing_and_one_element_one_chu
   }
   BOOST_TEST(prices_rows() == rows1 + 1);
   VerifyClean(file);
+}
+
+// copy_file_range(2) inside the mount (what cp does first) moves the bytes
+// within vh5fs: whole files, ranges at offsets, from a version or from
+// staging/, up to and past the end; the version committed from them reads
+// in h5py as the same bytes.
+BOOST_AUTO_TEST_CASE(copy_file_range_inside_the_mount_copies_exactly) {
+  TempDir dir;
+  fs::path file = dir.path() / "demo.h5";
+  Sh({Vh5Binary(), "demo", file.string()});
+  std::string want_whole, want_spliced;
+  {
+    Mount mount(file);
+    fs::path staging = mount.root() / "staging";
+    fs::path prices = mount.root() / "versions/v3/prices";
+    std::string source = ReadFile(prices);
+    BOOST_TEST_REQUIRE(source.size() > 100000u);
+    auto copy = [](const fs::path& from, loff_t from_at, const fs::path& to, loff_t to_at,
+                   size_t len) -> ssize_t {
+      int in = ::open(from.c_str(), O_RDONLY);
+      int out = ::open(to.c_str(), O_WRONLY | O_CREAT, 0644);
+      ssize_t total = 0, n = 0;
+      errno = 0;
+      while (in >= 0 && out >= 0 && static_cast<size_t>(total) < len &&
+             (n = ::copy_file_range(in, &from_at, out, &to_at, len - total, 0)) > 0)
+        total += n;
+      int err = errno;
+      ::close(in);
+      ::close(out);
+      errno = err;
+      return n < 0 ? -1 : total;
+    };
+    // The whole file, as cp asks: far more than there is.
+    BOOST_TEST(copy(prices, 0, staging / "whole", 0, size_t{1} << 40) ==
+               static_cast<ssize_t>(source.size()));
+    want_whole = source;
+    // A copy of prices with 8 KiB from 1000 bytes on replaced by bytes 5000..
+    // of the version, then by bytes of staging/whole itself.
+    fs::path target = staging / "prices";
+    BOOST_TEST(copy(prices, 5000, target, 1000, 8192) == 8192);
+    BOOST_TEST(copy(staging / "whole", 64, target, 50000, 4096) == 4096);
+    want_spliced = ReadFile(prices);
+    want_spliced.replace(1000, 8192, source, 5000, 8192);
+    want_spliced.replace(50000, 4096, source, 64, 4096);
+    BOOST_TEST((ReadFile(target) == want_spliced));
+    BOOST_TEST((ReadFile(staging / "whole") == want_whole));
+    // Past the end of the source: nothing to copy.
+    BOOST_TEST(copy(prices, static_cast<loff_t>(source.size()), target, 0, 100) == 0);
+    BOOST_TEST(RenameErrno(staging, mount.root() / "versions/copied") == 0);
+    BOOST_TEST((ReadFile(mount.root() / "versions/copied/prices") == want_spliced));
+  }
+  VerifyClean(file);
+  ptree oracle = H5pyOracle(file);
+  const ptree& datasets = At(At(At(oracle, "versions"), "copied"), "datasets");
+  BOOST_TEST(At(datasets, "prices").get<std::string>("sha256") == Sha256Hex(want_spliced));
+  BOOST_TEST(At(datasets, "whole").get<std::string>("sha256") == Sha256Hex(want_whole));
 }
 
 BOOST_AUTO_TEST_CASE(bad_commits_and_partial_rows_are_refused) {
