@@ -40,7 +40,7 @@ def run_section(ctx):
                 f"through a mount; writes timed with the rename (mv staging versions/NAME); "
                 f"sync before each step, none inside; median of {reps}; seconds")
     t = {k: [] for k in ("one", "one_mv", "same", "same_mv", "new", "new_mv", "cp", "grow_one",
-                         "grow_same", "grow_new", "sink")}
+                         "grow_same", "grow_new", "sink", "revert", "revert_mv", "grow_revert")}
     for r in range(reps):
         shutil.copyfile(master, h5)
         with vh5fs(ctx, h5) as m:
@@ -67,6 +67,8 @@ def run_section(ctx):
             step("same", lambda: cp(plain, big))
             step("one", one_pct)
             step("new", lambda: cp(new, big))
+            # Back to the first bytes with cp inside the mount (copy_file_range in vh5fs).
+            step("revert", lambda: cp(os.path.join(m.mnt, "versions", f"same{r}", "big"), big))
         os.sync()
         dst = ctx.path("cp-copy.bin")
         t["cp"].append(timed(lambda: cp(plain, dst)))
@@ -84,6 +86,9 @@ def run_section(ctx):
     s.figure("  of which mv (the commit)", med["same_mv"], "s", f"FILE grew {med['grow_same']:.1f} MiB")
     newv = s.figure("full rewrite, all new bytes (cp) + mv", med["new"], "s")
     s.figure("  of which mv (the commit)", med["new_mv"], "s", f"FILE grew {med['grow_new']:.0f} MiB")
+    rev = s.figure("revert: cp versions/OLD/big staging/big + mv", med["revert"], "s",
+                   "inside the mount: copy_file_range, served by vh5fs")
+    s.figure("  of which mv (the commit)", med["revert_mv"], "s", f"FILE grew {med['grow_revert']:.1f} MiB")
     base = s.figure("plain cp of the same bytes (baseline)", med["cp"], "s", "coreutils cp to a new file")
     sink = s.figure("cp into a do-nothing FUSE fs (FUSE write ceiling)", med["sink"], "s",
                     "bench/fuse_ceiling's sink: accepts writes, keeps nothing")
@@ -101,6 +106,7 @@ def run_section(ctx):
     s.ratio("identical rewrite + commit / plain cp", same, base, "<= 1.2", maximum=1.2)
     s.ratio("identical rewrite + commit / FUSE write ceiling", same, sink)
     s.ratio("new-bytes rewrite + commit / plain cp", newv, base)
+    s.ratio("revert inside the mount + commit / plain cp", rev, base)
     if peer_secs:
         s.ratio("vh5fs 1% commit speed / versioned-hdf5's", peer_secs, one)
     s.print()
