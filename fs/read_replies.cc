@@ -18,7 +18,7 @@ size_t PageSize() { return static_cast<size_t>(::sysconf(_SC_PAGESIZE)); }
 ReadReplies::ReadReplies(size_t pipe_bytes) : pipe_bytes_(pipe_bytes) {
   size_t room = pipe_bytes > kBufferAllowance ? pipe_bytes - kBufferAllowance : 0;
   room -= room % PageSize();
-  max_read_ = std::clamp(room, kSmallestRequest, kLargestRequest);
+  max_read_ = room < kSmallestSplicedRequest ? kLargestRequest : std::min(room, kLargestRequest);
 }
 
 ReadReplies ReadReplies::FromSystem() {

@@ -17,7 +17,9 @@ class ReadReplies {
   // Room left in the pipe for the pages of a fragmented reply's buffers.
   static constexpr size_t kBufferAllowance = 128 << 10;
   static constexpr size_t kLargestRequest = 1 << 20;
-  static constexpr size_t kSmallestRequest = 128 << 10;
+  // Below this, splicing is not worth smaller requests: every reply is
+  // copied, in requests of kLargestRequest.
+  static constexpr size_t kSmallestSplicedRequest = 256 << 10;
 
   // `pipe_bytes`: the largest pipe a thread can get.
   explicit ReadReplies(size_t pipe_bytes);
