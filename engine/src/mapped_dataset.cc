@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 #include <thread>
 #include <unordered_map>
 
@@ -228,14 +229,28 @@ Status MappedDataset::ReadElements(uint64_t first, uint64_t last, char* out) con
     // such a read, and the cells' bytes go to places no other cell touches.
     uint64_t helpers = 0;
     if (!sources_.empty() && sources_[0]->filtered() && end_cell - first_cell >= 4)
-      helpers = std::min<uint64_t>(end_cell - first_cell, std::thread::hardware_concurrency()) - 1;
+      helpers = std::min<uint64_t>(end_cell - first_cell,
+                                   std::max(1u, std::thread::hardware_concurrency())) -
+                1;
     if (helpers == 0) return read_cells(first_cell, end_cell, 1);
     std::vector<Status> results(helpers + 1);
+    // Nothing may escape before every helper is joined.
+    auto share = [&](uint64_t h) {
+      try {
+        results[h] = read_cells(first_cell + h, end_cell, helpers + 1);
+      } catch (const std::exception& e) {
+        results[h] = Status::IOError(std::string("decoding chunks: ") + e.what());
+      }
+    };
     std::vector<std::thread> threads;
-    for (uint64_t h = 1; h <= helpers; ++h)
-      threads.emplace_back(
-          [&, h] { results[h] = read_cells(first_cell + h, end_cell, helpers + 1); });
-    results[0] = read_cells(first_cell, end_cell, helpers + 1);
+    for (uint64_t h = 1; h <= helpers; ++h) {
+      try {
+        threads.emplace_back(share, h);
+      } catch (const std::system_error&) {
+        share(h);  // no thread to be had: this one reads that share too
+      }
+    }
+    share(0);
     for (std::thread& t : threads) t.join();
     for (const Status& r : results) VH5_RETURN_IF_ERROR(r);
     return Status::OK();
