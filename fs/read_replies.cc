@@ -11,13 +11,12 @@ namespace {
 constexpr size_t kDefaultPipeMax = 1 << 20;
 constexpr size_t kReplyHeaderBytes = 16;  // struct fuse_out_header
 
-size_t PageSize() { return static_cast<size_t>(::sysconf(_SC_PAGESIZE)); }
-
 }  // namespace
 
-ReadReplies::ReadReplies(size_t pipe_bytes) : pipe_bytes_(pipe_bytes) {
+ReadReplies::ReadReplies(size_t pipe_bytes)
+    : page_bytes_(static_cast<size_t>(::sysconf(_SC_PAGESIZE))), pipe_bytes_(pipe_bytes) {
   size_t room = pipe_bytes > kBufferAllowance ? pipe_bytes - kBufferAllowance : 0;
-  room -= room % PageSize();
+  room -= room % page_bytes_;
   max_read_ = room < kSmallestSplicedRequest ? kLargestRequest : std::min(room, kLargestRequest);
 }
 
@@ -31,7 +30,7 @@ ReadReplies ReadReplies::FromSystem() {
 bool ReadReplies::Splices(size_t buffers, size_t bytes) const {
   // libfuse's own test (fuse_send_data_iov): a page for the header's iovec,
   // one per buffer and one spare, beside the data itself.
-  return PageSize() * (buffers + 2) + kReplyHeaderBytes + bytes <= pipe_bytes_;
+  return page_bytes_ * (buffers + 2) + kReplyHeaderBytes + bytes <= pipe_bytes_;
 }
 
 }  // namespace vh5fs

@@ -33,6 +33,7 @@ class ReadReplies {
   bool Splices(size_t buffers, size_t bytes) const;
 
  private:
+  size_t page_bytes_;
   size_t pipe_bytes_;
   size_t max_read_;
 };

@@ -7,9 +7,9 @@
 namespace vh5 {
 namespace {
 
-constexpr unsigned kMaxRank = 32;         // H5S_MAX_RANK
-constexpr unsigned kMaxLayoutDims = 33;   // H5O_LAYOUT_NDIMS: the rank plus the element
-constexpr unsigned kMaxFilters = 32;      // H5Z_MAX_NFILTERS
+constexpr unsigned kMaxRank = 32;                // H5S_MAX_RANK
+constexpr unsigned kMaxLayoutDims = 33;          // H5O_LAYOUT_NDIMS: the rank plus the element
+constexpr unsigned kMaxFilters = 32;             // H5Z_MAX_NFILTERS
 constexpr uint64_t kMaxChunkBytes = 0xffffffff;  // HDF5 keeps a chunk's size in 32 bits
 constexpr uint64_t kMaxEngineChunkBytes = uint64_t{1} << 30;
 
@@ -140,7 +140,8 @@ Result<LayoutFacts> CheckLayout(std::span<const uint8_t> m, const MessageContext
         if (ndims > kMaxLayoutDims) return Bad("layout", std::to_string(ndims) + " dimensions");
         if (version == 4) {
           if (!in.U8(&width)) return Short("layout");
-          if (width == 0 || width > 8) return Bad("layout", "dimensions of " + std::to_string(width) + " bytes");
+          if (width == 0 || width > 8)
+            return Bad("layout", "dimensions of " + std::to_string(width) + " bytes");
         } else if (!in.Skip(ctx.addr_size)) {
           return Short("layout");
         }
@@ -185,7 +186,8 @@ Result<LayoutFacts> CheckLayout(std::span<const uint8_t> m, const MessageContext
         break;
       }
       case 3: {
-        if (version < 4) return Bad("layout", "a virtual layout of version " + std::to_string(version));
+        if (version < 4)
+          return Bad("layout", "a virtual layout of version " + std::to_string(version));
         uint64_t address = 0;
         uint32_t index = 0;
         if (!in.Uint(ctx.addr_size, &address) || !in.U32(&index)) return Short("layout");
@@ -202,8 +204,8 @@ Result<LayoutFacts> CheckLayout(std::span<const uint8_t> m, const MessageContext
     std::span<const uint8_t> data;
     if (!in.Bytes(compact_size, &data)) return Bad("layout", "compact data past its end");
     out.compact = data;
-    if (space && type && space->count && !type->vlen && !type->nested_vlen &&
-        *space->count != 0 && compact_size / *space->count != type->size)
+    if (space && type && space->count && !type->vlen && !type->nested_vlen && *space->count != 0 &&
+        compact_size / *space->count != type->size)
       return Bad("layout", "compact data of " + std::to_string(compact_size) + " bytes");
   }
   if (out.layout_class == 2) {
@@ -366,32 +368,34 @@ Status CheckLink(std::span<const uint8_t> m, const MessageContext& ctx,
   return Status::OK();
 }
 
-Status CheckLinkInfo(std::span<const uint8_t> m, const MessageContext& ctx, bool* dense) {
+namespace {
+
+// The link info and attribute info messages share one layout: version,
+// flags, a maximum creation index of `index_bytes` when tracked, the
+// fractal heap and name index addresses, and an order index when indexed.
+Status CheckHeapInfo(const char* what, size_t index_bytes, std::span<const uint8_t> m,
+                     const MessageContext& ctx, bool* dense) {
   ByteDecoder in(m);
   uint8_t version = 0, flags = 0;
   uint64_t heap = 0;
-  if (!in.U8(&version) || !in.U8(&flags)) return Short("link info");
-  if (version != 0) return Bad("link info", "version " + std::to_string(version));
-  if (flags & ~0x03) return Bad("link info", "unknown flags");
-  if ((flags & 0x01) && !in.Skip(8)) return Short("link info");
-  if (!in.Uint(ctx.addr_size, &heap) || !in.Skip(ctx.addr_size)) return Short("link info");
-  if ((flags & 0x02) && !in.Skip(ctx.addr_size)) return Short("link info");
+  if (!in.U8(&version) || !in.U8(&flags)) return Short(what);
+  if (version != 0) return Bad(what, "version " + std::to_string(version));
+  if (flags & ~0x03) return Bad(what, "unknown flags");
+  if ((flags & 0x01) && !in.Skip(index_bytes)) return Short(what);
+  if (!in.Uint(ctx.addr_size, &heap) || !in.Skip(ctx.addr_size)) return Short(what);
+  if ((flags & 0x02) && !in.Skip(ctx.addr_size)) return Short(what);
   *dense = heap != Undefined(ctx);
   return Status::OK();
 }
 
+}  // namespace
+
+Status CheckLinkInfo(std::span<const uint8_t> m, const MessageContext& ctx, bool* dense) {
+  return CheckHeapInfo("link info", 8, m, ctx, dense);
+}
+
 Status CheckAttributeInfo(std::span<const uint8_t> m, const MessageContext& ctx, bool* dense) {
-  ByteDecoder in(m);
-  uint8_t version = 0, flags = 0;
-  uint64_t heap = 0;
-  if (!in.U8(&version) || !in.U8(&flags)) return Short("attribute info");
-  if (version != 0) return Bad("attribute info", "version " + std::to_string(version));
-  if (flags & ~0x03) return Bad("attribute info", "unknown flags");
-  if ((flags & 0x01) && !in.Skip(2)) return Short("attribute info");
-  if (!in.Uint(ctx.addr_size, &heap) || !in.Skip(ctx.addr_size)) return Short("attribute info");
-  if ((flags & 0x02) && !in.Skip(ctx.addr_size)) return Short("attribute info");
-  *dense = heap != Undefined(ctx);
-  return Status::OK();
+  return CheckHeapInfo("attribute info", 2, m, ctx, dense);
 }
 
 Status CheckGroupInfo(std::span<const uint8_t> m) {
@@ -408,8 +412,7 @@ Status CheckGroupInfo(std::span<const uint8_t> m) {
 Status CheckSymbolTableMessage(std::span<const uint8_t> m, const MessageContext& ctx,
                                uint64_t* btree, uint64_t* heap) {
   ByteDecoder in(m);
-  if (!in.Uint(ctx.addr_size, btree) || !in.Uint(ctx.addr_size, heap))
-    return Short("symbol table");
+  if (!in.Uint(ctx.addr_size, btree) || !in.Uint(ctx.addr_size, heap)) return Short("symbol table");
   return Status::OK();
 }
 

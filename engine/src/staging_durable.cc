@@ -102,6 +102,15 @@ Result<std::string> SetAside(const std::string& dir) {
   return aside;
 }
 
+// Puts the log written to `tmp` in place as `dir`'s log, once `written`
+// (the writing's outcome) is OK; a failed log is removed.
+Status PlaceLog(const std::string& tmp, const std::string& dir, Status written) {
+  if (written.ok() && ::rename(tmp.c_str(), (dir + kLogName).c_str()) != 0)
+    written = ErrnoStatus("cannot rename " + tmp);
+  if (!written.ok()) ::unlink(tmp.c_str());
+  return written;
+}
+
 // Copies the bytes of `path` from `offset` on into a new file `to`.
 Status CopyTail(const std::string& path, uint64_t offset, uint64_t end, const std::string& to) {
   std::string tail(static_cast<size_t>(end - offset), '\0');
@@ -289,13 +298,7 @@ Status Staging::CreateLog() {
   VH5_ASSIGN_OR_RETURN(RecordWriter w, RecordWriter::Create(tmp));
   w.Add(static_cast<uint8_t>(RecordType::kHeader),
         Encode(HeaderRecord{base_name_, base_ ? base_->info().timestamp : "", false}));
-  Status s = w.Write();
-  if (s.ok() && ::rename(tmp.c_str(), (state_dir_ + kLogName).c_str()) != 0)
-    s = ErrnoStatus("cannot rename " + tmp);
-  if (!s.ok()) {
-    ::unlink(tmp.c_str());
-    return s;
-  }
+  VH5_RETURN_IF_ERROR(PlaceLog(tmp, state_dir_, w.Write()));
   uint64_t size = w.size();
   w.Close();
   VH5_ASSIGN_OR_RETURN(RecordWriter appender, RecordWriter::Append(state_dir_ + kLogName, size));
@@ -417,12 +420,7 @@ Status Staging::Compact(Durability durability) {
   if (s.ok() && sync) s = add(RecordType::kSynced, "");  // synced below, the pages before
   if (s.ok()) s = w.Write();
   if (s.ok() && sync) s = w.Sync();
-  if (s.ok() && ::rename(tmp.c_str(), (state_dir_ + kLogName).c_str()) != 0)
-    s = ErrnoStatus("cannot rename " + tmp);
-  if (!s.ok()) {
-    ::unlink(tmp.c_str());
-    return s;
-  }
+  VH5_RETURN_IF_ERROR(PlaceLog(tmp, state_dir_, s));
   uint64_t size = w.size();
   w.Close();
   // The log is the snapshot now: every node is saved as it stands.
