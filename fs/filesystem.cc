@@ -371,15 +371,21 @@ int Filesystem::DoRead(const OpenFile& file, uint64_t offset, size_t size, std::
   return 0;
 }
 
-int Filesystem::DoReadRuns(const OpenFile& file, uint64_t offset, size_t size,
-                           std::vector<vh5::Dataset::Run>* runs, int* fd, std::vector<char>* buf) {
+int Filesystem::DoLocate(const OpenFile& file, uint64_t offset, size_t size,
+                         std::vector<vh5::Dataset::Run>* runs, int* fd) {
   runs->clear();
-  buf->clear();
   if (!file.dataset) return 0;
   if (vh5::Status s = file.dataset->Locate(offset, size, runs); !s.ok()) return Fail(s);
   *fd = file.dataset->file_descriptor();
+  return 0;
+}
+
+int Filesystem::DoReadOtherRuns(const OpenFile& file, uint64_t offset,
+                                const std::vector<vh5::Dataset::Run>& runs,
+                                std::vector<char>* buf) {
+  buf->clear();
   uint64_t at = offset;
-  for (const vh5::Dataset::Run& run : *runs) {
+  for (const vh5::Dataset::Run& run : runs) {
     if (run.file_offset < 0) {
       size_t from = buf->size();
       buf->resize(from + run.length);

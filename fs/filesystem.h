@@ -68,10 +68,13 @@ class Filesystem {
   int DoCreate(fuse_ino_t parent, const std::string& name, Entry* entry, OpenFile** out);
   int DoRead(const OpenFile& file, uint64_t offset, size_t size, std::vector<char>* buf, size_t* n);
   // A committed dataset's [offset, offset + size) as runs (vh5::Dataset::Locate):
-  // file runs are bytes of `*fd` to move without copying; the other runs'
-  // bytes are read into `*buf`, one after another. No runs for staging/.
-  int DoReadRuns(const OpenFile& file, uint64_t offset, size_t size,
-                 std::vector<vh5::Dataset::Run>* runs, int* fd, std::vector<char>* buf);
+  // file runs are bytes of `*fd` to move without copying. No runs for staging/.
+  int DoLocate(const OpenFile& file, uint64_t offset, size_t size,
+               std::vector<vh5::Dataset::Run>* runs, int* fd);
+  // The bytes of the runs DoLocate gave that are not the file's own, read
+  // into `*buf` one after another.
+  int DoReadOtherRuns(const OpenFile& file, uint64_t offset,
+                      const std::vector<vh5::Dataset::Run>& runs, std::vector<char>* buf);
   // `*written` may fall short of data.size() when the disk fills part way.
   int DoWrite(const OpenFile& file, uint64_t offset, std::string_view data, size_t* written);
   // copy_file_range(2) within the mount, into staging/: the bytes move inside

@@ -177,25 +177,24 @@ void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_in
     thread_local std::vector<vh5::Dataset::Run> runs;
     const auto* file = reinterpret_cast<const Filesystem::OpenFile*>(fi->fh);
     int fd = -1;
-    if (int err =
-            Fs(req).DoReadRuns(*file, static_cast<uint64_t>(offset), size, &runs, &fd, &buf)) {
+    if (int err = Fs(req).DoLocate(*file, static_cast<uint64_t>(offset), size, &runs, &fd)) {
       fuse_reply_err(req, err);
       return;
     }
     bool from_file =
         fd >= 0 && std::any_of(runs.begin(), runs.end(),
                                [](const vh5::Dataset::Run& r) { return r.file_offset >= 0; });
-    if (!runs.empty() && !from_file) {  // every byte is in buf already
-      fuse_reply_buf(req, buf.data(), buf.size());
-      return;
-    }
     size_t total = 0;
     for (const vh5::Dataset::Run& run : runs) total += run.length;
     if (from_file && Serving(req).replies.Splices(runs.size(), total)) {
+      if (int err = Fs(req).DoReadOtherRuns(*file, static_cast<uint64_t>(offset), runs, &buf)) {
+        fuse_reply_err(req, err);
+        return;
+      }
       ReplyRuns(req, runs, fd, buf);
       return;
     }
-    // Staging, end of file, or file runs too fragmented to splice.
+    // Staging, filtered chunks, end of file, or runs too fragmented to splice.
     size_t n = 0;
     if (int err = Fs(req).DoRead(*file, static_cast<uint64_t>(offset), size, &buf, &n)) {
       fuse_reply_err(req, err);
