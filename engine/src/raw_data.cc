@@ -94,10 +94,14 @@ Result<std::shared_ptr<RawData>> RawData::Open(hid_t file, std::shared_ptr<const
     Result<ChunkIndex> index = ChunkIndex::Read(file, raw->dataset_.get(), raw->fd_->get());
     h5::TakeErrorStack();
     if (index.ok()) raw->index_ = std::move(*index);
-    if (index.status().code() == Status::Code::kCorruption)
-      return index.status().WithContext(path);
+    if (index.status().code() == Status::Code::kCorruption) return index.status().WithContext(path);
   }
   return raw;
+}
+
+Status RawData::WrongChunkSize(uint64_t stored, uint64_t bytes) const {
+  return Status::Corruption(path_ + ": an unfiltered chunk of " + std::to_string(bytes) +
+                            " bytes is stored in " + std::to_string(stored));
 }
 
 Result<bool> RawData::ReadRawChunk(const uint64_t* origin, uint64_t offset, uint64_t len,
@@ -108,13 +112,12 @@ Result<bool> RawData::ReadRawChunk(const uint64_t* origin, uint64_t offset, uint
   if (index_) {
     const ChunkIndex::Entry* entry = index_->Find(origin);
     if (entry == nullptr) return false;  // unallocated: HDF5 supplies the fill value
-    if (entry->size == bytes) {
-      ssize_t n = PreadAll(fd_->get(), out, len, entry->offset + offset);
-      if (n < 0) return Status::IOError(path_ + ": pread: " + std::strerror(errno));
-      if (static_cast<uint64_t>(n) != len)
-        return Status::Corruption(path_ + ": a chunk lies past the end of the file");
-      return true;
-    }
+    if (entry->size != bytes) return WrongChunkSize(entry->size, bytes);
+    ssize_t n = PreadAll(fd_->get(), out, len, entry->offset + offset);
+    if (n < 0) return Status::IOError(path_ + ": pread: " + std::strerror(errno));
+    if (static_cast<uint64_t>(n) != len)
+      return Status::Corruption(path_ + ": a chunk lies past the end of the file");
+    return true;
   }
   // One direct chunk read: an O(log n) index lookup, no filter pipeline.
   thread_local std::vector<char> whole;
@@ -122,6 +125,13 @@ Result<bool> RawData::ReadRawChunk(const uint64_t* origin, uint64_t offset, uint
   std::vector<hsize_t> hoffset(origin, origin + rank);
   uint32_t filter_mask = 0;
   DiskReadLock disk(disk_mu_);
+  // HDF5 writes the stored size, whatever the buffer holds.
+  hsize_t stored = 0;
+  if (H5Dget_chunk_storage_size(dataset_.get(), hoffset.data(), &stored) < 0) {
+    h5::TakeErrorStack();
+    return false;
+  }
+  if (stored != bytes) return WrongChunkSize(stored, bytes);
   if (H5Dread_chunk(dataset_.get(), H5P_DEFAULT, hoffset.data(), &filter_mask, whole.data()) < 0) {
     h5::TakeErrorStack();
     return false;

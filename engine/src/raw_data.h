@@ -25,8 +25,8 @@
 
 #include "chunk_cache.h"
 #include "chunk_index.h"
-#include "filter_pipeline.h"
 #include "fd.h"
+#include "filter_pipeline.h"
 #include "h5_handle.h"
 #include "object_check.h"
 #include "vh5/status.h"
@@ -44,9 +44,9 @@ class RawData {
   // read-only descriptor of the same file (nullptr: read through HDF5 only).
   // `disk_mu`, if given, is held shared around every read through HDF5
   // (see FileCore::disk_mu).
-  static Result<std::shared_ptr<RawData>> Open(hid_t file, std::shared_ptr<const Fd> fd,
-                                               const std::string& path,
-                                               std::shared_ptr<std::shared_mutex> disk_mu = nullptr);
+  static Result<std::shared_ptr<RawData>> Open(
+      hid_t file, std::shared_ptr<const Fd> fd, const std::string& path,
+      std::shared_ptr<std::shared_mutex> disk_mu = nullptr);
 
   const std::string& path() const { return path_; }
   hid_t type() const { return type_.get(); }
@@ -78,6 +78,8 @@ class RawData {
   // Reads `len` bytes at `offset` of the unfiltered chunk at `origin` into
   // `out`; false if that chunk is not stored.
   Result<bool> ReadRawChunk(const uint64_t* origin, uint64_t offset, uint64_t len, char* out) const;
+  // An unfiltered chunk whose stored size is not its raw size: a damaged index.
+  Status WrongChunkSize(uint64_t stored, uint64_t bytes) const;
   // The decoded chunk at `origin` (nullptr: not stored, or not decodable here).
   Result<ChunkCache::Chunk> DecodedChunk(const uint64_t* origin) const;
   Status ReadThroughHdf5(const uint64_t* start, const uint64_t* count, hid_t mem_type,
