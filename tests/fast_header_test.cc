@@ -530,6 +530,84 @@ BOOST_AUTO_TEST_CASE(hostile_mapping_lists_are_refused) {
   BOOST_TEST(code(Block(1, forward, 1)) == Code::kCorruption);  // a name from a later entry
 }
 
+// The commit encodes mapping lists itself (mapping_patch.h): its bytes must
+// be those HDF5 writes for the same H5Pset_virtual calls.
+BOOST_AUTO_TEST_CASE(encoded_mapping_lists_equal_hdf5s_own) {
+  struct Box {
+    std::vector<uint64_t> vstart, count, sstart;
+  };
+  struct Case {
+    std::vector<uint64_t> shape, raw;
+    std::vector<Box> boxes;
+  };
+  std::vector<Case> cases = {
+      {{100}, {64}, {{{32}, {32}, {0}}, {{0}, {32}, {32}}, {{64}, {36}, {0}}}},
+      {{100, 30}, {48, 8}, {{{96, 24}, {4, 6}, {0, 0}}, {{0, 0}, {16, 8}, {16, 0}}}},
+      {{5, 6, 7}, {8, 4, 7}, {{{4, 4, 0}, {1, 2, 7}, {7, 0, 0}}}},
+      // Boxes ending at and past 2^32: version-1 and version-2 hyperslabs.
+      {{uint64_t{1} << 33}, {4096}, {{{(uint64_t{1} << 32) - 4096}, {4096}, {0}}}},
+      {{uint64_t{1} << 33}, {4096}, {{{(uint64_t{1} << 32) - 2048}, {4096}, {0}}}},
+  };
+  TempDir dir;
+  fs::path path = dir.path() / "lists.h5";
+  {
+    h5::Handle file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+    for (size_t c = 0; c < cases.size(); ++c) {
+      const Case& k = cases[c];
+      int rank = static_cast<int>(k.shape.size());
+      std::vector<hsize_t> dims(k.shape.begin(), k.shape.end()), raw(k.raw.begin(), k.raw.end());
+      std::vector<hsize_t> unlimited(rank, H5S_UNLIMITED), ones(rank, 1);
+      h5::Handle vspace(H5Screate_simple(rank, dims.data(), dims.data()));
+      h5::Handle sspace(H5Screate_simple(rank, raw.data(), unlimited.data()));
+      h5::Handle dcpl(H5Pcreate(H5P_DATASET_CREATE));
+      for (const Box& b : k.boxes) {
+        std::vector<hsize_t> vstart(b.vstart.begin(), b.vstart.end()),
+            count(b.count.begin(), b.count.end()), sstart(b.sstart.begin(), b.sstart.end());
+        h5::Handle v(H5Scopy(vspace.get())), s(H5Scopy(sspace.get()));
+        BOOST_TEST_REQUIRE(H5Sselect_hyperslab(v.get(), H5S_SELECT_SET, vstart.data(), nullptr,
+                                               ones.data(), count.data()) >= 0);
+        BOOST_TEST_REQUIRE(H5Sselect_hyperslab(s.get(), H5S_SELECT_SET, sstart.data(), nullptr,
+                                               ones.data(), count.data()) >= 0);
+        std::string source = "/_version_data/d" + std::to_string(c) + "/raw_data";
+        BOOST_TEST_REQUIRE(H5Pset_virtual(dcpl.get(), v.get(), ".", source.c_str(), s.get()) >= 0);
+      }
+      std::string name = "d" + std::to_string(c);
+      h5::Handle d(H5Dcreate2(file.get(), name.c_str(), H5T_STD_I32LE, vspace.get(), H5P_DEFAULT,
+                              dcpl.get(), H5P_DEFAULT));
+      BOOST_TEST_REQUIRE(d.valid());
+    }
+  }
+  h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  for (size_t c = 0; c < cases.size(); ++c) BOOST_TEST_CONTEXT("case " << c) {
+      const Case& k = cases[c];
+      vh5::MappingList list;
+      list.rank = k.shape.size();
+      list.sources = {"/_version_data/d" + std::to_string(c) + "/raw_data"};
+      for (const Box& b : k.boxes) {
+        list.entries.push_back({0, static_cast<uint32_t>(list.coords.size())});
+        for (const auto* part : {&b.vstart, &b.count, &b.sstart, &b.count})
+          list.coords.insert(list.coords.end(), part->begin(), part->end());
+      }
+      std::vector<uint8_t> stored;
+      auto header =
+          vh5::ReadVirtualDatasetHeader(file.get(), -1, "/d" + std::to_string(c), &stored);
+      auto encoded = vh5::EncodeMappingList(list);
+      BOOST_TEST_REQUIRE(header.ok(), header.status().ToString());
+      BOOST_TEST_REQUIRE(encoded.ok(), encoded.status().ToString());
+      BOOST_TEST(*encoded == stored);
+      auto decoded = vh5::DecodeMappingList(*encoded, 8, k.shape);
+      BOOST_TEST_REQUIRE(decoded.ok(), decoded.status().ToString());
+      BOOST_TEST(decoded->coords == list.coords);
+      BOOST_TEST(decoded->sources == list.sources);
+    }
+  vh5::MappingList empty_box;
+  empty_box.rank = 1;
+  empty_box.sources = {"r"};
+  empty_box.entries = {{0, 0}};
+  empty_box.coords = {0, 0, 0, 0};
+  BOOST_TEST(vh5::EncodeMappingList(empty_box).status().code() == Code::kUnsupported);
+}
+
 BOOST_AUTO_TEST_CASE(hostile_datatypes_are_refused) {
   auto code = [](const std::string& m) {
     return vh5::DatatypeLength(

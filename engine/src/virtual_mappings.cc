@@ -221,6 +221,70 @@ Result<MappingList> DecodeMappingList(std::span<const uint8_t> block, size_t len
   return list;
 }
 
+namespace {
+
+void Append(std::vector<uint8_t>* out, uint64_t v, size_t width) {
+  for (size_t i = 0; i < width; ++i) out->push_back(static_cast<uint8_t>(v >> (8 * i)));
+}
+
+// A box as HDF5 1.10.8 serializes a one-block hyperslab: version 1 (the
+// block's first and last coordinates, 32 bits each) when its last
+// coordinates fit 32 bits, else version 2 (regular: start, stride, count
+// and block, 64 bits each).
+Status AppendBox(std::vector<uint8_t>* out, size_t rank, const uint64_t* start,
+                 const uint64_t* count) {
+  bool narrow = true;
+  for (size_t d = 0; d < rank; ++d) {
+    if (count[d] == 0) return Status::Unsupported("an empty mapping");
+    if (count[d] - 1 > kUnlimited - 1 - start[d]) return Bad("a box past 2^64");
+    narrow = narrow && start[d] + count[d] - 1 <= UINT32_MAX;
+  }
+  Append(out, kSelectHyperslabs, 4);
+  if (narrow) {
+    Append(out, 1, 4);
+    Append(out, 0, 4);
+    Append(out, 8 + 8 * rank, 4);
+    Append(out, rank, 4);
+    Append(out, 1, 4);
+    for (size_t d = 0; d < rank; ++d) Append(out, start[d], 4);
+    for (size_t d = 0; d < rank; ++d) Append(out, start[d] + count[d] - 1, 4);
+    return Status::OK();
+  }
+  Append(out, 2, 4);
+  Append(out, kHyperRegular, 1);
+  Append(out, 4 + 32 * rank, 4);
+  Append(out, rank, 4);
+  for (size_t d = 0; d < rank; ++d) {
+    for (uint64_t v : {start[d], uint64_t{1}, uint64_t{1}, count[d]}) Append(out, v, 8);
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::vector<uint8_t>> EncodeMappingList(const MappingList& list) {
+  size_t rank = list.rank;
+  if (rank == 0 || rank > kMaxRank)
+    return Status::Unsupported("a dataset of rank " + std::to_string(rank));
+  std::vector<uint8_t> out;
+  size_t names = 0;
+  for (const std::string& s : list.sources) names = std::max(names, s.size());
+  out.reserve(9 + list.entries.size() * (names + 3 + 2 * (24 + 8 * rank)) + 4);
+  Append(&out, 0, 1);
+  Append(&out, list.entries.size(), 8);
+  for (const MappingList::Entry& e : list.entries) {
+    const std::string& source = list.sources.at(e.source);
+    out.push_back('.');
+    out.push_back('\0');
+    out.insert(out.end(), source.begin(), source.end());
+    out.push_back('\0');
+    VH5_RETURN_IF_ERROR(AppendBox(&out, rank, list.SourceStart(e), list.SourceCount(e)));
+    VH5_RETURN_IF_ERROR(AppendBox(&out, rank, list.VirtualStart(e), list.VirtualCount(e)));
+  }
+  Append(&out, MetadataChecksum(out), 4);
+  return out;
+}
+
 Status SetSourceRows(std::span<uint8_t> block, const MappingList& list,
                      const std::vector<SourceRowField>& fields, std::span<const uint64_t> rows) {
   if (fields.size() != list.entries.size() || rows.size() != list.entries.size() ||

@@ -36,6 +36,12 @@ struct MappingList {
   const uint64_t* SourceCount(const Entry& e) const { return &coords[e.coords + 3 * rank]; }
 };
 
+// Encodes `list` as HDF5 1.10.8 stores the mapping list of the same
+// mappings made by H5Pset_virtual, byte for byte: encoding 0, lengths of 8
+// bytes, every source in this file ("."), each box a hyperslab of one
+// block, the checksum last. Unsupported for an empty box.
+Result<std::vector<uint8_t>> EncodeMappingList(const MappingList& list);
+
 // Where an entry's source selection keeps its first coordinate along axis 0
 // in the encoded block, so that a commit can point the entry at another row
 // of raw_data without encoding the list anew (mapping_patch.h).
