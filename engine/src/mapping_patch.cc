@@ -37,22 +37,56 @@ Result<uint64_t> EndOfFileField(const FileBytes& file, uint64_t* eoa) {
   return static_cast<uint64_t>(eoa_at);
 }
 
-// Collection "GCOL" version 1 holding `block` as object 1 (references 0,
-// as HDF5 stores mapping lists), at least kMinCollection bytes.
-std::vector<uint8_t> Collection(const std::vector<uint8_t>& block) {
-  uint64_t padded = (block.size() + 7) / 8 * 8;
-  uint64_t used = 16 + kObjectHeader + padded;
-  uint64_t size = std::max(used, kMinCollection);
+// What a list takes in a collection: its object header, its bytes padded to 8.
+uint64_t ObjectSize(const std::vector<uint8_t>& block) {
+  return kObjectHeader + (block.size() + 7) / 8 * 8;
+}
+
+// A collection "GCOL" version 1 of `size` bytes holding `blocks` as objects
+// 1, 2, ... (references 0, as HDF5 stores mapping lists).
+std::vector<uint8_t> Collection(const std::vector<const std::vector<uint8_t>*>& blocks,
+                                uint64_t size) {
   std::vector<uint8_t> out(size, 0);
   std::memcpy(out.data(), "GCOL", 4);
   out[4] = 1;
   StoreLe(&out[8], 8, size);
-  StoreLe(&out[16], 2, 1);
-  StoreLe(&out[24], 8, block.size());
-  std::memcpy(&out[32], block.data(), block.size());
+  uint64_t used = 16;
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    StoreLe(&out[used], 2, i + 1);
+    StoreLe(&out[used + 8], 8, blocks[i]->size());
+    std::memcpy(&out[used + kObjectHeader], blocks[i]->data(), blocks[i]->size());
+    used += ObjectSize(*blocks[i]);
+  }
   // The rest is free space: object 0 when a header fits, else a tail HDF5 skips.
   if (size - used >= kObjectHeader) StoreLe(&out[used + 8], 8, size - used);
   return out;
+}
+
+// Where each patch's list goes: collections filled as HDF5's H5HG_insert
+// fills them, a list joining the last collection when its free space holds
+// it, else starting one of max(4 KiB, its size). Small lists share a
+// collection rather than taking 4 KiB each.
+struct Placement {
+  std::vector<std::vector<const std::vector<uint8_t>*>> members;  // per collection
+  std::vector<uint64_t> sizes;                                    // per collection
+  std::vector<std::pair<size_t, uint16_t>> place;  // per patch: collection, object index
+};
+
+Placement Place(const std::vector<MappingPatch>& patches) {
+  Placement p;
+  uint64_t used = 0;
+  for (const MappingPatch& patch : patches) {
+    uint64_t need = ObjectSize(patch.block);
+    if (p.sizes.empty() || used + need > p.sizes.back()) {
+      p.sizes.push_back(std::max(16 + need, kMinCollection));
+      p.members.emplace_back();
+      used = 16;
+    }
+    p.members.back().push_back(&patch.block);
+    used += need;
+    p.place.emplace_back(p.sizes.size() - 1, static_cast<uint16_t>(p.members.back().size()));
+  }
+  return p;
 }
 
 Status Apply(const FileBytes& file, Transaction* txn, const std::vector<MappingPatch>& patches) {
@@ -80,21 +114,26 @@ Status Apply(const FileBytes& file, Transaction* txn, const std::vector<MappingP
       return Status::Unsupported(patch.path + ": not a virtual layout without mappings");
     layout_at.push_back(layout->address + 2);
   }
-  for (size_t i = 0; i < patches.size(); ++i) {
-    std::vector<uint8_t> collection = Collection(patches[i].block);
+  Placement placement = Place(patches);
+  std::vector<uint64_t> collection_at;
+  for (size_t c = 0; c < placement.sizes.size(); ++c) {
+    std::vector<uint8_t> collection = Collection(placement.members[c], placement.sizes[c]);
     VH5_RETURN_IF_ERROR(txn->Write(
         file.base() + eoa, reinterpret_cast<const char*>(collection.data()), collection.size()));
-    uint8_t id[12];
-    size_t addr = file.addr_size();
-    StoreLe(id, addr, eoa);
-    StoreLe(id + addr, 4, 1);
-    VH5_RETURN_IF_ERROR(
-        txn->Write(file.base() + layout_at[i], reinterpret_cast<const char*>(id), addr + 4));
+    collection_at.push_back(eoa);
     eoa += collection.size();
   }
+  size_t addr = file.addr_size();
+  for (size_t i = 0; i < patches.size(); ++i) {
+    uint8_t id[12];
+    StoreLe(id, addr, collection_at[placement.place[i].first]);
+    StoreLe(id + addr, 4, placement.place[i].second);
+    VH5_RETURN_IF_ERROR(
+        txn->Write(file.base() + layout_at[i], reinterpret_cast<const char*>(id), addr + 4));
+  }
   uint8_t field[8];
-  StoreLe(field, file.addr_size(), eoa);
-  return txn->Write(file.base() + eoa_at, reinterpret_cast<const char*>(field), file.addr_size());
+  StoreLe(field, addr, eoa);
+  return txn->Write(file.base() + eoa_at, reinterpret_cast<const char*>(field), addr);
 }
 
 }  // namespace

@@ -9,9 +9,10 @@
 // chunks. So the commit has HDF5 create the dataset with a virtual layout
 // and no mapping, and once HDF5 has closed the file, inside the same
 // transaction, stores the list itself: the base's encoding with the new
-// rows, in a global heap collection appended at the end of the file (the
-// superblock's end-of-file address moved past it, as HDF5 would allocate
-// it), and the layout message pointed at it. Any file this does not know
+// rows, in global heap collections appended at the end of the file (small
+// lists sharing one, as HDF5 fills them; the superblock's end-of-file
+// address moved past them, as HDF5 would allocate them), and the layout
+// message pointed at it. Any file this does not know
 // (another superblock or object header version, an unexpected layout) is
 // Unsupported, and the caller commits again the ordinary way.
 #pragma once
