@@ -15,6 +15,7 @@
 #include "chunk_cache.h"
 #include "h5_handle.h"
 #include "journaled_commit.h"
+#include "virtual_dataset_header.h"
 #include "test_util.h"
 #include "vh5/versioned_file.h"
 #include "vh5/writer.h"
@@ -544,10 +545,10 @@ BOOST_AUTO_TEST_CASE(a_damaged_compressed_chunk_is_an_error_not_data) {
   }
 }
 
-// A dataset that keeps its base's cells (or is unchanged) gets the base's
-// mapping list with new rows, stored after HDF5 closes the file
+// A changed dataset gets its mapping list encoded by the commit, an
+// unchanged one its base's list, stored after HDF5 closes the file
 // (mapping_patch.h); a refused list is committed again the ordinary way.
-BOOST_AUTO_TEST_CASE(a_dataset_that_keeps_its_cells_takes_its_base_list_with_new_rows) {
+BOOST_AUTO_TEST_CASE(changed_and_unchanged_datasets_get_their_lists_after_the_close) {
   TempDir dir;
   fs::path file = dir.path() / "data.h5";
   BOOST_TEST_REQUIRE(vh5::CreateVersionedFile(file.string()).ok());
@@ -597,7 +598,7 @@ BOOST_AUTO_TEST_CASE(a_dataset_that_keeps_its_cells_takes_its_base_list_with_new
   BOOST_TEST(vh5::LastRemapCountsForTesting().patched == 0);
   BOOST_TEST(vh5::LastRemapCountsForTesting().retried == 1);
 
-  // A grown dataset maps other cells: HDF5 builds it; the others still patch.
+  // A grown dataset maps other cells: its list is encoded anew, and patched too.
   v.name = "v4";
   v.datasets[0].data += Doubles({7.0}, 100);
   v.datasets[0].shape = {1100};
@@ -610,7 +611,7 @@ BOOST_AUTO_TEST_CASE(a_dataset_that_keeps_its_cells_takes_its_base_list_with_new
   vh5::Status grown = vh5::CommitVersion(file.string(), v);
   BOOST_TEST_REQUIRE(grown.ok(), grown.ToString());
   note("v4");
-  BOOST_TEST(vh5::LastRemapCountsForTesting().patched == 1);
+  BOOST_TEST(vh5::LastRemapCountsForTesting().patched == 2);
 
   for (const auto& [name, datasets] : expected)
     for (const auto& [path, data] : datasets)
@@ -628,6 +629,80 @@ BOOST_AUTO_TEST_CASE(a_dataset_that_keeps_its_cells_takes_its_base_list_with_new
                        .get<std::string>("sha256") == Sha256Hex(want));
       }
   VerifyClean(file);
+}
+
+// The lists the commit encodes are HDF5's own, byte for byte: the same
+// versions committed with and without patches store equal lists, for new,
+// grown, 2-D, string and compressed datasets.
+BOOST_AUTO_TEST_CASE(encoded_lists_equal_the_lists_hdf5_builds) {
+  TempDir dir;
+  vh5::NewDataset grid;  // edge chunks on both axes
+  grid.path = "g/grid";
+  grid.dtype = "<i4";
+  grid.shape = {100, 30};
+  grid.chunks = {16, 8};
+  for (int32_t i = 0; i < 100 * 30; ++i) grid.data.append(reinterpret_cast<const char*>(&i), 4);
+  vh5::NewDataset words;
+  words.path = "words";
+  words.dtype = "vlen-str";
+  words.shape = {9};
+  words.chunks = {4};
+  words.strings = {"a", "", "bb", "c", "dd", "e", "ff", "g", "hh"};
+  vh5::NewDataset packed = Ramp("packed", 3000, 256);
+  packed.compression = "gzip:4,shuffle";
+  vh5::NewVersion v1;
+  v1.name = "v1";
+  v1.datasets = {Ramp("ramp", 1000, 64), grid, words, packed};
+  vh5::NewVersion v2 = v1;
+  v2.name = "v2";
+  v2.datasets[0].data += Doubles({9.0}, 300);  // grown by 300 elements
+  v2.datasets[0].shape = {1300};
+  v2.datasets[0].partly_from = "v1";
+  v2.datasets[0].dirty = {{8000, 10400}};
+  v2.datasets[1].data[0] = 7;  // one chunk of the grid changed
+  v2.datasets[2].strings[8] = "new";
+
+  const std::vector<std::pair<std::string, std::string>> lists = {
+      {"v1", "ramp"}, {"v1", "g/grid"}, {"v1", "words"}, {"v1", "packed"},
+      {"v2", "ramp"}, {"v2", "g/grid"}, {"v2", "words"}, {"v2", "packed"}};
+  std::map<bool, std::vector<std::vector<uint8_t>>> stored;
+  for (bool refuse : {false, true}) {
+    fs::path file = dir.path() / (refuse ? "hdf5.h5" : "encoded.h5");
+    BOOST_TEST_REQUIRE(vh5::CreateVersionedFile(file.string()).ok());
+    vh5::RefuseMappingPatchesForTesting(refuse);
+    vh5::Status s1 = vh5::CommitVersion(file.string(), v1);
+    int patched = vh5::LastRemapCountsForTesting().patched;
+    vh5::Status s2 = vh5::CommitVersion(file.string(), v2);
+    vh5::RefuseMappingPatchesForTesting(false);
+    BOOST_TEST_REQUIRE(s1.ok(), s1.ToString());
+    BOOST_TEST_REQUIRE(s2.ok(), s2.ToString());
+    BOOST_TEST(patched == (refuse ? 0 : 4));
+    BOOST_TEST(vh5::LastRemapCountsForTesting().patched == (refuse ? 0 : 4));
+    vh5::h5::Handle f(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+    for (const auto& [version, path] : lists) {
+      std::vector<uint8_t> block;
+      auto header = vh5::ReadVirtualDatasetHeader(
+          f.get(), -1, "/_version_data/versions/" + version + "/" + path, &block);
+      BOOST_TEST_REQUIRE(header.ok(), header.status().ToString());
+      BOOST_TEST(!block.empty());
+      stored[refuse].push_back(std::move(block));
+    }
+    ptree oracle = H5pyOracle(file);
+    BOOST_TEST(oracle.get<int>("bad_hash_rows") == 0);
+    for (const vh5::NewVersion* v : {&v1, &v2})
+      for (const vh5::NewDataset& d : v->datasets)
+        BOOST_TEST_CONTEXT(v->name << ":" << d.path) {
+          std::string content = EngineContent(file, v->name, d.path);
+          if (d.strings.empty()) BOOST_TEST(Sha256Hex(content) == Sha256Hex(d.data));
+          BOOST_TEST(At(At(At(At(oracle, "versions"), v->name), "datasets"), d.path)
+                         .get<std::string>("sha256") == Sha256Hex(content));
+        }
+    VerifyClean(file);
+  }
+  for (size_t i = 0; i < lists.size(); ++i)
+    BOOST_TEST_CONTEXT(lists[i].first << ":" << lists[i].second) {
+      BOOST_TEST((stored[false][i] == stored[true][i]));
+    }
 }
 
 // Patched lists share global heap collections as HDF5's own do: a version

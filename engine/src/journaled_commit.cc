@@ -28,8 +28,8 @@ std::atomic<bool> refuse_patches_for_testing{false};
 std::atomic<int> last_patched{0};
 std::atomic<int> last_retried{0};
 
-// One attempt at the commit. With `remap`, datasets whose mapping list is
-// their base's, up to rows, get it after the close (mapping_patch.h);
+// One attempt at the commit. With `remap`, datasets get their mapping lists
+// after the close (mapping_patch.h);
 // `*remap_failed` says that was refused, the transaction aborted, and the
 // caller should try again without.
 Status CommitOnce(const std::string& path, const NewVersion& version, std::shared_mutex* apply_lock,

@@ -31,9 +31,9 @@ Status CloseJournaled(hid_t file, Transaction* txn, bool failed);
 // readers holding it shared never see metadata half written. A full disk is
 // NoSpace, whatever HDF5 made of it.
 //
-// A dataset whose mapping list is its base's up to rows gets it after the
-// close (mapping_patch.h); should that be refused, the transaction is
-// aborted and the commit made again the ordinary way.
+// Mapping lists are stored by the commit itself after the close
+// (mapping_patch.h); should that be refused, the transaction is aborted and
+// the commit made again the ordinary way.
 Status CommitAtomically(const std::string& path, const NewVersion& version,
                         std::shared_mutex* apply_lock);
 

@@ -79,12 +79,10 @@ Result<std::string> DecodeFill(const ObjectHeader& header) {
   return std::string(value.begin(), value.end());
 }
 
-// `block` and `fields`, if given, keep the encoded list and where its
-// source rows are.
+// `block_out`, if given, keeps the encoded list.
 Result<MappingList> DecodeLayout(const FileBytes& file, const ObjectHeader& header,
                                  const std::vector<uint64_t>& shape,
-                                 std::vector<uint8_t>* block_out = nullptr,
-                                 std::vector<SourceRowField>* fields = nullptr) {
+                                 std::vector<uint8_t>* block_out = nullptr) {
   VH5_ASSIGN_OR_RETURN(const HeaderMessage* m, Required(header, kLayoutMessage, "layout"));
   ByteDecoder in(m->data);
   uint8_t version = 0, layout_class = 0;
@@ -102,7 +100,7 @@ Result<MappingList> DecodeLayout(const FileBytes& file, const ObjectHeader& head
     return empty;
   }
   VH5_ASSIGN_OR_RETURN(std::vector<uint8_t> block, ReadGlobalHeapObject(file, heap, index));
-  Result<MappingList> list = DecodeMappingList(block, file.len_size(), shape, fields);
+  Result<MappingList> list = DecodeMappingList(block, file.len_size(), shape);
   if (block_out) *block_out = std::move(block);
   return list;
 }
@@ -119,8 +117,7 @@ Result<Fd> OpenByName(hid_t file) {
 }
 
 Result<VirtualDatasetHeader> Read(hid_t file, int fd, const std::string& path,
-                                  std::vector<uint8_t>* block = nullptr,
-                                  std::vector<SourceRowField>* fields = nullptr) {
+                                  std::vector<uint8_t>* block = nullptr) {
   H5O_info_t info;
   if (H5Oget_info_by_name2(file, path.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
     return h5::Error("cannot locate the dataset's header");
@@ -133,7 +130,7 @@ Result<VirtualDatasetHeader> Read(hid_t file, int fd, const std::string& path,
                        Required(header, kDataspaceMessage, "dataspace"));
   VH5_ASSIGN_OR_RETURN(out.shape, DecodeShape(space->data, bytes.len_size()));
   // The layout first: a dataset that is not virtual needs nothing else here.
-  VH5_ASSIGN_OR_RETURN(out.mappings, DecodeLayout(bytes, header, out.shape, block, fields));
+  VH5_ASSIGN_OR_RETURN(out.mappings, DecodeLayout(bytes, header, out.shape, block));
   VH5_ASSIGN_OR_RETURN(const HeaderMessage* type, Required(header, kDatatypeMessage, "datatype"));
   VH5_ASSIGN_OR_RETURN(out.type, DecodeDatatype(type->data));
 
@@ -158,14 +155,13 @@ Result<VirtualDatasetHeader> Read(hid_t file, int fd, const std::string& path,
 }  // namespace
 
 Result<VirtualDatasetHeader> ReadVirtualDatasetHeader(hid_t file, int fd, const std::string& path,
-                                                      std::vector<uint8_t>* block,
-                                                      std::vector<SourceRowField>* fields) {
+                                                      std::vector<uint8_t>* block) {
   Fd opened;
   if (fd < 0) {
     VH5_ASSIGN_OR_RETURN(opened, OpenByName(file));
     fd = opened.get();
   }
-  Result<VirtualDatasetHeader> header = Read(file, fd, path, block, fields);
+  Result<VirtualDatasetHeader> header = Read(file, fd, path, block);
   if (!header.ok()) return header.status().WithContext(path);
   return header;
 }
@@ -180,7 +176,7 @@ Result<VersionMappings> ReadVersionMappings(hid_t file, int fd, const std::strin
                                             const std::vector<uint64_t>& cell_dims) {
   VersionMappings out;
   VH5_ASSIGN_OR_RETURN(VirtualDatasetHeader header,
-                       ReadVirtualDatasetHeader(file, fd, path, &out.block, &out.source_rows));
+                       ReadVirtualDatasetHeader(file, fd, path, &out.block));
   if (cell_dims.size() != header.shape.size())
     return Status::Unsupported(path + ": a chunk shape of another rank than the dataset");
   VH5_ASSIGN_OR_RETURN(out.map, ChunkMap::FromMappings(header.mappings, header.shape, cell_dims));

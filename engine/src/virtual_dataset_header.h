@@ -36,11 +36,10 @@ struct VirtualDatasetHeader {
 
 // The header of the virtual dataset at absolute `path` of `file`. `fd` is a
 // read-only descriptor of the same file, or -1 to open it by H5Fget_name.
-// `block` and `fields`, if given, receive the encoded mapping list (empty
-// when there is none) and where its entries' source rows are.
-Result<VirtualDatasetHeader> ReadVirtualDatasetHeader(
-    hid_t file, int fd, const std::string& path, std::vector<uint8_t>* block = nullptr,
-    std::vector<SourceRowField>* fields = nullptr);
+// `block`, if given, receives the encoded mapping list (empty when there is
+// none).
+Result<VirtualDatasetHeader> ReadVirtualDatasetHeader(hid_t file, int fd, const std::string& path,
+                                                      std::vector<uint8_t>* block = nullptr);
 
 // The chunk map of the version dataset at absolute `path`, split along
 // `cell_dims` (its "chunks" attribute), for the commit path's base version.
@@ -57,7 +56,6 @@ struct VersionMappings {
   ChunkMap map;
   MappingList list;
   std::vector<uint8_t> block;  // empty: the dataset maps nothing
-  std::vector<SourceRowField> source_rows;
 };
 Result<VersionMappings> ReadVersionMappings(hid_t file, int fd, const std::string& path,
                                             const std::vector<uint64_t>& cell_dims);

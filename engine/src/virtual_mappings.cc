@@ -48,8 +48,7 @@ Status RegularDim(uint64_t start, uint64_t stride, uint64_t n, uint64_t block, u
   return Status::OK();
 }
 
-// `field`, if given, learns where start[0] (and end[0]) are.
-Status DecodeHyperslab(ByteDecoder& in, size_t rank, Box* box, SourceRowField* field) {
+Status DecodeHyperslab(ByteDecoder& in, size_t rank, Box* box) {
   uint32_t version = 0;
   if (!in.U32(&version)) return Short();
   uint8_t flags = 0;
@@ -78,12 +77,7 @@ Status DecodeHyperslab(ByteDecoder& in, size_t rank, Box* box, SourceRowField* f
   // Values of all ones mean "unlimited" at every coordinate width.
   uint64_t all_ones = width == 8 ? kUnlimited : (uint64_t{1} << (8 * width)) - 1;
   auto widen = [&](uint64_t v) { return v == all_ones ? kUnlimited : v; };
-  if (field) field->width = static_cast<uint8_t>(width);
   if (flags & kHyperRegular) {
-    if (field) {
-      field->start_at = static_cast<uint32_t>(in.position());
-      field->end_at = -1;
-    }
     for (size_t d = 0; d < rank; ++d) {
       uint64_t start = 0, stride = 0, n = 0, block = 0;
       if (!in.Uint(width, &start) || !in.Uint(width, &stride) || !in.Uint(width, &n) ||
@@ -99,10 +93,6 @@ Status DecodeHyperslab(ByteDecoder& in, size_t rank, Box* box, SourceRowField* f
   if (blocks > in.remaining() / (2 * rank * width)) return Bad("more blocks than bytes");
   // HDF5 merges several blocks into one selection; a box is one block.
   if (blocks != 1) return Status::Unsupported(std::to_string(blocks) + " blocks in a mapping");
-  if (field) {
-    field->start_at = static_cast<uint32_t>(in.position());
-    field->end_at = static_cast<int32_t>(in.position() + rank * width);
-  }
   for (size_t d = 0; d < rank; ++d)
     if (!in.Uint(width, &box->start[d])) return Short();
   for (size_t d = 0; d < rank; ++d) {
@@ -114,7 +104,7 @@ Status DecodeHyperslab(ByteDecoder& in, size_t rank, Box* box, SourceRowField* f
   return Status::OK();
 }
 
-Status DecodeSelection(ByteDecoder& in, size_t rank, Box* box, SourceRowField* field = nullptr) {
+Status DecodeSelection(ByteDecoder& in, size_t rank, Box* box) {
   uint32_t type = 0;
   if (!in.U32(&type)) return Short();
   switch (type) {
@@ -131,7 +121,7 @@ Status DecodeSelection(ByteDecoder& in, size_t rank, Box* box, SourceRowField* f
     }
     case kSelectHyperslabs:
       box->all = false;
-      return DecodeHyperslab(in, rank, box, field);
+      return DecodeHyperslab(in, rank, box);
     case kSelectPoints:
       return Status::Unsupported("a point selection in a mapping");
     default:
@@ -153,10 +143,7 @@ Status DecodeName(ByteDecoder& in, bool shared, size_t len_size, size_t entry,
 }  // namespace
 
 Result<MappingList> DecodeMappingList(std::span<const uint8_t> block, size_t len_size,
-                                      const std::vector<uint64_t>& shape,
-                                      std::vector<SourceRowField>* fields) {
-  // Offsets are kept in 32 bits.
-  if (fields && block.size() > INT32_MAX) return Status::Unsupported("a mapping list over 2 GiB");
+                                      const std::vector<uint64_t>& shape) {
   if (block.size() < 4) return Short();
   uint32_t stored = static_cast<uint32_t>(LoadLe(block.data() + block.size() - 4, 4));
   if (MetadataChecksum(block.first(block.size() - 4)) != stored) return Bad("checksum mismatch");
@@ -198,10 +185,8 @@ Result<MappingList> DecodeMappingList(std::span<const uint8_t> block, size_t len
     // HDF5 expands %b and %% in source names; only plain names are read here.
     if (dataset.find('%') != std::string_view::npos)
       return Status::Unsupported("a source name with printf-style specifiers");
-    SourceRowField field;
-    VH5_RETURN_IF_ERROR(DecodeSelection(in, rank, &source, fields ? &field : nullptr));
+    VH5_RETURN_IF_ERROR(DecodeSelection(in, rank, &source));
     VH5_RETURN_IF_ERROR(DecodeSelection(in, rank, &virt));
-    if (fields) fields->push_back(field);
     if (source.all) return Status::Unsupported("a mapping of a whole source dataset");
     if (virt.all) std::copy(shape.begin(), shape.end(), virt.count);
     if (!std::equal(source.count, source.count + rank, virt.count))
@@ -283,31 +268,6 @@ Result<std::vector<uint8_t>> EncodeMappingList(const MappingList& list) {
   }
   Append(&out, MetadataChecksum(out), 4);
   return out;
-}
-
-Status SetSourceRows(std::span<uint8_t> block, const MappingList& list,
-                     const std::vector<SourceRowField>& fields, std::span<const uint64_t> rows) {
-  if (fields.size() != list.entries.size() || rows.size() != list.entries.size() ||
-      block.size() < 4)
-    return Status::InvalidArgument("source rows do not match the mapping list");
-  auto store = [&](size_t at, uint8_t width, uint64_t v) {
-    for (size_t i = 0; i < width; ++i) block[at + i] = static_cast<uint8_t>(v >> (8 * i));
-  };
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const SourceRowField& f = fields[i];
-    uint64_t count = list.SourceCount(list.entries[i])[0];
-    uint64_t last = rows[i] + count - 1;
-    // All ones means "unlimited" at every width: never a row.
-    uint64_t limit = f.width == 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * f.width)) - 1;
-    if (count == 0 || last < rows[i] || last >= limit)
-      return Status::InvalidArgument("row " + std::to_string(rows[i]) + " does not fit a " +
-                                     std::to_string(f.width) + "-byte coordinate");
-    store(f.start_at, f.width, rows[i]);
-    if (f.end_at >= 0) store(static_cast<size_t>(f.end_at), f.width, last);
-  }
-  uint32_t sum = MetadataChecksum(block.first(block.size() - 4));
-  store(block.size() - 4, 4, sum);
-  return Status::OK();
 }
 
 namespace {

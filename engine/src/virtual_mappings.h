@@ -42,27 +42,10 @@ struct MappingList {
 // block, the checksum last. Unsupported for an empty box.
 Result<std::vector<uint8_t>> EncodeMappingList(const MappingList& list);
 
-// Where an entry's source selection keeps its first coordinate along axis 0
-// in the encoded block, so that a commit can point the entry at another row
-// of raw_data without encoding the list anew (mapping_patch.h).
-struct SourceRowField {
-  uint32_t start_at = 0;  // offset of start[0]
-  int32_t end_at = -1;    // offset of end[0] in a one-block selection; -1 for a regular one
-  uint8_t width = 8;      // bytes per coordinate
-};
-
 // Decodes a mapping list (the bytes of its global heap object) of a virtual
-// dataset of `shape`; `len_size` is the file's "size of lengths". With
-// `fields`, also where each entry's source row is (one per entry).
+// dataset of `shape`; `len_size` is the file's "size of lengths".
 Result<MappingList> DecodeMappingList(std::span<const uint8_t> block, size_t len_size,
-                                      const std::vector<uint64_t>& shape,
-                                      std::vector<SourceRowField>* fields = nullptr);
-
-// Points entry i of the encoded `block` (decoded as `list` with `fields`)
-// at source row `rows[i]`, and updates the block's checksum. InvalidArgument
-// when a row does not fit the entry's coordinate width.
-Status SetSourceRows(std::span<uint8_t> block, const MappingList& list,
-                     const std::vector<SourceRowField>& fields, std::span<const uint64_t> rows);
+                                      const std::vector<uint64_t>& shape);
 
 // Object `index` of the global heap collection at `address`: its bytes and
 // the file address where they begin.

@@ -98,7 +98,10 @@ class DatasetWriter {
     VH5_ASSIGN_OR_RETURN(HashTable table, HashTable::Open(raw_group_.get()));
     VH5_RETURN_IF_ERROR(StoreChunks(&table));
     VH5_RETURN_IF_ERROR(table.Write());
-    if (patches_ && MapsTheBaseCells()) return WriteWithBaseList(RowsOfBaseEntries());
+    if (patches_ && !mappings_.empty()) {
+      Result<std::vector<uint8_t>> list = EncodeMappingList(MappingsAsList());
+      if (list.ok()) return WriteWithList(std::move(*list));
+    }
     return CreateVirtualDataset(/*without_mappings=*/false);
   }
 
@@ -126,76 +129,40 @@ class DatasetWriter {
     // Whatever this writer cannot describe (a scalar dataset) is copied as it is.
     if (!Describe().ok() || vlen_ || elements_ == 0) return false;
     VH5_RETURN_IF_ERROR(LoadBaseMap(ds_.unchanged_from));
-    if (!BaseListDescribesThis()) return false;
-    std::vector<uint64_t> rows;
-    for (const MappingList::Entry& e : base_list_.list.entries)
-      rows.push_back(base_list_.list.SourceStart(e)[0]);
-    VH5_RETURN_IF_ERROR(WriteWithBaseList(std::move(rows)));
-    return true;
-  }
-
-  // Whether the base's list was read from its bytes, for a dataset of this
-  // one's shape, type and fill value.
-  bool BaseListDescribesThis() const {
-    return !base_list_.block.empty() && !vlen_ && base_shape_ == ds_.shape && base_list_.type &&
-           H5Tequal(base_list_.type.get(), type_.get()) > 0 && base_list_.fill == fill_;
-  }
-
-  // Whether the new mappings cover exactly the cells the base maps, one
-  // entry of its list each: then only their rows differ.
-  bool MapsTheBaseCells() const {
-    if (!BaseListDescribesThis() || base_list_.list.entries.size() != mappings_.size())
+    if (base_list_.block.empty() || base_shape_ != ds_.shape || !base_list_.type ||
+        H5Tequal(base_list_.type.get(), type_.get()) <= 0 || base_list_.fill != fill_)
       return false;
-    for (const Mapping& m : mappings_) {
-      int64_t start = 0;
-      bool fill = false;
-      if (!BaseMapping(m, &start, &fill) || fill) return false;
-    }
+    VH5_RETURN_IF_ERROR(WriteWithList(std::move(base_list_.block)));
     return true;
   }
 
-  // The new row of each entry of the base's list, in its order; empty when
-  // an entry is not one whole cell the new version maps.
-  std::vector<uint64_t> RowsOfBaseEntries() const {
-    const MappingList& list = base_list_.list;
-    std::unordered_map<uint64_t, int64_t> row_of_cell;
-    row_of_cell.reserve(mappings_.size());
-    for (const Mapping& m : mappings_)
-      row_of_cell[base_map_->CellOf(m.origin.data())] = m.raw_start;
-    std::vector<uint64_t> rows;
-    rows.reserve(list.entries.size());
-    std::vector<uint64_t> origin(ds_.shape.size()), extent(ds_.shape.size());
-    for (const MappingList::Entry& e : list.entries) {
-      uint64_t cell = base_map_->CellOf(list.VirtualStart(e));
-      base_map_->CellBox(cell, origin.data(), extent.data());
-      auto found = row_of_cell.find(cell);
-      if (found == row_of_cell.end() ||
-          !std::equal(origin.begin(), origin.end(), list.VirtualStart(e)) ||
-          !std::equal(extent.begin(), extent.end(), list.VirtualCount(e)))
-        return {};
-      rows.push_back(static_cast<uint64_t>(found->second));
-      row_of_cell.erase(found);
+  // This version's mappings as a list: each chunk's cell, from its rows of raw_data.
+  MappingList MappingsAsList() const {
+    MappingList list;
+    list.rank = ds_.shape.size();
+    list.sources = {raw_path_};
+    list.entries.reserve(mappings_.size());
+    list.coords.reserve(mappings_.size() * 4 * list.rank);
+    for (const Mapping& m : mappings_) {
+      list.entries.push_back({0, static_cast<uint32_t>(list.coords.size())});
+      list.coords.insert(list.coords.end(), m.origin.begin(), m.origin.end());
+      list.coords.insert(list.coords.end(), m.extent.begin(), m.extent.end());
+      list.coords.push_back(static_cast<uint64_t>(m.raw_start));
+      list.coords.insert(list.coords.end(), list.rank - 1, 0);
+      list.coords.insert(list.coords.end(), m.extent.begin(), m.extent.end());
     }
-    return rows;
+    return list;
   }
 
   // The dataset created without mappings, for ApplyMappingPatches to give it
-  // the base's list with `rows` once HDF5 has closed the file.
-  Status WriteWithBaseList(std::vector<uint64_t> rows) {
-    if (rows.size() != base_list_.list.entries.size())
-      return CreateVirtualDataset(/*without_mappings=*/false);
-    MappingPatch patch;
-    patch.path = ds_.path;
-    patch.block = base_list_.block;
-    if (!SetSourceRows(patch.block, base_list_.list, base_list_.source_rows, rows).ok())
-      return CreateVirtualDataset(/*without_mappings=*/false);
+  // the encoded list `block` once HDF5 has closed the file.
+  Status WriteWithList(std::vector<uint8_t> block) {
     VH5_RETURN_IF_ERROR(CreateVirtualDataset(/*without_mappings=*/true));
     H5O_info_t info;
     if (H5Oget_info_by_name2(version_group_, ds_.path.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) <
         0)
       return h5::Error("cannot locate " + ds_.path);
-    patch.header_address = info.addr;
-    patches_->push_back(std::move(patch));
+    patches_->push_back(MappingPatch{ds_.path, info.addr, std::move(block)});
     return Status::OK();
   }
 
