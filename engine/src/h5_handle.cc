@@ -1,5 +1,8 @@
 #include "h5_handle.h"
 
+#include <fcntl.h>
+
+#include <cerrno>
 #include <cstring>
 
 #include "object_check.h"
@@ -82,6 +85,17 @@ void SilenceAutomaticErrorPrinting() {
   if (silenced) return;
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   silenced = true;
+}
+
+Result<Fd> OpenReadOnlyDescriptor(hid_t file) {
+  ssize_t len = H5Fget_name(file, nullptr, 0);
+  if (len < 0) return Error("cannot name the file");
+  std::string name(static_cast<size_t>(len) + 1, '\0');
+  H5Fget_name(file, name.data(), name.size());
+  name.resize(static_cast<size_t>(len));
+  Fd fd(::open(name.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return Status::IOError(name + ": " + std::strerror(errno));
+  return fd;
 }
 
 Result<Handle> OpenGroup(hid_t loc, const std::string& path) {

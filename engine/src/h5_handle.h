@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fd.h"
 #include "vh5/status.h"
 
 namespace vh5::h5 {
@@ -59,6 +60,10 @@ void SilenceAutomaticErrorPrinting();
 
 // Registers the LZF filter (id 32000, as h5py writes it) with liblzf, once per process.
 void RegisterLzfFilter();
+
+// A read-only descriptor of the file HDF5 has open as `file`, opened anew by
+// its name.
+Result<Fd> OpenReadOnlyDescriptor(hid_t file);
 
 // Opens an object by path; NotFound (with the path) when it does not exist.
 // In a file with an ObjectChecker (object_check.h), the objects on the way

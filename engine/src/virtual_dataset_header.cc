@@ -105,17 +105,6 @@ Result<MappingList> DecodeLayout(const FileBytes& file, const ObjectHeader& head
   return list;
 }
 
-Result<Fd> OpenByName(hid_t file) {
-  ssize_t len = H5Fget_name(file, nullptr, 0);
-  if (len < 0) return h5::Error("cannot name the file");
-  std::string name(static_cast<size_t>(len) + 1, '\0');
-  H5Fget_name(file, name.data(), name.size());
-  name.resize(static_cast<size_t>(len));
-  Fd fd(::open(name.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return Status::IOError(name + ": " + std::strerror(errno));
-  return fd;
-}
-
 Result<VirtualDatasetHeader> Read(hid_t file, int fd, const std::string& path,
                                   std::vector<uint8_t>* block = nullptr) {
   H5O_info_t info;
@@ -158,7 +147,7 @@ Result<VirtualDatasetHeader> ReadVirtualDatasetHeader(hid_t file, int fd, const 
                                                       std::vector<uint8_t>* block) {
   Fd opened;
   if (fd < 0) {
-    VH5_ASSIGN_OR_RETURN(opened, OpenByName(file));
+    VH5_ASSIGN_OR_RETURN(opened, h5::OpenReadOnlyDescriptor(file));
     fd = opened.get();
   }
   Result<VirtualDatasetHeader> header = Read(file, fd, path, block);
