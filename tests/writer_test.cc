@@ -56,6 +56,17 @@ vh5::NewDataset Ramp(const std::string& path, size_t n, size_t chunk) {
   return d;
 }
 
+// A 100 x 30 <i4 dataset in 16 x 8 chunks: edge cells on both axes.
+vh5::NewDataset Grid(const std::string& path) {
+  vh5::NewDataset grid;
+  grid.path = path;
+  grid.dtype = "<i4";
+  grid.shape = {100, 30};
+  grid.chunks = {16, 8};
+  for (int32_t i = 0; i < 100 * 30; ++i) grid.data.append(reinterpret_cast<const char*>(&i), 4);
+  return grid;
+}
+
 // Every attribute as h5py sees it: "name|HDF5 type class/size/shape|repr(value)".
 const char kAttributeProbe[] = R"PY(
 import sys, h5py
@@ -552,12 +563,7 @@ BOOST_AUTO_TEST_CASE(changed_and_unchanged_datasets_get_their_lists_after_the_cl
   TempDir dir;
   fs::path file = dir.path() / "data.h5";
   BOOST_TEST_REQUIRE(vh5::CreateVersionedFile(file.string()).ok());
-  vh5::NewDataset grid;  // 2-D with edge chunks on both axes
-  grid.path = "g/grid";
-  grid.dtype = "<i4";
-  grid.shape = {100, 30};
-  grid.chunks = {16, 8};
-  for (int32_t i = 0; i < 100 * 30; ++i) grid.data.append(reinterpret_cast<const char*>(&i), 4);
+  vh5::NewDataset grid = Grid("g/grid");
   vh5::NewVersion v;
   v.name = "v1";
   v.datasets = {Ramp("ramp", 1000, 64), grid, Ramp("still", 300, 32)};
@@ -638,12 +644,7 @@ BOOST_AUTO_TEST_CASE(dirty_cells_equal_to_their_base_keep_their_chunks) {
   TempDir dir;
   fs::path file = dir.path() / "data.h5";
   BOOST_TEST_REQUIRE(vh5::CreateVersionedFile(file.string()).ok());
-  vh5::NewDataset grid;  // 7 x 4 cells, edge cells on both axes
-  grid.path = "grid";
-  grid.dtype = "<i4";
-  grid.shape = {100, 30};
-  grid.chunks = {16, 8};
-  for (int32_t i = 0; i < 100 * 30; ++i) grid.data.append(reinterpret_cast<const char*>(&i), 4);
+  vh5::NewDataset grid = Grid("grid");
   vh5::NewDataset packed = Ramp("packed", 3000, 256);  // 12 cells, the last one short
   packed.compression = "gzip:4,shuffle";
   vh5::NewVersion v;
@@ -681,12 +682,7 @@ BOOST_AUTO_TEST_CASE(dirty_cells_equal_to_their_base_keep_their_chunks) {
 // grown, 2-D, string and compressed datasets.
 BOOST_AUTO_TEST_CASE(encoded_lists_equal_the_lists_hdf5_builds) {
   TempDir dir;
-  vh5::NewDataset grid;  // edge chunks on both axes
-  grid.path = "g/grid";
-  grid.dtype = "<i4";
-  grid.shape = {100, 30};
-  grid.chunks = {16, 8};
-  for (int32_t i = 0; i < 100 * 30; ++i) grid.data.append(reinterpret_cast<const char*>(&i), 4);
+  vh5::NewDataset grid = Grid("g/grid");
   vh5::NewDataset words;
   words.path = "words";
   words.dtype = "vlen-str";
