@@ -11,6 +11,9 @@ usage: damage_file.py FILE KIND ARGS...
   prev-version VERSION NAME              set a version's prev_version
   del-hash-table PATH                    delete PATH's hash table
   drop-hash-row PATH ROW                 remove row ROW from PATH's hash table
+  group-cycle GROUP                      add GROUP/loop holding hard links to GROUP ("up")
+                                         and to itself ("self"): a cycle, walked forever
+                                         by a reader that follows links blindly
 """
 import sys
 
@@ -69,6 +72,11 @@ def main(path, kind, *args):
             table.attrs["largest_index"] = np.int64(n - 1)
         elif kind == "del-hash-table":
             del f["_version_data"][args[0]]["hash_table"]
+        elif kind == "group-cycle":
+            group = f[args[0]]
+            loop = group.create_group("loop")
+            loop["up"] = group
+            loop["self"] = loop
         else:
             sys.exit("unknown damage " + kind)
 

@@ -185,6 +185,19 @@ BOOST_AUTO_TEST_CASE(a_mapping_out_of_range_fails_that_dataset_alone) {
   CheckOnlyBroken(good, bad, "versions/v2/prices", "outside");
 }
 
+// Hard links that make a cycle inside a version: that version cannot be
+// shown as a tree (it would be infinite), so it fails, alone and at once.
+BOOST_AUTO_TEST_CASE(a_group_cycle_fails_that_version_alone) {
+  TempDir dir;
+  fs::path good = MakeDemoFile(dir.path() / "good.h5");
+  fs::path bad = dir.path() / "bad.h5";
+  fs::copy_file(good, bad);
+  CommandResult r = Run({"/usr/bin/python3", std::string(VH5_SOURCE_DIR) + "/tests/damage_file.py",
+                         bad.string(), "group-cycle", "/_version_data/versions/v1/sensors"});
+  BOOST_TEST_REQUIRE(r.exit_status == 0, "damage_file.py: " << r.err);
+  CheckOnlyBroken(good, bad, "versions/v1", "a group linked a second time");
+}
+
 BOOST_AUTO_TEST_CASE(malformed_xattrs_and_names_in_staging_change_nothing) {
   TempDir dir;
   fs::path file = MakeDemoFile(dir.path() / "demo.h5");

@@ -511,6 +511,61 @@ BOOST_AUTO_TEST_CASE(delete_reports_the_bytes_reclaimed_and_repack_returns_them)
              Sha256Hex(v2_values));
 }
 
+// Repacking copies into a new file: the strings of a string dataset are
+// stored there anew (its chunks hold ids into a file's own global heap),
+// and a group linked twice stays one group linked twice, not copied forever.
+BOOST_AUTO_TEST_CASE(repack_keeps_strings_and_hard_links) {
+  TempDir dir;
+  fs::path file = dir.path() / "demo.h5";
+  BOOST_TEST_REQUIRE(Vh5({"demo", file.string()}).exit_status == 0);
+  auto contents = [&] {
+    std::map<std::string, std::string> out;
+    pt::ptree oracle = H5pyOracle(file);
+    for (const auto& [version, v] : oracle.get_child("versions"))
+      for (const auto& [path, d] : v.get_child("datasets"))
+        out[version + ":" + path] = d.get<std::string>("sha256");
+    return out;
+  };
+  std::map<std::string, std::string> before = contents();
+  BOOST_TEST_REQUIRE(before.count("v3:names") == 1u);
+  std::string names = Vh5({"cat", file.string(), "v3:names"}).out;
+  BOOST_TEST_REQUIRE(!names.empty());
+
+  CommandResult packed = Vh5({"repack", file.string()});
+  BOOST_TEST_REQUIRE(packed.exit_status == 0, packed.err);
+  VerifyClean(file);
+  BOOST_TEST((contents() == before));
+  BOOST_TEST(Vh5({"cat", file.string(), "v3:names"}).out == names);
+
+  // A cycle in v2: readers refuse v2 alone, verify names both links, and a
+  // repack keeps the links as they are.
+  Damage(file, {"group-cycle", "/_version_data/versions/v2/sensors"});
+  const std::vector<std::string> problems = {
+      file.string() +
+          ": version v2: sensors/loop/self: a group linked a second time (a cycle, or two paths "
+          "to it)",
+      file.string() +
+          ": version v2: sensors/loop/up: a group linked a second time (a cycle, or two paths "
+          "to it)"};
+  CommandResult verified = Vh5({"verify", file.string()});
+  BOOST_TEST(verified.exit_status == 1);
+  BOOST_TEST(Lines(verified.out) == problems, verified.out);
+  CommandResult listed = Vh5({"ls", file.string(), "v2"});
+  BOOST_TEST(listed.exit_status == 1);
+  BOOST_TEST(Contains(listed.err, "/sensors/loop/self: a group linked a second time"), listed.err);
+  BOOST_TEST(Vh5({"ls", file.string(), "v3"}).exit_status == 0);
+  packed = Vh5({"repack", file.string()});
+  BOOST_TEST_REQUIRE(packed.exit_status == 0, packed.err);
+  BOOST_TEST(Lines(Vh5({"verify", file.string()}).out) == problems);
+  CommandResult same = Run(
+      {"/usr/bin/python3", "-c",
+       "import sys, h5py\n"
+       "g = h5py.File(sys.argv[1], 'r')['_version_data/versions/v2/sensors']\n"
+       "print(g['loop/up'].id == g.id, g['loop/self'].id == g['loop'].id)\n",
+       file.string()});
+  BOOST_TEST(same.out == "True True\n", same.out << same.err);
+}
+
 BOOST_AUTO_TEST_CASE(delete_with_repack_shrinks_the_file_in_one_go,
                      *boost::unit_test::precondition(RequiresSharedFixtures())) {
   TempDir dir;

@@ -41,6 +41,18 @@ Status CopyThroughFilters(hid_t src, const std::vector<hsize_t>& from, hid_t dst
   return Status::OK();
 }
 
+// Whether the elements of `dataset` are global heap ids in the file.
+bool HoldsHeapIds(hid_t dataset) {
+  h5::Handle type(H5Dget_type(dataset));
+  return H5Tis_variable_str(type.get()) > 0 || H5Tdetect_class(type.get(), H5T_VLEN) > 0;
+}
+
+bool SameFile(hid_t a, hid_t b) {
+  H5O_info_t ia, ib;
+  return H5Oget_info2(a, &ia, H5O_INFO_BASIC) >= 0 && H5Oget_info2(b, &ib, H5O_INFO_BASIC) >= 0 &&
+         ia.fileno == ib.fileno;
+}
+
 }  // namespace
 
 Status CopyChunk(hid_t src, const std::vector<hsize_t>& from, hid_t dst,
@@ -50,7 +62,8 @@ Status CopyChunk(hid_t src, const std::vector<hsize_t>& from, hid_t dst,
     h5::TakeErrorStack();
     stored = 0;
   }
-  if (stored == 0) return CopyThroughFilters(src, from, dst, to);
+  if (stored == 0 || (HoldsHeapIds(src) && !SameFile(src, dst)))
+    return CopyThroughFilters(src, from, dst, to);
   std::vector<char> buf(stored);
   uint32_t mask = 0;
   if (H5Dread_chunk(src, H5P_DEFAULT, from.data(), &mask, buf.data()) < 0)

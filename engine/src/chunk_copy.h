@@ -13,7 +13,10 @@ namespace vh5 {
 // `to` in `dst`, as stored: compressed bytes and filter mask, the filters
 // never run. `dst` must have the chunk shape and filters of `src` (the same
 // dataset, or one created with its creation properties). A chunk `src` has
-// not allocated reads as fill, and is written so at `dst`.
+// not allocated reads as fill, and is written so at `dst`. A chunk of
+// variable-length elements (strings) holds global heap ids of its own file:
+// into another file it is copied through HDF5's read and write, which store
+// its elements there anew.
 Status CopyChunk(hid_t src, const std::vector<hsize_t>& from, hid_t dst,
                  const std::vector<hsize_t>& to);
 

@@ -1,5 +1,7 @@
 #include "file_walk.h"
 
+#include <unordered_set>
+
 #include "h5_handle.h"
 #include "object_check.h"
 
@@ -11,7 +13,12 @@ herr_t CollectHardLink(hid_t, const char* name, const H5L_info_t* info, void* da
   return 0;
 }
 
-void FindDataGroups(hid_t file, const std::string& path, std::vector<std::string>* out) {
+// Groups already walked, by header address: a hard link back to an
+// ancestor (or a group linked twice) is walked once, not forever.
+using Walked = std::unordered_set<uint64_t>;
+
+void FindDataGroups(hid_t file, const std::string& path, Walked* walked,
+                    std::vector<std::string>* out) {
   std::string full = "/_version_data/" + path;
   if (h5::LinkExists(file, full + "/raw_data")) {
     out->push_back(path);
@@ -26,7 +33,8 @@ void FindDataGroups(hid_t file, const std::string& path, std::vector<std::string
       h5::TakeErrorStack();
       continue;
     }
-    if (info.type == H5O_TYPE_GROUP) FindDataGroups(file, path + "/" + child, out);
+    if (info.type == H5O_TYPE_GROUP && walked->insert(info.addr).second)
+      FindDataGroups(file, path + "/" + child, walked, out);
   }
 }
 
@@ -44,14 +52,24 @@ std::vector<std::string> DataGroupPaths(hid_t file) {
   std::vector<std::string> paths;
   Result<h5::Handle> data = h5::OpenGroup(file, "/_version_data");
   if (!data.ok()) return paths;
-  for (const std::string& child : HardLinks(data->get()))
-    if (child != "versions") FindDataGroups(file, child, &paths);
+  Walked walked;
+  for (const std::string& child : HardLinks(data->get())) {
+    H5O_info_t info;
+    if (child == "versions" ||
+        H5Oget_info_by_name2(data->get(), child.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0 ||
+        !walked.insert(info.addr).second) {
+      h5::TakeErrorStack();
+      continue;
+    }
+    FindDataGroups(file, child, &walked, &paths);
+  }
   return paths;
 }
 
 namespace {
 
-void Visit(hid_t group, const std::string& prefix, const TreeVisitor& visit) {
+void Visit(hid_t group, const std::string& prefix, const TreeVisitor& visit, Walked* walked,
+           std::vector<std::string>* again) {
   for (const std::string& name : HardLinks(group)) {
     std::string path = prefix.empty() ? name : prefix + "/" + name;
     H5O_info_t info;
@@ -62,13 +80,24 @@ void Visit(hid_t group, const std::string& prefix, const TreeVisitor& visit) {
     }
     visit(path, group, name, info.type);
     if (info.type != H5O_TYPE_GROUP) continue;
+    if (!walked->insert(info.addr).second) {
+      again->push_back(path);
+      continue;
+    }
     h5::Handle sub(H5Gopen2(group, name.c_str(), H5P_DEFAULT));
-    if (sub) Visit(sub.get(), path, visit);
+    if (sub) Visit(sub.get(), path, visit, walked, again);
   }
 }
 
 }  // namespace
 
-void VisitTree(hid_t group, const TreeVisitor& visit) { Visit(group, "", visit); }
+std::vector<std::string> VisitTree(hid_t group, const TreeVisitor& visit) {
+  Walked walked;
+  H5O_info_t info;
+  if (H5Oget_info2(group, &info, H5O_INFO_BASIC) >= 0) walked.insert(info.addr);
+  std::vector<std::string> again;
+  Visit(group, "", visit, &walked, &again);
+  return again;
+}
 
 }  // namespace vh5

@@ -16,15 +16,19 @@ std::vector<std::string> HardLinks(hid_t group);
 // The paths, relative to /_version_data, of the groups that hold a raw_data
 // ("prices", "a/b/c"), found as the Python library's _walk finds them: the
 // search stops at the first such group on each branch, and never enters
-// /_version_data/versions.
+// /_version_data/versions. A group reached twice (a hard link back up the
+// tree makes a cycle) is searched once.
 std::vector<std::string> DataGroupPaths(hid_t file);
 
 // Calls `visit` for every object below `group`, parents before children,
 // each group's links in name order: `path` is relative to `group`
 // ("a/b/c"), `parent` the group that holds the link `name`. `type` is
-// H5O_TYPE_UNKNOWN for an object HDF5 cannot inspect.
+// H5O_TYPE_UNKNOWN for an object HDF5 cannot inspect. A group reached
+// again (through a cycle, or a second hard link) is visited but not
+// entered; the paths where that happened are returned (the format never
+// links a group twice).
 using TreeVisitor = std::function<void(const std::string& path, hid_t parent,
                                        const std::string& name, H5O_type_t type)>;
-void VisitTree(hid_t group, const TreeVisitor& visit);
+std::vector<std::string> VisitTree(hid_t group, const TreeVisitor& visit);
 
 }  // namespace vh5

@@ -77,6 +77,10 @@ class Copier {
               });
     h5::TakeErrorStack();
     VH5_RETURN_IF_ERROR(CopyAttributes(src_root.get(), dst_root.get()).WithContext("/"));
+    H5O_info_t root;
+    if (H5Oget_info2(src_root.get(), &root, H5O_INFO_BASIC) < 0)
+      return h5::Error("cannot inspect the root group");
+    copied_[root.addr] = "/";
     return CopyGroup(src_root.get(), dst_root.get(), "");
   }
 
@@ -123,6 +127,14 @@ class Copier {
     if (H5Oget_info_by_name2(from, name, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
       return h5::Error("cannot inspect " + path);
     Step();
+    // An object linked again (a cycle, two paths to one group) is linked
+    // again in the copy, not copied twice, or forever.
+    auto [first, added] = copied_.emplace(info.addr, path);
+    if (!added) {
+      if (H5Lcreate_hard(dst_, first->second.c_str(), to, name, H5P_DEFAULT, H5P_DEFAULT) < 0)
+        return h5::Error("cannot link " + path + " to " + first->second);
+      return Status::OK();
+    }
     if (info.type == H5O_TYPE_GROUP) {
       h5::Handle src(H5Gopen2(from, name, H5P_DEFAULT));
       h5::Handle gcpl(src ? H5Gget_create_plist(src.get()) : H5I_INVALID_HID);
@@ -164,6 +176,7 @@ class Copier {
   hid_t src_, dst_;
   const Progress& progress_;
   uint64_t total_ = 0, done_ = 0;
+  std::unordered_map<uint64_t, std::string> copied_;  // source header address -> path in the copy
 };
 
 uint64_t FileSize(const std::string& path) {

@@ -124,13 +124,16 @@ class Verifier {
     else if (!ParseTimestamp(*timestamp))
       Problem(where + "timestamp \"" + *timestamp + "\" is not of the form " +
               "2024-01-01 13:00:00.000001+0000");
-    VisitTree(group.get(),
-              [&](const std::string& path, hid_t parent, const std::string& link, H5O_type_t type) {
-                if (type == H5O_TYPE_UNKNOWN)
-                  Problem(where + path + ": " + h5::Error("cannot inspect").message());
-                else if (type == H5O_TYPE_DATASET)
-                  CheckDataset(name, parent, link, path);
-              });
+    std::vector<std::string> again = VisitTree(
+        group.get(),
+        [&](const std::string& path, hid_t parent, const std::string& link, H5O_type_t type) {
+          if (type == H5O_TYPE_UNKNOWN)
+            Problem(where + path + ": " + h5::Error("cannot inspect").message());
+          else if (type == H5O_TYPE_DATASET)
+            CheckDataset(name, parent, link, path);
+        });
+    for (const std::string& path : again)
+      Problem(where + path + ": a group linked a second time (a cycle, or two paths to it)");
   }
 
   void CheckDataset(const std::string& version, hid_t group, const std::string& name,

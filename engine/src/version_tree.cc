@@ -1,6 +1,7 @@
 #include "version_tree.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "attributes.h"
 #include "disk_read_lock.h"
@@ -30,12 +31,23 @@ Result<std::shared_ptr<VersionTree>> VersionTree::Load(std::shared_ptr<FileCore>
   DiskReadLock disk(tree->core_->disk_mu);
   std::string group_path = std::string(kVersionsGroup) + "/" + tree->info_.name;
   VH5_ASSIGN_OR_RETURN(h5::Handle group, h5::OpenGroup(tree->core_->file.get(), group_path));
-  Status s = tree->Walk(group.get(), "", true);
+  std::unordered_set<uint64_t> walked;
+  Status s = tree->Walk(group.get(), "", &walked);
   if (!s.ok()) return s.WithContext(tree->core_->path + ": version " + tree->info_.name);
   return tree;
 }
 
-Status VersionTree::Walk(hid_t group, const std::string& path, bool is_root) {
+Status VersionTree::Walk(hid_t group, const std::string& path,
+                         std::unordered_set<uint64_t>* walked) {
+  bool is_root = walked->empty();
+  H5O_info_t self;
+  if (H5Oget_info2(group, &self, H5O_INFO_BASIC) < 0)
+    return h5::Error("cannot inspect group /" + path);
+  // A group linked twice would be walked again for every path to it: forever
+  // through a cycle, exponentially through a chain of double links.
+  if (!walked->insert(self.addr).second)
+    return Status::Corruption("/" + path +
+                              ": a group linked a second time (a cycle, or two paths to it)");
   std::vector<std::string> names;
   hsize_t idx = 0;
   if (H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &idx, CollectLink, &names) < 0)
@@ -57,7 +69,7 @@ Status VersionTree::Walk(hid_t group, const std::string& path, bool is_root) {
     if (info.type == H5O_TYPE_GROUP) {
       h5::Handle sub(H5Gopen2(group, name.c_str(), H5P_DEFAULT));
       if (!sub) return h5::Error("cannot open group " + child);
-      VH5_RETURN_IF_ERROR(Walk(sub.get(), child, false));
+      VH5_RETURN_IF_ERROR(Walk(sub.get(), child, walked));
       node.children.push_back({name, NodeKind::kGroup});
     } else if (info.type == H5O_TYPE_DATASET) {
       nodes_.emplace(child, Node{NodeKind::kDataset, {}, {}});

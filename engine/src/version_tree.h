@@ -6,6 +6,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "file_core.h"
 #include "vh5/version.h"
@@ -33,7 +34,9 @@ class VersionTree final : public Version {
 
   VersionTree(std::shared_ptr<FileCore> core, VersionInfo info)
       : core_(std::move(core)), info_(std::move(info)) {}
-  Status Walk(hid_t group, const std::string& path, bool is_root);
+  // Walks `group` at `path` ("" for the version's root, when `walked` is
+  // still empty); `walked` holds the header addresses of the groups walked.
+  Status Walk(hid_t group, const std::string& path, std::unordered_set<uint64_t>* walked);
   Result<const Node*> Find(std::string_view path) const;
   std::string Context(std::string_view path) const;
 
