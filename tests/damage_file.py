@@ -14,6 +14,8 @@ usage: damage_file.py FILE KIND ARGS...
   group-cycle GROUP                      add GROUP/loop holding hard links to GROUP ("up")
                                          and to itself ("self"): a cycle, walked forever
                                          by a reader that follows links blindly
+  deep-groups GROUP N                    nest N groups "d" below GROUP (a walk recursing
+                                         once per level runs out of stack)
 """
 import sys
 
@@ -77,6 +79,10 @@ def main(path, kind, *args):
             loop = group.create_group("loop")
             loop["up"] = group
             loop["self"] = loop
+        elif kind == "deep-groups":
+            group = f[args[0]].id
+            for _ in range(int(args[1])):
+                group = h5py.h5g.create(group, b"d")
         else:
             sys.exit("unknown damage " + kind)
 

@@ -198,6 +198,19 @@ BOOST_AUTO_TEST_CASE(a_group_cycle_fails_that_version_alone) {
   CheckOnlyBroken(good, bad, "versions/v1", "a group linked a second time");
 }
 
+// Groups nested 20,000 deep (once a stack overflow in every walk): the
+// version holding them fails alone.
+BOOST_AUTO_TEST_CASE(groups_nested_too_deep_fail_that_version_alone) {
+  TempDir dir;
+  fs::path good = MakeDemoFile(dir.path() / "good.h5");
+  fs::path bad = dir.path() / "bad.h5";
+  fs::copy_file(good, bad);
+  CommandResult r = Run({"/usr/bin/python3", std::string(VH5_SOURCE_DIR) + "/tests/damage_file.py",
+                         bad.string(), "deep-groups", "/_version_data/versions/v2", "20000"});
+  BOOST_TEST_REQUIRE(r.exit_status == 0, "damage_file.py: " << r.err);
+  CheckOnlyBroken(good, bad, "versions/v2", "groups nested deeper than 512 levels");
+}
+
 BOOST_AUTO_TEST_CASE(malformed_xattrs_and_names_in_staging_change_nothing) {
   TempDir dir;
   fs::path file = MakeDemoFile(dir.path() / "demo.h5");

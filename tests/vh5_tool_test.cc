@@ -566,6 +566,33 @@ BOOST_AUTO_TEST_CASE(repack_keeps_strings_and_hard_links) {
   BOOST_TEST(same.out == "True True\n", same.out << same.err);
 }
 
+// Groups nested 20,000 deep (once a stack overflow): verify names them in
+// one line, ls refuses that version alone, repack refuses the file and
+// leaves it as it was.
+BOOST_AUTO_TEST_CASE(groups_nested_too_deep_are_refused_not_a_crash) {
+  TempDir dir;
+  fs::path file = dir.path() / "demo.h5";
+  BOOST_TEST_REQUIRE(Vh5({"demo", file.string()}).exit_status == 0);
+  Damage(file, {"deep-groups", "/_version_data/versions/v2/sensors", "20000"});
+  std::string before = Sha256Hex(ReadFile(file));
+  CommandResult verified = Vh5({"verify", file.string()});
+  BOOST_TEST(verified.exit_status == 1);
+  std::vector<std::string> lines = Lines(verified.out);
+  BOOST_TEST_REQUIRE(lines.size() == 1u, verified.out.substr(0, 300));
+  BOOST_TEST(lines[0].rfind(file.string() + ": version v2: sensors/d/d/", 0) == 0);
+  BOOST_TEST(Contains(lines[0], "/d: groups nested deeper than 512 levels"));
+  CommandResult listed = Vh5({"ls", file.string(), "v2"});
+  BOOST_TEST(listed.exit_status == 1);
+  BOOST_TEST(Contains(listed.err, "groups nested deeper than 512 levels"));
+  BOOST_TEST(Vh5({"ls", file.string(), "v3"}).exit_status == 0);
+  CommandResult packed = Vh5({"repack", file.string()});
+  BOOST_TEST(packed.exit_status == 1);
+  BOOST_TEST(Contains(packed.err, "groups nested deeper than 512 levels"));
+  BOOST_TEST(Sha256Hex(ReadFile(file)) == before);
+  size_t entries = std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator());
+  BOOST_TEST(entries == 1u, "no copy left beside the file");
+}
+
 BOOST_AUTO_TEST_CASE(delete_with_repack_shrinks_the_file_in_one_go,
                      *boost::unit_test::precondition(RequiresSharedFixtures())) {
   TempDir dir;

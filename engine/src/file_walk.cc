@@ -17,7 +17,7 @@ herr_t CollectHardLink(hid_t, const char* name, const H5L_info_t* info, void* da
 // ancestor (or a group linked twice) is walked once, not forever.
 using Walked = std::unordered_set<uint64_t>;
 
-void FindDataGroups(hid_t file, const std::string& path, Walked* walked,
+void FindDataGroups(hid_t file, const std::string& path, int depth, Walked* walked,
                     std::vector<std::string>* out) {
   std::string full = "/_version_data/" + path;
   if (h5::LinkExists(file, full + "/raw_data")) {
@@ -33,8 +33,8 @@ void FindDataGroups(hid_t file, const std::string& path, Walked* walked,
       h5::TakeErrorStack();
       continue;
     }
-    if (info.type == H5O_TYPE_GROUP && walked->insert(info.addr).second)
-      FindDataGroups(file, path + "/" + child, walked, out);
+    if (info.type == H5O_TYPE_GROUP && depth < kMaxGroupDepth && walked->insert(info.addr).second)
+      FindDataGroups(file, path + "/" + child, depth + 1, walked, out);
   }
 }
 
@@ -61,15 +61,15 @@ std::vector<std::string> DataGroupPaths(hid_t file) {
       h5::TakeErrorStack();
       continue;
     }
-    FindDataGroups(file, child, &walked, &paths);
+    FindDataGroups(file, child, 1, &walked, &paths);
   }
   return paths;
 }
 
 namespace {
 
-void Visit(hid_t group, const std::string& prefix, const TreeVisitor& visit, Walked* walked,
-           std::vector<std::string>* again) {
+void Visit(hid_t group, const std::string& prefix, int depth, const TreeVisitor& visit,
+           Walked* walked, std::vector<NotEntered>* not_entered) {
   for (const std::string& name : HardLinks(group)) {
     std::string path = prefix.empty() ? name : prefix + "/" + name;
     H5O_info_t info;
@@ -81,23 +81,31 @@ void Visit(hid_t group, const std::string& prefix, const TreeVisitor& visit, Wal
     visit(path, group, name, info.type);
     if (info.type != H5O_TYPE_GROUP) continue;
     if (!walked->insert(info.addr).second) {
-      again->push_back(path);
+      not_entered->push_back({path, kLinkedAgain});
+      continue;
+    }
+    if (depth + 1 >= kMaxGroupDepth) {
+      not_entered->push_back({path, kNestedTooDeep});
       continue;
     }
     h5::Handle sub(H5Gopen2(group, name.c_str(), H5P_DEFAULT));
-    if (sub) Visit(sub.get(), path, visit, walked, again);
+    if (sub) Visit(sub.get(), path, depth + 1, visit, walked, not_entered);
   }
 }
 
 }  // namespace
 
-std::vector<std::string> VisitTree(hid_t group, const TreeVisitor& visit) {
+const char kLinkedAgain[] = "a group linked a second time (a cycle, or two paths to it)";
+static_assert(kMaxGroupDepth == 512, "kNestedTooDeep names the limit");
+const char kNestedTooDeep[] = "groups nested deeper than 512 levels";
+
+std::vector<NotEntered> VisitTree(hid_t group, const TreeVisitor& visit) {
   Walked walked;
   H5O_info_t info;
   if (H5Oget_info2(group, &info, H5O_INFO_BASIC) >= 0) walked.insert(info.addr);
-  std::vector<std::string> again;
-  Visit(group, "", visit, &walked, &again);
-  return again;
+  std::vector<NotEntered> not_entered;
+  Visit(group, "", 0, visit, &walked, &not_entered);
+  return not_entered;
 }
 
 }  // namespace vh5

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -136,6 +137,8 @@ class Copier {
       return Status::OK();
     }
     if (info.type == H5O_TYPE_GROUP) {
+      if (std::count(path.begin(), path.end(), '/') >= kMaxGroupDepth)
+        return Status::Corruption(path + ": " + kNestedTooDeep);
       h5::Handle src(H5Gopen2(from, name, H5P_DEFAULT));
       h5::Handle gcpl(src ? H5Gget_create_plist(src.get()) : H5I_INVALID_HID);
       h5::Handle dst(H5Gcreate2(to, name, H5P_DEFAULT, gcpl.get(), H5P_DEFAULT));

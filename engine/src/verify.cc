@@ -124,7 +124,7 @@ class Verifier {
     else if (!ParseTimestamp(*timestamp))
       Problem(where + "timestamp \"" + *timestamp + "\" is not of the form " +
               "2024-01-01 13:00:00.000001+0000");
-    std::vector<std::string> again = VisitTree(
+    std::vector<NotEntered> not_entered = VisitTree(
         group.get(),
         [&](const std::string& path, hid_t parent, const std::string& link, H5O_type_t type) {
           if (type == H5O_TYPE_UNKNOWN)
@@ -132,8 +132,7 @@ class Verifier {
           else if (type == H5O_TYPE_DATASET)
             CheckDataset(name, parent, link, path);
         });
-    for (const std::string& path : again)
-      Problem(where + path + ": a group linked a second time (a cycle, or two paths to it)");
+    for (const NotEntered& n : not_entered) Problem(where + n.path + ": " + n.why);
   }
 
   void CheckDataset(const std::string& version, hid_t group, const std::string& name,

@@ -5,6 +5,7 @@
 
 #include "attributes.h"
 #include "disk_read_lock.h"
+#include "file_walk.h"
 #include "object_check.h"
 #include "version_dataset.h"
 
@@ -46,8 +47,9 @@ Status VersionTree::Walk(hid_t group, const std::string& path,
   // A group linked twice would be walked again for every path to it: forever
   // through a cycle, exponentially through a chain of double links.
   if (!walked->insert(self.addr).second)
-    return Status::Corruption("/" + path +
-                              ": a group linked a second time (a cycle, or two paths to it)");
+    return Status::Corruption("/" + path + ": " + kLinkedAgain);
+  if (std::count(path.begin(), path.end(), '/') + 1 >= kMaxGroupDepth)
+    return Status::Corruption("/" + path + ": " + kNestedTooDeep);
   std::vector<std::string> names;
   hsize_t idx = 0;
   if (H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &idx, CollectLink, &names) < 0)
