@@ -6,6 +6,7 @@
 // output buffer.
 #include <lzf.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <mutex>
@@ -39,10 +40,17 @@ herr_t SetLocal(hid_t dcpl, hid_t type, hid_t /*space*/) {
   return H5Pmodify_filter(dcpl, kLzfFilterId, flags, nelements, values);
 }
 
+// The most `nbytes` of LZF can decompress to: a back reference of the
+// longest length turns 3 bytes into 264, nothing does better. A hostile
+// cd_values[2] (or a doubling) never sizes a buffer past it.
+size_t MaxDecompressed(size_t nbytes) { return nbytes / 3 * 264 + 264; }
+
 size_t Filter(unsigned flags, size_t cd_nelmts, const unsigned cd_values[], size_t nbytes,
               size_t* buf_size, void** buf) {
   if (flags & H5Z_FLAG_REVERSE) {
+    size_t limit = MaxDecompressed(nbytes);
     size_t out_size = (cd_nelmts >= 3 && cd_values[2] != 0) ? cd_values[2] : *buf_size;
+    out_size = std::min(std::max<size_t>(out_size, 1), limit);
     // A chunk whose recorded size is too small is retried with a doubled buffer.
     for (int attempt = 0; attempt < 16; ++attempt) {
       void* out = std::malloc(out_size);
@@ -56,8 +64,8 @@ size_t Filter(unsigned flags, size_t cd_nelmts, const unsigned cd_values[], size
         return n;
       }
       std::free(out);
-      if (errno != E2BIG) return 0;
-      out_size *= 2;
+      if (errno != E2BIG || out_size == limit) return 0;
+      out_size = std::min(out_size * 2, limit);
     }
     return 0;
   }
