@@ -129,6 +129,18 @@ void CheckOnlyBroken(const fs::path& good, const fs::path& bad, const std::strin
              ReadFile(mount.root() / "versions/v3/prices"));
 }
 
+// A copy of `good` beside it, "bad.h5", damaged by tests/damage_file.py with `damage`.
+fs::path DamagedCopy(const fs::path& good, const std::vector<std::string>& damage) {
+  fs::path bad = good.parent_path() / "bad.h5";
+  fs::copy_file(good, bad);
+  std::vector<std::string> args = {"/usr/bin/python3",
+                                   std::string(VH5_SOURCE_DIR) + "/tests/damage_file.py", bad};
+  args.insert(args.end(), damage.begin(), damage.end());
+  CommandResult r = Run(args);
+  BOOST_TEST_REQUIRE(r.exit_status == 0, "damage_file.py: " << r.err);
+  return bad;
+}
+
 // A call that must fail with `want`; errno is the call's.
 void ExpectErrno(const char* call, long result, int want) {
   int err = errno;
@@ -177,11 +189,7 @@ BOOST_AUTO_TEST_CASE(a_corrupt_object_header_fails_that_version_alone) {
 BOOST_AUTO_TEST_CASE(a_mapping_out_of_range_fails_that_dataset_alone) {
   TempDir dir;
   fs::path good = MakeDemoFile(dir.path() / "good.h5");
-  fs::path bad = dir.path() / "bad.h5";
-  fs::copy_file(good, bad);
-  CommandResult r = Run({"/usr/bin/python3", std::string(VH5_SOURCE_DIR) + "/tests/damage_file.py",
-                         bad.string(), "mapping-shift", "v2", "prices", "1", "1000000"});
-  BOOST_TEST_REQUIRE(r.exit_status == 0, "damage_file.py: " << r.err);
+  fs::path bad = DamagedCopy(good, {"mapping-shift", "v2", "prices", "1", "1000000"});
   CheckOnlyBroken(good, bad, "versions/v2/prices", "outside");
 }
 
@@ -190,11 +198,7 @@ BOOST_AUTO_TEST_CASE(a_mapping_out_of_range_fails_that_dataset_alone) {
 BOOST_AUTO_TEST_CASE(a_group_cycle_fails_that_version_alone) {
   TempDir dir;
   fs::path good = MakeDemoFile(dir.path() / "good.h5");
-  fs::path bad = dir.path() / "bad.h5";
-  fs::copy_file(good, bad);
-  CommandResult r = Run({"/usr/bin/python3", std::string(VH5_SOURCE_DIR) + "/tests/damage_file.py",
-                         bad.string(), "group-cycle", "/_version_data/versions/v1/sensors"});
-  BOOST_TEST_REQUIRE(r.exit_status == 0, "damage_file.py: " << r.err);
+  fs::path bad = DamagedCopy(good, {"group-cycle", "/_version_data/versions/v1/sensors"});
   CheckOnlyBroken(good, bad, "versions/v1", "a group linked a second time");
 }
 
@@ -203,11 +207,7 @@ BOOST_AUTO_TEST_CASE(a_group_cycle_fails_that_version_alone) {
 BOOST_AUTO_TEST_CASE(groups_nested_too_deep_fail_that_version_alone) {
   TempDir dir;
   fs::path good = MakeDemoFile(dir.path() / "good.h5");
-  fs::path bad = dir.path() / "bad.h5";
-  fs::copy_file(good, bad);
-  CommandResult r = Run({"/usr/bin/python3", std::string(VH5_SOURCE_DIR) + "/tests/damage_file.py",
-                         bad.string(), "deep-groups", "/_version_data/versions/v2", "20000"});
-  BOOST_TEST_REQUIRE(r.exit_status == 0, "damage_file.py: " << r.err);
+  fs::path bad = DamagedCopy(good, {"deep-groups", "/_version_data/versions/v2", "20000"});
   CheckOnlyBroken(good, bad, "versions/v2", "groups nested deeper than 512 levels");
 }
 
