@@ -17,15 +17,23 @@ herr_t CollectHardLink(hid_t, const char* name, const H5L_info_t* info, void* da
 // ancestor (or a group linked twice) is walked once, not forever.
 using Walked = std::unordered_set<uint64_t>;
 
+// Searches the group at `path` (relative to /_version_data), `depth` levels
+// down, unless it was searched already.
 void FindDataGroups(hid_t file, const std::string& path, int depth, Walked* walked,
                     std::vector<std::string>* out) {
   std::string full = "/_version_data/" + path;
+  Result<h5::Handle> group = h5::OpenGroup(file, full);
+  H5O_info_t self;
+  if (!group.ok() || H5Oget_info2(group->get(), &self, H5O_INFO_BASIC) < 0 ||
+      !walked->insert(self.addr).second) {
+    h5::TakeErrorStack();
+    return;
+  }
   if (h5::LinkExists(file, full + "/raw_data")) {
     out->push_back(path);
     return;
   }
-  Result<h5::Handle> group = h5::OpenGroup(file, full);
-  if (!group.ok()) return;
+  if (depth >= kMaxGroupDepth) return;
   for (const std::string& child : HardLinks(group->get())) {
     H5O_info_t info;
     if (!GuardPathOrPushError(group->get(), child) ||
@@ -33,7 +41,7 @@ void FindDataGroups(hid_t file, const std::string& path, int depth, Walked* walk
       h5::TakeErrorStack();
       continue;
     }
-    if (info.type == H5O_TYPE_GROUP && depth < kMaxGroupDepth && walked->insert(info.addr).second)
+    if (info.type == H5O_TYPE_GROUP)
       FindDataGroups(file, path + "/" + child, depth + 1, walked, out);
   }
 }
@@ -53,16 +61,8 @@ std::vector<std::string> DataGroupPaths(hid_t file) {
   Result<h5::Handle> data = h5::OpenGroup(file, "/_version_data");
   if (!data.ok()) return paths;
   Walked walked;
-  for (const std::string& child : HardLinks(data->get())) {
-    H5O_info_t info;
-    if (child == "versions" ||
-        H5Oget_info_by_name2(data->get(), child.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0 ||
-        !walked.insert(info.addr).second) {
-      h5::TakeErrorStack();
-      continue;
-    }
-    FindDataGroups(file, child, 1, &walked, &paths);
-  }
+  for (const std::string& child : HardLinks(data->get()))
+    if (child != "versions") FindDataGroups(file, child, 1, &walked, &paths);
   return paths;
 }
 

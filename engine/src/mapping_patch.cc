@@ -42,23 +42,29 @@ uint64_t ObjectSize(const std::vector<uint8_t>& block) {
   return kObjectHeader + (block.size() + 7) / 8 * 8;
 }
 
-// A collection "GCOL" version 1 of `size` bytes holding `blocks` as objects
-// 1, 2, ... (references 0, as HDF5 stores mapping lists).
-std::vector<uint8_t> Collection(const std::vector<const std::vector<uint8_t>*>& blocks,
-                                uint64_t size) {
-  std::vector<uint8_t> out(size, 0);
+// A global heap collection of `size` bytes holding `blocks`.
+struct Collection {
+  uint64_t size = 0;
+  std::vector<const std::vector<uint8_t>*> blocks;  // objects 1, 2, ...
+};
+
+// The collection as "GCOL" version 1 (each object with references 0, as
+// HDF5 stores mapping lists).
+std::vector<uint8_t> Encode(const Collection& c) {
+  std::vector<uint8_t> out(c.size, 0);
   std::memcpy(out.data(), "GCOL", 4);
   out[4] = 1;
-  StoreLe(&out[8], 8, size);
+  StoreLe(&out[8], 8, c.size);
   uint64_t used = 16;
-  for (size_t i = 0; i < blocks.size(); ++i) {
+  for (size_t i = 0; i < c.blocks.size(); ++i) {
+    const std::vector<uint8_t>& block = *c.blocks[i];
     StoreLe(&out[used], 2, i + 1);
-    StoreLe(&out[used + 8], 8, blocks[i]->size());
-    std::memcpy(&out[used + kObjectHeader], blocks[i]->data(), blocks[i]->size());
-    used += ObjectSize(*blocks[i]);
+    StoreLe(&out[used + 8], 8, block.size());
+    std::memcpy(&out[used + kObjectHeader], block.data(), block.size());
+    used += ObjectSize(block);
   }
   // The rest is free space: object 0 when a header fits, else a tail HDF5 skips.
-  if (size - used >= kObjectHeader) StoreLe(&out[used + 8], 8, size - used);
+  if (c.size - used >= kObjectHeader) StoreLe(&out[used + 8], 8, c.size - used);
   return out;
 }
 
@@ -67,8 +73,7 @@ std::vector<uint8_t> Collection(const std::vector<const std::vector<uint8_t>*>& 
 // it, else starting one of max(4 KiB, its size). Small lists share a
 // collection rather than taking 4 KiB each.
 struct Placement {
-  std::vector<std::vector<const std::vector<uint8_t>*>> members;  // per collection
-  std::vector<uint64_t> sizes;                                    // per collection
+  std::vector<Collection> collections;
   std::vector<std::pair<size_t, uint16_t>> place;  // per patch: collection, object index
 };
 
@@ -77,14 +82,14 @@ Placement Place(const std::vector<MappingPatch>& patches) {
   uint64_t used = 0;
   for (const MappingPatch& patch : patches) {
     uint64_t need = ObjectSize(patch.block);
-    if (p.sizes.empty() || used + need > p.sizes.back()) {
-      p.sizes.push_back(std::max(16 + need, kMinCollection));
-      p.members.emplace_back();
+    if (p.collections.empty() || used + need > p.collections.back().size) {
+      p.collections.push_back({std::max(16 + need, kMinCollection), {}});
       used = 16;
     }
-    p.members.back().push_back(&patch.block);
+    std::vector<const std::vector<uint8_t>*>& blocks = p.collections.back().blocks;
+    blocks.push_back(&patch.block);
     used += need;
-    p.place.emplace_back(p.sizes.size() - 1, static_cast<uint16_t>(p.members.back().size()));
+    p.place.emplace_back(p.collections.size() - 1, static_cast<uint16_t>(blocks.size()));
   }
   return p;
 }
@@ -116,8 +121,8 @@ Status Apply(const FileBytes& file, Transaction* txn, const std::vector<MappingP
   }
   Placement placement = Place(patches);
   std::vector<uint64_t> collection_at;
-  for (size_t c = 0; c < placement.sizes.size(); ++c) {
-    std::vector<uint8_t> collection = Collection(placement.members[c], placement.sizes[c]);
+  for (const Collection& c : placement.collections) {
+    std::vector<uint8_t> collection = Encode(c);
     VH5_RETURN_IF_ERROR(txn->Write(
         file.base() + eoa, reinterpret_cast<const char*>(collection.data()), collection.size()));
     collection_at.push_back(eoa);

@@ -33,14 +33,13 @@ Result<std::shared_ptr<VersionTree>> VersionTree::Load(std::shared_ptr<FileCore>
   std::string group_path = std::string(kVersionsGroup) + "/" + tree->info_.name;
   VH5_ASSIGN_OR_RETURN(h5::Handle group, h5::OpenGroup(tree->core_->file.get(), group_path));
   std::unordered_set<uint64_t> walked;
-  Status s = tree->Walk(group.get(), "", &walked);
+  Status s = tree->Walk(group.get(), "", 0, &walked);
   if (!s.ok()) return s.WithContext(tree->core_->path + ": version " + tree->info_.name);
   return tree;
 }
 
-Status VersionTree::Walk(hid_t group, const std::string& path,
+Status VersionTree::Walk(hid_t group, const std::string& path, int depth,
                          std::unordered_set<uint64_t>* walked) {
-  bool is_root = walked->empty();
   H5O_info_t self;
   if (H5Oget_info2(group, &self, H5O_INFO_BASIC) < 0)
     return h5::Error("cannot inspect group /" + path);
@@ -48,30 +47,28 @@ Status VersionTree::Walk(hid_t group, const std::string& path,
   // through a cycle, exponentially through a chain of double links.
   if (!walked->insert(self.addr).second)
     return Status::Corruption("/" + path + ": " + kLinkedAgain);
-  if (std::count(path.begin(), path.end(), '/') + 1 >= kMaxGroupDepth)
-    return Status::Corruption("/" + path + ": " + kNestedTooDeep);
+  if (depth >= kMaxGroupDepth) return Status::Corruption("/" + path + ": " + kNestedTooDeep);
   std::vector<std::string> names;
   hsize_t idx = 0;
   if (H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &idx, CollectLink, &names) < 0)
     return h5::Error("cannot list group /" + path);
   Node node{NodeKind::kGroup, {}, {}};
-  if (is_root) {
+  if (depth == 0) {
     VH5_ASSIGN_OR_RETURN(node.attrs,
                          ReadAttributes(group, {"prev_version", "timestamp", "committed"}));
   } else {
     VH5_ASSIGN_OR_RETURN(node.attrs, ReadAttributes(group));
   }
   for (const std::string& name : names) {
-    std::string where = path.empty() ? name : path + "/" + name;
-    VH5_RETURN_IF_ERROR(GuardPath(group, name).WithContext("/" + where));
+    std::string child = path.empty() ? name : path + "/" + name;
+    VH5_RETURN_IF_ERROR(GuardPath(group, name).WithContext("/" + child));
     H5O_info_t info;
     if (H5Oget_info_by_name2(group, name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
       return h5::Error("cannot inspect " + path + "/" + name);
-    std::string child = path.empty() ? name : path + "/" + name;
     if (info.type == H5O_TYPE_GROUP) {
       h5::Handle sub(H5Gopen2(group, name.c_str(), H5P_DEFAULT));
       if (!sub) return h5::Error("cannot open group " + child);
-      VH5_RETURN_IF_ERROR(Walk(sub.get(), child, walked));
+      VH5_RETURN_IF_ERROR(Walk(sub.get(), child, depth + 1, walked));
       node.children.push_back({name, NodeKind::kGroup});
     } else if (info.type == H5O_TYPE_DATASET) {
       nodes_.emplace(child, Node{NodeKind::kDataset, {}, {}});

@@ -34,9 +34,10 @@ class VersionTree final : public Version {
 
   VersionTree(std::shared_ptr<FileCore> core, VersionInfo info)
       : core_(std::move(core)), info_(std::move(info)) {}
-  // Walks `group` at `path` ("" for the version's root, when `walked` is
-  // still empty); `walked` holds the header addresses of the groups walked.
-  Status Walk(hid_t group, const std::string& path, std::unordered_set<uint64_t>* walked);
+  // Walks `group` at `path`, `depth` levels below the version's root ("",
+  // depth 0); `walked` holds the header addresses of the groups walked.
+  Status Walk(hid_t group, const std::string& path, int depth,
+              std::unordered_set<uint64_t>* walked);
   Result<const Node*> Find(std::string_view path) const;
   std::string Context(std::string_view path) const;
 
