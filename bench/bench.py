@@ -28,7 +28,7 @@ SECTIONS = {
     "memory": sec_memory,
 }
 
-DEFAULT_VH = "/work/peers/vh:/work/peers/ndx"
+DEFAULT_VH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "peers")
 
 
 def versioned_hdf5_path():

@@ -11,7 +11,7 @@ remaining version exactly as h5py reads /_version_data/versions/<name>/...,
 and commits a version on top, which `vh5 verify` accepts; the same after
 `vh5 delete --repack`.
 
-Needs versioned_hdf5 on PYTHONPATH or in $VH5_VERSIONED_HDF5_PATH
+Needs versioned_hdf5 in ../shared/peers, on PYTHONPATH or in $VH5_VERSIONED_HDF5_PATH
 (':'-separated); exits 77 (skipped) when it is not importable, or when the
 shared fixtures are absent.
 
@@ -24,8 +24,12 @@ import subprocess
 import sys
 import tempfile
 
-for p in os.environ.get("VH5_VERSIONED_HDF5_PATH", "").split(":"):
-    if p:
+# The released library in ../shared/peers (or $VH5_SHARED_DIR/peers) beside
+# the checkout, so that CI runs these tests; $VH5_VERSIONED_HDF5_PATH first.
+_shared = os.environ.get("VH5_SHARED_DIR") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared")
+for p in [os.path.join(_shared, "peers")] + os.environ.get("VH5_VERSIONED_HDF5_PATH", "").split(":"):
+    if p and os.path.isdir(p):
         sys.path.insert(0, p)
 try:
     import h5py

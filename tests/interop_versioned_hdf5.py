@@ -7,7 +7,7 @@ shows it and commits on top, deduplicating against vh5fs's chunks; vh5fs
 then reads and commits on top of that, deduplicating against Python's.
 
 Needs versioned_hdf5 (1.7.0 is pure Python and runs on Debian's h5py and
-numpy) on PYTHONPATH or in $VH5_VERSIONED_HDF5_PATH (':'-separated); exits
+numpy) in ../shared/peers, on PYTHONPATH or in $VH5_VERSIONED_HDF5_PATH (':'-separated); exits
 77 (skipped) when it is not importable.
 
 usage: interop_versioned_hdf5.py VH5FS VH5
@@ -18,8 +18,12 @@ import sys
 import tempfile
 import time
 
-for p in os.environ.get("VH5_VERSIONED_HDF5_PATH", "").split(":"):
-    if p:
+# The released library in ../shared/peers (or $VH5_SHARED_DIR/peers) beside
+# the checkout, so that CI runs these tests; $VH5_VERSIONED_HDF5_PATH first.
+_shared = os.environ.get("VH5_SHARED_DIR") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared")
+for p in [os.path.join(_shared, "peers")] + os.environ.get("VH5_VERSIONED_HDF5_PATH", "").split(":"):
+    if p and os.path.isdir(p):
         sys.path.insert(0, p)
 try:
     import h5py
