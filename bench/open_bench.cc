@@ -11,9 +11,9 @@
 #include <cstdlib>
 #include <vector>
 
-#include "file_core.h"
-#include "h5_handle.h"
-#include "version_dataset.h"
+#include "read/file_core.h"
+#include "hdf5/h5_handle.h"
+#include "read/version_dataset.h"
 #include "vh5/versioned_file.h"
 
 namespace {

@@ -10,7 +10,7 @@
 #include <map>
 #include <set>
 
-#include "journal.h"
+#include "journal/journal.h"
 #include "test_util.h"
 #include "vh5/versioned_file.h"
 #include "vh5/writer.h"

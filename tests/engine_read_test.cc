@@ -9,9 +9,9 @@
 #include <functional>
 #include <set>
 
-#include "chunk_index.h"
+#include "format/chunk_index.h"
 #include "manifest.h"
-#include "py_literal.h"
+#include "util/py_literal.h"
 #include "test_util.h"
 #include "vh5/timestamp.h"
 #include "vh5/versioned_file.h"

@@ -4,8 +4,8 @@
 #include <cstring>
 #include <random>
 
-#include "scratch_file.h"
-#include "staged_content.h"
+#include "staging/scratch_file.h"
+#include "staging/staged_content.h"
 #include "test_util.h"
 
 using namespace vh5test;

@@ -10,9 +10,9 @@
 #include <map>
 #include <sstream>
 
-#include "record_log.h"
-#include "scratch_file.h"
-#include "staging_records.h"
+#include "staging/record_log.h"
+#include "staging/scratch_file.h"
+#include "staging/staging_records.h"
 #include "test_util.h"
 #include "vh5/staging.h"
 #include "vh5/versioned_file.h"

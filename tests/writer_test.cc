@@ -11,11 +11,11 @@
 #include <map>
 #include <sstream>
 
-#include "attribute_codec.h"
-#include "chunk_cache.h"
-#include "h5_handle.h"
-#include "journaled_commit.h"
-#include "virtual_dataset_header.h"
+#include "hdf5/attribute_codec.h"
+#include "read/chunk_cache.h"
+#include "hdf5/h5_handle.h"
+#include "commit/journaled_commit.h"
+#include "format/virtual_dataset_header.h"
 #include "test_util.h"
 #include "vh5/versioned_file.h"
 #include "vh5/writer.h"

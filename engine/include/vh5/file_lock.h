@@ -10,14 +10,16 @@
 #include <string>
 
 #include "vh5/status.h"
-#include "vh5/versioned_file.h"
 
 namespace vh5 {
+
+// How a process opens a versioned file (VersionedFile::Access).
+enum class Access { kReadOnly, kReadWrite };
 
 // OK when `path` can be opened for `access` now: for kReadOnly, no process
 // holds it for writing; for kReadWrite, no process holds it at all.
 // Busy, with a message naming the likely holder, otherwise; NotFound or
 // IOError when it cannot be opened at all.
-Status CheckNotLocked(const std::string& path, VersionedFile::Access access);
+Status CheckNotLocked(const std::string& path, Access access);
 
 }  // namespace vh5

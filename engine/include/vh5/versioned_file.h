@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "vh5/file_lock.h"
 #include "vh5/metadata.h"
 #include "vh5/status.h"
 #include "vh5/version.h"
@@ -21,7 +22,7 @@ namespace vh5 {
 
 class VersionedFile {
  public:
-  enum class Access { kReadOnly, kReadWrite };
+  using Access = vh5::Access;
 
   // Opens `path`. NotHdf5 / NotVersioned / IOError with the path in the message.
   static Result<std::shared_ptr<VersionedFile>> Open(const std::string& path, Access access);

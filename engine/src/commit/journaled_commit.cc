@@ -1,0 +1,94 @@
+#include "commit/journaled_commit.h"
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+
+#include "commit/commit.h"
+#include "hdf5/h5_handle.h"
+#include "journal/journal.h"
+#include "journal/journal_vfd.h"
+#include "commit/mapping_patch.h"
+
+namespace vh5 {
+
+Status CloseJournaled(hid_t file, Transaction* txn, bool failed) {
+  if (failed) txn->Discard();
+  if (H5Fclose(file) >= 0) return Status::OK();
+  Status s = h5::Error("cannot close");
+  txn->Discard();
+  H5Fclose(file);
+  h5::TakeErrorStack();
+  return s;
+}
+
+namespace {
+
+std::atomic<bool> refuse_patches_for_testing{false};
+std::atomic<int> last_patched{0};
+std::atomic<int> last_retried{0};
+
+// One attempt at the commit. With `remap`, datasets get their mapping lists
+// after the close (mapping_patch.h);
+// `*remap_failed` says that was refused, the transaction aborted, and the
+// caller should try again without.
+Status CommitOnce(const std::string& path, const NewVersion& version, std::shared_mutex* apply_lock,
+                  bool remap, bool* remap_failed) {
+  std::string context = path + ": version " + version.name;
+  VH5_ASSIGN_OR_RETURN(std::unique_ptr<Transaction> txn, Transaction::Begin(path));
+  VH5_ASSIGN_OR_RETURN(h5::Handle fapl, JournaledFileAccess(txn.get()));
+  Status written;
+  std::vector<MappingPatch> patches;
+  hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get());
+  if (file < 0) {
+    written = h5::Error(path + ": cannot open for writing");
+  } else {
+    written = CommitToOpenFile(file, path, version, remap ? &patches : nullptr);
+    Result<FileBytes> bytes = FileBytes::Of(file, &txn->view());
+    if (written.ok() && !patches.empty() && !bytes.ok()) {
+      written = bytes.status();
+      *remap_failed = true;
+    }
+    // Closing writes what HDF5 still holds in memory, into the transaction.
+    Status closed = CloseJournaled(file, txn.get(), !written.ok());
+    if (written.ok() && !closed.ok()) written = closed.WithContext(context);
+    if (written.ok() && !patches.empty()) {
+      written = refuse_patches_for_testing ? Status::Unsupported("patches refused for testing")
+                                           : ApplyMappingPatches(*bytes, txn.get(), patches);
+      if (!written.ok() && txn->first_error().ok()) *remap_failed = true;
+    }
+    if (written.ok()) last_patched = static_cast<int>(patches.size());
+  }
+  if (!written.ok()) {
+    Status io = txn->first_error();
+    Status aborted = txn->Abort();
+    if (io.code() == Status::Code::kNoSpace) written = io.WithContext(context);
+    if (!aborted.ok()) return written.WithContext(aborted.ToString());
+    return written;
+  }
+  std::unique_lock<std::shared_mutex> lock;
+  if (apply_lock) lock = std::unique_lock<std::shared_mutex>(*apply_lock);
+  Status done = txn->Commit();
+  return done.ok() ? done : done.WithContext(context);
+}
+
+}  // namespace
+
+Status CommitAtomically(const std::string& path, const NewVersion& version,
+                        std::shared_mutex* apply_lock) {
+  h5::SilenceAutomaticErrorPrinting();
+  h5::RegisterLzfFilter();
+  last_patched = 0;
+  last_retried = 0;
+  bool remap_failed = false;
+  Status s = CommitOnce(path, version, apply_lock, true, &remap_failed);
+  if (!remap_failed) return s;
+  last_retried = 1;
+  return CommitOnce(path, version, apply_lock, false, &remap_failed);
+}
+
+RemapCounts LastRemapCountsForTesting() { return {last_patched, last_retried}; }
+
+void RefuseMappingPatchesForTesting(bool refuse) { refuse_patches_for_testing = refuse; }
+
+}  // namespace vh5

@@ -1,0 +1,419 @@
+#include "format/message_check.h"
+
+#include <string>
+
+#include "util/byte_decoder.h"
+
+namespace vh5 {
+namespace {
+
+constexpr unsigned kMaxRank = 32;                // H5S_MAX_RANK
+constexpr unsigned kMaxLayoutDims = 33;          // H5O_LAYOUT_NDIMS: the rank plus the element
+constexpr unsigned kMaxFilters = 32;             // H5Z_MAX_NFILTERS
+constexpr uint64_t kMaxChunkBytes = 0xffffffff;  // HDF5 keeps a chunk's size in 32 bits
+constexpr uint64_t kMaxEngineChunkBytes = uint64_t{1} << 30;
+
+Status Bad(const char* what, const std::string& detail) {
+  return Status::Corruption(std::string(what) + " message: " + detail);
+}
+Status Short(const char* what) { return Bad(what, "runs past its end"); }
+
+uint64_t Undefined(const MessageContext& ctx) { return ~uint64_t{0} >> (64 - 8 * ctx.addr_size); }
+
+uint64_t Align8(uint64_t n) { return (n + 7) / 8 * 8; }
+
+}  // namespace
+
+Result<DataspaceFacts> CheckDataspace(std::span<const uint8_t> m, const MessageContext& ctx) {
+  ByteDecoder in(m);
+  uint8_t version = 0, rank = 0, flags = 0, kind = 1;
+  if (!in.U8(&version) || !in.U8(&rank) || !in.U8(&flags)) return Short("dataspace");
+  if (version == 1) {
+    if (!in.Skip(5)) return Short("dataspace");
+    kind = rank > 0 ? 1 : 0;
+  } else if (version == 2) {
+    if (!in.U8(&kind)) return Short("dataspace");
+    if (kind > 2) return Bad("dataspace", "class " + std::to_string(kind));
+    if ((kind == 1) != (rank > 0))
+      return Bad("dataspace", "class " + std::to_string(kind) + " of rank " + std::to_string(rank));
+  } else {
+    return Bad("dataspace", "version " + std::to_string(version));
+  }
+  if (rank > kMaxRank) return Bad("dataspace", "rank " + std::to_string(rank));
+  DataspaceFacts out;
+  out.null = kind == 2;
+  out.dims.resize(rank);
+  for (uint64_t& d : out.dims)
+    if (!in.Uint(ctx.len_size, &d)) return Short("dataspace");
+  if ((flags & 0x01) && !in.Skip(uint64_t{rank} * ctx.len_size)) return Short("dataspace");
+  uint64_t count = out.null ? 0 : 1;
+  bool overflow = false;
+  for (uint64_t d : out.dims) {
+    if (d != 0 && count > UINT64_MAX / d) overflow = true;
+    count *= d;
+  }
+  if (!overflow) out.count = count;
+  out.length = in.position();
+  return out;
+}
+
+Status CheckFillValue(std::span<const uint8_t> m, bool old_form,
+                      std::optional<uint32_t>* value_size) {
+  ByteDecoder in(m);
+  value_size->reset();
+  bool has_value = true;
+  if (!old_form) {
+    uint8_t version = 0;
+    if (!in.U8(&version)) return Short("fill value");
+    if (version == 1 || version == 2) {
+      uint8_t defined = 0;
+      if (!in.Skip(2) || !in.U8(&defined)) return Short("fill value");
+      has_value = version == 1 || defined != 0;
+    } else if (version == 3) {
+      uint8_t flags = 0;
+      if (!in.U8(&flags)) return Short("fill value");
+      if (flags & ~0x3f) return Bad("fill value", "unknown flags");
+      if ((flags & 0x10) && (flags & 0x20)) return Bad("fill value", "undefined with a value");
+      has_value = flags & 0x20;
+    } else {
+      return Bad("fill value", "version " + std::to_string(version));
+    }
+  }
+  if (!has_value) return Status::OK();
+  uint32_t size = 0;
+  if (!in.U32(&size)) return Short("fill value");
+  // HDF5 reads the size as signed: a "negative" one asks for 2^64 bytes.
+  if (size > in.remaining()) return Bad("fill value", std::to_string(size) + " bytes of value");
+  *value_size = size;
+  return Status::OK();
+}
+
+Result<LayoutFacts> CheckLayout(std::span<const uint8_t> m, const MessageContext& ctx,
+                                const std::optional<DataspaceFacts>& space,
+                                const std::optional<DatatypeFacts>& type) {
+  ByteDecoder in(m);
+  LayoutFacts out;
+  uint8_t version = 0;
+  if (!in.U8(&version)) return Short("layout");
+  if (version < 1 || version > 4) return Bad("layout", "version " + std::to_string(version));
+  std::vector<uint64_t> chunk;  // chunk dimensions, the element size last
+  uint64_t compact_size = 0;
+  bool compact_sized = false;
+  if (version < 3) {
+    uint8_t ndims = 0, cls = 0;
+    if (!in.U8(&ndims) || !in.U8(&cls) || !in.Skip(5)) return Short("layout");
+    if (ndims > kMaxLayoutDims) return Bad("layout", std::to_string(ndims) + " dimensions");
+    if (cls > 2) return Bad("layout", "class " + std::to_string(cls));
+    out.layout_class = cls;
+    if (cls != 0 && !in.Skip(ctx.addr_size)) return Short("layout");
+    for (unsigned d = 0; d < ndims; ++d) {
+      uint32_t n = 0;
+      if (!in.U32(&n)) return Short("layout");
+      if (cls == 2) chunk.push_back(n);
+    }
+    if (cls == 0) {
+      uint32_t size = 0;
+      if (!in.U32(&size)) return Short("layout");
+      compact_size = size;
+      compact_sized = true;
+    }
+  } else {
+    uint8_t cls = 0;
+    if (!in.U8(&cls)) return Short("layout");
+    out.layout_class = cls;
+    switch (cls) {
+      case 0: {
+        uint16_t size = 0;
+        if (!in.U16(&size)) return Short("layout");
+        compact_size = size;
+        compact_sized = true;
+        break;
+      }
+      case 1:
+        if (!in.Skip(ctx.addr_size + ctx.len_size)) return Short("layout");
+        break;
+      case 2: {
+        uint8_t flags = 0, ndims = 0, width = 4;
+        if (version == 4 && !in.U8(&flags)) return Short("layout");
+        if (flags & ~0x03) return Bad("layout", "unknown chunk flags");
+        if (!in.U8(&ndims)) return Short("layout");
+        if (ndims > kMaxLayoutDims) return Bad("layout", std::to_string(ndims) + " dimensions");
+        if (version == 4) {
+          if (!in.U8(&width)) return Short("layout");
+          if (width == 0 || width > 8)
+            return Bad("layout", "dimensions of " + std::to_string(width) + " bytes");
+        } else if (!in.Skip(ctx.addr_size)) {
+          return Short("layout");
+        }
+        for (unsigned d = 0; d < ndims; ++d) {
+          uint64_t n = 0;
+          if (!in.Uint(width, &n)) return Short("layout");
+          chunk.push_back(n);
+        }
+        if (version == 4) {
+          uint8_t index = 0;
+          if (!in.U8(&index)) return Short("layout");
+          bool ok = true;
+          switch (index) {
+            case 1:  // implicit
+              break;
+            case 2:  // single chunk
+              if ((flags & 0x02) && !in.Skip(ctx.len_size + 4)) return Short("layout");
+              break;
+            case 3: {  // fixed array
+              uint8_t bits = 0;
+              ok = in.U8(&bits) && bits != 0;
+              break;
+            }
+            case 4:  // extensible array: five nonzero parameters
+              for (int i = 0; i < 5 && ok; ++i) {
+                uint8_t v = 0;
+                ok = in.U8(&v) && v != 0;
+              }
+              break;
+            case 5: {  // version-2 B-tree
+              uint32_t node = 0;
+              uint8_t split = 0, merge = 0;
+              ok = in.U32(&node) && in.U8(&split) && in.U8(&merge) && node && split && merge;
+              break;
+            }
+            default:
+              return Bad("layout", "chunk index type " + std::to_string(index));
+          }
+          if (!ok) return Bad("layout", "bad chunk index parameters");
+          if (!in.Skip(ctx.addr_size)) return Short("layout");
+        }
+        break;
+      }
+      case 3: {
+        if (version < 4)
+          return Bad("layout", "a virtual layout of version " + std::to_string(version));
+        uint64_t address = 0;
+        uint32_t index = 0;
+        if (!in.Uint(ctx.addr_size, &address) || !in.U32(&index)) return Short("layout");
+        out.heap_defined = address != Undefined(ctx);
+        out.heap_address = address;
+        out.heap_index = index;
+        break;
+      }
+      default:
+        return Bad("layout", "class " + std::to_string(cls));
+    }
+  }
+  if (compact_sized) {
+    std::span<const uint8_t> data;
+    if (!in.Bytes(compact_size, &data)) return Bad("layout", "compact data past its end");
+    out.compact = data;
+    if (space && type && space->count && !type->vlen && !type->nested_vlen && *space->count != 0 &&
+        compact_size / *space->count != type->size)
+      return Bad("layout", "compact data of " + std::to_string(compact_size) + " bytes");
+  }
+  if (out.layout_class == 2) {
+    // HDF5 divides by every chunk dimension and keeps their product in 32 bits.
+    if (chunk.size() < 2) return Bad("layout", "a chunk of rank " + std::to_string(chunk.size()));
+    // HDF5 puts the datatype's size in place of the stored element size
+    // before it multiplies (H5D__chunk_set_sizes), and leaks what it had
+    // read when the product overflows: the same product, checked here.
+    if (type && type->size != 0) chunk.back() = type->size;
+    uint64_t bytes = 1;
+    for (uint64_t c : chunk) {
+      if (c == 0) return Bad("layout", "a chunk dimension of 0");
+      if (c > kMaxChunkBytes || bytes > kMaxChunkBytes / c)
+        return Bad("layout", "a chunk of 4 GiB or more");
+      bytes *= c;
+    }
+    // HDF5 allocates a whole chunk to read any of it (hash tables and other
+    // datasets read through HDF5): past 1 GiB a chunk is not one this engine
+    // reads, whatever HDF5 would allow.
+    if (bytes > kMaxEngineChunkBytes)
+      return Status::Unsupported("layout message: a chunk of more than 1 GiB");
+    // The last dimension is the element's size.
+    if (space && chunk.size() != space->dims.size() + 1)
+      return Bad("layout", "a chunk of another rank than the dataspace");
+  }
+  return out;
+}
+
+Status CheckFilterPipeline(std::span<const uint8_t> m) {
+  ByteDecoder in(m);
+  uint8_t version = 0, count = 0;
+  if (!in.U8(&version) || !in.U8(&count)) return Short("filter pipeline");
+  if (version != 1 && version != 2)
+    return Bad("filter pipeline", "version " + std::to_string(version));
+  if (count > kMaxFilters) return Bad("filter pipeline", std::to_string(count) + " filters");
+  if (version == 1 && !in.Skip(6)) return Short("filter pipeline");
+  for (unsigned i = 0; i < count; ++i) {
+    uint16_t id = 0, name_length = 0, flags = 0, values = 0;
+    if (!in.U16(&id)) return Short("filter pipeline");
+    if (version == 1 || id >= 256) {
+      if (!in.U16(&name_length)) return Short("filter pipeline");
+      if (version == 1 && name_length % 8 != 0) return Bad("filter pipeline", "unaligned name");
+    }
+    if (!in.U16(&flags) || !in.U16(&values)) return Short("filter pipeline");
+    if (name_length > 0) {
+      std::span<const uint8_t> name;
+      if (!in.Bytes(name_length, &name)) return Short("filter pipeline");
+      // HDF5 copies the name with strcpy: its NUL must be inside.
+      bool terminated = false;
+      for (uint8_t c : name) terminated = terminated || c == 0;
+      if (!terminated) return Bad("filter pipeline", "an unterminated filter name");
+    }
+    uint64_t skip = uint64_t{values} * 4 + (version == 1 && values % 2 ? 4 : 0);
+    if (!in.Skip(skip)) return Short("filter pipeline");
+  }
+  return Status::OK();
+}
+
+Result<AttributeFacts> CheckAttribute(std::span<const uint8_t> m, const MessageContext& ctx) {
+  ByteDecoder in(m);
+  uint8_t version = 0, flags = 0;
+  uint16_t name_size = 0, type_size = 0, space_size = 0;
+  if (!in.U8(&version) || !in.U8(&flags) || !in.U16(&name_size) || !in.U16(&type_size) ||
+      !in.U16(&space_size))
+    return Short("attribute");
+  if (version < 1 || version > 3) return Bad("attribute", "version " + std::to_string(version));
+  if (version == 1) flags = 0;  // reserved
+  if (flags & ~0x03) return Bad("attribute", "unknown flags");
+  if (version == 3 && !in.Skip(1)) return Short("attribute");  // the name's character set
+  auto part = [&](uint16_t size, std::span<const uint8_t>* out) {
+    if (!in.Bytes(size, out)) return false;
+    return version > 1 || in.Skip(Align8(size) - size);
+  };
+  std::span<const uint8_t> name, type, space;
+  if (!part(name_size, &name) || !part(type_size, &type) || !part(space_size, &space))
+    return Short("attribute");
+  // HDF5 strdup()s the name and then compares its length with the size.
+  if (name.empty() || name.back() != 0) return Bad("attribute", "an unterminated name");
+  for (size_t i = 0; i + 1 < name.size(); ++i)
+    if (name[i] == 0) return Bad("attribute", "a name shorter than its size");
+  if (flags & 0x02) return Status::Unsupported("an attribute with a shared dataspace");
+  AttributeFacts out;
+  out.shared_type = flags & 0x01;
+  out.type = type;
+  if (!out.shared_type) {
+    VH5_ASSIGN_OR_RETURN(DatatypeFacts facts, WalkDatatype(type));
+    out.facts = facts;
+  }
+  VH5_ASSIGN_OR_RETURN(out.space, CheckDataspace(space, ctx));
+  if (out.space.length > space.size()) return Bad("attribute", "a dataspace past its size");
+  if (!out.space.count) return Bad("attribute", "a dataspace whose size overflows");
+  out.data = m.subspan(in.position());
+  if (out.facts) {
+    uint64_t count = *out.space.count;
+    if (count != 0 && out.facts->size > out.data.size() / count)
+      return Bad("attribute", std::to_string(count) + " elements of " +
+                                  std::to_string(out.facts->size) + " bytes in " +
+                                  std::to_string(out.data.size()));
+    out.data = out.data.first(count * out.facts->size);
+  }
+  return out;
+}
+
+Result<std::optional<uint64_t>> CheckSharedMessage(std::span<const uint8_t> m,
+                                                   const MessageContext& ctx) {
+  ByteDecoder in(m);
+  uint8_t version = 0, kind = 0;
+  if (!in.U8(&version) || !in.U8(&kind)) return Short("shared");
+  uint64_t address = 0;
+  switch (version) {
+    case 1:
+      if (!in.Skip(6 + ctx.len_size) || !in.Uint(ctx.addr_size, &address)) return Short("shared");
+      return std::optional<uint64_t>(address);
+    case 2:
+      if (!in.Uint(ctx.addr_size, &address)) return Short("shared");
+      return std::optional<uint64_t>(address);
+    case 3:
+      if (kind == 1) {  // in the shared message heap: HDF5 looks it up itself
+        if (!in.Skip(8)) return Short("shared");
+        return std::optional<uint64_t>();
+      }
+      if (kind != 2) return Bad("shared", "kind " + std::to_string(kind));
+      if (!in.Uint(ctx.addr_size, &address)) return Short("shared");
+      return std::optional<uint64_t>(address);
+    default:
+      return Bad("shared", "version " + std::to_string(version));
+  }
+}
+
+Status CheckLink(std::span<const uint8_t> m, const MessageContext& ctx,
+                 std::optional<uint64_t>* hard) {
+  ByteDecoder in(m);
+  hard->reset();
+  uint8_t version = 0, flags = 0, kind = 0;
+  if (!in.U8(&version) || !in.U8(&flags)) return Short("link");
+  if (version != 1) return Bad("link", "version " + std::to_string(version));
+  if (flags & ~0x1f) return Bad("link", "unknown flags");
+  if ((flags & 0x08) && !in.U8(&kind)) return Short("link");
+  if (kind > 1 && kind < 64) return Bad("link", "type " + std::to_string(kind));
+  if ((flags & 0x04) && !in.Skip(8)) return Short("link");
+  if (flags & 0x10) {
+    uint8_t cset = 0;
+    if (!in.U8(&cset)) return Short("link");
+    if (cset > 1) return Bad("link", "character set " + std::to_string(cset));
+  }
+  uint64_t length = 0;
+  if (!in.Uint(size_t{1} << (flags & 0x03), &length)) return Short("link");
+  if (length == 0) return Bad("link", "an empty name");
+  if (!in.Skip(length)) return Short("link");
+  if (kind == 0) {
+    uint64_t address = 0;
+    if (!in.Uint(ctx.addr_size, &address)) return Short("link");
+    *hard = address;
+    return Status::OK();
+  }
+  uint16_t size = 0;
+  if (!in.U16(&size)) return Short("link");
+  if (kind == 1 && size == 0) return Bad("link", "an empty soft link");
+  if (!in.Skip(size)) return Short("link");
+  return Status::OK();
+}
+
+namespace {
+
+// The link info and attribute info messages share one layout: version,
+// flags, a maximum creation index of `index_bytes` when tracked, the
+// fractal heap and name index addresses, and an order index when indexed.
+Status CheckHeapInfo(const char* what, size_t index_bytes, std::span<const uint8_t> m,
+                     const MessageContext& ctx, bool* dense) {
+  ByteDecoder in(m);
+  uint8_t version = 0, flags = 0;
+  uint64_t heap = 0;
+  if (!in.U8(&version) || !in.U8(&flags)) return Short(what);
+  if (version != 0) return Bad(what, "version " + std::to_string(version));
+  if (flags & ~0x03) return Bad(what, "unknown flags");
+  if ((flags & 0x01) && !in.Skip(index_bytes)) return Short(what);
+  if (!in.Uint(ctx.addr_size, &heap) || !in.Skip(ctx.addr_size)) return Short(what);
+  if ((flags & 0x02) && !in.Skip(ctx.addr_size)) return Short(what);
+  *dense = heap != Undefined(ctx);
+  return Status::OK();
+}
+
+}  // namespace
+
+Status CheckLinkInfo(std::span<const uint8_t> m, const MessageContext& ctx, bool* dense) {
+  return CheckHeapInfo("link info", 8, m, ctx, dense);
+}
+
+Status CheckAttributeInfo(std::span<const uint8_t> m, const MessageContext& ctx, bool* dense) {
+  return CheckHeapInfo("attribute info", 2, m, ctx, dense);
+}
+
+Status CheckGroupInfo(std::span<const uint8_t> m) {
+  ByteDecoder in(m);
+  uint8_t version = 0, flags = 0;
+  if (!in.U8(&version) || !in.U8(&flags)) return Short("group info");
+  if (version != 0) return Bad("group info", "version " + std::to_string(version));
+  if (flags & ~0x03) return Bad("group info", "unknown flags");
+  if ((flags & 0x01) && !in.Skip(4)) return Short("group info");
+  if ((flags & 0x02) && !in.Skip(4)) return Short("group info");
+  return Status::OK();
+}
+
+Status CheckSymbolTableMessage(std::span<const uint8_t> m, const MessageContext& ctx,
+                               uint64_t* btree, uint64_t* heap) {
+  ByteDecoder in(m);
+  if (!in.Uint(ctx.addr_size, btree) || !in.Uint(ctx.addr_size, heap)) return Short("symbol table");
+  return Status::OK();
+}
+
+}  // namespace vh5

@@ -1,0 +1,98 @@
+// The engine's guard in front of HDF5: before HDF5 1.10.8 decodes an
+// object's header (to open it, list it, read its attributes), the engine
+// reads that header with its own bounded readers and checks every message
+// HDF5 would decode without bounds, and what they point at: global heap
+// objects (str attributes, virtual mapping lists), committed datatypes,
+// symbol tables. A file that would make HDF5 read out of bounds, loop or
+// divide by zero is refused with Corruption instead.
+//
+// What stays HDF5's own: the superblock and the root group's header (read
+// by H5Fopen), links and attributes kept in fractal heaps ("dense" storage
+// of libver=latest files), shared messages in the shared message heap,
+// and chunk indexes other than the version-1 B-tree. HDF5 1.10.8 checks
+// those less well; see fuzz/README.md.
+//
+// A checker is attached to a read-only file handle and found again from
+// any identifier of that file (CheckerFor), so that the helpers of
+// h5_handle.h guard every object they open without being told.
+//
+// Thread safety: every method may be called from any thread at once.
+#pragma once
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "format/datatype_message.h"
+#include "format/file_bytes.h"
+#include "format/global_heap.h"
+#include "hdf5/h5_handle.h"
+#include "vh5/status.h"
+
+namespace vh5 {
+
+class ObjectChecker {
+ public:
+  // A checker for `file`, opened read-only; `fd` reads the same bytes and
+  // must stay open while the checker lives. Registered for CheckerFor.
+  static Result<std::shared_ptr<ObjectChecker>> Attach(hid_t file, int fd);
+
+  // Every object on the way from `loc` to `path` (absolute, or relative to
+  // `loc`), in order; OK when a link on the way does not exist (the
+  // caller's own lookup says NotFound). Links other than hard links are
+  // refused: the format has none, and HDF5 would follow them unchecked.
+  Status CheckPath(hid_t loc, const std::string& path);
+  // The object whose header lies at `address`.
+  Status CheckObject(uint64_t address);
+  // Variable-length elements as stored (see global_heap.h): each reference
+  // names an object of its collection no larger than the sequence.
+  Status CheckVlenData(std::span<const uint8_t> data, uint32_t base_size);
+  // The same for `count` elements stored contiguously at file address `address`.
+  Status CheckVlenAt(uint64_t address, uint64_t count, uint32_t base_size);
+
+  const FileBytes& bytes() const { return bytes_; }
+
+ private:
+  ObjectChecker(FileBytes bytes, unsigned internal_k, unsigned leaf_k)
+      : bytes_(bytes), internal_k_(internal_k), leaf_k_(leaf_k) {}
+  Status Check(uint64_t address, int depth);
+  Status CheckUncached(uint64_t address, int depth);
+  // The datatype of the committed datatype at `address`.
+  Result<std::optional<DatatypeFacts>> CommittedType(uint64_t address, int depth);
+  Status CheckVirtualMappings(uint64_t heap, uint32_t index, size_t rank);
+  Result<std::shared_ptr<const GlobalHeapCollection>> Collection(uint64_t address);
+
+  const FileBytes bytes_;
+  const unsigned internal_k_, leaf_k_;
+
+  std::mutex mu_;  // guards the caches below
+  std::map<uint64_t, Status> objects_;
+  std::map<uint64_t, std::optional<DatatypeFacts>> types_;  // committed datatypes checked
+  std::map<uint64_t, Status> bad_collections_;
+  std::map<uint64_t, std::shared_ptr<const GlobalHeapCollection>> collections_;
+};
+
+// The checker attached to the file `loc` lives in, or nullptr.
+std::shared_ptr<ObjectChecker> CheckerFor(hid_t loc);
+
+// CheckPath through the checker of `loc`'s file; OK when it has none.
+Status GuardPath(hid_t loc, const std::string& path);
+
+// Opens an object by path, the objects on the way checked first by the
+// checker of `loc`'s file, if any; NotFound (with the path) when it does
+// not exist.
+Result<h5::Handle> OpenCheckedGroup(hid_t loc, const std::string& path);
+Result<h5::Handle> OpenCheckedDataset(hid_t loc, const std::string& path);
+
+// The same guard in front of an HDF5 call that only returns a value: on
+// failure the reason is pushed onto HDF5's error stack, where h5::Error
+// finds it, and false is returned.
+bool GuardPathOrPushError(hid_t loc, const std::string& path);
+
+}  // namespace vh5

@@ -1,0 +1,70 @@
+// An HDF5 object header read with pread(2): its messages, in file order.
+//
+// Reads version 1 headers (what the earliest file format and h5py by default
+// write) and version 2 headers ("OHDR", written for libver "latest"), with
+// their checksums, optional time and attribute-phase fields, creation-order
+// indices, and continuation chunks ("OCHK" in version 2). Everything is
+// bounded: each chunk must lie inside the file, each message inside its
+// chunk, a chunk is never read twice, and at most kMaxChunks are followed.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "format/file_bytes.h"
+#include "vh5/status.h"
+
+namespace vh5 {
+
+// Message types the engine reads.
+inline constexpr uint16_t kDataspaceMessage = 0x0001;
+inline constexpr uint16_t kDatatypeMessage = 0x0003;
+inline constexpr uint16_t kOldFillValueMessage = 0x0004;
+inline constexpr uint16_t kFillValueMessage = 0x0005;
+inline constexpr uint16_t kLayoutMessage = 0x0008;
+inline constexpr uint16_t kContinuationMessage = 0x0010;
+
+// Bit 1 of a message's flags: the message lives elsewhere (shared message
+// table or a committed datatype) and the bytes here only point at it.
+inline constexpr uint8_t kMessageShared = 0x02;
+
+struct HeaderMessage {
+  uint16_t type;
+  uint8_t flags;
+  std::span<const uint8_t> data;  // points into the ObjectHeader that holds it
+  uint64_t address = 0;           // file address of data[0]
+};
+
+class ObjectHeader {
+ public:
+  static constexpr size_t kMaxChunks = 1024;
+  static constexpr uint64_t kMaxChunkBytes = uint64_t{64} << 20;
+
+  // The header at file address `address`.
+  static Result<ObjectHeader> Read(const FileBytes& file, uint64_t address);
+
+  ObjectHeader(ObjectHeader&&) = default;
+  ObjectHeader& operator=(ObjectHeader&&) = default;
+  ObjectHeader(const ObjectHeader&) = delete;  // messages point into chunks_
+  ObjectHeader& operator=(const ObjectHeader&) = delete;
+
+  int version() const { return version_; }
+  const std::vector<HeaderMessage>& messages() const { return messages_; }
+  // The first message of `type`, or nullptr.
+  const HeaderMessage* Find(uint16_t type) const;
+
+ private:
+  ObjectHeader() = default;
+  // Splits one chunk's message area into messages, queueing continuations.
+  Status ParseMessages(const FileBytes& file, size_t chunk, size_t begin, size_t end,
+                       std::vector<std::pair<uint64_t, uint64_t>>* pending);
+
+  int version_ = 0;
+  bool creation_order_ = false;               // version 2: each message carries a 2-byte index
+  std::vector<std::vector<uint8_t>> chunks_;  // moving the outer vector keeps these buffers
+  std::vector<uint64_t> chunk_addresses_;     // file address of each chunk's first byte
+  std::vector<HeaderMessage> messages_;
+};
+
+}  // namespace vh5

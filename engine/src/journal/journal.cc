@@ -1,0 +1,325 @@
+#include "journal/journal.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <vector>
+
+#include "util/posix_file.h"
+
+namespace vh5 {
+namespace {
+
+constexpr char kMagic[8] = {'V', 'H', '5', 'J', 'R', 'N', 'L', '1'};
+constexpr size_t kHeaderBytes = 8 + 8 + 4;
+
+std::atomic<int> g_crash_at_step{0};
+std::atomic<int> g_last_steps{0};
+
+void PutLe(uint64_t v, size_t n, std::string* out) {
+  for (size_t i = 0; i < n; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint64_t GetLe(const char* p, size_t n) {
+  uint64_t v = 0;
+  for (size_t i = n; i-- > 0;) v = (v << 8) | static_cast<unsigned char>(p[i]);
+  return v;
+}
+
+uint32_t Crc(const char* p, size_t n, uint32_t crc = 0) {
+  return static_cast<uint32_t>(
+      crc32(crc, reinterpret_cast<const Bytef*>(p), static_cast<uInt>(n)));
+}
+
+}  // namespace
+
+void Transaction::CrashAtStepForTesting(int step) { g_crash_at_step = step; }
+
+int Transaction::LastStepsForTesting() { return g_last_steps; }
+
+void Transaction::Step() {
+  ++step_;
+  int crash_at = g_crash_at_step.load();
+  if (crash_at > 0 && step_ == crash_at) ::_exit(99);
+}
+
+std::string Transaction::JournalPath(const std::string& path) {
+  return SiblingPath(path, ".vh5-journal");
+}
+
+Status Transaction::Recover(const std::string& path, bool* recovered) {
+  if (recovered) *recovered = false;
+  std::string journal_path = JournalPath(path);
+  Fd journal(::open(journal_path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!journal.valid()) {
+    if (errno == ENOENT) return Status::OK();
+    return ErrnoStatus(journal_path);
+  }
+  std::string header(kHeaderBytes, '\0');
+  ssize_t got = PreadAll(journal.get(), header.data(), header.size(), 0);
+  bool valid = got == static_cast<ssize_t>(kHeaderBytes) &&
+               std::memcmp(header.data(), kMagic, 8) == 0 &&
+               Crc(header.data(), 16) == GetLe(header.data() + 16, 4);
+  if (valid) {
+    // The file was touched: give the base back its size and bytes.
+    Fd file(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+    if (!file.valid()) return ErrnoStatus(path + ": cannot roll back an interrupted commit");
+    uint64_t base = GetLe(header.data() + 8, 8);
+    if (::ftruncate(file.get(), static_cast<off_t>(base)) != 0)
+      return ErrnoStatus(path + ": truncate");
+    uint64_t at = kHeaderBytes;
+    std::string head(16, '\0'), bytes;
+    while (PreadAll(journal.get(), head.data(), 16, at) == 16) {
+      uint64_t offset = GetLe(head.data(), 8), length = GetLe(head.data() + 8, 8);
+      if (length > base || offset > base - length) break;  // not a record of ours
+      bytes.resize(length + 4);
+      if (PreadAll(journal.get(), bytes.data(), bytes.size(), at + 16) !=
+          static_cast<ssize_t>(bytes.size()))
+        break;
+      if (Crc(bytes.data(), length, Crc(head.data(), 16)) != GetLe(bytes.data() + length, 4))
+        break;  // a torn tail, never fsynced: the file was not touched under it
+      VH5_RETURN_IF_ERROR(PwriteAll(file.get(), bytes.data(), length, offset, path));
+      at += 16 + length + 4;
+    }
+    if (::fsync(file.get()) != 0) return ErrnoStatus(path + ": fsync");
+  }
+  journal = Fd();
+  if (::unlink(journal_path.c_str()) != 0) return ErrnoStatus(journal_path + ": unlink");
+  VH5_RETURN_IF_ERROR(SyncDir(DirName(path)));
+  if (recovered) *recovered = valid;
+  return Status::OK();
+}
+
+namespace {
+
+std::mutex& RegistryMutex() {
+  static std::mutex* mu = new std::mutex;  // never destroyed: used by HDF5 at exit
+  return *mu;
+}
+std::map<uint64_t, Transaction*>& Registry() {
+  static auto* live = new std::map<uint64_t, Transaction*>;
+  return *live;
+}
+
+}  // namespace
+
+Transaction* Transaction::Find(uint64_t id) {
+  std::lock_guard<std::mutex> lock(RegistryMutex());
+  auto it = Registry().find(id);
+  return it == Registry().end() ? nullptr : it->second;
+}
+
+Transaction::Transaction(std::string path, Fd fd, uint64_t base)
+    : path_(std::move(path)), fd_(std::move(fd)), base_(base), size_(base) {
+  static std::atomic<uint64_t> next_id{1};
+  id_ = next_id++;
+  std::lock_guard<std::mutex> lock(RegistryMutex());
+  Registry()[id_] = this;
+}
+
+Result<std::unique_ptr<Transaction>> Transaction::Begin(const std::string& path) {
+  static const bool from_environment = [] {
+    const char* step = std::getenv("VH5_TEST_CRASH_AT_STEP");
+    if (step != nullptr && g_crash_at_step == 0) g_crash_at_step = std::atoi(step);
+    return true;
+  }();
+  (void)from_environment;
+  Fd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoStatus(path + ": cannot open for writing");
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(path);
+  std::unique_ptr<Transaction> txn(
+      new Transaction(path, std::move(fd), static_cast<uint64_t>(st.st_size)));
+  std::string journal_path = JournalPath(path);
+  txn->journal_ = Fd(::open(journal_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!txn->journal_.valid()) {
+    txn->open_ = false;
+    if (errno == EEXIST)
+      return Status::Busy(journal_path + " is there: an interrupted commit waits to be rolled back");
+    return ErrnoStatus(journal_path);
+  }
+  // Durable before the first byte past the base is written, so that a
+  // crash is always followed by a cleanup to the base's size.
+  std::string header(kMagic, 8);
+  PutLe(txn->base_, 8, &header);
+  PutLe(Crc(header.data(), 16), 4, &header);
+  Status s = PwriteAll(txn->journal_.get(), header.data(), header.size(), 0, journal_path);
+  if (s.ok() && ::fdatasync(txn->journal_.get()) != 0) s = ErrnoStatus(journal_path + ": fsync");
+  if (s.ok()) s = SyncDir(DirName(path));
+  if (!s.ok()) return s;  // the destructor aborts
+  return txn;
+}
+
+Transaction::~Transaction() {
+  {
+    std::lock_guard<std::mutex> lock(RegistryMutex());
+    Registry().erase(id_);
+  }
+  if (open_) Abort();
+}
+
+Status Transaction::Read(uint64_t offset, size_t len, char* out) const {
+  std::memset(out, 0, len);
+  uint64_t end = offset + len;
+  uint64_t on_disk = std::min(end, size_);
+  if (offset < on_disk) {
+    ssize_t n = PreadAll(fd_.get(), out, static_cast<size_t>(on_disk - offset), offset);
+    if (n < 0) return Remember(ErrnoStatus(path_ + ": read"));
+  }
+  // Held writes cover the base's bytes under them.
+  auto it = held_.upper_bound(offset);
+  if (it != held_.begin()) --it;
+  for (; it != held_.end() && it->first < end; ++it) {
+    uint64_t a = std::max(offset, it->first);
+    uint64_t b = std::min(end, it->first + it->second.size());
+    if (a < b) std::memcpy(out + (a - offset), it->second.data() + (a - it->first), b - a);
+  }
+  return Status::OK();
+}
+
+Result<size_t> Transaction::View::Read(uint64_t offset, size_t len, char* out) const {
+  if (offset >= txn_->size()) return size_t{0};
+  len = static_cast<size_t>(std::min<uint64_t>(len, txn_->size() - offset));
+  VH5_RETURN_IF_ERROR(txn_->Read(offset, len, out));
+  return len;
+}
+
+Status Transaction::Write(uint64_t offset, const char* data, size_t len) {
+  if (!open_) return Status::Busy(path_ + ": no transaction");
+  if (discard_) return Status::OK();
+  Step();
+  uint64_t end = offset + len;
+  if (offset < base_) {
+    uint64_t held_end = std::min(end, base_);
+    // Whatever held bytes the new ones overlap give way to them.
+    auto it = held_.upper_bound(offset);
+    if (it != held_.begin()) --it;
+    while (it != held_.end() && it->first < held_end) {
+      uint64_t a = it->first, b = a + it->second.size();
+      if (b <= offset) {
+        ++it;
+        continue;
+      }
+      std::string old = std::move(it->second);
+      it = held_.erase(it);
+      if (a < offset) held_.emplace(a, old.substr(0, offset - a));
+      if (b > held_end) held_.emplace(held_end, old.substr(held_end - a));
+    }
+    held_.emplace(offset, std::string(data, held_end - offset));
+  }
+  if (end > base_) {
+    uint64_t from = std::max(offset, base_);
+    VH5_RETURN_IF_ERROR(
+        Remember(PwriteAll(fd_.get(), data + (from - offset), end - from, from, path_)));
+  }
+  size_ = std::max(size_, end);
+  return Status::OK();
+}
+
+Status Transaction::Truncate(uint64_t size) {
+  if (!open_) return Status::Busy(path_ + ": no transaction");
+  if (discard_) return Status::OK();
+  Step();
+  if (size < base_) {
+    // Shrinking into the base: the cut-off bytes read as zeros from now on
+    // (and get journaled like any other held write).
+    std::string zeros(std::min(size_, base_) - std::min(size, size_), '\0');
+    if (!zeros.empty()) VH5_RETURN_IF_ERROR(Write(size, zeros.data(), zeros.size()));
+  }
+  if (::ftruncate(fd_.get(), static_cast<off_t>(std::max(size, base_))) != 0)
+    return Remember(ErrnoStatus(path_ + ": truncate"));
+  size_ = size;
+  return Status::OK();
+}
+
+Status Transaction::WriteJournal(const std::string& bytes) {
+  struct stat st;
+  if (::fstat(journal_.get(), &st) != 0) return ErrnoStatus(JournalPath(path_));
+  Step();
+  return PwriteAll(journal_.get(), bytes.data(), bytes.size(), static_cast<uint64_t>(st.st_size),
+                   JournalPath(path_));
+}
+
+Status Transaction::Commit() {
+  if (!open_) return Status::Busy(path_ + ": no transaction");
+  std::string journal_path = JournalPath(path_);
+  Status s;
+  if (!held_.empty()) {
+    // 1. The base's bytes under every held write, durable in the journal.
+    std::string batch;
+    for (const auto& [offset, bytes] : held_) {
+      std::string original(bytes.size(), '\0');
+      if (PreadAll(fd_.get(), original.data(), original.size(), offset) < 0)
+        return ErrnoStatus(path_ + ": read");
+      std::string record;
+      PutLe(offset, 8, &record);
+      PutLe(original.size(), 8, &record);
+      uint32_t crc = Crc(original.data(), original.size(), Crc(record.data(), 16));
+      record += original;
+      PutLe(crc, 4, &record);
+      batch += record;
+      if (batch.size() >= (8 << 20)) {
+        VH5_RETURN_IF_ERROR(WriteJournal(batch));
+        batch.clear();
+      }
+    }
+    if (!batch.empty()) VH5_RETURN_IF_ERROR(WriteJournal(batch));
+    Step();
+    if (::fdatasync(journal_.get()) != 0) return ErrnoStatus(journal_path + ": fsync");
+    // 2. The held writes, in place. From here a failure must roll back.
+    for (const auto& [offset, bytes] : held_) {
+      Step();
+      s = PwriteAll(fd_.get(), bytes.data(), bytes.size(), offset, path_);
+      if (!s.ok()) break;
+    }
+  }
+  struct stat st;
+  if (s.ok() && ::fstat(fd_.get(), &st) != 0) s = ErrnoStatus(path_);
+  if (s.ok() && static_cast<uint64_t>(st.st_size) != size_) {
+    Step();
+    if (::ftruncate(fd_.get(), static_cast<off_t>(size_)) != 0)
+      s = ErrnoStatus(path_ + ": truncate");
+  }
+  if (s.ok()) {
+    Step();
+    if (::fsync(fd_.get()) != 0) s = ErrnoStatus(path_ + ": fsync");
+  }
+  if (!s.ok()) {
+    // The journal restores the base, here or at the next open.
+    open_ = false;
+    journal_ = Fd();
+    fd_ = Fd();
+    Status undone = Recover(path_);
+    return undone.ok() ? s : s.WithContext("rolled back at the next open");
+  }
+  // 3. Done: without the journal the new state is the file's.
+  open_ = false;
+  g_last_steps = step_ + 2;  // the unlink and the directory's fsync below
+  journal_ = Fd();
+  Step();
+  if (::unlink(journal_path.c_str()) != 0) return ErrnoStatus(journal_path + ": unlink");
+  Step();
+  return SyncDir(DirName(path_));
+}
+
+Status Transaction::Abort() {
+  if (!open_) return Status::OK();
+  open_ = false;
+  held_.clear();
+  // Nothing of the base was touched: drop what was written past it.
+  Status s;
+  if (::ftruncate(fd_.get(), static_cast<off_t>(base_)) != 0) s = ErrnoStatus(path_ + ": truncate");
+  journal_ = Fd();
+  if (s.ok() && ::unlink(JournalPath(path_).c_str()) != 0) s = ErrnoStatus(JournalPath(path_));
+  if (s.ok()) s = SyncDir(DirName(path_));
+  return s;
+}
+
+}  // namespace vh5

@@ -1,0 +1,19 @@
+#include "vh5/current_version.h"
+
+#include "hdf5/attribute_codec.h"
+#include "offline/offline_file.h"
+
+namespace vh5 {
+
+Status SetCurrentVersion(const std::string& path, const std::string& name) {
+  auto exists = [&](const OfflineFile& f) {
+    if (IsCommittedVersion(f.versions.get(), name)) return Status::OK();
+    return Status::NotFound(path + ": no version " + name);
+  };
+  VH5_ASSIGN_OR_RETURN(OfflineFile f, OpenOffline(path, VersionedFile::Access::kReadWrite, exists));
+  VH5_RETURN_IF_ERROR(
+      WriteAttribute(f.versions.get(), Attribute{"current_version", name, ""}).WithContext(path));
+  return f.Commit();
+}
+
+}  // namespace vh5

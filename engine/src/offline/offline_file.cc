@@ -1,0 +1,110 @@
+#include "offline/offline_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "format/object_check.h"
+#include "read/file_core.h"
+#include "journal/held_lock.h"
+#include "journal/journal_vfd.h"
+#include "commit/journaled_commit.h"
+#include "vh5/file_lock.h"
+
+namespace vh5 {
+
+Result<OfflineFile> OpenOffline(const std::string& path, VersionedFile::Access access,
+                                const std::function<Status(const OfflineFile&)>& check) {
+  h5::SilenceAutomaticErrorPrinting();
+  h5::RegisterLzfFilter();
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return Status::NotFound(path + ": no such file");
+    return Status::IOError(path + ": " + std::strerror(errno));
+  }
+  if (S_ISDIR(st.st_mode)) return Status::NotHdf5(path + ": is a directory, not an HDF5 file");
+  VH5_RETURN_IF_ERROR(RecoverInterruptedCommit(path));
+  VH5_RETURN_IF_ERROR(CheckNotLocked(path, access));
+  if (H5Fis_hdf5(path.c_str()) <= 0) {
+    h5::TakeErrorStack();
+    return Status::NotHdf5(path + ": not an HDF5 file");
+  }
+  OfflineFile out;
+  out.path = path;
+  out.file = h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  if (!out.file) return h5::Error(path + ": cannot open", Status::Code::kNotHdf5);
+  out.fd = std::make_shared<const Fd>(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!out.fd->valid()) return Status::IOError(path + ": " + std::strerror(errno));
+  VH5_ASSIGN_OR_RETURN(out.checker, ObjectChecker::Attach(out.file.get(), out.fd->get()));
+  VH5_RETURN_IF_ERROR(GuardPath(out.file.get(), kVersionsGroup).WithContext(path));
+  if (!h5::LinkExists(out.file.get(), kVersionsGroup))
+    return Status::NotVersioned(path + ": an HDF5 file without versioned data (no " +
+                                std::string(kVersionsGroup) + ")");
+  Result<h5::Handle> versions = OpenCheckedGroup(out.file.get(), kVersionsGroup);
+  if (!versions.ok()) return versions.status().WithContext(path);
+  out.versions = std::move(*versions);
+  if (h5::AttributeExists(out.versions.get(), "data_version")) {
+    Result<int64_t> dv = h5::ReadIntAttribute(out.versions.get(), "data_version");
+    if (!dv.ok()) return dv.status().WithContext(path + ": data_version");
+    out.data_version = static_cast<int>(*dv);
+  }
+  if (access == VersionedFile::Access::kReadOnly) return out;
+  // Every check is made read-only: HDF5 writes to a file opened read-write
+  // when it closes it, even when nothing changed.
+  if (out.data_version < 1 || out.data_version > kNewestDataVersion)
+    return Status::Unsupported(path + ": data_version " + std::to_string(out.data_version) +
+                               " is not one this vh5 knows (1 to " +
+                               std::to_string(kNewestDataVersion) + ")");
+  if (check) VH5_RETURN_IF_ERROR(check(out));
+  // Written in place from here on: the checker's bytes would go stale.
+  out.checker.reset();
+  out.versions.Reset();
+  out.file.Reset();
+  // HDF5's own lock went with its handle: ours, then, for the whole change.
+  VH5_ASSIGN_OR_RETURN(out.lock, HoldFileLock(path, /*exclusive=*/true));
+  VH5_ASSIGN_OR_RETURN(out.txn, Transaction::Begin(path));
+  VH5_ASSIGN_OR_RETURN(h5::Handle fapl, JournaledFileAccess(out.txn.get()));
+  out.file = h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()));
+  if (!out.file) return h5::Error(path + ": cannot open for writing");
+  versions = OpenCheckedGroup(out.file.get(), kVersionsGroup);
+  if (!versions.ok()) return versions.status().WithContext(path);
+  out.versions = std::move(*versions);
+  return out;
+}
+
+OfflineFile::~OfflineFile() {
+  versions.Reset();
+  if (txn && file) CloseJournaled(file.Release(), txn.get(), /*failed=*/true);
+}
+
+Status OfflineFile::Commit() {
+  if (!txn) return Status::ReadOnly(path + ": opened read-only");
+  versions.Reset();
+  VH5_RETURN_IF_ERROR(CloseJournaled(file.Release(), txn.get(), false).WithContext(path));
+  Status s = txn->Commit();
+  txn.reset();
+  return s.ok() ? s : s.WithContext(path);
+}
+
+bool IsCommittedVersion(hid_t versions, const std::string& name) {
+  if (name == kFirstVersionName || name.empty() || !h5::LinkExists(versions, name)) return false;
+  if (!GuardPath(versions, name).ok()) return false;
+  H5O_info_t info;
+  if (H5Oget_info_by_name2(versions, name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
+    h5::TakeErrorStack();
+    return false;
+  }
+  if (info.type != H5O_TYPE_GROUP) return false;
+  h5::Handle group(H5Gopen2(versions, name.c_str(), H5P_DEFAULT));
+  if (!group) {
+    h5::TakeErrorStack();
+    return false;
+  }
+  if (!h5::AttributeExists(group.get(), "committed")) return true;
+  Result<int64_t> committed = h5::ReadIntAttribute(group.get(), "committed");
+  return committed.ok() && *committed != 0;
+}
+
+}  // namespace vh5

@@ -1,0 +1,59 @@
+// A versioned file opened by HDF5 directly, for the offline tool's checks
+// and changes (verify, set-current, delete, repack): unlike VersionedFile,
+// it trusts nothing beyond the existence of /_version_data/versions, so
+// that a damaged file can still be examined.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "util/fd.h"
+#include "hdf5/h5_handle.h"
+#include "journal/journal.h"
+#include "format/object_check.h"
+#include "vh5/status.h"
+#include "vh5/versioned_file.h"
+
+namespace vh5 {
+
+struct OfflineFile {
+  // Read-write opens only, declared first to end last: the exclusive lock,
+  // and the transaction every change goes through (journal.h).
+  Fd lock;
+  std::unique_ptr<Transaction> txn;
+  h5::Handle file;
+  h5::Handle versions;  // /_version_data/versions
+  std::string path;
+  int data_version = 1;  // 1 when the attribute is absent
+  // While the file is open read-only: every object is checked before HDF5
+  // decodes it (object_check.h), through a descriptor of its own.
+  std::shared_ptr<const Fd> fd;
+  std::shared_ptr<ObjectChecker> checker;
+
+  OfflineFile() = default;
+  OfflineFile(OfflineFile&&) = default;
+  OfflineFile& operator=(OfflineFile&&) = default;
+  // A read-write open not committed changes nothing.
+  ~OfflineFile();
+
+  // Read-write opens: closes the file and makes every change durable at
+  // once; a crash before the end leaves the file as it was.
+  Status Commit();
+};
+
+// Opens `path`: NotFound for a missing file, NotHdf5, NotVersioned, Busy
+// while another process holds it against `access` (see file_lock.h).
+// Read-write opens first run every check (a data_version the engine does not
+// know, then `check`) on a read-only handle, so that a refusal writes nothing.
+Result<OfflineFile> OpenOffline(const std::string& path, VersionedFile::Access access,
+                                const std::function<Status(const OfflineFile&)>& check = {});
+
+// Whether /_version_data/versions/<name> is a committed version (a group,
+// not kFirstVersionName, its committed attribute not False).
+bool IsCommittedVersion(hid_t versions, const std::string& name);
+
+// The data_version this engine reads and writes.
+inline constexpr int kNewestDataVersion = 4;
+
+}  // namespace vh5

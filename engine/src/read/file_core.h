@@ -1,0 +1,51 @@
+// What every object of one open versioned file shares: the HDF5 file, a
+// descriptor for direct chunk reads, and the raw_data datasets opened so far.
+//
+// Thread safety: Raw() may be called concurrently.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+
+#include "util/fd.h"
+#include "hdf5/h5_handle.h"
+#include "format/object_check.h"
+#include "read/raw_data.h"
+
+namespace vh5 {
+
+inline constexpr const char kVersionsGroup[] = "/_version_data/versions";
+
+struct FileCore {
+  // Declared first so that it is closed last, after every object opened in it.
+  h5::Handle file;
+  std::string path;
+  std::shared_ptr<const Fd> fd;
+  // Held shared while reading the file's metadata (through HDF5 or the
+  // engine's own header readers), exclusive while a commit writes its bytes
+  // in place (journaled_commit.h): a reader never sees metadata half
+  // written. One for every core of the same open versioned file.
+  std::shared_ptr<std::shared_mutex> disk_mu = std::make_shared<std::shared_mutex>();
+  // Checks every object before HDF5 decodes it (object_check.h).
+  std::shared_ptr<ObjectChecker> checker;
+
+  // Opens `path` read-only for readers, with HDF5's own file locking off
+  // (the versioned file holds its lock itself; held_lock.h).
+  static Result<std::shared_ptr<FileCore>> Open(const std::string& path,
+                                                std::shared_ptr<std::shared_mutex> disk_mu);
+
+  // The raw_data dataset at absolute `raw_path`, opened once and shared.
+  Result<std::shared_ptr<RawData>> Raw(const std::string& raw_path);
+  // Drops the shared raw_data objects (after a commit grew them); objects
+  // already handed out stay valid for the chunks they knew.
+  void ForgetRawData();
+
+ private:
+  std::mutex mu_;  // guards raw_
+  std::map<std::string, std::shared_ptr<RawData>> raw_;
+};
+
+}  // namespace vh5

@@ -1,0 +1,294 @@
+#include "read/mapped_dataset.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <system_error>
+#include <thread>
+#include <unordered_map>
+
+#include "util/fd.h"
+
+namespace vh5 {
+
+MappedDataset::MappedDataset(DatasetInfo info, ChunkMap map,
+                             std::vector<std::shared_ptr<RawData>> sources)
+    : info_(std::move(info)), map_(std::move(map)), sources_(std::move(sources)) {
+  itemsize_ = info_.dtype.itemsize;
+  uint64_t elements = 1;
+  for (uint64_t d : info_.shape) elements *= d;
+  size_ = elements * itemsize_;
+  row_elements_ = 1;
+  row_cells_ = true;
+  for (size_t d = 1; d < info_.shape.size(); ++d) {
+    row_elements_ *= info_.shape[d];
+    if (map_.cell_dims()[d] < info_.shape[d]) row_cells_ = false;
+  }
+  if (!sources_.empty()) fd_ = sources_[0]->fd();
+}
+
+std::optional<uint64_t> MappedDataset::CellFileOffset(uint64_t cell) const {
+  const ChunkMap::Piece* piece = nullptr;
+  if (!row_cells_ || fd_ < 0 || !CoveredByOnePiece(cell, &piece)) return std::nullopt;
+  const RawData& raw = *sources_[piece->source];
+  if (raw.fd() != fd_) return std::nullopt;
+  const uint64_t* sstart = map_.SourceStart(*piece);
+  const uint64_t* count = map_.Count(*piece);
+  for (size_t d = 1; d < map_.rank(); ++d)
+    if (sstart[d] != 0 || raw.dims()[d] != info_.shape[d]) return std::nullopt;
+  return raw.RowsOffset(sstart[0], count[0]);
+}
+
+Status MappedDataset::Locate(uint64_t offset, size_t len, std::vector<Run>* out) const {
+  out->clear();
+  if (offset >= size_ || len == 0) return Status::OK();
+  uint64_t end = offset + std::min<uint64_t>(len, size_ - offset);
+  auto add = [out](uint64_t length, int64_t file_offset) {
+    if (!out->empty()) {
+      Run& last = out->back();
+      bool both_other = last.file_offset < 0 && file_offset < 0;
+      bool adjacent = last.file_offset >= 0 && file_offset >= 0 &&
+                      static_cast<uint64_t>(last.file_offset) + last.length ==
+                          static_cast<uint64_t>(file_offset);
+      if (both_other || adjacent) {
+        last.length += length;
+        return;
+      }
+    }
+    out->push_back(Run{length, file_offset});
+  };
+  if (!row_cells_ || fd_ < 0) {
+    add(end - offset, -1);
+    return Status::OK();
+  }
+  // A row cell is one contiguous stretch of the view: cell_bytes each.
+  uint64_t cell_bytes = map_.cell_dims()[0] * row_elements_ * itemsize_;
+  for (uint64_t pos = offset; pos < end;) {
+    uint64_t cell = pos / cell_bytes;
+    uint64_t stop = std::min(end, (cell + 1) * cell_bytes);
+    std::optional<uint64_t> at = CellFileOffset(cell);
+    if (at) {
+      add(stop - pos, static_cast<int64_t>(*at + (pos - cell * cell_bytes)));
+    } else {
+      add(stop - pos, -1);
+    }
+    pos = stop;
+  }
+  return Status::OK();
+}
+
+void MappedDataset::Fill(char* out, uint64_t elements) const {
+  const std::string& fill = info_.fill_bytes;
+  if (fill.size() != itemsize_ ||
+      std::all_of(fill.begin(), fill.end(), [](char c) { return c == 0; })) {
+    std::memset(out, 0, elements * itemsize_);
+    return;
+  }
+  for (uint64_t i = 0; i < elements; ++i) std::memcpy(out + i * itemsize_, fill.data(), itemsize_);
+}
+
+Result<size_t> MappedDataset::Read(uint64_t offset, size_t len, char* out) const {
+  if (offset >= size_ || len == 0) return size_t{0};
+  len = static_cast<size_t>(std::min<uint64_t>(len, size_ - offset));
+  thread_local std::vector<Run> runs;
+  VH5_RETURN_IF_ERROR(Locate(offset, len, &runs));
+  uint64_t done = 0;
+  for (const Run& run : runs) {
+    char* dst = out + done;
+    if (run.file_offset < 0) {
+      VH5_RETURN_IF_ERROR(ReadOther(offset + done, static_cast<size_t>(run.length), dst));
+    } else {
+      // Chunks stored one after another: one pread for all of them.
+      ssize_t n = PreadAll(fd_, dst, run.length, static_cast<uint64_t>(run.file_offset));
+      if (n < 0) return Status::IOError(std::string("pread: ") + std::strerror(errno));
+      if (static_cast<uint64_t>(n) != run.length)
+        return Status::Corruption("a chunk lies past the end of the file");
+    }
+    done += run.length;
+  }
+  return len;
+}
+
+Status MappedDataset::ReadOther(uint64_t offset, size_t len, char* out) const {
+  uint64_t first = offset / itemsize_;
+  uint64_t last = (offset + len + itemsize_ - 1) / itemsize_;
+  if (offset % itemsize_ == 0 && len % itemsize_ == 0) return ReadElements(first, last, out);
+  std::vector<char> tmp((last - first) * itemsize_);
+  VH5_RETURN_IF_ERROR(ReadElements(first, last, tmp.data()));
+  std::memcpy(out, tmp.data() + (offset - first * itemsize_), len);
+  return Status::OK();
+}
+
+bool MappedDataset::CoveredByOnePiece(uint64_t cell, const ChunkMap::Piece** piece) const {
+  std::span<const ChunkMap::Piece> pieces = map_.PiecesOf(cell);
+  if (pieces.size() != 1) return false;
+  size_t rank = map_.rank();
+  uint64_t origin[32], extent[32];  // HDF5 allows 32 dimensions at most
+  if (rank > 32) return false;
+  map_.CellBox(cell, origin, extent);
+  const uint64_t* vstart = map_.VirtualStart(pieces[0]);
+  const uint64_t* count = map_.Count(pieces[0]);
+  for (size_t d = 0; d < rank; ++d)
+    if (vstart[d] != origin[d] || count[d] != extent[d]) return false;
+  *piece = &pieces[0];
+  return true;
+}
+
+Status MappedDataset::BuildCell(uint64_t cell, std::vector<char>* out) const {
+  size_t rank = map_.rank();
+  std::vector<uint64_t> origin(rank), extent(rank);
+  map_.CellBox(cell, origin.data(), extent.data());
+  uint64_t elements = 1;
+  for (uint64_t e : extent) elements *= e;
+  out->resize(elements * itemsize_);
+  const ChunkMap::Piece* whole = nullptr;
+  if (CoveredByOnePiece(cell, &whole))
+    return sources_[whole->source]->ReadBlock(map_.SourceStart(*whole), map_.Count(*whole),
+                                              out->data());
+  Fill(out->data(), elements);
+  std::vector<char> block;
+  std::vector<uint64_t> idx(rank);
+  for (const ChunkMap::Piece& piece : map_.PiecesOf(cell)) {
+    const uint64_t* count = map_.Count(piece);
+    const uint64_t* vstart = map_.VirtualStart(piece);
+    uint64_t n = 1;
+    for (size_t d = 0; d < rank; ++d) n *= count[d];
+    block.resize(n * itemsize_);
+    VH5_RETURN_IF_ERROR(
+        sources_[piece.source]->ReadBlock(map_.SourceStart(piece), count, block.data()));
+    // Scatter rows of the piece into the cell buffer.
+    uint64_t row = count[rank - 1] * itemsize_;
+    std::fill(idx.begin(), idx.end(), 0);
+    for (uint64_t r = 0; r < n / count[rank - 1]; ++r) {
+      uint64_t lin = 0;
+      for (size_t d = 0; d < rank; ++d) lin = lin * extent[d] + (vstart[d] - origin[d]) + idx[d];
+      std::memcpy(out->data() + lin * itemsize_, block.data() + r * row, row);
+      for (size_t d = rank - 1; d-- > 0;) {
+        if (++idx[d] < count[d]) break;
+        idx[d] = 0;
+      }
+    }
+  }
+  return Status::OK();
+}
+
+Status MappedDataset::ReadFromRowCell(uint64_t cell, uint64_t first, uint64_t last,
+                                      char* out) const {
+  const ChunkMap::Piece* piece = nullptr;
+  if (CoveredByOnePiece(cell, &piece)) {
+    // Read only the rows (slices along axis 0) the range touches.
+    uint64_t row_first = first / row_elements_;
+    uint64_t row_last = (last + row_elements_ - 1) / row_elements_;
+    std::vector<uint64_t> start(map_.SourceStart(*piece), map_.SourceStart(*piece) + map_.rank());
+    std::vector<uint64_t> count(map_.Count(*piece), map_.Count(*piece) + map_.rank());
+    start[0] += row_first;
+    count[0] = row_last - row_first;
+    const RawData& raw = *sources_[piece->source];
+    if (first % row_elements_ == 0 && last % row_elements_ == 0)
+      return raw.ReadBlock(start.data(), count.data(), out);
+    std::vector<char> tmp((row_last - row_first) * row_elements_ * itemsize_);
+    VH5_RETURN_IF_ERROR(raw.ReadBlock(start.data(), count.data(), tmp.data()));
+    std::memcpy(out, tmp.data() + (first - row_first * row_elements_) * itemsize_,
+                (last - first) * itemsize_);
+    return Status::OK();
+  }
+  if (map_.PiecesOf(cell).empty()) {
+    Fill(out, last - first);
+    return Status::OK();
+  }
+  std::vector<char> whole;
+  VH5_RETURN_IF_ERROR(BuildCell(cell, &whole));
+  std::memcpy(out, whole.data() + first * itemsize_, (last - first) * itemsize_);
+  return Status::OK();
+}
+
+Status MappedDataset::ReadElements(uint64_t first, uint64_t last, char* out) const {
+  const std::vector<uint64_t>& shape = info_.shape;
+  const std::vector<uint64_t>& cells = map_.cell_dims();
+  size_t rank = shape.size();
+  if (rank == 0) return Status::Unsupported("a scalar virtual dataset");
+
+  if (row_cells_) {
+    uint64_t cell_elements = cells[0] * row_elements_;
+    uint64_t first_cell = first / cell_elements;
+    uint64_t end_cell = (last + cell_elements - 1) / cell_elements;
+    // Cells [from, to) of the range, each into its own part of `out`.
+    auto read_cells = [&](uint64_t from, uint64_t to, uint64_t step) -> Status {
+      for (uint64_t cell = from; cell < to; cell += step) {
+        uint64_t cell_first = cell * cell_elements;
+        uint64_t e = std::max(first, cell_first);
+        uint64_t end = std::min(last, cell_first + cell_elements);
+        VH5_RETURN_IF_ERROR(
+            ReadFromRowCell(cell, e - cell_first, end - cell_first, out + (e - first) * itemsize_));
+      }
+      return Status::OK();
+    };
+    // Filtered chunks are decoded on every core: inflating is the cost of
+    // such a read, and the cells' bytes go to places no other cell touches.
+    uint64_t helpers = 0;
+    if (!sources_.empty() && sources_[0]->filtered() && end_cell - first_cell >= 4)
+      helpers = std::min<uint64_t>(end_cell - first_cell,
+                                   std::max(1u, std::thread::hardware_concurrency())) -
+                1;
+    if (helpers == 0) return read_cells(first_cell, end_cell, 1);
+    std::vector<Status> results(helpers + 1);
+    // Nothing may escape before every helper is joined.
+    auto share = [&](uint64_t h) {
+      try {
+        results[h] = read_cells(first_cell + h, end_cell, helpers + 1);
+      } catch (const std::exception& e) {
+        results[h] = Status::IOError(std::string("decoding chunks: ") + e.what());
+      }
+    };
+    std::vector<std::thread> threads;
+    for (uint64_t h = 1; h <= helpers; ++h) {
+      try {
+        threads.emplace_back(share, h);
+      } catch (const std::system_error&) {
+        share(h);  // no thread to be had: this one reads that share too
+      }
+    }
+    share(0);
+    for (std::thread& t : threads) t.join();
+    for (const Status& r : results) VH5_RETURN_IF_ERROR(r);
+    return Status::OK();
+  }
+
+  // General case: walk runs along the last dimension, each inside one cell.
+  std::unordered_map<uint64_t, std::vector<char>> cell_cache;
+  std::vector<uint64_t> idx(rank), origin(rank), extent(rank);
+  uint64_t rest = first;
+  for (size_t d = rank; d-- > 0;) {
+    idx[d] = rest % shape[d];
+    rest /= shape[d];
+  }
+  size_t last_dim = rank - 1;
+  for (uint64_t e = first; e < last;) {
+    uint64_t cell_end = (idx[last_dim] / cells[last_dim] + 1) * cells[last_dim];
+    uint64_t run =
+        std::min({shape[last_dim], cell_end, idx[last_dim] + (last - e)}) - idx[last_dim];
+    uint64_t cell = map_.CellOf(idx.data());
+    auto it = cell_cache.find(cell);
+    if (it == cell_cache.end()) {
+      std::vector<char> buf;
+      VH5_RETURN_IF_ERROR(BuildCell(cell, &buf));
+      it = cell_cache.emplace(cell, std::move(buf)).first;
+    }
+    map_.CellBox(cell, origin.data(), extent.data());
+    uint64_t lin = 0;
+    for (size_t d = 0; d < rank; ++d) lin = lin * extent[d] + (idx[d] - origin[d]);
+    std::memcpy(out + (e - first) * itemsize_, it->second.data() + lin * itemsize_,
+                run * itemsize_);
+    e += run;
+    idx[last_dim] += run;
+    for (size_t d = last_dim; d > 0 && idx[d] >= shape[d]; --d) {
+      idx[d] = 0;
+      ++idx[d - 1];
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace vh5

@@ -1,0 +1,52 @@
+// A fixed-size-element dataset read through its chunk map.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "format/chunk_map.h"
+#include "read/raw_data.h"
+#include "vh5/dataset.h"
+
+namespace vh5 {
+
+class MappedDataset final : public Dataset {
+ public:
+  // `sources[i]` is the raw_data of `map.sources()[i]`.
+  MappedDataset(DatasetInfo info, ChunkMap map, std::vector<std::shared_ptr<RawData>> sources);
+
+  const DatasetInfo& info() const override { return info_; }
+  uint64_t size() const override { return size_; }
+  Result<size_t> Read(uint64_t offset, size_t len, char* out) const override;
+  Status Locate(uint64_t offset, size_t len, std::vector<Run>* out) const override;
+  int file_descriptor() const override { return fd_; }
+
+ private:
+  // Where cell `cell`'s bytes lie in the file, as one range: its offset, when
+  // one piece maps the whole cell onto rows of a stored, unfiltered chunk.
+  std::optional<uint64_t> CellFileOffset(uint64_t cell) const;
+  // Read() of a range Locate() says is not in the file as it is.
+  Status ReadOther(uint64_t offset, size_t len, char* out) const;
+  // Elements [first, last) in C order into `out`.
+  Status ReadElements(uint64_t first, uint64_t last, char* out) const;
+  // Elements [first, last), counted from the start of `cell`, for datasets
+  // whose cells span every trailing dimension (so a cell is one linear run).
+  Status ReadFromRowCell(uint64_t cell, uint64_t first, uint64_t last, char* out) const;
+  // The whole cell, C order over its clipped extent, fill where unmapped.
+  Status BuildCell(uint64_t cell, std::vector<char>* out) const;
+  // True if the cell's single piece covers the whole cell.
+  bool CoveredByOnePiece(uint64_t cell, const ChunkMap::Piece** piece) const;
+  void Fill(char* out, uint64_t elements) const;
+
+  DatasetInfo info_;
+  ChunkMap map_;
+  std::vector<std::shared_ptr<RawData>> sources_;
+  uint64_t itemsize_;
+  uint64_t size_;
+  uint64_t row_elements_;  // product of shape[1:]
+  bool row_cells_;         // every cell spans all trailing dimensions
+  int fd_ = -1;            // every source's file (they all live in the versioned file)
+};
+
+}  // namespace vh5

@@ -1,0 +1,109 @@
+// A raw_data dataset: the chunk store one versioned dataset's versions share.
+//
+// ReadBlock copies a box of elements, in C order, out of raw_data, never
+// through HDF5's virtual-dataset layer (~100x slower). A box inside one
+// unfiltered chunk is read with pread(2) at the chunk's file offset, outside
+// HDF5's global lock (offsets from ChunkIndex), or with one direct chunk read
+// when the file's chunk index is of a kind ChunkIndex does not parse. A box
+// inside one compressed chunk comes out of the chunk decoded once, outside
+// HDF5 (FilterPipeline), and kept in the process's ChunkCache; anything else
+// goes through H5Dread of raw_data, which applies the filters.
+//
+// Thread safety: all methods may be called concurrently.
+#pragma once
+
+#include <hdf5.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include "read/chunk_cache.h"
+#include "format/chunk_index.h"
+#include "util/fd.h"
+#include "hdf5/filter_pipeline.h"
+#include "hdf5/h5_handle.h"
+#include "format/object_check.h"
+#include "vh5/status.h"
+
+namespace vh5 {
+
+// The compression spelling of a dataset creation property list's filters:
+// the compressor first, then shuffle and fletcher32, as h5py's keywords read
+// ("none", "gzip:4,shuffle", "lzf", "fletcher32").
+std::string DescribeFilters(hid_t dcpl);
+
+class RawData {
+ public:
+  // Opens the raw_data dataset at absolute `path` of `file`; `fd` is a
+  // read-only descriptor of the same file (nullptr: read through HDF5 only).
+  // `disk_mu`, if given, is held shared around every read through HDF5
+  // (see FileCore::disk_mu).
+  static Result<std::shared_ptr<RawData>> Open(
+      hid_t file, std::shared_ptr<const Fd> fd, const std::string& path,
+      std::shared_ptr<std::shared_mutex> disk_mu = nullptr);
+
+  const std::string& path() const { return path_; }
+  hid_t type() const { return type_.get(); }
+  size_t itemsize() const { return itemsize_; }
+  const std::vector<uint64_t>& chunk_dims() const { return chunk_dims_; }
+  const std::vector<uint64_t>& dims() const { return dims_; }
+  bool filtered() const { return filtered_; }
+  // "none", "gzip:4", "gzip:4,shuffle", "lzf", ...
+  const std::string& compression() const { return compression_; }
+
+  // Copies the box [start, start + count) of elements, C order, into `out`
+  // (product(count) * itemsize bytes). Not for variable-length types.
+  Status ReadBlock(const uint64_t* start, const uint64_t* count, char* out) const;
+
+  // Where rows [row, row + rows) along axis 0 lie in the file, as one range:
+  // their absolute offset, when they sit whole in one stored, unfiltered
+  // chunk; nullopt otherwise (read them with ReadBlock). The chunk's rows are
+  // contiguous there, every trailing dimension of the chunk being in them.
+  std::optional<uint64_t> RowsOffset(uint64_t row, uint64_t rows) const;
+  // The descriptor of the file the offsets above refer to (-1: none).
+  int fd() const { return fd_ ? fd_->get() : -1; }
+
+  // Reads the box as variable-length strings, appended to `out` in C order.
+  Status ReadStrings(const uint64_t* start, const uint64_t* count,
+                     std::vector<std::string>* out) const;
+
+ private:
+  RawData() = default;
+  // Reads `len` bytes at `offset` of the unfiltered chunk at `origin` into
+  // `out`; false if that chunk is not stored.
+  Result<bool> ReadRawChunk(const uint64_t* origin, uint64_t offset, uint64_t len, char* out) const;
+  // An unfiltered chunk whose stored size is not its raw size: a damaged index.
+  Status WrongChunkSize(uint64_t stored, uint64_t bytes) const;
+  // The decoded chunk at `origin` (nullptr: not stored, or not decodable here).
+  Result<ChunkCache::Chunk> DecodedChunk(const uint64_t* origin) const;
+  Status ReadThroughHdf5(const uint64_t* start, const uint64_t* count, hid_t mem_type,
+                         void* out) const;
+  // The stored strings of every chunk the box touches name whole global
+  // heap objects (object_check.h), before HDF5 follows them.
+  Status CheckStrings(const uint64_t* start, const uint64_t* count) const;
+
+  std::string path_;
+  h5::Handle dataset_;
+  h5::Handle type_;
+  size_t itemsize_ = 0;
+  std::vector<uint64_t> dims_;
+  std::vector<uint64_t> chunk_dims_;
+  bool filtered_ = false;
+  std::string compression_ = "none";
+  std::shared_ptr<const Fd> fd_;
+  std::shared_ptr<std::shared_mutex> disk_mu_;
+  std::optional<ChunkIndex> index_;
+  FilterPipeline pipeline_;
+  uint64_t cache_owner_ = ChunkCache::NewOwner();
+  std::shared_ptr<ObjectChecker> checker_;  // nullptr: HDF5 reads unchecked
+  mutable std::mutex checked_mu_;
+  mutable std::set<uint64_t> checked_chunks_;  // by file offset; guarded by checked_mu_
+};
+
+}  // namespace vh5

@@ -1,0 +1,135 @@
+#include "read/version_tree.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+#include "hdf5/attributes.h"
+#include "read/disk_read_lock.h"
+#include "format/file_walk.h"
+#include "format/object_check.h"
+#include "read/version_dataset.h"
+
+namespace vh5 {
+namespace {
+
+herr_t CollectLink(hid_t, const char* name, const H5L_info_t* info, void* data) {
+  if (info->type == H5L_TYPE_HARD) static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+  return 0;
+}
+
+std::string Normalize(std::string_view path) {
+  while (!path.empty() && path.front() == '/') path.remove_prefix(1);
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  return std::string(path);
+}
+
+}  // namespace
+
+Result<std::shared_ptr<VersionTree>> VersionTree::Load(std::shared_ptr<FileCore> core,
+                                                       VersionInfo info) {
+  h5::SilenceAutomaticErrorPrinting();
+  auto tree = std::shared_ptr<VersionTree>(new VersionTree(std::move(core), std::move(info)));
+  DiskReadLock disk(tree->core_->disk_mu);
+  std::string group_path = std::string(kVersionsGroup) + "/" + tree->info_.name;
+  VH5_ASSIGN_OR_RETURN(h5::Handle group, OpenCheckedGroup(tree->core_->file.get(), group_path));
+  std::unordered_set<uint64_t> walked;
+  Status s = tree->Walk(group.get(), "", 0, &walked);
+  if (!s.ok()) return s.WithContext(tree->core_->path + ": version " + tree->info_.name);
+  return tree;
+}
+
+Status VersionTree::Walk(hid_t group, const std::string& path, int depth,
+                         std::unordered_set<uint64_t>* walked) {
+  H5O_info_t self;
+  if (H5Oget_info2(group, &self, H5O_INFO_BASIC) < 0)
+    return h5::Error("cannot inspect group /" + path);
+  // A group linked twice would be walked again for every path to it: forever
+  // through a cycle, exponentially through a chain of double links.
+  if (!walked->insert(self.addr).second)
+    return Status::Corruption("/" + path + ": " + kLinkedAgain);
+  if (depth >= kMaxGroupDepth) return Status::Corruption("/" + path + ": " + kNestedTooDeep);
+  std::vector<std::string> names;
+  hsize_t idx = 0;
+  if (H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &idx, CollectLink, &names) < 0)
+    return h5::Error("cannot list group /" + path);
+  Node node{NodeKind::kGroup, {}, {}};
+  if (depth == 0) {
+    VH5_ASSIGN_OR_RETURN(node.attrs,
+                         ReadAttributes(group, {"prev_version", "timestamp", "committed"}));
+  } else {
+    VH5_ASSIGN_OR_RETURN(node.attrs, ReadAttributes(group));
+  }
+  for (const std::string& name : names) {
+    std::string child = path.empty() ? name : path + "/" + name;
+    VH5_RETURN_IF_ERROR(GuardPath(group, name).WithContext("/" + child));
+    H5O_info_t info;
+    if (H5Oget_info_by_name2(group, name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
+      return h5::Error("cannot inspect " + path + "/" + name);
+    if (info.type == H5O_TYPE_GROUP) {
+      h5::Handle sub(H5Gopen2(group, name.c_str(), H5P_DEFAULT));
+      if (!sub) return h5::Error("cannot open group " + child);
+      VH5_RETURN_IF_ERROR(Walk(sub.get(), child, depth + 1, walked));
+      node.children.push_back({name, NodeKind::kGroup});
+    } else if (info.type == H5O_TYPE_DATASET) {
+      nodes_.emplace(child, Node{NodeKind::kDataset, {}, {}});
+      node.children.push_back({name, NodeKind::kDataset});
+    }
+  }
+  nodes_.emplace(path, std::move(node));
+  return Status::OK();
+}
+
+std::string VersionTree::Context(std::string_view path) const {
+  return core_->path + ": version " + info_.name + ": /" + std::string(path);
+}
+
+Result<const VersionTree::Node*> VersionTree::Find(std::string_view path) const {
+  std::string key = Normalize(path);
+  auto it = nodes_.find(key);
+  if (it != nodes_.end()) return &it->second;
+  // A path through a dataset is "not a directory", as in any filesystem.
+  for (size_t slash = key.find('/'); slash != std::string::npos; slash = key.find('/', slash + 1)) {
+    auto parent = nodes_.find(key.substr(0, slash));
+    if (parent != nodes_.end() && parent->second.kind == NodeKind::kDataset)
+      return Status::NotADirectory(Context(path));
+  }
+  return Status::NotFound(Context(path));
+}
+
+Result<NodeKind> VersionTree::Kind(std::string_view path) const {
+  VH5_ASSIGN_OR_RETURN(const Node* node, Find(path));
+  return node->kind;
+}
+
+Result<std::vector<DirEntry>> VersionTree::List(std::string_view path) const {
+  VH5_ASSIGN_OR_RETURN(const Node* node, Find(path));
+  if (node->kind != NodeKind::kGroup) return Status::NotADirectory(Context(path));
+  return node->children;
+}
+
+Result<Attributes> VersionTree::GetAttributes(std::string_view path) const {
+  VH5_ASSIGN_OR_RETURN(const Node* node, Find(path));
+  if (node->kind == NodeKind::kGroup) return node->attrs;
+  VH5_ASSIGN_OR_RETURN(std::shared_ptr<const Dataset> dataset, OpenDataset(path));
+  return dataset->info().attrs;
+}
+
+Result<std::shared_ptr<const Dataset>> VersionTree::OpenDataset(std::string_view path) const {
+  VH5_ASSIGN_OR_RETURN(const Node* node, Find(path));
+  if (node->kind != NodeKind::kDataset) return Status::IsADirectory(Context(path));
+  std::string key = Normalize(path);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = datasets_.find(key);
+  if (it != datasets_.end()) return it->second;
+  std::string full = std::string(kVersionsGroup) + "/" + info_.name + "/" + key;
+  FileCore* core = core_.get();
+  DiskReadLock disk(core->disk_mu);
+  int fd = core->fd ? core->fd->get() : -1;
+  Result<std::shared_ptr<const Dataset>> dataset = LoadVersionDataset(
+      core->file.get(), fd, full, [core](const std::string& raw) { return core->Raw(raw); });
+  if (!dataset.ok()) return dataset.status().WithContext(core_->path + ": version " + info_.name);
+  datasets_.emplace(key, *dataset);
+  return dataset;
+}
+
+}  // namespace vh5
