@@ -162,7 +162,8 @@ int WriteOneVersion(const std::string& file, const vh5::NewDataset& d, const std
 
 int Seq(int argc, char** argv) {
   if (argc < 5)
-    return Fail("usage: bench_gen seq FILE MIB CHUNK_ELEMENTS [RAW_OUT|-] [VERSIONS] [COMPRESSION]");
+    return Fail(
+        "usage: bench_gen seq FILE MIB CHUNK_ELEMENTS [RAW_OUT|-] [VERSIONS] [COMPRESSION]");
   std::string file = argv[2];
   uint64_t n = std::strtoull(argv[3], nullptr, 10) * (1 << 20) / 8;
   uint64_t chunk = std::strtoull(argv[4], nullptr, 10);

@@ -188,6 +188,7 @@ int main(int argc, char** argv) {
     return Slab(argv[2], Num(argv[3]), Num(argv[4]), Num(argv[5]), Num(argv[6]));
   if (mode == "drop" && argc == 3) return Drop(argv[2]);
   if (mode == "resident" && argc == 3) return ShowResident(argv[2]);
-  std::fprintf(stderr, "usage: bench_read seq|rand|slab|drop|resident FILE ... (see bench/bench_read.cc)\n");
+  std::fprintf(
+      stderr, "usage: bench_read seq|rand|slab|drop|resident FILE ... (see bench/bench_read.cc)\n");
   return 1;
 }

@@ -11,8 +11,8 @@
 #include <cstdlib>
 #include <vector>
 
-#include "read/file_core.h"
 #include "hdf5/h5_handle.h"
+#include "read/file_core.h"
 #include "read/version_dataset.h"
 #include "vh5/versioned_file.h"
 

@@ -76,10 +76,8 @@ int main(int argc, char** argv) {
                               Fixed("shuf", "<u2", 2, {60}, {16}, "gzip:1,shuffle"),
                               Fixed("f32", "<i2", 2, {60}, {16}, "fletcher32")})});
   ok &= Write(dir + "/seed-types.h5",
-              {Version("v1", {Fixed("b", "|b1", 1, {30}, {8}),
-                              Fixed("s", "|S5", 5, {12}, {5}),
-                              Fixed("c", "<c16", 16, {6}, {4}),
-                              Fixed("be", ">i4", 4, {10}, {4}),
+              {Version("v1", {Fixed("b", "|b1", 1, {30}, {8}), Fixed("s", "|S5", 5, {12}, {5}),
+                              Fixed("c", "<c16", 16, {6}, {4}), Fixed("be", ">i4", 4, {10}, {4}),
                               Fixed("rec", "[('x', '<i4'), ('y', '<f8')]", 12, {5}, {2}),
                               Strings("names", {"a", "bb", "", "line\nbreak", "z"}, 2)})});
   vh5::NewVersion grouped = Version("v1", {Fixed("x/y/z/deep", "<f8", 8, {3, 2, 4}, {2, 2, 2})});

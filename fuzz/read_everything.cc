@@ -113,8 +113,8 @@ class Reader {
       if (!Check(n.status())) continue;
       uint64_t want = offset >= size ? 0 : std::min(len, size - offset);
       if (*n != want)
-        Broken(path + ": Read(" + std::to_string(offset) + ", " + std::to_string(len) +
-               ") gave " + std::to_string(*n) + " bytes of " + std::to_string(want));
+        Broken(path + ": Read(" + std::to_string(offset) + ", " + std::to_string(len) + ") gave " +
+               std::to_string(*n) + " bytes of " + std::to_string(want));
       out_->bytes_read += *n;
       CheckRuns(path, dataset, offset, len, buf.data(), *n, &again);
     }

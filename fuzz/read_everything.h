@@ -17,19 +17,19 @@ namespace vh5fuzz {
 // Bounds on the work done for one file, so that a run stays fast whatever
 // the file claims; what the engine does inside one call is its own business.
 struct Limits {
-  size_t versions = 64;             // versions walked
-  size_t nodes = 512;               // groups and datasets visited over all versions
+  size_t versions = 64;  // versions walked
+  size_t nodes = 512;    // groups and datasets visited over all versions
   uint64_t bytes_per_read = 64 << 10;
-  bool verify = true;               // also run VerifyFile
+  bool verify = true;  // also run VerifyFile
 };
 
 struct Outcome {
   bool opened = false;
   size_t versions = 0;
   size_t datasets_opened = 0;
-  size_t errors = 0;            // Status errors met (each is a clean refusal)
+  size_t errors = 0;  // Status errors met (each is a clean refusal)
   uint64_t bytes_read = 0;
-  std::string first_error;      // its text, for a test to show
+  std::string first_error;  // its text, for a test to show
 };
 
 // Runs everything on the file at `path`; aborts (after printing why) only

@@ -11,8 +11,8 @@
 
 #include "format/chunk_index.h"
 #include "manifest.h"
-#include "util/py_literal.h"
 #include "test_util.h"
+#include "util/py_literal.h"
 #include "vh5/timestamp.h"
 #include "vh5/versioned_file.h"
 #include "vh5/vlen_text.h"

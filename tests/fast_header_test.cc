@@ -9,22 +9,22 @@
 #include <cstring>
 #include <random>
 
-#include "util/byte_decoder.h"
-#include "util/checksum.h"
 #include "format/chunk_map.h"
 #include "format/datatype_message.h"
-#include "hdf5/dtype.h"
 #include "format/file_bytes.h"
-#include "read/file_core.h"
-#include "hdf5/h5_handle.h"
-#include "manifest.h"
 #include "format/object_header.h"
-#include "test_util.h"
-#include "read/version_dataset.h"
-#include "vh5/versioned_file.h"
-#include "vh5/writer.h"
 #include "format/virtual_dataset_header.h"
 #include "format/virtual_mappings.h"
+#include "hdf5/dtype.h"
+#include "hdf5/h5_handle.h"
+#include "manifest.h"
+#include "read/file_core.h"
+#include "read/version_dataset.h"
+#include "test_util.h"
+#include "util/byte_decoder.h"
+#include "util/checksum.h"
+#include "vh5/versioned_file.h"
+#include "vh5/writer.h"
 
 using namespace vh5test;
 using Code = vh5::Status::Code;

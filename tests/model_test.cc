@@ -185,7 +185,7 @@ BOOST_AUTO_TEST_CASE(random_staging_operations_match_a_model_across_commits_and_
       }
     }
     BOOST_TEST(files > 10u);  // the operations really made datasets
-    VerifyClean(file);  // a read-only mount shares HDF5's lock with vh5 verify
+    VerifyClean(file);        // a read-only mount shares HDF5's lock with vh5 verify
   }
   // And every hash table row is the SHA-256 the Python library computes.
   CommandResult oracle = Run(

@@ -4,8 +4,8 @@
 // or not at all; h5py must agree.
 #include <fcntl.h>
 #include <signal.h>
-#include <unistd.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 #include <chrono>

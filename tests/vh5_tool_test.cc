@@ -557,12 +557,11 @@ BOOST_AUTO_TEST_CASE(repack_keeps_strings_and_hard_links) {
   packed = Vh5({"repack", file.string()});
   BOOST_TEST_REQUIRE(packed.exit_status == 0, packed.err);
   BOOST_TEST(Lines(Vh5({"verify", file.string()}).out) == problems);
-  CommandResult same = Run(
-      {"/usr/bin/python3", "-c",
-       "import sys, h5py\n"
-       "g = h5py.File(sys.argv[1], 'r')['_version_data/versions/v2/sensors']\n"
-       "print(g['loop/up'].id == g.id, g['loop/self'].id == g['loop'].id)\n",
-       file.string()});
+  CommandResult same = Run({"/usr/bin/python3", "-c",
+                            "import sys, h5py\n"
+                            "g = h5py.File(sys.argv[1], 'r')['_version_data/versions/v2/sensors']\n"
+                            "print(g['loop/up'].id == g.id, g['loop/self'].id == g['loop'].id)\n",
+                            file.string()});
   BOOST_TEST(same.out == "True True\n", same.out << same.err);
 }
 

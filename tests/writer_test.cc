@@ -11,11 +11,11 @@
 #include <map>
 #include <sstream>
 
-#include "hdf5/attribute_codec.h"
-#include "read/chunk_cache.h"
-#include "hdf5/h5_handle.h"
 #include "commit/journaled_commit.h"
 #include "format/virtual_dataset_header.h"
+#include "hdf5/attribute_codec.h"
+#include "hdf5/h5_handle.h"
+#include "read/chunk_cache.h"
 #include "test_util.h"
 #include "vh5/versioned_file.h"
 #include "vh5/writer.h"
@@ -464,11 +464,11 @@ BOOST_AUTO_TEST_CASE(compressed_chunks_decode_outside_hdf5_exactly_as_h5py_reads
     std::string dtype;
     size_t itemsize;
   };
-  const std::vector<Kind> kinds = {{"|u1", 1}, {"<i2", 2}, {"<f8", 8},
-                                   {"[('a', '<i4'), ('b', '<f8')]", 12}};
-  const std::vector<std::string> pipelines = {"gzip:1",     "gzip:9,shuffle", "lzf",
-                                              "lzf,shuffle", "shuffle",       "fletcher32",
-                                              "gzip:4,shuffle,fletcher32"};
+  const std::vector<Kind> kinds = {
+      {"|u1", 1}, {"<i2", 2}, {"<f8", 8}, {"[('a', '<i4'), ('b', '<f8')]", 12}};
+  const std::vector<std::string> pipelines = {
+      "gzip:1",     "gzip:9,shuffle",           "lzf", "lzf,shuffle", "shuffle",
+      "fletcher32", "gzip:4,shuffle,fletcher32"};
   vh5::NewVersion v;
   v.name = "v";
   uint64_t seed = 1;
@@ -519,20 +519,19 @@ BOOST_AUTO_TEST_CASE(a_damaged_compressed_chunk_is_an_error_not_data) {
     d.shape = {5000};
     d.chunks = {1000};
     d.compression = compression;
-    for (int64_t i = 0; i < 5000; ++i)
-      d.data.append(reinterpret_cast<const char*>(&i), sizeof i);
+    for (int64_t i = 0; i < 5000; ++i) d.data.append(reinterpret_cast<const char*>(&i), sizeof i);
     v.datasets.push_back(d);
   }
   BOOST_TEST_REQUIRE(vh5::CommitVersion(file.string(), v).ok());
   // Overwrite the middle of the third stored chunk of each raw_data.
   for (std::string path : {"gzi", "lzf"}) {
     vh5::h5::Handle f(H5Fopen(file.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
-    vh5::h5::Handle raw(H5Dopen2(f.get(), ("/_version_data/" + path + "/raw_data").c_str(), H5P_DEFAULT));
+    vh5::h5::Handle raw(
+        H5Dopen2(f.get(), ("/_version_data/" + path + "/raw_data").c_str(), H5P_DEFAULT));
     hsize_t origin[1] = {2000};
     haddr_t addr = 0;
     hsize_t size = 0;
-    BOOST_TEST_REQUIRE(
-        H5Dget_chunk_info_by_coord(raw.get(), origin, nullptr, &addr, &size) >= 0);
+    BOOST_TEST_REQUIRE(H5Dget_chunk_info_by_coord(raw.get(), origin, nullptr, &addr, &size) >= 0);
     raw.Reset();
     f.Reset();
     int fd = ::open(file.c_str(), O_WRONLY);
@@ -620,19 +619,18 @@ BOOST_AUTO_TEST_CASE(changed_and_unchanged_datasets_get_their_lists_after_the_cl
   BOOST_TEST(vh5::LastRemapCountsForTesting().patched == 2);
 
   for (const auto& [name, datasets] : expected)
-    for (const auto& [path, data] : datasets)
-      BOOST_TEST_CONTEXT(name << ":" << path) {
+    for (const auto& [path, data] : datasets) BOOST_TEST_CONTEXT(name << ":" << path) {
         if (path == "still" && name != "v1") continue;  // content lives in v1's data
         BOOST_TEST(Sha256Hex(EngineContent(file, name, path)) == Sha256Hex(data));
       }
   ptree oracle = H5pyOracle(file);
   BOOST_TEST(oracle.get<int>("bad_hash_rows") == 0);
   for (const auto& [name, datasets] : expected)
-    for (const auto& [path, data] : datasets)
-      BOOST_TEST_CONTEXT("h5py " << name << ":" << path) {
+    for (const auto& [path, data] : datasets) BOOST_TEST_CONTEXT("h5py " << name << ":" << path) {
         const std::string& want = path == "still" ? expected["v1"]["still"] : data;
-        BOOST_TEST(At(At(At(At(oracle, "versions"), name), "datasets"), path)
-                       .get<std::string>("sha256") == Sha256Hex(want));
+        BOOST_TEST(
+            At(At(At(At(oracle, "versions"), name), "datasets"), path).get<std::string>("sha256") ==
+            Sha256Hex(want));
       }
   VerifyClean(file);
 }
@@ -668,11 +666,11 @@ BOOST_AUTO_TEST_CASE(dirty_cells_equal_to_their_base_keep_their_chunks) {
   ptree oracle = H5pyOracle(file);
   BOOST_TEST(oracle.get<int>("hash_rows") == rows_before + 2);
   BOOST_TEST(oracle.get<int>("bad_hash_rows") == 0);
-  for (const vh5::NewDataset& d : v.datasets)
-    BOOST_TEST_CONTEXT(d.path) {
+  for (const vh5::NewDataset& d : v.datasets) BOOST_TEST_CONTEXT(d.path) {
       BOOST_TEST(Sha256Hex(EngineContent(file, "v2", d.path)) == Sha256Hex(d.data));
-      BOOST_TEST(At(At(At(At(oracle, "versions"), "v2"), "datasets"), d.path)
-                     .get<std::string>("sha256") == Sha256Hex(d.data));
+      BOOST_TEST(
+          At(At(At(At(oracle, "versions"), "v2"), "datasets"), d.path).get<std::string>("sha256") ==
+          Sha256Hex(d.data));
     }
   VerifyClean(file);
 }
@@ -731,8 +729,7 @@ BOOST_AUTO_TEST_CASE(encoded_lists_equal_the_lists_hdf5_builds) {
     ptree oracle = H5pyOracle(file);
     BOOST_TEST(oracle.get<int>("bad_hash_rows") == 0);
     for (const vh5::NewVersion* v : {&v1, &v2})
-      for (const vh5::NewDataset& d : v->datasets)
-        BOOST_TEST_CONTEXT(v->name << ":" << d.path) {
+      for (const vh5::NewDataset& d : v->datasets) BOOST_TEST_CONTEXT(v->name << ":" << d.path) {
           std::string content = EngineContent(file, v->name, d.path);
           if (d.strings.empty()) BOOST_TEST(Sha256Hex(content) == Sha256Hex(d.data));
           BOOST_TEST(At(At(At(At(oracle, "versions"), v->name), "datasets"), d.path)

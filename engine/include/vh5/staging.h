@@ -191,9 +191,9 @@ class Staging {
   std::string scratch_dir_;  // not durable: where scratch files go
   std::string state_dir_;    // empty: not durable
   std::unique_ptr<RecordWriter> log_;
-  bool need_state_ = false;    // a change awaits a log that does not exist yet
-  bool stale_ = false;         // the log lacks a change
-  bool unsynced_ = false;       // records were written since the last kSynced mark
+  bool need_state_ = false;      // a change awaits a log that does not exist yet
+  bool stale_ = false;           // the log lacks a change
+  bool unsynced_ = false;        // records were written since the last kSynced mark
   bool session_logged_ = false;  // this process's kSession leads its records in the log
   bool dirs_unsynced_ = false;   // the state's directory entries await an fsync
   bool replaying_ = false;

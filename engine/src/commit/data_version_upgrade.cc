@@ -4,16 +4,16 @@
 #include <string_view>
 #include <vector>
 
-#include "format/object_check.h"
-#include "hdf5/attribute_codec.h"
 #include "format/chunk_hash.h"
 #include "format/chunk_map.h"
-#include "util/fd.h"
-#include "read/file_core.h"
 #include "format/file_walk.h"
-#include "hdf5/h5_handle.h"
 #include "format/hash_table.h"
+#include "format/object_check.h"
+#include "hdf5/attribute_codec.h"
+#include "hdf5/h5_handle.h"
+#include "read/file_core.h"
 #include "read/raw_data.h"
+#include "util/fd.h"
 
 namespace vh5 {
 namespace {

@@ -5,10 +5,10 @@
 #include <mutex>
 
 #include "commit/commit.h"
+#include "commit/mapping_patch.h"
 #include "hdf5/h5_handle.h"
 #include "journal/journal.h"
 #include "journal/journal_vfd.h"
-#include "commit/mapping_patch.h"
 
 namespace vh5 {
 

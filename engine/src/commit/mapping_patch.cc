@@ -2,9 +2,9 @@
 
 #include <cstring>
 
-#include "util/byte_decoder.h"
-#include "journal/journal.h"
 #include "format/object_header.h"
+#include "journal/journal.h"
+#include "util/byte_decoder.h"
 
 namespace vh5 {
 namespace {

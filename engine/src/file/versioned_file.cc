@@ -6,20 +6,20 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdint>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <set>
 #include <shared_mutex>
 
-#include "read/disk_read_lock.h"
-#include "journal/held_lock.h"
 #include "commit/journaled_commit.h"
-#include "read/file_core.h"
-#include "hdf5/h5_handle.h"
 #include "format/object_check.h"
+#include "hdf5/h5_handle.h"
+#include "journal/held_lock.h"
+#include "read/disk_read_lock.h"
+#include "read/file_core.h"
 #include "read/version_tree.h"
 #include "vh5/timestamp.h"
 

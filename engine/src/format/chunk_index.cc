@@ -4,10 +4,10 @@
 #include <string>
 #include <unordered_set>
 
-#include "util/byte_decoder.h"
 #include "format/file_bytes.h"
-#include "hdf5/h5_handle.h"
 #include "format/object_header.h"
+#include "hdf5/h5_handle.h"
+#include "util/byte_decoder.h"
 
 namespace vh5 {
 namespace {

@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "vh5/status.h"
 #include "format/virtual_mappings.h"
+#include "vh5/status.h"
 
 namespace vh5 {
 

@@ -21,11 +21,11 @@ Result<size_t> DatatypeLength(std::span<const uint8_t> message);
 
 // What the walk learns about a datatype besides its length.
 struct DatatypeFacts {
-  size_t length = 0;        // bytes of the encoding
-  uint32_t size = 0;        // element size as stored
-  bool vlen = false;        // the type itself is a variable-length string or sequence
-  uint32_t vlen_base = 0;   // element size of its base type (1 for strings)
-  bool nested_vlen = false; // a variable-length type inside a compound, array or enum
+  size_t length = 0;         // bytes of the encoding
+  uint32_t size = 0;         // element size as stored
+  bool vlen = false;         // the type itself is a variable-length string or sequence
+  uint32_t vlen_base = 0;    // element size of its base type (1 for strings)
+  bool nested_vlen = false;  // a variable-length type inside a compound, array or enum
 };
 Result<DatatypeFacts> WalkDatatype(std::span<const uint8_t> message);
 

@@ -7,8 +7,8 @@
 #include <cstring>
 #include <string>
 
-#include "util/fd.h"
 #include "hdf5/h5_handle.h"
+#include "util/fd.h"
 
 namespace vh5 {
 

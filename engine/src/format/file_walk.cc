@@ -2,8 +2,8 @@
 
 #include <unordered_set>
 
-#include "hdf5/h5_handle.h"
 #include "format/object_check.h"
+#include "hdf5/h5_handle.h"
 
 namespace vh5 {
 namespace {

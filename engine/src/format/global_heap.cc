@@ -26,8 +26,7 @@ Result<GlobalHeapCollection> ReadGlobalHeapCollection(const FileBytes& file, uin
   GlobalHeapCollection out;
   out.size = LoadLe(head.data() + 8, len);
   if (out.size < kMinCollection)
-    return Status::Corruption("a global heap collection of " + std::to_string(out.size) +
-                              " bytes");
+    return Status::Corruption("a global heap collection of " + std::to_string(out.size) + " bytes");
   std::vector<uint8_t> image;
   VH5_RETURN_IF_ERROR(file.Read(address, out.size, &image));
   uint64_t end = out.size;

@@ -2,9 +2,9 @@
 
 #include <cstring>
 
-#include "hdf5/attribute_codec.h"
 #include "format/chunk_index.h"
 #include "format/object_check.h"
+#include "hdf5/attribute_codec.h"
 
 namespace vh5 {
 namespace {
@@ -83,8 +83,7 @@ Result<HashTable> HashTable::OpenNamed(hid_t group, const char* name) {
     Result<ChunkIndex> index =
         ChunkIndex::Read(file.get(), table.dataset_.get(), checker->bytes().fd());
     h5::TakeErrorStack();
-    if (index.status().code() == Status::Code::kCorruption)
-      return index.status().WithContext(name);
+    if (index.status().code() == Status::Code::kCorruption) return index.status().WithContext(name);
   }
   VH5_ASSIGN_OR_RETURN(int64_t largest,
                        h5::ReadIntAttribute(table.dataset_.get(), "largest_index"));

@@ -3,11 +3,11 @@
 #include <string>
 #include <vector>
 
-#include "hdf5/h5_handle.h"
 #include "format/message_check.h"
 #include "format/object_header.h"
 #include "format/symbol_table_check.h"
 #include "format/virtual_mappings.h"
+#include "hdf5/h5_handle.h"
 
 namespace vh5 {
 namespace {
@@ -57,8 +57,7 @@ Result<std::shared_ptr<ObjectChecker>> ObjectChecker::Attach(hid_t file, int fd)
   unsigned internal_k = 0, leaf_k = 0;
   if (!fcpl || H5Pget_sym_k(fcpl.get(), &internal_k, &leaf_k) < 0)
     return h5::Error("cannot read the file's B-tree sizes");
-  auto checker =
-      std::shared_ptr<ObjectChecker>(new ObjectChecker(bytes, internal_k, leaf_k));
+  auto checker = std::shared_ptr<ObjectChecker>(new ObjectChecker(bytes, internal_k, leaf_k));
   VH5_ASSIGN_OR_RETURN(unsigned long number, FileNumber(file));
   {
     std::lock_guard<std::mutex> lock(g_registry_mu);
@@ -182,7 +181,8 @@ Status ObjectChecker::CheckUncached(uint64_t address, int depth) {
       // What HDF5 reads in place of the message: a committed object's header.
       VH5_ASSIGN_OR_RETURN(std::optional<uint64_t> at, CheckSharedMessage(m.data, ctx));
       if (at) {
-        if (depth >= kMaxSharedDepth) return Status::Corruption("shared messages nested too deeply");
+        if (depth >= kMaxSharedDepth)
+          return Status::Corruption("shared messages nested too deeply");
         VH5_RETURN_IF_ERROR(Check(*at, depth + 1));
       }
       continue;
@@ -323,8 +323,8 @@ Status ObjectChecker::CheckVlenData(std::span<const uint8_t> data, uint32_t base
     // overflow the room).
     if (object->second != uint64_t{ref.length} * base_size)
       return Status::Corruption("a variable-length element of " + std::to_string(ref.length) +
-                                " items whose heap object holds " +
-                                std::to_string(object->second) + " bytes");
+                                " items whose heap object holds " + std::to_string(object->second) +
+                                " bytes");
   }
   return Status::OK();
 }

@@ -25,8 +25,7 @@ class Walker {
     size_t len = file_.len_size();
     std::vector<uint8_t> prefix;
     VH5_RETURN_IF_ERROR(file_.Read(address, 8 + 2 * len + file_.addr_size(), &prefix));
-    if (std::memcmp(prefix.data(), "HEAP", 4) != 0 || prefix[4] != 0)
-      return Bad("bad local heap");
+    if (std::memcmp(prefix.data(), "HEAP", 4) != 0 || prefix[4] != 0) return Bad("bad local heap");
     uint64_t size = LoadLe(prefix.data() + 8, len);
     uint64_t free = LoadLe(prefix.data() + 8 + len, len);
     uint64_t data = LoadLe(prefix.data() + 8 + 2 * len, file_.addr_size());
@@ -47,8 +46,8 @@ class Walker {
 
   // A name at `offset` of the heap, terminated inside it.
   Status Name(uint64_t offset) const {
-    if (offset >= heap_.size() || std::memchr(heap_.data() + offset, 0, heap_.size() - offset) ==
-                                      nullptr)
+    if (offset >= heap_.size() ||
+        std::memchr(heap_.data() + offset, 0, heap_.size() - offset) == nullptr)
       return Bad("a name outside its local heap");
     return Status::OK();
   }
@@ -63,10 +62,12 @@ class Walker {
     if (std::memcmp(node.data(), "TREE", 4) != 0 || node[4] != 0) return Bad("bad B-tree node");
     int level = node[5];
     uint64_t entries = LoadLe(node.data() + 6, 2);
-    if (entries > entries_max) return Bad("a B-tree node of " + std::to_string(entries) + " entries");
+    if (entries > entries_max)
+      return Bad("a B-tree node of " + std::to_string(entries) + " entries");
     if (expect_level >= 0 && level != expect_level) return Bad("a B-tree of uneven levels");
     VH5_RETURN_IF_ERROR(file_.Read(address + header, entries * (len + addr) + len, &node));
-    for (uint64_t i = 0; i <= entries; ++i) VH5_RETURN_IF_ERROR(Name(LoadLe(&node[i * (len + addr)], len)));
+    for (uint64_t i = 0; i <= entries; ++i)
+      VH5_RETURN_IF_ERROR(Name(LoadLe(&node[i * (len + addr)], len)));
     for (uint64_t i = 0; i < entries; ++i) {
       uint64_t child = LoadLe(&node[i * (len + addr) + len], addr);
       if (level > 0) {
@@ -95,7 +96,8 @@ class Walker {
       VH5_RETURN_IF_ERROR(Name(LoadLe(e, len)));
       uint32_t cache = static_cast<uint32_t>(LoadLe(e + len + addr, 4));
       if (cache > 2) return Bad("a symbol table entry of cache type " + std::to_string(cache));
-      if (cache == 2) VH5_RETURN_IF_ERROR(Name(LoadLe(e + len + addr + 8, 4)));  // a soft link's value
+      if (cache == 2)
+        VH5_RETURN_IF_ERROR(Name(LoadLe(e + len + addr + 8, 4)));  // a soft link's value
     }
     return Status::OK();
   }

@@ -5,10 +5,10 @@
 #include <cerrno>
 #include <cstring>
 
-#include "util/byte_decoder.h"
 #include "format/datatype_message.h"
-#include "util/fd.h"
 #include "format/object_header.h"
+#include "util/byte_decoder.h"
+#include "util/fd.h"
 
 namespace vh5 {
 namespace {

@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "format/chunk_map.h"
+#include "format/virtual_mappings.h"
 #include "hdf5/h5_handle.h"
 #include "vh5/status.h"
-#include "format/virtual_mappings.h"
 
 namespace vh5 {
 

@@ -16,8 +16,7 @@ Result<CompressionSpec> ParseCompression(const std::string& text) {
     } else if (item == "fletcher32") {
       spec.fletcher32 = true;
     } else if (item == "lzf" || item == "gzip" || item.rfind("gzip:", 0) == 0) {
-      if (!spec.compressor.empty())
-        return Status::InvalidArgument("two compressors in " + text);
+      if (!spec.compressor.empty()) return Status::InvalidArgument("two compressors in " + text);
       spec.compressor = item.substr(0, item.find(':'));
       if (item.size() > 5) {
         std::string level = item.substr(5);

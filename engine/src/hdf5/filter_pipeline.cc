@@ -81,8 +81,8 @@ FilterPipeline FilterPipeline::FromDcpl(hid_t dcpl) {
     unsigned flags = 0, cd[8] = {};
     char name[64] = {};
     size_t ncd = 8;
-    H5Z_filter_t id =
-        H5Pget_filter2(dcpl, static_cast<unsigned>(i), &flags, &ncd, cd, sizeof name, name, nullptr);
+    H5Z_filter_t id = H5Pget_filter2(dcpl, static_cast<unsigned>(i), &flags, &ncd, cd, sizeof name,
+                                     name, nullptr);
     if (id == H5Z_FILTER_DEFLATE || id == kLzfFilter) {
       p.filters_.push_back(Filter{id, 0});
     } else if (id == H5Z_FILTER_SHUFFLE && ncd >= 1) {

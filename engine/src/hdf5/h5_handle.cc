@@ -5,7 +5,6 @@
 #include <cerrno>
 #include <cstring>
 
-
 namespace vh5::h5 {
 
 void Handle::Reset() {

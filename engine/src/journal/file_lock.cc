@@ -7,9 +7,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "util/fd.h"
 #include "journal/held_lock.h"
 #include "journal/journal.h"
+#include "util/fd.h"
 
 namespace vh5 {
 
@@ -40,8 +40,9 @@ Status RecoverInterruptedCommit(const std::string& path) {
   VH5_ASSIGN_OR_RETURN(Fd lock, HoldFileLock(path, /*exclusive=*/true));
   Status s = Transaction::Recover(path);
   if (!s.ok())
-    return s.WithContext(path + ": a commit was interrupted and cannot be rolled back (open it "
-                                "once with write permission)");
+    return s.WithContext(path +
+                         ": a commit was interrupted and cannot be rolled back (open it "
+                         "once with write permission)");
   return Status::OK();
 }
 

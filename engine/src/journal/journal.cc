@@ -34,8 +34,7 @@ uint64_t GetLe(const char* p, size_t n) {
 }
 
 uint32_t Crc(const char* p, size_t n, uint32_t crc = 0) {
-  return static_cast<uint32_t>(
-      crc32(crc, reinterpret_cast<const Bytef*>(p), static_cast<uInt>(n)));
+  return static_cast<uint32_t>(crc32(crc, reinterpret_cast<const Bytef*>(p), static_cast<uInt>(n)));
 }
 
 }  // namespace
@@ -142,7 +141,8 @@ Result<std::unique_ptr<Transaction>> Transaction::Begin(const std::string& path)
   if (!txn->journal_.valid()) {
     txn->open_ = false;
     if (errno == EEXIST)
-      return Status::Busy(journal_path + " is there: an interrupted commit waits to be rolled back");
+      return Status::Busy(journal_path +
+                          " is there: an interrupted commit waits to be rolled back");
     return ErrnoStatus(journal_path);
   }
   // Durable before the first byte past the base is written, so that a

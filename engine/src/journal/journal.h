@@ -101,8 +101,8 @@ class Transaction {
   uint64_t id_;
   std::string path_;
   Fd fd_;
-  uint64_t base_;   // the file's size at Begin
-  uint64_t size_;   // the file's size as seen inside the transaction
+  uint64_t base_;                         // the file's size at Begin
+  uint64_t size_;                         // the file's size as seen inside the transaction
   std::map<uint64_t, std::string> held_;  // disjoint writes inside the base, by offset
   bool open_ = true;
   bool discard_ = false;

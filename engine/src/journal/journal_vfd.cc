@@ -144,7 +144,8 @@ herr_t Read(H5FD_t* file, H5FD_mem_t, hid_t, haddr_t addr, size_t size, void* bu
     // Past the end reads as zeros, as sec2 does.
     ssize_t n = PreadAll(f->fd, static_cast<char*>(buf), size, addr);
     if (n < 0)
-      return Fail("Read", H5E_READERROR, Status::IOError(std::string("pread: ") + std::strerror(errno)));
+      return Fail("Read", H5E_READERROR,
+                  Status::IOError(std::string("pread: ") + std::strerror(errno)));
     std::memset(static_cast<char*>(buf) + n, 0, size - static_cast<size_t>(n));
     return 0;
   }

@@ -7,18 +7,18 @@
 #include <set>
 #include <tuple>
 
+#include "format/chunk_hash.h"
+#include "format/file_walk.h"
+#include "format/hash_table.h"
 #include "format/object_check.h"
+#include "format/stored_dataset.h"
 #include "hdf5/attribute_codec.h"
 #include "hdf5/attributes.h"
 #include "offline/chunk_copy.h"
-#include "format/chunk_hash.h"
-#include "read/file_core.h"
-#include "format/file_walk.h"
-#include "format/hash_table.h"
 #include "offline/offline_file.h"
 #include "offline/raw_chunk_hash.h"
+#include "read/file_core.h"
 #include "read/raw_data.h"
-#include "format/stored_dataset.h"
 
 namespace vh5 {
 namespace {
@@ -208,7 +208,8 @@ class Deleter {
     }
     // The kept chunks' rows, from the old table (found by their rows on
     // axis 0, as the library's Hashtable.inverse() finds them).
-    VH5_ASSIGN_OR_RETURN(h5::Handle group, OpenCheckedGroup(f.file.get(), "/_version_data/" + path));
+    VH5_ASSIGN_OR_RETURN(h5::Handle group,
+                         OpenCheckedGroup(f.file.get(), "/_version_data/" + path));
     if (!h5::LinkExists(group.get(), "hash_table"))
       return Status::Corruption("no hash_table (run vh5 verify)");
     VH5_ASSIGN_OR_RETURN(HashTable old, HashTable::Open(group.get()));

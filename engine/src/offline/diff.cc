@@ -4,14 +4,14 @@
 #include <map>
 #include <tuple>
 
+#include "format/file_walk.h"
 #include "format/object_check.h"
+#include "format/stored_dataset.h"
 #include "hdf5/attributes.h"
 #include "hdf5/dtype.h"
-#include "read/file_core.h"
-#include "format/file_walk.h"
 #include "offline/offline_file.h"
+#include "read/file_core.h"
 #include "read/raw_data.h"
-#include "format/stored_dataset.h"
 #include "read/version_dataset.h"
 
 namespace vh5 {

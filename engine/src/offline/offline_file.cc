@@ -6,11 +6,11 @@
 #include <cerrno>
 #include <cstring>
 
+#include "commit/journaled_commit.h"
 #include "format/object_check.h"
-#include "read/file_core.h"
 #include "journal/held_lock.h"
 #include "journal/journal_vfd.h"
-#include "commit/journaled_commit.h"
+#include "read/file_core.h"
 #include "vh5/file_lock.h"
 
 namespace vh5 {

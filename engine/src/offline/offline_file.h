@@ -8,10 +8,10 @@
 #include <memory>
 #include <string>
 
-#include "util/fd.h"
+#include "format/object_check.h"
 #include "hdf5/h5_handle.h"
 #include "journal/journal.h"
-#include "format/object_check.h"
+#include "util/fd.h"
 #include "vh5/status.h"
 #include "vh5/versioned_file.h"
 

@@ -8,11 +8,11 @@
 #include <cerrno>
 #include <cstring>
 
+#include "format/file_walk.h"
 #include "hdf5/attributes.h"
 #include "offline/chunk_copy.h"
-#include "util/fd.h"
-#include "format/file_walk.h"
 #include "offline/offline_file.h"
+#include "util/fd.h"
 #include "vh5/file_lock.h"
 
 namespace vh5 {

@@ -8,14 +8,14 @@
 #include <set>
 
 #include "format/chunk_hash.h"
-#include "format/object_check.h"
-#include "read/file_core.h"
 #include "format/file_walk.h"
 #include "format/hash_table.h"
+#include "format/object_check.h"
+#include "format/stored_dataset.h"
 #include "offline/offline_file.h"
 #include "offline/raw_chunk_hash.h"
+#include "read/file_core.h"
 #include "read/raw_data.h"
-#include "format/stored_dataset.h"
 #include "vh5/metadata.h"
 #include "vh5/timestamp.h"
 

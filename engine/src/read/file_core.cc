@@ -5,8 +5,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "read/disk_read_lock.h"
 #include "journal/journal_vfd.h"
+#include "read/disk_read_lock.h"
 
 namespace vh5 {
 
@@ -22,7 +22,8 @@ Result<std::shared_ptr<FileCore>> FileCore::Open(const std::string& path,
   DiskReadLock disk(core->disk_mu);
   core->file = h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()));
   if (!core->file) return h5::Error(path + ": cannot open as HDF5", Status::Code::kNotHdf5);
-  Result<std::shared_ptr<ObjectChecker>> checker = ObjectChecker::Attach(core->file.get(), core->fd->get());
+  Result<std::shared_ptr<ObjectChecker>> checker =
+      ObjectChecker::Attach(core->file.get(), core->fd->get());
   if (!checker.ok()) return checker.status().WithContext(path);
   core->checker = std::move(*checker);
   return core;

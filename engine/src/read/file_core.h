@@ -10,10 +10,10 @@
 #include <shared_mutex>
 #include <string>
 
-#include "util/fd.h"
-#include "hdf5/h5_handle.h"
 #include "format/object_check.h"
+#include "hdf5/h5_handle.h"
 #include "read/raw_data.h"
+#include "util/fd.h"
 
 namespace vh5 {
 

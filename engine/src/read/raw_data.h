@@ -23,12 +23,12 @@
 #include <string>
 #include <vector>
 
-#include "read/chunk_cache.h"
 #include "format/chunk_index.h"
-#include "util/fd.h"
+#include "format/object_check.h"
 #include "hdf5/filter_pipeline.h"
 #include "hdf5/h5_handle.h"
-#include "format/object_check.h"
+#include "read/chunk_cache.h"
+#include "util/fd.h"
 #include "vh5/status.h"
 
 namespace vh5 {

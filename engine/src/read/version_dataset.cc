@@ -2,15 +2,15 @@
 
 #include <cstring>
 
-#include "hdf5/attributes.h"
-#include "read/buffered_dataset.h"
 #include "format/chunk_map.h"
+#include "format/object_check.h"
+#include "format/virtual_dataset_header.h"
+#include "hdf5/attributes.h"
 #include "hdf5/dtype.h"
 #include "hdf5/h5_handle.h"
+#include "read/buffered_dataset.h"
 #include "read/mapped_dataset.h"
-#include "format/object_check.h"
 #include "vh5/vlen_text.h"
-#include "format/virtual_dataset_header.h"
 
 namespace vh5 {
 namespace {
@@ -181,9 +181,9 @@ Result<std::shared_ptr<const Dataset>> LoadThroughHdf5(hid_t file, const std::st
   }
 
   if (layout != H5D_VIRTUAL) {
-    VH5_ASSIGN_OR_RETURN(elements, BufferedElements(info.shape, info.dtype.is_vlen_string
-                                                                    ? 0
-                                                                    : info.dtype.itemsize));
+    VH5_ASSIGN_OR_RETURN(
+        elements,
+        BufferedElements(info.shape, info.dtype.is_vlen_string ? 0 : info.dtype.itemsize));
     if (std::shared_ptr<ObjectChecker> checker = CheckerFor(file);
         checker && info.dtype.is_vlen_string && elements > 0) {
       // The strings' references, before HDF5 follows them (compact data was
@@ -193,8 +193,7 @@ Result<std::shared_ptr<const Dataset>> LoadThroughHdf5(hid_t file, const std::st
       haddr_t offset = H5Dget_offset(dataset.get());
       h5::TakeErrorStack();
       if (layout == H5D_CONTIGUOUS && offset != HADDR_UNDEF)
-        VH5_RETURN_IF_ERROR(
-            checker->CheckVlenAt(offset - checker->bytes().base(), elements, 1));
+        VH5_RETURN_IF_ERROR(checker->CheckVlenAt(offset - checker->bytes().base(), elements, 1));
     }
     info.compression = DescribeFilters(dcpl.get());
     if (info.chunks.empty()) info.chunks = info.shape;

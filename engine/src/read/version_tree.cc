@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <unordered_set>
 
-#include "hdf5/attributes.h"
-#include "read/disk_read_lock.h"
 #include "format/file_walk.h"
 #include "format/object_check.h"
+#include "hdf5/attributes.h"
+#include "read/disk_read_lock.h"
 #include "read/version_dataset.h"
 
 namespace vh5 {

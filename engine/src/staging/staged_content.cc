@@ -343,7 +343,8 @@ Status StagedContent::Restore(const ContentRecord& record) {
   table.resize(PagesFor(record.size), kFillPage);
   for (const PageRun& r : record.runs) {
     bool fits = r.count > 0 && r.first < table.size() && r.count <= table.size() - r.first;
-    bool state_ok = r.step == 0 ? (r.state != kBasePage || base_) : r.step == 1 && InScratch(r.state);
+    bool state_ok =
+        r.step == 0 ? (r.state != kBasePage || base_) : r.step == 1 && InScratch(r.state);
     if (!fits || !state_ok || (InScratch(r.state) && r.step == 0 && r.count > 1) ||
         r.state > (uint64_t{1} << 62))
       return Status::Corruption("staging log: a page run that no content can hold");

@@ -356,7 +356,8 @@ Status Staging::Regrid(Node* node, const std::vector<uint64_t>& shape) {
   VH5_RETURN_IF_ERROR(regridded->Truncate(shape[0] * new_row));
   // Row batches of a few MiB: the data streams through, never whole in memory.
   uint64_t rows = std::min(old_shape[0], shape[0]);
-  uint64_t batch = std::max<uint64_t>(1, (4 << 20) / std::max<uint64_t>(1, std::max(old_row, new_row)));
+  uint64_t batch =
+      std::max<uint64_t>(1, (4 << 20) / std::max<uint64_t>(1, std::max(old_row, new_row)));
   std::vector<char> in;
   std::string out;
   for (uint64_t first = 0; first < rows; first += batch) {
@@ -369,8 +370,8 @@ Status Staging::Regrid(Node* node, const std::vector<uint64_t>& shape) {
       CopyRowOverlap(in.data() + r * old_row, out.data() + r * new_row, old_shape, shape, item);
     // A short write means the scratch disk is full: the retry reports it.
     for (size_t done = 0; done < out.size();) {
-      VH5_ASSIGN_OR_RETURN(size_t n, regridded->Write(first * new_row + done,
-                                                      std::string_view(out).substr(done)));
+      VH5_ASSIGN_OR_RETURN(
+          size_t n, regridded->Write(first * new_row + done, std::string_view(out).substr(done)));
       done += n;
     }
   }
@@ -386,8 +387,7 @@ Result<size_t> Staging::Write(std::string_view path, uint64_t offset, std::strin
   if (node->kind != NodeKind::kDataset)
     return Status::IsADirectory("staging: /" + std::string(path));
   if (offset > kMaxContentBytes || data.size() > kMaxContentBytes - offset)
-    return Status::InvalidArgument("staging: /" + std::string(path) +
-                                   ": a write past 1 TiB");
+    return Status::InvalidArgument("staging: /" + std::string(path) + ": a write past 1 TiB");
   VH5_RETURN_IF_ERROR(EnsureState().WithContext("staging: /" + std::string(path)));
   VH5_RETURN_IF_ERROR(Materialize(node));
   changed_ = true;

@@ -17,13 +17,13 @@
 #include <fstream>
 #include <optional>
 
-#include "util/fd.h"
-#include "util/posix_file.h"
 #include "staging/record_log.h"
 #include "staging/scratch_file.h"
 #include "staging/staged_content.h"
 #include "staging/staging_node.h"
 #include "staging/staging_records.h"
+#include "util/fd.h"
+#include "util/posix_file.h"
 #include "vh5/staging.h"
 #include "vh5/timestamp.h"
 #include "vh5/versioned_file.h"

@@ -34,8 +34,7 @@ std::optional<int64_t> ParseTimestamp(std::string_view s) {
   int64_t days = sys_days(ymd).time_since_epoch().count();
   constexpr int64_t kMaxDays = 106750;
   if (days > kMaxDays || days < -kMaxDays) return std::nullopt;
-  int64_t ns = days * 86400LL * 1000000000LL +
-               ((h * 60LL + mi) * 60 + sec) * 1000000000LL;
+  int64_t ns = days * 86400LL * 1000000000LL + ((h * 60LL + mi) * 60 + sec) * 1000000000LL;
   size_t pos = 19;
   if (pos < s.size() && s[pos] == '.') {
     ++pos;
