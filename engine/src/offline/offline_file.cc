@@ -76,7 +76,8 @@ Result<OfflineFile> OpenOffline(const std::string& path, VersionedFile::Access a
 
 OfflineFile::~OfflineFile() {
   versions.Reset();
-  if (txn && file) CloseJournaled(file.Release(), txn.get(), /*failed=*/true);
+  // Uncommitted: the transaction is aborted below whatever the close says.
+  if (txn && file) (void)CloseJournaled(file.Release(), txn.get(), /*failed=*/true);
 }
 
 Status OfflineFile::Commit() {
