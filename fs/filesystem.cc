@@ -11,6 +11,7 @@
 
 #include "errno_map.h"
 #include "log.h"
+#include "vh5/shape.h"
 #include "vh5/timestamp.h"
 #include "vh5/writer.h"
 
@@ -33,15 +34,6 @@ struct timespec FromNs(int64_t ns) {
   return ts;
 }
 
-std::string JoinDims(const std::vector<uint64_t>& dims) {
-  std::string out;
-  for (size_t i = 0; i < dims.size(); ++i) {
-    if (i) out += ",";
-    out += std::to_string(dims[i]);
-  }
-  return out;
-}
-
 std::string ChildPath(const std::string& parent, const std::string& name) {
   return parent.empty() ? name : parent + "/" + name;
 }
@@ -57,8 +49,8 @@ void AppendAttributes(const vh5::Attributes& attrs,
 void AppendDatasetXattrs(const vh5::DatasetInfo& info,
                          std::vector<std::pair<std::string, std::string>>* out) {
   out->emplace_back("user.vh5.dtype", info.dtype.numpy);
-  out->emplace_back("user.vh5.shape", JoinDims(info.shape));
-  out->emplace_back("user.vh5.chunks", JoinDims(info.chunks));
+  out->emplace_back("user.vh5.shape", vh5::DimsText(info.shape));
+  out->emplace_back("user.vh5.chunks", vh5::DimsText(info.chunks));
   if (!info.fill_text.empty()) out->emplace_back("user.vh5.fillvalue", info.fill_text);
   out->emplace_back("user.vh5.compression", info.compression);
   AppendAttributes(info.attrs, out);

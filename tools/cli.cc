@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "vh5/file_lock.h"
+#include "vh5/shape.h"
 
 namespace vh5tool {
 
@@ -65,12 +66,6 @@ vh5::Result<VersionPath> ResolveVersionPath(const vh5::VersionedFile& file, cons
   }
   std::string version = spec.substr(0, spec.find(':'));
   return vh5::Status::NotFound(file.path() + ": no version " + version);
-}
-
-std::string JoinDims(const std::vector<uint64_t>& dims) {
-  std::string out;
-  for (size_t i = 0; i < dims.size(); ++i) out += (i ? "," : "") + std::to_string(dims[i]);
-  return out;
 }
 
 std::string JsonString(std::string_view text) {

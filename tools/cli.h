@@ -43,9 +43,6 @@ struct VersionPath {
 vh5::Result<VersionPath> ResolveVersionPath(const vh5::VersionedFile& file, const std::string& spec,
                                             bool path_required);
 
-// "1000,37", as vh5fs's user.vh5.shape reads.
-std::string JoinDims(const std::vector<uint64_t>& dims);
-
 // `text` as a JSON string, quotes included.
 std::string JsonString(std::string_view text);
 

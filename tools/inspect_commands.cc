@@ -9,6 +9,7 @@
 #include "progress_line.h"
 #include "vh5/diff.h"
 #include "vh5/file_lock.h"
+#include "vh5/shape.h"
 #include "vh5/verify.h"
 
 namespace vh5tool {
@@ -112,7 +113,7 @@ vh5::Result<LsRow> Describe(const vh5::Version& version, const std::string& path
   if (kind == vh5::NodeKind::kGroup) return LsRow{"group", "-", "-", "-", shown + "/"};
   VH5_ASSIGN_OR_RETURN(std::shared_ptr<const vh5::Dataset> ds, version.OpenDataset(path));
   const vh5::DatasetInfo& info = ds->info();
-  return LsRow{info.dtype.numpy, JoinDims(info.shape), JoinDims(info.chunks),
+  return LsRow{info.dtype.numpy, vh5::DimsText(info.shape), vh5::DimsText(info.chunks),
                std::to_string(ds->size()), shown};
 }
 

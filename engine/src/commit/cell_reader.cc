@@ -1,5 +1,7 @@
 #include "commit/cell_reader.h"
 
+#include "vh5/shape.h"
+
 #include <algorithm>
 
 namespace vh5 {
@@ -33,9 +35,7 @@ Status CellReader::Read(const std::vector<uint64_t>& origin, const std::vector<u
                         std::string* out) {
   size_t rank = extent.size();
   uint64_t run = extent[rank - 1] * itemsize_;
-  uint64_t runs = 1;
-  for (size_t d = 0; d + 1 < rank; ++d) runs *= extent[d];
-  out->resize(runs * run);
+  out->resize(Product(std::span(extent).first(rank - 1)) * run);
   // A box spanning every trailing dimension is one contiguous range.
   bool contiguous = true;
   for (size_t d = 1; d < rank; ++d) contiguous = contiguous && extent[d] == shape_[d];
@@ -44,20 +44,13 @@ Status CellReader::Read(const std::vector<uint64_t>& origin, const std::vector<u
   bool use_slab = slab_rows * row_bytes_ <= kMaxSlabBytes;
   if (use_slab) VH5_RETURN_IF_ERROR(LoadSlab(origin[0]));
   // Walk the runs along the last dimension, C order over the box.
-  std::vector<uint64_t> idx(rank, 0);
-  for (uint64_t r = 0; r < runs; ++r) {
-    uint64_t element = 0;
-    for (size_t d = 0; d < rank; ++d) element = element * shape_[d] + origin[d] + idx[d];
-    char* dst = out->data() + r * run;
+  for (BoxRows rows(shape_, origin, extent); !rows.done(); rows.Next()) {
+    char* dst = out->data() + rows.row() * run;
+    uint64_t at = rows.offset() * itemsize_;
     if (use_slab) {
-      uint64_t at = element * itemsize_ - origin[0] * row_bytes_;
-      std::copy_n(slab_.data() + at, run, dst);
+      std::copy_n(slab_.data() + (at - origin[0] * row_bytes_), run, dst);
     } else {
-      VH5_RETURN_IF_ERROR(ReadExact(element * itemsize_, run, dst));
-    }
-    for (size_t d = rank - 1; d-- > 0;) {
-      if (++idx[d] < extent[d]) break;
-      idx[d] = 0;
+      VH5_RETURN_IF_ERROR(ReadExact(at, run, dst));
     }
   }
   return Status::OK();

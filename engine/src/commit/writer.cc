@@ -30,6 +30,8 @@
 #include "journal/held_lock.h"
 #include "read/file_core.h"
 #include "read/raw_data.h"
+#include "util/py_literal.h"
+#include "vh5/shape.h"
 #include "vh5/timestamp.h"
 
 namespace vh5 {
@@ -43,17 +45,8 @@ h5::Handle IntermediateGroups() {
   return lcpl;
 }
 
-std::string DimsList(const std::vector<uint64_t>& dims) {
-  std::string out = "[";
-  for (size_t i = 0; i < dims.size(); ++i) {
-    if (i) out += ", ";
-    out += std::to_string(dims[i]);
-  }
-  return out + "]";
-}
-
 Attribute ChunksAttribute(const std::vector<uint64_t>& chunks) {
-  return Attribute{"chunks", DimsList(chunks), "(" + std::to_string(chunks.size()) + ",)<i8"};
+  return Attribute{"chunks", py::ListRepr(chunks), "(" + std::to_string(chunks.size()) + ",)<i8"};
 }
 
 // Bytes a caller handed over in memory (NewDataset::data).
@@ -302,7 +295,7 @@ class DatasetWriter {
       if (H5Pget_chunk(dcpl.get(), static_cast<int>(rank), chunk.data()) !=
               static_cast<int>(rank) ||
           !std::equal(chunk.begin(), chunk.end(), ds_.chunks.begin()))
-        return Status::InvalidArgument(ds_.path + ": chunks " + DimsList(ds_.chunks) +
+        return Status::InvalidArgument(ds_.path + ": chunks " + py::ListRepr(ds_.chunks) +
                                        " differ from the stored raw_data");
       return Status::OK();
     }
@@ -332,22 +325,11 @@ class DatasetWriter {
   Status Gather(const std::vector<uint64_t>& origin, const std::vector<uint64_t>& extent,
                 std::string* bytes, std::vector<std::string_view>* strings) {
     if (!vlen_) return cells_->Read(origin, extent, bytes);
-    size_t rank = extent.size();
-    uint64_t run = extent[rank - 1];
-    uint64_t rows = 1;
-    for (size_t d = 0; d + 1 < rank; ++d) rows *= extent[d];
-    std::vector<uint64_t> idx(rank, 0);
     bytes->clear();
     strings->clear();
-    for (uint64_t r = 0; r < rows; ++r) {
-      uint64_t lin = 0;
-      for (size_t d = 0; d < rank; ++d) lin = lin * ds_.shape[d] + origin[d] + idx[d];
-      for (uint64_t i = 0; i < run; ++i) strings->push_back(ds_.strings[lin + i]);
-      for (size_t d = rank - 1; d-- > 0;) {
-        if (++idx[d] < extent[d]) break;
-        idx[d] = 0;
-      }
-    }
+    for (BoxRows rows(ds_.shape, origin, extent); !rows.done(); rows.Next())
+      for (uint64_t i = 0; i < rows.length(); ++i)
+        strings->push_back(ds_.strings[rows.offset() + i]);
     return Status::OK();
   }
 
@@ -365,14 +347,15 @@ class DatasetWriter {
   Status StoreChunks(HashTable* table) {
     size_t rank = ds_.shape.size();
     if (elements_ == 0) return Status::OK();
-    std::vector<uint64_t> grid(rank), cell(rank, 0);
-    for (size_t d = 0; d < rank; ++d) grid[d] = (ds_.shape[d] + ds_.chunks[d] - 1) / ds_.chunks[d];
+    // Every cell of the chunk grid, in C order.
+    std::vector<uint64_t> first(rank, 0), last(rank), cell(rank, 0);
+    for (size_t d = 0; d < rank; ++d) last[d] = (ds_.shape[d] - 1) / ds_.chunks[d];
     h5::Handle space(H5Dget_space(raw_.get()));
     std::vector<hsize_t> raw_dims(rank);
     H5Sget_simple_extent_dims(space.get(), raw_dims.data(), nullptr);
     raw_rows_ = raw_dims[0];
 
-    while (true) {
+    do {
       Mapping m;
       m.origin.resize(rank);
       m.extent.resize(rank);
@@ -382,13 +365,7 @@ class DatasetWriter {
       }
       VH5_RETURN_IF_ERROR(MapCell(std::move(m)));
       if (pending_bytes_ >= kHashBatchBytes) VH5_RETURN_IF_ERROR(StorePending(table));
-      size_t d = rank;
-      while (d-- > 0) {
-        if (++cell[d] < grid[d]) break;
-        cell[d] = 0;
-      }
-      if (d == static_cast<size_t>(-1)) break;
-    }
+    } while (NextInBox(cell, first, last));
     return StorePending(table);
   }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "hdf5/h5_handle.h"
+#include "vh5/shape.h"
 
 namespace vh5 {
 namespace {
@@ -89,14 +90,15 @@ void ChunkMap::Add(uint32_t source, const uint64_t* vstart, const uint64_t* vcou
                    const uint64_t* sstart) {
   size_t rank = shape_.size();
   // Clip to the dataset, then split along the chunk grid.
-  uint64_t lo[32], hi[32], cell[32];
+  uint64_t lo[32], hi[32], first_cell[32], last_cell[32], cell[32];
   for (size_t d = 0; d < rank; ++d) {
     lo[d] = vstart[d];
     hi[d] = vstart[d] + std::min(vcount[d], shape_[d] - std::min(shape_[d], vstart[d]));
     if (lo[d] >= hi[d]) return;
+    cell[d] = first_cell[d] = lo[d] / cell_dims_[d];
+    last_cell[d] = (hi[d] - 1) / cell_dims_[d];
   }
-  for (size_t d = 0; d < rank; ++d) cell[d] = lo[d] / cell_dims_[d];
-  while (true) {
+  do {
     uint64_t linear = 0;
     size_t base = coords_.size();
     coords_.resize(base + 3 * rank);
@@ -109,13 +111,8 @@ void ChunkMap::Add(uint32_t source, const uint64_t* vstart, const uint64_t* vcou
       linear = linear * grid_[d] + cell[d];
     }
     pieces_.push_back(Piece{linear, source, static_cast<uint32_t>(base)});
-    size_t d = rank;
-    while (d-- > 0) {
-      if (++cell[d] <= (hi[d] - 1) / cell_dims_[d]) break;
-      cell[d] = lo[d] / cell_dims_[d];
-    }
-    if (d == static_cast<size_t>(-1)) break;
-  }
+  } while (
+      NextInBox(std::span(cell, rank), std::span(first_cell, rank), std::span(last_cell, rank)));
 }
 
 void ChunkMap::Finish() {

@@ -37,10 +37,4 @@ Result<StoredDataset> OpenStoredDataset(hid_t loc, const std::string& path) {
   return out;
 }
 
-uint64_t Elements(const std::vector<uint64_t>& dims) {
-  uint64_t n = 1;
-  for (uint64_t d : dims) n *= d;
-  return n;
-}
-
 }  // namespace vh5

@@ -27,7 +27,4 @@ struct StoredDataset {
 // Opens the dataset at `path` (relative to `loc`).
 Result<StoredDataset> OpenStoredDataset(hid_t loc, const std::string& path);
 
-// Product of `dims` (1 for rank 0).
-uint64_t Elements(const std::vector<uint64_t>& dims);
-
 }  // namespace vh5

@@ -13,15 +13,10 @@
 #include "read/file_core.h"
 #include "read/raw_data.h"
 #include "read/version_dataset.h"
+#include "vh5/shape.h"
 
 namespace vh5 {
 namespace {
-
-std::string JoinDims(const std::vector<uint64_t>& dims) {
-  std::string out;
-  for (size_t i = 0; i < dims.size(); ++i) out += (i ? "," : "") + std::to_string(dims[i]);
-  return out;
-}
 
 // The nodes of one version's tree by path ("" for the root group).
 std::map<std::string, NodeKind> Tree(hid_t version_group) {
@@ -101,8 +96,8 @@ void CompareChunks(const Summary& a, const Summary& b, NodeChange* out) {
            cells_b = Cells(b.info.shape, b.info.chunks);
   bool comparable = a.info.shape.size() == b.info.shape.size() && a.info.chunks == b.info.chunks &&
                     a.raw_data == b.raw_data && a.info.dtype.numpy == b.info.dtype.numpy &&
-                    (a.is_virtual || Elements(a.info.shape) == 0) &&
-                    (b.is_virtual || Elements(b.info.shape) == 0);
+                    (a.is_virtual || Product(a.info.shape) == 0) &&
+                    (b.is_virtual || Product(b.info.shape) == 0);
   if (!comparable) {
     out->chunks_total = out->chunks_differ = std::max(cells_a, cells_b);
     return;
@@ -134,8 +129,8 @@ void CompareDatasets(const Summary& a, const Summary& b, NodeChange* out) {
     if (from != to) *f = NodeChange::Field{from, to};
   };
   field(&out->dtype, a.info.dtype.numpy, b.info.dtype.numpy);
-  field(&out->shape, JoinDims(a.info.shape), JoinDims(b.info.shape));
-  field(&out->chunks, JoinDims(a.info.chunks), JoinDims(b.info.chunks));
+  field(&out->shape, DimsText(a.info.shape), DimsText(b.info.shape));
+  field(&out->chunks, DimsText(a.info.chunks), DimsText(b.info.chunks));
   field(&out->fillvalue, a.info.fill_text, b.info.fill_text);
   field(&out->compression, a.info.compression, b.info.compression);
   out->attributes = CompareAttributes(a.info.attrs, b.info.attrs);

@@ -14,6 +14,7 @@
 #include "offline/offline_file.h"
 #include "util/fd.h"
 #include "vh5/file_lock.h"
+#include "vh5/shape.h"
 
 namespace vh5 {
 namespace {
@@ -40,21 +41,18 @@ std::vector<std::vector<hsize_t>> ChunkOrigins(hid_t dataset) {
   int rank = H5Sget_simple_extent_ndims(space.get());
   std::vector<std::vector<hsize_t>> out;
   if (rank <= 0) return out;
-  std::vector<hsize_t> dims(static_cast<size_t>(rank)), chunk(dims.size()), at(dims.size(), 0);
+  std::vector<hsize_t> dims(static_cast<size_t>(rank)), chunk(dims.size());
   H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
   if (H5Pget_chunk(dcpl.get(), rank, chunk.data()) != rank) return out;
   for (hsize_t d : dims)
     if (d == 0) return out;
-  while (true) {
-    out.push_back(at);
-    size_t d = dims.size();
-    while (d-- > 0) {
-      at[d] += chunk[d];
-      if (at[d] < dims[d]) break;
-      at[d] = 0;
-    }
-    if (d == static_cast<size_t>(-1)) break;
-  }
+  std::vector<uint64_t> first(dims.size(), 0), last(dims.size()), cell(dims.size(), 0);
+  for (size_t d = 0; d < dims.size(); ++d) last[d] = (dims[d] - 1) / chunk[d];
+  do {
+    std::vector<hsize_t> origin(dims.size());
+    for (size_t d = 0; d < dims.size(); ++d) origin[d] = cell[d] * chunk[d];
+    out.push_back(std::move(origin));
+  } while (NextInBox(cell, first, last));
   return out;
 }
 

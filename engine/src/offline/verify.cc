@@ -16,7 +16,9 @@
 #include "offline/raw_chunk_hash.h"
 #include "read/file_core.h"
 #include "read/raw_data.h"
+#include "util/py_literal.h"
 #include "vh5/metadata.h"
+#include "vh5/shape.h"
 #include "vh5/timestamp.h"
 
 namespace vh5 {
@@ -30,12 +32,6 @@ std::string Box(const std::vector<uint64_t>& start, const std::vector<uint64_t>&
     out += std::to_string(start[d]) + ":" + std::to_string(start[d] + count[d]);
   }
   return out + "]";
-}
-
-std::string Dims(const std::vector<uint64_t>& dims) {
-  std::string out = "(";
-  for (size_t d = 0; d < dims.size(); ++d) out += (d ? ", " : "") + std::to_string(dims[d]);
-  return out + (dims.size() == 1 ? ",)" : ")");
 }
 
 // Every extent of a raw_data chunk along axis 0 slot `start` that some
@@ -177,8 +173,8 @@ class Verifier {
     if (H5Tequal(raw_type.get(), ds.type.get()) <= 0)
       Problem(where + "its type differs from its raw_data's");
     if (!ds.chunks.empty() && ds.chunks != chunks)
-      Problem(where + "chunks attribute " + Dims(ds.chunks) + " differs from raw_data's chunks " +
-              Dims(chunks));
+      Problem(where + "chunks attribute " + py::TupleRepr(ds.chunks) +
+              " differs from raw_data's chunks " + py::TupleRepr(chunks));
 
     std::set<std::vector<uint64_t>> cells;
     for (size_t i = 0; i < ds.mappings.size(); ++i) {
@@ -204,7 +200,7 @@ class Verifier {
                    m.vcount[d] == std::min(chunks[d], ds.shape[d] - m.vstart[d]);
       if (!one_cell) {
         Problem(what + "covers " + Box(m.vstart, m.vcount) + ", not one chunk of the grid " +
-                Dims(chunks) + " over the shape " + Dims(ds.shape));
+                py::TupleRepr(chunks) + " over the shape " + py::TupleRepr(ds.shape));
         continue;
       }
       if (!cells.insert(m.vstart).second)
@@ -216,7 +212,7 @@ class Verifier {
       }
       if (!inside) {
         Problem(what + "reads raw_data " + Box(m.sstart, m.scount) + ", outside its shape " +
-                Dims(std::vector<uint64_t>(raw_dims.begin(), raw_dims.end())));
+                py::TupleRepr(std::vector<uint64_t>(raw_dims.begin(), raw_dims.end())));
         continue;
       }
       if (!aligned) {
@@ -313,7 +309,7 @@ class Verifier {
       if (row.start < 0 || row.stop <= row.start ||
           static_cast<uint64_t>(row.start) % chunks[0] != 0 ||
           static_cast<uint64_t>(row.stop - row.start) > chunks[0]) {
-        Problem(where + "is not a chunk of raw_data (chunks " + Dims(chunks) + ")");
+        Problem(where + "is not a chunk of raw_data (chunks " + py::TupleRepr(chunks) + ")");
         continue;
       }
       uint64_t start = static_cast<uint64_t>(row.start),
@@ -370,18 +366,13 @@ class Verifier {
       if (e[0] == rows) candidates.push_back(e);
     if (candidates.empty()) {
       constexpr uint64_t kMostExtents = 4096;
-      if (Elements(std::vector<uint64_t>(full.begin() + 1, full.end())) <= kMostExtents) {
-        std::vector<uint64_t> e(rank, 1);
-        e[0] = rows;
-        while (true) {
+      if (RowElements(full) <= kMostExtents) {
+        // Every extent from 1 to the chunk's in each dimension but the first.
+        std::vector<uint64_t> e(rank, 1), ones(rank, 1);
+        e[0] = ones[0] = rows;
+        do {
           candidates.push_back(e);
-          size_t d = rank;
-          while (d-- > 1) {
-            if (++e[d] <= full[d]) break;
-            e[d] = 1;
-          }
-          if (d == 0 || rank == 1) break;
-        }
+        } while (NextInBox(e, ones, full));
         // The whole chunk first: the usual case.
         std::reverse(candidates.begin(), candidates.end());
       } else {
@@ -394,7 +385,7 @@ class Verifier {
     if (strings) {
       VH5_RETURN_IF_ERROR(raw.ReadStrings(start.data(), full.data(), &values));
     } else {
-      block.resize(Elements(full) * raw.itemsize());
+      block.resize(Product(full) * raw.itemsize());
       VH5_RETURN_IF_ERROR(raw.ReadBlock(start.data(), full.data(), block.data()));
     }
     for (const std::vector<uint64_t>& extent : candidates) {
@@ -405,7 +396,7 @@ class Verifier {
         hash = HashStringChunk(views, extent);
       } else {
         std::string bytes;
-        bytes.reserve(Elements(extent) * raw.itemsize());
+        bytes.reserve(Product(extent) * raw.itemsize());
         size_t item = raw.itemsize();
         ForEachElement(full, extent,
                        [&](uint64_t i) { bytes.append(block.data() + i * item, item); });
@@ -421,20 +412,9 @@ class Verifier {
   template <typename F>
   static void ForEachElement(const std::vector<uint64_t>& outer,
                              const std::vector<uint64_t>& extent, F f) {
-    size_t rank = outer.size();
-    if (Elements(extent) == 0) return;
-    std::vector<uint64_t> idx(rank, 0);
-    while (true) {
-      uint64_t lin = 0;
-      for (size_t d = 0; d < rank; ++d) lin = lin * outer[d] + idx[d];
-      f(lin);
-      size_t d = rank;
-      while (d-- > 0) {
-        if (++idx[d] < extent[d]) break;
-        idx[d] = 0;
-      }
-      if (d == static_cast<size_t>(-1)) break;
-    }
+    std::vector<uint64_t> origin(outer.size(), 0);
+    for (BoxRows rows(outer, origin, extent); !rows.done(); rows.Next())
+      for (uint64_t i = 0; i < rows.length(); ++i) f(rows.offset() + i);
   }
 
   OfflineFile f_;

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "util/fd.h"
+#include "vh5/shape.h"
 
 namespace vh5 {
 
@@ -140,8 +141,7 @@ Status MappedDataset::BuildCell(uint64_t cell, std::vector<char>* out) const {
   size_t rank = map_.rank();
   std::vector<uint64_t> origin(rank), extent(rank);
   map_.CellBox(cell, origin.data(), extent.data());
-  uint64_t elements = 1;
-  for (uint64_t e : extent) elements *= e;
+  uint64_t elements = Product(extent);
   out->resize(elements * itemsize_);
   const ChunkMap::Piece* whole = nullptr;
   if (CoveredByOnePiece(cell, &whole))
@@ -149,27 +149,18 @@ Status MappedDataset::BuildCell(uint64_t cell, std::vector<char>* out) const {
                                               out->data());
   Fill(out->data(), elements);
   std::vector<char> block;
-  std::vector<uint64_t> idx(rank);
+  std::vector<uint64_t> in_cell(rank);
   for (const ChunkMap::Piece& piece : map_.PiecesOf(cell)) {
-    const uint64_t* count = map_.Count(piece);
+    std::span<const uint64_t> count(map_.Count(piece), rank);
     const uint64_t* vstart = map_.VirtualStart(piece);
-    uint64_t n = 1;
-    for (size_t d = 0; d < rank; ++d) n *= count[d];
-    block.resize(n * itemsize_);
+    block.resize(Product(count) * itemsize_);
     VH5_RETURN_IF_ERROR(
-        sources_[piece.source]->ReadBlock(map_.SourceStart(piece), count, block.data()));
+        sources_[piece.source]->ReadBlock(map_.SourceStart(piece), count.data(), block.data()));
     // Scatter rows of the piece into the cell buffer.
     uint64_t row = count[rank - 1] * itemsize_;
-    std::fill(idx.begin(), idx.end(), 0);
-    for (uint64_t r = 0; r < n / count[rank - 1]; ++r) {
-      uint64_t lin = 0;
-      for (size_t d = 0; d < rank; ++d) lin = lin * extent[d] + (vstart[d] - origin[d]) + idx[d];
-      std::memcpy(out->data() + lin * itemsize_, block.data() + r * row, row);
-      for (size_t d = rank - 1; d-- > 0;) {
-        if (++idx[d] < count[d]) break;
-        idx[d] = 0;
-      }
-    }
+    for (size_t d = 0; d < rank; ++d) in_cell[d] = vstart[d] - origin[d];
+    for (BoxRows rows(extent, in_cell, count); !rows.done(); rows.Next())
+      std::memcpy(out->data() + rows.offset() * itemsize_, block.data() + rows.row() * row, row);
   }
   return Status::OK();
 }

@@ -7,6 +7,7 @@
 
 #include "format/object_check.h"
 #include "read/disk_read_lock.h"
+#include "vh5/shape.h"
 
 namespace vh5 {
 namespace {
@@ -214,17 +215,8 @@ Status RawData::ReadBlock(const uint64_t* start, const uint64_t* count, char* ou
     if (chunk) {
       // Rows of the box, out of the chunk's C-order bytes.
       uint64_t row = count[rank - 1] * itemsize_;
-      uint64_t rows = elements / count[rank - 1];
-      std::vector<uint64_t> idx(rank, 0);
-      for (uint64_t r = 0; r < rows; ++r) {
-        uint64_t lin = 0;
-        for (size_t d = 0; d < rank; ++d) lin = lin * chunk_dims_[d] + inner[d] + idx[d];
-        std::memcpy(out + r * row, chunk->data() + lin * itemsize_, row);
-        for (size_t d = rank - 1; d-- > 0;) {
-          if (++idx[d] < count[d]) break;
-          idx[d] = 0;
-        }
-      }
+      for (BoxRows rows(chunk_dims_, inner, std::span(count, rank)); !rows.done(); rows.Next())
+        std::memcpy(out + rows.row() * row, chunk->data() + rows.offset() * itemsize_, row);
       return Status::OK();
     }
   }
@@ -249,17 +241,9 @@ Status RawData::ReadBlock(const uint64_t* start, const uint64_t* count, char* ou
       if (span == elements) return Status::OK();
       // Gather the box's rows out of the span.
       uint64_t row = count[rank - 1] * itemsize_;
-      uint64_t rows = elements / count[rank - 1];
-      std::vector<uint64_t> idx(rank, 0);  // position within the box, last dim fixed at 0
-      for (uint64_t r = 0; r < rows; ++r) {
-        uint64_t lin = 0;
-        for (size_t d = 0; d < rank; ++d) lin = lin * chunk_dims_[d] + inner[d] + idx[d];
-        std::memcpy(out + r * row, buffer.data() + (lin - first) * itemsize_, row);
-        for (size_t d = rank - 1; d-- > 0;) {
-          if (++idx[d] < count[d]) break;
-          idx[d] = 0;
-        }
-      }
+      for (BoxRows rows(chunk_dims_, inner, std::span(count, rank)); !rows.done(); rows.Next())
+        std::memcpy(out + rows.row() * row, buffer.data() + (rows.offset() - first) * itemsize_,
+                    row);
       return Status::OK();
     }
   }
@@ -281,7 +265,7 @@ Status RawData::CheckStrings(const uint64_t* start, const uint64_t* count) const
     last[d] = (start[d] + count[d] - 1) / chunk_dims_[d];
   }
   at = first;
-  while (true) {
+  do {
     std::vector<uint64_t> origin(rank);
     for (size_t d = 0; d < rank; ++d) origin[d] = at[d] * chunk_dims_[d];
     const ChunkIndex::Entry* entry = index_->Find(origin.data());
@@ -313,13 +297,7 @@ Status RawData::CheckStrings(const uint64_t* start, const uint64_t* count) const
       std::lock_guard<std::mutex> lock(checked_mu_);
       checked_chunks_.insert(entry->offset);
     }
-    size_t d = rank;
-    while (d-- > 0) {
-      if (++at[d] <= last[d]) break;
-      at[d] = first[d];
-    }
-    if (d == static_cast<size_t>(-1)) break;
-  }
+  } while (NextInBox(at, first, last));
   return Status::OK();
 }
 

@@ -10,6 +10,7 @@
 #include "hdf5/h5_handle.h"
 #include "read/buffered_dataset.h"
 #include "read/mapped_dataset.h"
+#include "vh5/shape.h"
 #include "vh5/vlen_text.h"
 
 namespace vh5 {
@@ -24,16 +25,11 @@ constexpr uint64_t kMaxBufferedBytes = uint64_t{1} << 30;
 // The element count of `shape` when a dataset of `itemsize`-byte elements
 // (0: strings) can be held in memory; Unsupported when not.
 Result<uint64_t> BufferedElements(const std::vector<uint64_t>& shape, uint64_t itemsize) {
-  uint64_t elements = 1;
-  for (uint64_t d : shape) {
-    if (d == 0) return uint64_t{0};
-  }
-  for (uint64_t d : shape) {
-    if (elements > kMaxBufferedElements / d)
-      return Status::Unsupported("a dataset of more than " + std::to_string(kMaxBufferedElements) +
-                                 " elements to hold in memory");
-    elements *= d;
-  }
+  std::optional<uint64_t> counted = CheckedProduct(shape);
+  if (!counted || *counted > kMaxBufferedElements)
+    return Status::Unsupported("a dataset of more than " + std::to_string(kMaxBufferedElements) +
+                               " elements to hold in memory");
+  uint64_t elements = *counted;
   if (itemsize != 0 && elements > kMaxBufferedBytes / itemsize)
     return Status::Unsupported("a dataset of more than 1 GiB to hold in memory");
   return elements;
@@ -43,16 +39,10 @@ Result<uint64_t> BufferedElements(const std::vector<uint64_t>& shape, uint64_t i
 void ScatterStrings(std::vector<std::string>&& box, const uint64_t* start, const uint64_t* count,
                     const std::vector<uint64_t>& shape, std::vector<std::string>* out) {
   size_t rank = shape.size();
-  std::vector<uint64_t> idx(rank, 0);
-  for (std::string& s : box) {
-    uint64_t lin = 0;
-    for (size_t d = 0; d < rank; ++d) lin = lin * shape[d] + start[d] + idx[d];
-    (*out)[lin] = std::move(s);
-    for (size_t d = rank; d-- > 0;) {
-      if (++idx[d] < count[d]) break;
-      idx[d] = 0;
-    }
-  }
+  size_t next = 0;
+  for (BoxRows rows(shape, std::span(start, rank), std::span(count, rank)); !rows.done();
+       rows.Next())
+    for (uint64_t i = 0; i < rows.length(); ++i) (*out)[rows.offset() + i] = std::move(box[next++]);
 }
 
 Result<std::string> RenderMappedStrings(const ChunkMap& map,

@@ -13,6 +13,7 @@
 #include "staging/staged_content.h"
 #include "staging/staging_node.h"
 #include "staging/staging_records.h"
+#include "vh5/shape.h"
 #include "vh5/vlen_text.h"
 
 namespace vh5 {
@@ -32,38 +33,6 @@ std::vector<std::string> SplitPath(std::string_view path) {
     pos = slash + 1;
   }
   return parts;
-}
-
-Status ParseDims(const std::string& text, std::vector<uint64_t>* out) {
-  out->clear();
-  size_t pos = 0;
-  while (pos <= text.size()) {
-    size_t comma = text.find(',', pos);
-    std::string item = text.substr(pos, comma == std::string::npos ? comma : comma - pos);
-    item.erase(0, item.find_first_not_of(" ()"));
-    item.erase(item.find_last_not_of(" ()") + 1);
-    if (!item.empty()) {
-      char* end = nullptr;
-      errno = 0;
-      unsigned long long v = std::strtoull(item.c_str(), &end, 10);
-      // strtoull saturates past 2^64 - 1 (ERANGE): never a size to keep.
-      if (*end != '\0' || item[0] == '-' || errno == ERANGE)
-        return Status::InvalidArgument("bad dimensions: " + text);
-      out->push_back(v);
-    } else if (comma != std::string::npos) {
-      return Status::InvalidArgument("bad dimensions: " + text);
-    }
-    if (comma == std::string::npos) break;
-    pos = comma + 1;
-  }
-  if (out->empty()) return Status::InvalidArgument("bad dimensions: " + text);
-  return Status::OK();
-}
-
-uint64_t Product(const std::vector<uint64_t>& dims, size_t from = 0) {
-  uint64_t p = 1;
-  for (size_t i = from; i < dims.size(); ++i) p *= dims[i];
-  return p;
 }
 
 bool SameTrailingDims(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b) {
@@ -109,8 +78,8 @@ void CopyRowOverlap(const char* from, char* to, const std::vector<uint64_t>& old
     std::memcpy(to, from, n * item);
     return;
   }
-  uint64_t old_stride = Product(old_shape, dim + 1) * item;
-  uint64_t stride = Product(shape, dim + 1) * item;
+  uint64_t old_stride = Product(std::span(old_shape).subspan(dim + 1)) * item;
+  uint64_t stride = Product(std::span(shape).subspan(dim + 1)) * item;
   for (uint64_t i = 0; i < n; ++i)
     CopyRowOverlap(from + i * old_stride, to + i * stride, old_shape, shape, item, dim + 1);
 }
@@ -351,7 +320,7 @@ Status Staging::Regrid(Node* node, const std::vector<uint64_t>& shape) {
   const DatasetInfo& info = *node->info;
   const std::vector<uint64_t>& old_shape = info.shape;
   uint64_t item = info.dtype.itemsize;
-  uint64_t old_row = item * Product(old_shape, 1), new_row = item * Product(shape, 1);
+  uint64_t old_row = item * RowElements(old_shape), new_row = item * RowElements(shape);
   auto regridded = std::make_shared<StagedContent>(nullptr, scratch_, info.fill_bytes, false);
   VH5_RETURN_IF_ERROR(regridded->Truncate(shape[0] * new_row));
   // Row batches of a few MiB: the data streams through, never whole in memory.
@@ -438,7 +407,7 @@ Status Staging::FlushNode(Node* node, std::string_view path, bool* checkpointed)
       refused = Status::InvalidArgument("not one line per element");
     }
   } else {
-    uint64_t row = info.dtype.itemsize * Product(info.shape, 1);
+    uint64_t row = info.dtype.itemsize * RowElements(info.shape);
     if (row == 0 || content.size() % row != 0) {
       refused = Status::InvalidArgument(std::to_string(content.size()) +
                                         " bytes are not a whole number of rows of " +
@@ -457,7 +426,7 @@ Status Staging::FlushNode(Node* node, std::string_view path, bool* checkpointed)
     for (size_t d = 1; d < info.shape.size(); ++d)
       info.chunks[d] = std::max<uint64_t>(1, info.shape[d]);
     uint64_t row =
-        std::max<uint64_t>(1, std::max<uint64_t>(1, info.dtype.itemsize) * Product(info.shape, 1));
+        std::max<uint64_t>(1, std::max<uint64_t>(1, info.dtype.itemsize) * RowElements(info.shape));
     info.chunks[0] = std::max<uint64_t>(1, kAutoChunkBytes / row);
   }
   content.Checkpoint();
@@ -548,8 +517,9 @@ Status Staging::ChangeMetadata(Node* node, std::string_view path, const std::str
     if (!s.ok()) return s.WithContext(where);
   }
   if (key == "shape") {
-    std::vector<uint64_t> shape;
-    VH5_RETURN_IF_ERROR(ParseDims(value, &shape).WithContext(where));
+    Result<std::vector<uint64_t>> parsed = ParseDims(value);
+    if (!parsed.ok()) return parsed.status().WithContext(where);
+    std::vector<uint64_t> shape = std::move(*parsed);
     if (shape == info.shape) return Status::OK();
     uint64_t item = info.dtype.itemsize;
     VH5_RETURN_IF_ERROR(CheckShapeBytes(shape, item, where));
@@ -566,7 +536,7 @@ Status Staging::ChangeMetadata(Node* node, std::string_view path, const std::str
     } else if (SameTrailingDims(shape, info.shape)) {
       // Rows added or removed at the end: every other byte stays put.
       VH5_RETURN_IF_ERROR(Materialize(node));
-      VH5_RETURN_IF_ERROR(node->content->Truncate(shape[0] * item * Product(shape, 1)));
+      VH5_RETURN_IF_ERROR(node->content->Truncate(shape[0] * item * RowElements(shape)));
     } else {
       VH5_RETURN_IF_ERROR(Materialize(node));
       VH5_RETURN_IF_ERROR(Regrid(node, shape).WithContext(where));
@@ -576,7 +546,7 @@ Status Staging::ChangeMetadata(Node* node, std::string_view path, const std::str
       info.chunks.assign(shape.size(), 0);
       for (size_t d = 1; d < shape.size(); ++d) info.chunks[d] = std::max<uint64_t>(1, shape[d]);
       info.chunks[0] =
-          std::max<uint64_t>(1, kAutoChunkBytes / std::max<uint64_t>(1, item * Product(shape, 1)));
+          std::max<uint64_t>(1, kAutoChunkBytes / std::max<uint64_t>(1, item * RowElements(shape)));
     }
     if (node->content) node->content->Checkpoint();
     node->valid_shape = shape;
@@ -604,7 +574,7 @@ Status Staging::ChangeMetadata(Node* node, std::string_view path, const std::str
     } else {
       VH5_RETURN_IF_ERROR(CheckShapeBytes(
           std::vector<uint64_t>(info.shape.begin() + 1, info.shape.end()), dtype.itemsize, where));
-      uint64_t row = dtype.itemsize * Product(info.shape, 1);
+      uint64_t row = dtype.itemsize * RowElements(info.shape);
       // A row of no bytes (a trailing dimension of 0) holds only nothing.
       if (row == 0 ? size != 0 : size % row != 0)
         return Status::InvalidArgument(where + ": " + std::to_string(size) +
@@ -623,8 +593,9 @@ Status Staging::ChangeMetadata(Node* node, std::string_view path, const std::str
     return Status::OK();
   }
   if (key == "chunks") {
-    std::vector<uint64_t> chunks;
-    VH5_RETURN_IF_ERROR(ParseDims(value, &chunks).WithContext(where));
+    Result<std::vector<uint64_t>> parsed = ParseDims(value);
+    if (!parsed.ok()) return parsed.status().WithContext(where);
+    std::vector<uint64_t> chunks = std::move(*parsed);
     if (chunks == info.chunks) return Status::OK();
     if (!node->is_new)
       return Status::Unsupported(where +

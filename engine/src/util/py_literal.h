@@ -16,7 +16,7 @@ std::string BytesRepr(std::string_view bytes);
 // repr(str) of a field name: 'x'.
 std::string StrRepr(std::string_view text);
 
-// repr(tuple) of sizes: "()", "(4096,)", "(100, 16)".
+// repr(tuple) and repr(list) of sizes: "()", "(4096,)", "(100, 16)"; "[100, 16]".
 template <typename Sizes>
 std::string TupleRepr(const Sizes& sizes) {
   std::string out = "(";
@@ -27,6 +27,12 @@ std::string TupleRepr(const Sizes& sizes) {
   }
   if (n == 1) out += ",";
   return out + ")";
+}
+template <typename Sizes>
+std::string ListRepr(const Sizes& sizes) {
+  std::string tuple = TupleRepr(sizes);
+  if (tuple.size() > 3 && tuple[tuple.size() - 2] == ',') tuple.erase(tuple.size() - 2, 1);
+  return "[" + tuple.substr(1, tuple.size() - 2) + "]";
 }
 
 }  // namespace vh5::py
