@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "format/file_layout.h"
 #include "hdf5/h5_handle.h"
 #include "read/file_core.h"
 #include "read/version_dataset.h"
@@ -36,7 +37,7 @@ int main(int argc, char** argv) {
   }
   std::string file = argv[1], version = argv[2], path = argv[3];
   int repeats = argc > 4 ? std::atoi(argv[4]) : 5;
-  std::string full = std::string(vh5::kVersionsGroup) + "/" + version + "/" + path;
+  std::string full = vh5::layout::VersionPath(version, path);
   std::vector<double> fast, hdf5;
   for (int i = 0; i < repeats; ++i) {
     auto f = vh5::VersionedFile::OpenReadOnly(file);

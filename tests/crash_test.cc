@@ -10,6 +10,7 @@
 #include <map>
 #include <set>
 
+#include "format/file_layout.h"
 #include "journal/journal.h"
 #include "test_util.h"
 #include "vh5/versioned_file.h"
@@ -125,7 +126,7 @@ BOOST_AUTO_TEST_CASE(a_commit_killed_at_any_step_leaves_every_version_whole) {
       ++kills;
       // Opening rolls back what the journal holds; the journal goes.
       std::map<std::string, std::string> now = Contents(file);
-      BOOST_TEST(!fs::exists(vh5::Transaction::JournalPath(file.string())));
+      BOOST_TEST(!fs::exists(vh5::layout::JournalPath(file.string())));
       for (const auto& [path, sha] : before) BOOST_TEST(now[path] == sha, path);
       bool has_v3 = now.count("v3/grid") > 0;
       (has_v3 ? present : absent) += 1;
@@ -181,7 +182,7 @@ BOOST_AUTO_TEST_CASE(a_torn_journal_tail_is_ignored_and_the_file_is_the_base) {
     return (*txn)->Commit();
   });
   BOOST_TEST_REQUIRE(exit == 99);
-  fs::path journal = vh5::Transaction::JournalPath(file.string());
+  fs::path journal = vh5::layout::JournalPath(file.string());
   BOOST_TEST_REQUIRE(fs::exists(journal));
   BOOST_TEST(fs::file_size(file) > original.size());  // the write past the base landed
   // A torn tail: the last record cut short, as a crash before the fsync may leave it.

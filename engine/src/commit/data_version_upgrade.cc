@@ -6,6 +6,7 @@
 
 #include "format/chunk_hash.h"
 #include "format/chunk_map.h"
+#include "format/file_layout.h"
 #include "format/file_walk.h"
 #include "format/hash_table.h"
 #include "format/object_check.h"
@@ -21,17 +22,17 @@ namespace {
 // Hashes every chunk the versions map from this path's raw_data, in version
 // order, into a fresh hash table (Hashtable.from_versions_traverse).
 Status Rebuild(hid_t file, const std::string& path, const std::vector<std::string>& versions) {
-  std::string group_path = "/_version_data/" + path;
+  std::string group_path = layout::DataGroupPath(path);
   VH5_ASSIGN_OR_RETURN(h5::Handle group, OpenCheckedGroup(file, group_path));
-  if (h5::LinkExists(group.get(), "hash_table") &&
-      H5Ldelete(group.get(), "hash_table", H5P_DEFAULT) < 0)
+  if (h5::LinkExists(group.get(), layout::kHashTable) &&
+      H5Ldelete(group.get(), layout::kHashTable, H5P_DEFAULT) < 0)
     return h5::Error("cannot remove the old hash table of " + path);
   VH5_ASSIGN_OR_RETURN(HashTable table, HashTable::Open(group.get()));
   VH5_ASSIGN_OR_RETURN(std::shared_ptr<RawData> raw,
                        RawData::Open(file, nullptr, group_path + "/raw_data"));
   bool strings = H5Tget_class(raw->type()) == H5T_STRING && H5Tis_variable_str(raw->type()) > 0;
   for (const std::string& version : versions) {
-    std::string dataset_path = std::string(kVersionsGroup) + "/" + version + "/" + path;
+    std::string dataset_path = layout::VersionPath(version, path);
     if (!h5::LinkExists(file, dataset_path)) continue;
     VH5_ASSIGN_OR_RETURN(h5::Handle dataset, OpenCheckedDataset(file, dataset_path));
     h5::Handle dcpl(H5Dget_create_plist(dataset.get()));
@@ -75,14 +76,16 @@ Status Rebuild(hid_t file, const std::string& path, const std::vector<std::strin
 }  // namespace
 
 Status UpgradeToDataVersion4(hid_t file) {
-  VH5_ASSIGN_OR_RETURN(h5::Handle versions_group, OpenCheckedGroup(file, kVersionsGroup));
+  VH5_ASSIGN_OR_RETURN(h5::Handle versions_group, OpenCheckedGroup(file, layout::kVersionsGroup));
   std::vector<std::string> versions;
   for (const std::string& name : HardLinks(versions_group.get()))
     if (name != kFirstVersionName) versions.push_back(name);
   for (const std::string& path : DataGroupPaths(file))
     VH5_RETURN_IF_ERROR(
         Rebuild(file, path, versions).WithContext("rebuilding the hash table of " + path));
-  return WriteAttribute(versions_group.get(), Attribute{"data_version", "4", "<i8"});
+  return WriteAttribute(
+      versions_group.get(),
+      Attribute{layout::kDataVersionAttr, std::to_string(layout::kDataVersion), "<i8"});
 }
 
 }  // namespace vh5

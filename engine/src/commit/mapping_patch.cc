@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "format/dataset_messages.h"
 #include "format/object_header.h"
 #include "journal/journal.h"
 #include "util/byte_decoder.h"
@@ -9,13 +10,8 @@
 namespace vh5 {
 namespace {
 
-constexpr uint8_t kVirtualLayout = 3;
 constexpr uint64_t kMinCollection = 4096;  // H5HG_MINSIZE
 constexpr size_t kObjectHeader = 16;       // index, references, reserved, size
-
-void StoreLe(uint8_t* p, size_t n, uint64_t v) {
-  for (size_t i = 0; i < n; ++i) p[i] = static_cast<uint8_t>(v >> (8 * i));
-}
 
 // The end-of-file address field of a version 0 or 1 superblock (the ones
 // HDF5 1.10 writes by default; later versions carry a checksum).
@@ -110,14 +106,10 @@ Status Apply(const FileBytes& file, Transaction* txn, const std::vector<MappingP
     const HeaderMessage* layout = header.Find(kLayoutMessage);
     if (layout == nullptr || (layout->flags & kMessageShared))
       return Status::Unsupported(patch.path + ": no layout message of its own");
-    ByteDecoder in(layout->data);
-    uint8_t version = 0, layout_class = 0;
-    uint64_t heap = 0;
-    if (!in.U8(&version) || !in.U8(&layout_class) || version != 4 ||
-        layout_class != kVirtualLayout || !in.Uint(file.addr_size(), &heap) || !in.Skip(4) ||
-        heap != file.undefined_address())
+    Result<Layout> decoded = DecodeLayout(layout->data, {file.addr_size(), file.len_size()});
+    if (!decoded.ok() || decoded->layout_class != LayoutClass::kVirtual || decoded->heap_defined)
       return Status::Unsupported(patch.path + ": not a virtual layout without mappings");
-    layout_at.push_back(layout->address + 2);
+    layout_at.push_back(layout->address + kVirtualLayoutHeapIdOffset);
   }
   Placement placement = Place(patches);
   std::vector<uint64_t> collection_at;

@@ -18,6 +18,7 @@
 #include "commit/mapping_patch.h"
 #include "format/chunk_hash.h"
 #include "format/chunk_map.h"
+#include "format/file_layout.h"
 #include "format/hash_table.h"
 #include "format/object_check.h"
 #include "format/virtual_dataset_header.h"
@@ -37,8 +38,6 @@
 namespace vh5 {
 namespace {
 
-constexpr int kDataVersion = 4;
-
 h5::Handle IntermediateGroups() {
   h5::Handle lcpl(H5Pcreate(H5P_LINK_CREATE));
   H5Pset_create_intermediate_group(lcpl.get(), 1);
@@ -46,7 +45,8 @@ h5::Handle IntermediateGroups() {
 }
 
 Attribute ChunksAttribute(const std::vector<uint64_t>& chunks) {
-  return Attribute{"chunks", py::ListRepr(chunks), "(" + std::to_string(chunks.size()) + ",)<i8"};
+  return Attribute{layout::kChunksAttr, py::ListRepr(chunks),
+                   "(" + std::to_string(chunks.size()) + ",)<i8"};
 }
 
 // Bytes a caller handed over in memory (NewDataset::data).
@@ -104,13 +104,14 @@ class DatasetWriter {
   // Copies the dataset object (its virtual mappings into the same raw_data)
   // from version `from`, then gives it this version's attributes.
   Status CopyFrom(const std::string& from) {
-    std::string source = std::string(kVersionsGroup) + "/" + from + "/" + ds_.path;
+    std::string source = layout::VersionPath(from, ds_.path);
     h5::Handle lcpl = IntermediateGroups();
     if (H5Ocopy(file_, source.c_str(), version_group_, ds_.path.c_str(), H5P_DEFAULT, lcpl.get()) <
         0)
       return h5::Error("cannot copy " + source);
     VH5_ASSIGN_OR_RETURN(h5::Handle dataset, OpenCheckedDataset(version_group_, ds_.path));
-    VH5_ASSIGN_OR_RETURN(Attributes old, ReadAttributes(dataset.get(), {"raw_data", "chunks"}));
+    VH5_ASSIGN_OR_RETURN(
+        Attributes old, ReadAttributes(dataset.get(), {layout::kRawDataAttr, layout::kChunksAttr}));
     for (const Attribute& a : old)
       if (H5Adelete(dataset.get(), a.name.c_str()) < 0)
         return h5::Error("cannot replace attribute " + a.name);
@@ -163,7 +164,7 @@ class DatasetWriter {
 
   // The chunk map of the same path in version `from`, for its clean chunks.
   Status LoadBaseMap(const std::string& from) {
-    std::string source = std::string(kVersionsGroup) + "/" + from + "/" + ds_.path;
+    std::string source = layout::VersionPath(from, ds_.path);
     // From the header's bytes (milliseconds); H5Dopen copies every mapping
     // (~20 us each), so it is only the fallback.
     Result<VersionMappings> fast = ReadVersionMappings(file_, -1, source, ds_.chunks);
@@ -276,7 +277,7 @@ class DatasetWriter {
     fill_ = ds_.fill_bytes.empty() ? std::string(vlen_ ? 0 : itemsize_, '\0') : ds_.fill_bytes;
     if (!vlen_ && fill_.size() != itemsize_)
       return Status::InvalidArgument(ds_.path + ": fill value of the wrong size");
-    raw_group_path_ = "/_version_data/" + ds_.path;
+    raw_group_path_ = layout::DataGroupPath(ds_.path);
     raw_path_ = raw_group_path_ + "/raw_data";
     return Status::OK();
   }
@@ -315,7 +316,7 @@ class DatasetWriter {
     // h5py allocates every chunk filled, whatever the fill value.
     H5Pset_fill_time(dcpl.get(), H5D_FILL_TIME_ALLOC);
     if (!vlen_) H5Pset_fill_value(dcpl.get(), type_.get(), fill_.data());
-    raw_ = h5::Handle(H5Dcreate2(raw_group_.get(), "raw_data", type_.get(), space.get(),
+    raw_ = h5::Handle(H5Dcreate2(raw_group_.get(), layout::kRawData, type_.get(), space.get(),
                                  H5P_DEFAULT, dcpl.get(), H5P_DEFAULT));
     if (!raw_) return h5::Error("cannot create " + raw_path_);
     return WriteAttribute(raw_.get(), ChunksAttribute(ds_.chunks));
@@ -513,7 +514,8 @@ class DatasetWriter {
                                   lcpl.get(), dcpl.get(), H5P_DEFAULT));
     if (!dataset) return h5::Error("cannot create " + ds_.path);
     for (const Attribute& a : ds_.attrs) VH5_RETURN_IF_ERROR(WriteAttribute(dataset.get(), a));
-    VH5_RETURN_IF_ERROR(WriteAttribute(dataset.get(), Attribute{"raw_data", raw_path_, ""}));
+    VH5_RETURN_IF_ERROR(
+        WriteAttribute(dataset.get(), Attribute{layout::kRawDataAttr, raw_path_, ""}));
     return WriteAttribute(dataset.get(), ChunksAttribute(ds_.chunks));
   }
 
@@ -560,9 +562,9 @@ Status WriteVersionGroup(hid_t file, hid_t group, const std::string& prev,
                          const std::string& timestamp, const NewVersion& version,
                          std::vector<MappingPatch>* patches) {
   // committed stays False until everything is written, as in the Python library.
-  VH5_RETURN_IF_ERROR(WriteAttribute(group, Attribute{"committed", "False", "|b1"}));
-  VH5_RETURN_IF_ERROR(WriteAttribute(group, Attribute{"prev_version", prev, ""}));
-  VH5_RETURN_IF_ERROR(WriteAttribute(group, Attribute{"timestamp", timestamp, ""}));
+  VH5_RETURN_IF_ERROR(WriteAttribute(group, Attribute{layout::kCommittedAttr, "False", "|b1"}));
+  VH5_RETURN_IF_ERROR(WriteAttribute(group, Attribute{layout::kPrevVersionAttr, prev, ""}));
+  VH5_RETURN_IF_ERROR(WriteAttribute(group, Attribute{layout::kTimestampAttr, timestamp, ""}));
   h5::Handle lcpl = IntermediateGroups();
   for (const NewGroup& g : version.groups) {
     if (g.path.empty()) {  // the version's root group
@@ -582,7 +584,7 @@ Status WriteVersionGroup(hid_t file, hid_t group, const std::string& prev,
     DatasetWriter writer(file, group, ds, patches);
     VH5_RETURN_IF_ERROR(writer.Write());
   }
-  return WriteAttribute(group, Attribute{"committed", "True", "|b1"});
+  return WriteAttribute(group, Attribute{layout::kCommittedAttr, "True", "|b1"});
 }
 
 Status Commit(hid_t file_id, const std::string& path, const NewVersion& version,
@@ -592,22 +594,20 @@ Status Commit(hid_t file_id, const std::string& path, const NewVersion& version,
   if (!ParseTimestamp(timestamp))
     return Status::InvalidArgument("timestamp \"" + timestamp + "\" is not of the form " +
                                    "2024-01-01 13:00:00.000001+0000");
-  if (!h5::LinkExists(file_id, kVersionsGroup))
+  if (!h5::LinkExists(file_id, layout::kVersionsGroup))
     return Status::NotVersioned(path + ": an HDF5 file without versioned data");
-  VH5_ASSIGN_OR_RETURN(h5::Handle versions, OpenCheckedGroup(file_id, kVersionsGroup));
-  int64_t data_version = 1;
-  if (h5::AttributeExists(versions.get(), "data_version")) {
-    VH5_ASSIGN_OR_RETURN(data_version, h5::ReadIntAttribute(versions.get(), "data_version"));
-  }
-  if (data_version > kDataVersion)
+  VH5_ASSIGN_OR_RETURN(h5::Handle versions, OpenCheckedGroup(file_id, layout::kVersionsGroup));
+  VH5_ASSIGN_OR_RETURN(int64_t data_version, layout::ReadDataVersion(versions.get()));
+  if (data_version > layout::kDataVersion)
     return Status::Unsupported("data_version " + std::to_string(data_version) +
                                " is newer than this vh5fs knows");
-  if (data_version < kDataVersion) VH5_RETURN_IF_ERROR(UpgradeToDataVersion4(file_id));
+  if (data_version < layout::kDataVersion) VH5_RETURN_IF_ERROR(UpgradeToDataVersion4(file_id));
   if (h5::LinkExists(versions.get(), version.name))
     return Status::Exists("version " + version.name + " already exists");
   std::string prev = version.prev_version;
   if (prev.empty()) {
-    VH5_ASSIGN_OR_RETURN(prev, h5::ReadStringAttribute(versions.get(), "current_version"));
+    VH5_ASSIGN_OR_RETURN(prev,
+                         h5::ReadStringAttribute(versions.get(), layout::kCurrentVersionAttr));
   }
   if (!h5::LinkExists(versions.get(), prev))
     return Status::NotFound("previous version " + prev + " does not exist");
@@ -626,7 +626,7 @@ Status Commit(hid_t file_id, const std::string& path, const NewVersion& version,
   }
   if (version.make_current)
     VH5_RETURN_IF_ERROR(
-        WriteAttribute(versions.get(), Attribute{"current_version", version.name, ""}));
+        WriteAttribute(versions.get(), Attribute{layout::kCurrentVersionAttr, version.name, ""}));
   if (H5Fflush(file_id, H5F_SCOPE_GLOBAL) < 0) return h5::Error("cannot flush " + path);
   return Status::OK();
 }
@@ -647,16 +647,18 @@ Status CreateVersionedFile(const std::string& path) {
   h5::Handle file(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT));
   if (!file) return h5::Error(path + ": cannot create");
   h5::Handle lcpl = IntermediateGroups();
-  h5::Handle versions(H5Gcreate2(file.get(), kVersionsGroup, lcpl.get(), H5P_DEFAULT, H5P_DEFAULT));
-  if (!versions) return h5::Error(path + ": cannot create " + kVersionsGroup);
+  h5::Handle versions(
+      H5Gcreate2(file.get(), layout::kVersionsGroup, lcpl.get(), H5P_DEFAULT, H5P_DEFAULT));
+  if (!versions) return h5::Error(path + ": cannot create " + layout::kVersionsGroup);
   h5::Handle first(
       H5Gcreate2(versions.get(), kFirstVersionName, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   if (!first) return h5::Error(path + ": cannot create the first version");
-  VH5_RETURN_IF_ERROR(
-      WriteAttribute(versions.get(), Attribute{"current_version", kFirstVersionName, ""}));
-  VH5_RETURN_IF_ERROR(WriteAttribute(first.get(), Attribute{"timestamp", Now(), ""}));
   VH5_RETURN_IF_ERROR(WriteAttribute(
-      versions.get(), Attribute{"data_version", std::to_string(kDataVersion), "<i8"}));
+      versions.get(), Attribute{layout::kCurrentVersionAttr, kFirstVersionName, ""}));
+  VH5_RETURN_IF_ERROR(WriteAttribute(first.get(), Attribute{layout::kTimestampAttr, Now(), ""}));
+  VH5_RETURN_IF_ERROR(WriteAttribute(
+      versions.get(),
+      Attribute{layout::kDataVersionAttr, std::to_string(layout::kDataVersion), "<i8"}));
   return Status::OK();
 }
 

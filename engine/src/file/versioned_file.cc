@@ -15,6 +15,7 @@
 #include <shared_mutex>
 
 #include "commit/journaled_commit.h"
+#include "format/file_layout.h"
 #include "format/object_check.h"
 #include "hdf5/h5_handle.h"
 #include "journal/held_lock.h"
@@ -110,11 +111,11 @@ Result<std::shared_ptr<VersionedFile>> VersionedFileImpl::Open(const std::string
   VH5_ASSIGN_OR_RETURN(impl->core_, FileCore::Open(path, impl->disk_mu_));
   {
     DiskReadLock disk(impl->disk_mu_);
-    Status guard = GuardPath(impl->core_->file.get(), kVersionsGroup);
+    Status guard = GuardPath(impl->core_->file.get(), layout::kVersionsGroup);
     if (!guard.ok()) return guard.WithContext(path);
-    if (!h5::LinkExists(impl->core_->file.get(), kVersionsGroup))
+    if (!h5::LinkExists(impl->core_->file.get(), layout::kVersionsGroup))
       return Status::NotVersioned(path + ": an HDF5 file without versioned data (no " +
-                                  std::string(kVersionsGroup) + ")");
+                                  std::string(layout::kVersionsGroup) + ")");
   }
   Status s = impl->ReadTop(/*names=*/true);
   if (!s.ok()) return s.WithContext(path);
@@ -129,16 +130,14 @@ Result<std::shared_ptr<VersionedFile>> VersionedFileImpl::Open(const std::string
 Status VersionedFileImpl::ReadTop(bool names) {
   std::shared_ptr<FileCore> core = Core();
   DiskReadLock disk(core->disk_mu);
-  VH5_ASSIGN_OR_RETURN(h5::Handle group, OpenCheckedGroup(core->file.get(), kVersionsGroup));
+  VH5_ASSIGN_OR_RETURN(h5::Handle group,
+                       OpenCheckedGroup(core->file.get(), layout::kVersionsGroup));
   hid_t versions = group.get();
-  int data_version = 1;
+  VH5_ASSIGN_OR_RETURN(int64_t data_version, layout::ReadDataVersion(versions));
   std::optional<std::string> current;
-  if (h5::AttributeExists(versions, "data_version")) {
-    VH5_ASSIGN_OR_RETURN(int64_t dv, h5::ReadIntAttribute(versions, "data_version"));
-    data_version = static_cast<int>(dv);
-  }
-  if (h5::AttributeExists(versions, "current_version")) {
-    VH5_ASSIGN_OR_RETURN(std::string name, h5::ReadStringAttribute(versions, "current_version"));
+  if (h5::AttributeExists(versions, layout::kCurrentVersionAttr)) {
+    VH5_ASSIGN_OR_RETURN(std::string name,
+                         h5::ReadStringAttribute(versions, layout::kCurrentVersionAttr));
     if (name != kFirstVersionName) current = name;
   }
   std::vector<std::string> links;
@@ -148,7 +147,7 @@ Status VersionedFileImpl::ReadTop(bool names) {
       return h5::Error("cannot list versions");
   }
   std::lock_guard<std::mutex> lock(mu_);
-  data_version_ = data_version;
+  data_version_ = static_cast<int>(data_version);
   current_ = std::move(current);
   if (names) {
     names_.clear();
@@ -161,7 +160,8 @@ Status VersionedFileImpl::ReadTop(bool names) {
 Result<std::optional<VersionInfo>> VersionedFileImpl::ReadInfo(const std::string& name) const {
   std::shared_ptr<FileCore> core = Core();
   DiskReadLock disk(core->disk_mu);
-  VH5_ASSIGN_OR_RETURN(h5::Handle versions, OpenCheckedGroup(core->file.get(), kVersionsGroup));
+  VH5_ASSIGN_OR_RETURN(h5::Handle versions,
+                       OpenCheckedGroup(core->file.get(), layout::kVersionsGroup));
   VH5_RETURN_IF_ERROR(GuardPath(versions.get(), name).WithContext("version " + name));
   H5O_info_t oinfo;
   if (H5Oget_info_by_name2(versions.get(), name.c_str(), &oinfo, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
@@ -169,15 +169,16 @@ Result<std::optional<VersionInfo>> VersionedFileImpl::ReadInfo(const std::string
   if (oinfo.type != H5O_TYPE_GROUP) return std::optional<VersionInfo>();
   h5::Handle group(H5Gopen2(versions.get(), name.c_str(), H5P_DEFAULT));
   if (!group) return h5::Error("cannot open version " + name);
-  if (h5::AttributeExists(group.get(), "committed")) {
-    VH5_ASSIGN_OR_RETURN(int64_t committed, h5::ReadIntAttribute(group.get(), "committed"));
+  if (h5::AttributeExists(group.get(), layout::kCommittedAttr)) {
+    VH5_ASSIGN_OR_RETURN(int64_t committed,
+                         h5::ReadIntAttribute(group.get(), layout::kCommittedAttr));
     if (!committed) return std::optional<VersionInfo>();
   }
   VersionInfo info;
   info.name = name;
-  Result<std::string> prev = h5::ReadStringAttribute(group.get(), "prev_version");
+  Result<std::string> prev = h5::ReadStringAttribute(group.get(), layout::kPrevVersionAttr);
   info.prev_version = prev.ok() ? *prev : kFirstVersionName;
-  Result<std::string> ts = h5::ReadStringAttribute(group.get(), "timestamp");
+  Result<std::string> ts = h5::ReadStringAttribute(group.get(), layout::kTimestampAttr);
   if (ts.ok()) {
     info.timestamp = *ts;
     info.timestamp_ns = ParseTimestamp(*ts).value_or(0);

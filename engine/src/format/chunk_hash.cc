@@ -4,6 +4,7 @@
 
 #include <memory>
 
+#include "util/byte_decoder.h"
 #include "util/py_literal.h"
 
 namespace vh5 {
@@ -36,8 +37,7 @@ ChunkHash HashStringChunk(const std::vector<std::string_view>& elements,
   DigestContext d;
   for (std::string_view e : elements) {
     uint8_t len[8];
-    uint64_t n = e.size();
-    for (int i = 0; i < 8; ++i) len[i] = static_cast<uint8_t>(n >> (8 * i));
+    StoreLe(len, sizeof len, e.size());
     d.Update(len, sizeof len);
     d.Update(e.data(), e.size());
   }

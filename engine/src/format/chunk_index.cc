@@ -4,6 +4,7 @@
 #include <string>
 #include <unordered_set>
 
+#include "format/dataset_messages.h"
 #include "format/file_bytes.h"
 #include "format/object_header.h"
 #include "hdf5/h5_handle.h"
@@ -17,26 +18,17 @@ constexpr int kMaxTreeDepth = 64;
 // The B-tree address and chunk rank in the dataset's layout message.
 Status FindLayout(const FileBytes& file, uint64_t header, uint64_t* btree, size_t* dimensionality) {
   VH5_ASSIGN_OR_RETURN(ObjectHeader oh, ObjectHeader::Read(file, header));
-  const HeaderMessage* layout = oh.Find(kLayoutMessage);
-  if (layout == nullptr) return Status::Unsupported("no layout message");
-  std::span<const uint8_t> data = layout->data;
-  size_t size = data.size();
-  if (size < 3) return Status::Corruption("short layout message");
-  if (data[0] == 3) {
-    if (data[1] != 2) return Status::Unsupported("not a chunked layout");
-    *dimensionality = data[2];
-    if (size < 3 + file.addr_size()) return Status::Corruption("short layout message");
-    *btree = LoadLe(data.data() + 3, file.addr_size());
-    return Status::OK();
-  }
-  if (data[0] == 1 || data[0] == 2) {
-    if (data[2] != 2) return Status::Unsupported("not a chunked layout");
-    *dimensionality = data[1];
-    if (size < 8 + file.addr_size()) return Status::Corruption("short layout message");
-    *btree = LoadLe(data.data() + 8, file.addr_size());
-    return Status::OK();
-  }
-  return Status::Unsupported("layout message version " + std::to_string(data[0]));
+  const HeaderMessage* message = oh.Find(kLayoutMessage);
+  if (message == nullptr) return Status::Unsupported("no layout message");
+  VH5_ASSIGN_OR_RETURN(Layout layout,
+                       DecodeLayout(message->data, {file.addr_size(), file.len_size()}));
+  if (layout.layout_class != LayoutClass::kChunked)
+    return Status::Unsupported("not a chunked layout");
+  // Version 4 indexes chunks otherwise (arrays, version-2 B-trees).
+  if (layout.version == 4) return Status::Unsupported("layout message version 4");
+  *dimensionality = layout.chunk.size();
+  *btree = layout.address;
+  return Status::OK();
 }
 
 }  // namespace

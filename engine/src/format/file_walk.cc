@@ -2,6 +2,7 @@
 
 #include <unordered_set>
 
+#include "format/file_layout.h"
 #include "format/object_check.h"
 #include "hdf5/h5_handle.h"
 
@@ -21,7 +22,7 @@ using Walked = std::unordered_set<uint64_t>;
 // down, unless it was searched already.
 void FindDataGroups(hid_t file, const std::string& path, int depth, Walked* walked,
                     std::vector<std::string>* out) {
-  std::string full = "/_version_data/" + path;
+  std::string full = layout::DataGroupPath(path);
   Result<h5::Handle> group = OpenCheckedGroup(file, full);
   H5O_info_t self;
   if (!group.ok() || H5Oget_info2(group->get(), &self, H5O_INFO_BASIC) < 0 ||
@@ -58,7 +59,7 @@ std::vector<std::string> HardLinks(hid_t group) {
 
 std::vector<std::string> DataGroupPaths(hid_t file) {
   std::vector<std::string> paths;
-  Result<h5::Handle> data = OpenCheckedGroup(file, "/_version_data");
+  Result<h5::Handle> data = OpenCheckedGroup(file, layout::kDataGroup);
   if (!data.ok()) return paths;
   Walked walked;
   for (const std::string& child : HardLinks(data->get()))

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "format/chunk_index.h"
+#include "format/file_layout.h"
 #include "format/object_check.h"
 #include "hdf5/attribute_codec.h"
 
@@ -36,7 +37,7 @@ std::string Key(const ChunkHash& hash) {
 
 }  // namespace
 
-Result<HashTable> HashTable::Open(hid_t group) { return OpenNamed(group, "hash_table"); }
+Result<HashTable> HashTable::Open(hid_t group) { return OpenNamed(group, layout::kHashTable); }
 
 Status HashTable::Replace(hid_t group, const std::vector<Row>& rows) {
   const char* kTemporary = "_tmp_hash_table";  // the Python library's name for it
@@ -48,9 +49,10 @@ Status HashTable::Replace(hid_t group, const std::vector<Row>& rows) {
       if (!table.Find(row.hash)) table.Add(row.hash, row.start, row.stop);
     VH5_RETURN_IF_ERROR(table.Write());
   }
-  if (h5::LinkExists(group, "hash_table") && H5Ldelete(group, "hash_table", H5P_DEFAULT) < 0)
+  if (h5::LinkExists(group, layout::kHashTable) &&
+      H5Ldelete(group, layout::kHashTable, H5P_DEFAULT) < 0)
     return h5::Error("cannot remove the old hash_table");
-  if (H5Lmove(group, kTemporary, group, "hash_table", H5P_DEFAULT, H5P_DEFAULT) < 0)
+  if (H5Lmove(group, kTemporary, group, layout::kHashTable, H5P_DEFAULT, H5P_DEFAULT) < 0)
     return h5::Error("cannot move the new hash_table into place");
   return Status::OK();
 }

@@ -7,8 +7,6 @@
 namespace vh5 {
 namespace {
 
-constexpr unsigned kMaxRank = 32;                // H5S_MAX_RANK
-constexpr unsigned kMaxLayoutDims = 33;          // H5O_LAYOUT_NDIMS: the rank plus the element
 constexpr unsigned kMaxFilters = 32;             // H5Z_MAX_NFILTERS
 constexpr uint64_t kMaxChunkBytes = 0xffffffff;  // HDF5 keeps a chunk's size in 32 bits
 constexpr uint64_t kMaxEngineChunkBytes = uint64_t{1} << 30;
@@ -18,198 +16,30 @@ Status Bad(const char* what, const std::string& detail) {
 }
 Status Short(const char* what) { return Bad(what, "runs past its end"); }
 
-uint64_t Undefined(const MessageContext& ctx) { return ~uint64_t{0} >> (64 - 8 * ctx.addr_size); }
-
 uint64_t Align8(uint64_t n) { return (n + 7) / 8 * 8; }
 
 }  // namespace
 
-Result<DataspaceFacts> CheckDataspace(std::span<const uint8_t> m, const MessageContext& ctx) {
-  ByteDecoder in(m);
-  uint8_t version = 0, rank = 0, flags = 0, kind = 1;
-  if (!in.U8(&version) || !in.U8(&rank) || !in.U8(&flags)) return Short("dataspace");
-  if (version == 1) {
-    if (!in.Skip(5)) return Short("dataspace");
-    kind = rank > 0 ? 1 : 0;
-  } else if (version == 2) {
-    if (!in.U8(&kind)) return Short("dataspace");
-    if (kind > 2) return Bad("dataspace", "class " + std::to_string(kind));
-    if ((kind == 1) != (rank > 0))
-      return Bad("dataspace", "class " + std::to_string(kind) + " of rank " + std::to_string(rank));
-  } else {
-    return Bad("dataspace", "version " + std::to_string(version));
-  }
-  if (rank > kMaxRank) return Bad("dataspace", "rank " + std::to_string(rank));
-  DataspaceFacts out;
-  out.null = kind == 2;
-  out.dims.resize(rank);
-  for (uint64_t& d : out.dims)
-    if (!in.Uint(ctx.len_size, &d)) return Short("dataspace");
-  if ((flags & 0x01) && !in.Skip(uint64_t{rank} * ctx.len_size)) return Short("dataspace");
-  uint64_t count = out.null ? 0 : 1;
-  bool overflow = false;
-  for (uint64_t d : out.dims) {
-    if (d != 0 && count > UINT64_MAX / d) overflow = true;
-    count *= d;
-  }
-  if (!overflow) out.count = count;
-  out.length = in.position();
-  return out;
-}
-
 Status CheckFillValue(std::span<const uint8_t> m, bool old_form,
-                      std::optional<uint32_t>* value_size) {
-  ByteDecoder in(m);
-  value_size->reset();
-  bool has_value = true;
-  if (!old_form) {
-    uint8_t version = 0;
-    if (!in.U8(&version)) return Short("fill value");
-    if (version == 1 || version == 2) {
-      uint8_t defined = 0;
-      if (!in.Skip(2) || !in.U8(&defined)) return Short("fill value");
-      has_value = version == 1 || defined != 0;
-    } else if (version == 3) {
-      uint8_t flags = 0;
-      if (!in.U8(&flags)) return Short("fill value");
-      if (flags & ~0x3f) return Bad("fill value", "unknown flags");
-      if ((flags & 0x10) && (flags & 0x20)) return Bad("fill value", "undefined with a value");
-      has_value = flags & 0x20;
-    } else {
-      return Bad("fill value", "version " + std::to_string(version));
-    }
-  }
-  if (!has_value) return Status::OK();
-  uint32_t size = 0;
-  if (!in.U32(&size)) return Short("fill value");
-  // HDF5 reads the size as signed: a "negative" one asks for 2^64 bytes.
-  if (size > in.remaining()) return Bad("fill value", std::to_string(size) + " bytes of value");
-  *value_size = size;
+                      const std::optional<DatatypeFacts>& type) {
+  VH5_ASSIGN_OR_RETURN(FillValue fill, DecodeFillValue(m, old_form));
+  size_t size = fill.value ? fill.value->size() : 0;
+  if (size != 0 && type && !type->vlen && !type->nested_vlen && size != type->size)
+    return Status::Corruption("a fill value of " + std::to_string(size) +
+                              " bytes for elements of " + std::to_string(type->size));
   return Status::OK();
 }
 
-Result<LayoutFacts> CheckLayout(std::span<const uint8_t> m, const MessageContext& ctx,
-                                const std::optional<DataspaceFacts>& space,
-                                const std::optional<DatatypeFacts>& type) {
-  ByteDecoder in(m);
-  LayoutFacts out;
-  uint8_t version = 0;
-  if (!in.U8(&version)) return Short("layout");
-  if (version < 1 || version > 4) return Bad("layout", "version " + std::to_string(version));
-  std::vector<uint64_t> chunk;  // chunk dimensions, the element size last
-  uint64_t compact_size = 0;
-  bool compact_sized = false;
-  if (version < 3) {
-    uint8_t ndims = 0, cls = 0;
-    if (!in.U8(&ndims) || !in.U8(&cls) || !in.Skip(5)) return Short("layout");
-    if (ndims > kMaxLayoutDims) return Bad("layout", std::to_string(ndims) + " dimensions");
-    if (cls > 2) return Bad("layout", "class " + std::to_string(cls));
-    out.layout_class = cls;
-    if (cls != 0 && !in.Skip(ctx.addr_size)) return Short("layout");
-    for (unsigned d = 0; d < ndims; ++d) {
-      uint32_t n = 0;
-      if (!in.U32(&n)) return Short("layout");
-      if (cls == 2) chunk.push_back(n);
-    }
-    if (cls == 0) {
-      uint32_t size = 0;
-      if (!in.U32(&size)) return Short("layout");
-      compact_size = size;
-      compact_sized = true;
-    }
-  } else {
-    uint8_t cls = 0;
-    if (!in.U8(&cls)) return Short("layout");
-    out.layout_class = cls;
-    switch (cls) {
-      case 0: {
-        uint16_t size = 0;
-        if (!in.U16(&size)) return Short("layout");
-        compact_size = size;
-        compact_sized = true;
-        break;
-      }
-      case 1:
-        if (!in.Skip(ctx.addr_size + ctx.len_size)) return Short("layout");
-        break;
-      case 2: {
-        uint8_t flags = 0, ndims = 0, width = 4;
-        if (version == 4 && !in.U8(&flags)) return Short("layout");
-        if (flags & ~0x03) return Bad("layout", "unknown chunk flags");
-        if (!in.U8(&ndims)) return Short("layout");
-        if (ndims > kMaxLayoutDims) return Bad("layout", std::to_string(ndims) + " dimensions");
-        if (version == 4) {
-          if (!in.U8(&width)) return Short("layout");
-          if (width == 0 || width > 8)
-            return Bad("layout", "dimensions of " + std::to_string(width) + " bytes");
-        } else if (!in.Skip(ctx.addr_size)) {
-          return Short("layout");
-        }
-        for (unsigned d = 0; d < ndims; ++d) {
-          uint64_t n = 0;
-          if (!in.Uint(width, &n)) return Short("layout");
-          chunk.push_back(n);
-        }
-        if (version == 4) {
-          uint8_t index = 0;
-          if (!in.U8(&index)) return Short("layout");
-          bool ok = true;
-          switch (index) {
-            case 1:  // implicit
-              break;
-            case 2:  // single chunk
-              if ((flags & 0x02) && !in.Skip(ctx.len_size + 4)) return Short("layout");
-              break;
-            case 3: {  // fixed array
-              uint8_t bits = 0;
-              ok = in.U8(&bits) && bits != 0;
-              break;
-            }
-            case 4:  // extensible array: five nonzero parameters
-              for (int i = 0; i < 5 && ok; ++i) {
-                uint8_t v = 0;
-                ok = in.U8(&v) && v != 0;
-              }
-              break;
-            case 5: {  // version-2 B-tree
-              uint32_t node = 0;
-              uint8_t split = 0, merge = 0;
-              ok = in.U32(&node) && in.U8(&split) && in.U8(&merge) && node && split && merge;
-              break;
-            }
-            default:
-              return Bad("layout", "chunk index type " + std::to_string(index));
-          }
-          if (!ok) return Bad("layout", "bad chunk index parameters");
-          if (!in.Skip(ctx.addr_size)) return Short("layout");
-        }
-        break;
-      }
-      case 3: {
-        if (version < 4)
-          return Bad("layout", "a virtual layout of version " + std::to_string(version));
-        uint64_t address = 0;
-        uint32_t index = 0;
-        if (!in.Uint(ctx.addr_size, &address) || !in.U32(&index)) return Short("layout");
-        out.heap_defined = address != Undefined(ctx);
-        out.heap_address = address;
-        out.heap_index = index;
-        break;
-      }
-      default:
-        return Bad("layout", "class " + std::to_string(cls));
-    }
-  }
-  if (compact_sized) {
-    std::span<const uint8_t> data;
-    if (!in.Bytes(compact_size, &data)) return Bad("layout", "compact data past its end");
-    out.compact = data;
-    if (space && type && space->count && !type->vlen && !type->nested_vlen && *space->count != 0 &&
-        compact_size / *space->count != type->size)
-      return Bad("layout", "compact data of " + std::to_string(compact_size) + " bytes");
-  }
-  if (out.layout_class == 2) {
+Result<Layout> CheckLayout(std::span<const uint8_t> m, const MessageContext& ctx,
+                           const std::optional<Dataspace>& space,
+                           const std::optional<DatatypeFacts>& type) {
+  VH5_ASSIGN_OR_RETURN(Layout out, DecodeLayout(m, ctx));
+  if (out.layout_class == LayoutClass::kCompact && space && type && space->count && !type->vlen &&
+      !type->nested_vlen && *space->count != 0 && out.compact.size() / *space->count != type->size)
+    return Bad("layout", "compact data of " + std::to_string(out.compact.size()) + " bytes");
+  if (out.layout_class == LayoutClass::kChunked) {
     // HDF5 divides by every chunk dimension and keeps their product in 32 bits.
+    std::vector<uint64_t> chunk = out.chunk;
     if (chunk.size() < 2) return Bad("layout", "a chunk of rank " + std::to_string(chunk.size()));
     // HDF5 puts the datatype's size in place of the stored element size
     // before it multiplies (H5D__chunk_set_sizes), and leaks what it had
@@ -294,7 +124,7 @@ Result<AttributeFacts> CheckAttribute(std::span<const uint8_t> m, const MessageC
     VH5_ASSIGN_OR_RETURN(DatatypeFacts facts, WalkDatatype(type));
     out.facts = facts;
   }
-  VH5_ASSIGN_OR_RETURN(out.space, CheckDataspace(space, ctx));
+  VH5_ASSIGN_OR_RETURN(out.space, DecodeDataspace(space, ctx));
   if (out.space.length > space.size()) return Bad("attribute", "a dataspace past its size");
   if (!out.space.count) return Bad("attribute", "a dataspace whose size overflows");
   out.data = m.subspan(in.position());
@@ -384,7 +214,7 @@ Status CheckHeapInfo(const char* what, size_t index_bytes, std::span<const uint8
   if ((flags & 0x01) && !in.Skip(index_bytes)) return Short(what);
   if (!in.Uint(ctx.addr_size, &heap) || !in.Skip(ctx.addr_size)) return Short(what);
   if ((flags & 0x02) && !in.Skip(ctx.addr_size)) return Short(what);
-  *dense = heap != Undefined(ctx);
+  *dense = heap != ctx.undefined_address();
   return Status::OK();
 }
 

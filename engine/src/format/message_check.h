@@ -13,42 +13,23 @@
 #include <span>
 #include <vector>
 
+#include "format/dataset_messages.h"
 #include "format/datatype_message.h"
 #include "vh5/status.h"
 
 namespace vh5 {
 
-struct MessageContext {
-  size_t addr_size = 8;  // the file's "size of offsets"
-  size_t len_size = 8;   // the file's "size of lengths"
-};
-
-struct DataspaceFacts {
-  size_t length = 0;              // bytes of the encoding
-  bool null = false;              // H5S_NULL: no elements
-  std::vector<uint64_t> dims;     // empty for a scalar
-  std::optional<uint64_t> count;  // product of dims; nullopt when it overflows
-};
-Result<DataspaceFacts> CheckDataspace(std::span<const uint8_t> m, const MessageContext& ctx);
-
-// A fill value message (new or old form); `value_size` receives the stored
-// value's size (nullopt: none defined).
+// A fill value message (new or old form) for elements of `type` (nullopt:
+// unknown here): HDF5 hands its value on as one element.
 Status CheckFillValue(std::span<const uint8_t> m, bool old_form,
-                      std::optional<uint32_t>* value_size);
+                      const std::optional<DatatypeFacts>& type);
 
-// A layout message. `space` and `type` are the object's own (nullopt when
-// the header has none or HDF5 decodes them itself). A virtual layout's
-// mapping list address comes back in `heap` (collection address, index).
-struct LayoutFacts {
-  int layout_class = -1;  // 0 compact, 1 contiguous, 2 chunked, 3 virtual
-  bool heap_defined = false;
-  uint64_t heap_address = 0;
-  uint32_t heap_index = 0;
-  std::span<const uint8_t> compact;  // a compact dataset's data
-};
-Result<LayoutFacts> CheckLayout(std::span<const uint8_t> m, const MessageContext& ctx,
-                                const std::optional<DataspaceFacts>& space,
-                                const std::optional<DatatypeFacts>& type);
+// A layout message, against the object's own dataspace and datatype
+// (nullopt when the header has none or HDF5 decodes them itself): the
+// chunk's size and rank, the compact data's size.
+Result<Layout> CheckLayout(std::span<const uint8_t> m, const MessageContext& ctx,
+                           const std::optional<Dataspace>& space,
+                           const std::optional<DatatypeFacts>& type);
 
 Status CheckFilterPipeline(std::span<const uint8_t> m);
 
@@ -57,7 +38,7 @@ struct AttributeFacts {
   bool shared_type = false;            // the datatype is a shared message
   std::span<const uint8_t> type;       // the datatype (or its shared message)
   std::optional<DatatypeFacts> facts;  // when not shared
-  DataspaceFacts space;
+  Dataspace space;
   std::span<const uint8_t> data;  // npoints x element size bytes
 };
 Result<AttributeFacts> CheckAttribute(std::span<const uint8_t> m, const MessageContext& ctx);

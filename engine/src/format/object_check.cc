@@ -147,7 +147,7 @@ Status ObjectChecker::CheckUncached(uint64_t address, int depth) {
   // The type and shape first: other messages are checked against them.
   // nullopt where HDF5 reads them elsewhere (shared) or they are absent.
   std::optional<DatatypeFacts> type;
-  std::optional<DataspaceFacts> space;
+  std::optional<Dataspace> space;
   bool has_type = false;
   for (const HeaderMessage& m : header.messages()) {
     if (m.type == kDatatypeMessage && !has_type) {
@@ -162,7 +162,7 @@ Status ObjectChecker::CheckUncached(uint64_t address, int depth) {
         type = facts;
       }
     } else if (m.type == kDataspaceMessage && !space && !(m.flags & kMessageShared)) {
-      VH5_ASSIGN_OR_RETURN(DataspaceFacts facts, CheckDataspace(m.data, ctx));
+      VH5_ASSIGN_OR_RETURN(Dataspace facts, DecodeDataspace(m.data, ctx));
       space = facts;
     }
   }
@@ -190,20 +190,15 @@ Status ObjectChecker::CheckUncached(uint64_t address, int depth) {
     switch (m.type) {
       case kFillValueMessage:
       case kOldFillValueMessage: {
-        std::optional<uint32_t> size;
-        VH5_RETURN_IF_ERROR(CheckFillValue(m.data, m.type == kOldFillValueMessage, &size));
-        // HDF5 hands the value on as one element of the dataset's type.
-        if (size && *size != 0 && type && !type->vlen && !type->nested_vlen && *size != type->size)
-          return Status::Corruption("a fill value of " + std::to_string(*size) +
-                                    " bytes for elements of " + std::to_string(type->size));
+        VH5_RETURN_IF_ERROR(CheckFillValue(m.data, m.type == kOldFillValueMessage, type));
         break;
       }
       case kLayoutMessage: {
-        VH5_ASSIGN_OR_RETURN(LayoutFacts layout, CheckLayout(m.data, ctx, space, type));
-        if (layout.layout_class == 3 && layout.heap_defined)
+        VH5_ASSIGN_OR_RETURN(Layout layout, CheckLayout(m.data, ctx, space, type));
+        if (layout.layout_class == LayoutClass::kVirtual && layout.heap_defined)
           VH5_RETURN_IF_ERROR(CheckVirtualMappings(layout.heap_address, layout.heap_index,
                                                    space ? space->dims.size() : 0));
-        if (layout.layout_class == 0 && type && type->vlen)
+        if (layout.layout_class == LayoutClass::kCompact && type && type->vlen)
           VH5_RETURN_IF_ERROR(CheckVlenData(layout.compact, type->vlen_base));
         break;
       }

@@ -1,5 +1,6 @@
 #include "format/stored_dataset.h"
 
+#include "format/file_layout.h"
 #include "format/object_check.h"
 
 namespace vh5 {
@@ -17,13 +18,13 @@ Result<StoredDataset> OpenStoredDataset(hid_t loc, const std::string& path) {
   std::vector<hsize_t> dims(static_cast<size_t>(rank));
   if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
   out.shape.assign(dims.begin(), dims.end());
-  if (h5::AttributeExists(dataset, "chunks")) {
-    Result<std::vector<uint64_t>> chunks = h5::ReadUIntArrayAttribute(dataset, "chunks");
+  if (h5::AttributeExists(dataset, layout::kChunksAttr)) {
+    Result<std::vector<uint64_t>> chunks = h5::ReadUIntArrayAttribute(dataset, layout::kChunksAttr);
     if (!chunks.ok()) return chunks.status().WithContext(path);
     out.chunks = std::move(*chunks);
   }
-  if (h5::AttributeExists(dataset, "raw_data")) {
-    Result<std::string> raw = h5::ReadStringAttribute(dataset, "raw_data");
+  if (h5::AttributeExists(dataset, layout::kRawDataAttr)) {
+    Result<std::string> raw = h5::ReadStringAttribute(dataset, layout::kRawDataAttr);
     if (!raw.ok()) return raw.status().WithContext(path);
     out.raw_data = std::move(*raw);
   }

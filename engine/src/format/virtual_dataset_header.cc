@@ -5,16 +5,14 @@
 #include <cerrno>
 #include <cstring>
 
+#include "format/dataset_messages.h"
 #include "format/datatype_message.h"
 #include "format/object_header.h"
-#include "util/byte_decoder.h"
 #include "util/fd.h"
+#include "vh5/shape.h"
 
 namespace vh5 {
 namespace {
-
-constexpr uint8_t kVirtualLayout = 3;
-constexpr size_t kMaxRank = 32;
 
 // A message the reader needs, unless it is shared (then HDF5 must resolve it).
 Result<const HeaderMessage*> Required(const ObjectHeader& header, uint16_t type, const char* what) {
@@ -24,82 +22,43 @@ Result<const HeaderMessage*> Required(const ObjectHeader& header, uint16_t type,
   return m;
 }
 
-Result<std::vector<uint64_t>> DecodeShape(std::span<const uint8_t> data, size_t len_size) {
-  ByteDecoder in(data);
-  uint8_t version = 0, rank = 0, flags = 0, kind = 1;
-  if (!in.U8(&version) || !in.U8(&rank) || !in.U8(&flags))
-    return Status::Corruption("short dataspace message");
-  if (version == 1) {
-    if (!in.Skip(5)) return Status::Corruption("short dataspace message");
-    if (rank == 0) kind = 0;
-  } else if (version == 2) {
-    if (!in.U8(&kind)) return Status::Corruption("short dataspace message");
-  } else {
-    return Status::Unsupported("dataspace message version " + std::to_string(version));
-  }
-  if (kind != 1 || rank == 0) return Status::Unsupported("a virtual dataset that is not simple");
-  if (rank > kMaxRank) return Status::Corruption("a dataspace of rank " + std::to_string(rank));
-  std::vector<uint64_t> shape(rank);
-  for (uint64_t& n : shape)
-    if (!in.Uint(len_size, &n)) return Status::Corruption("short dataspace message");
-  return shape;
+// The dataset's shape: a simple dataspace, as versioned-hdf5 writes.
+Result<std::vector<uint64_t>> ReadShape(const FileBytes& file, const ObjectHeader& header) {
+  VH5_ASSIGN_OR_RETURN(const HeaderMessage* m, Required(header, kDataspaceMessage, "dataspace"));
+  VH5_ASSIGN_OR_RETURN(Dataspace space,
+                       DecodeDataspace(m->data, {file.addr_size(), file.len_size()}));
+  if (!space.simple()) return Status::Unsupported("a virtual dataset that is not simple");
+  if (!space.count) return Status::Corruption("a shape that overflows");
+  return std::move(space.dims);
 }
 
-// The stored fill value: nullopt-like empty string when none is defined.
-Result<std::string> DecodeFill(const ObjectHeader& header) {
+// The stored fill value; empty when none is defined.
+Result<std::string> ReadFill(const ObjectHeader& header) {
   const HeaderMessage* m = header.Find(kFillValueMessage);
   bool old = m == nullptr;
   if (old) m = header.Find(kOldFillValueMessage);
   if (m == nullptr) return std::string();
   if (m->flags & kMessageShared) return Status::Unsupported("a shared fill value");
-  ByteDecoder in(m->data);
-  Status bad = Status::Corruption("bad fill value message");
-  bool defined = true;
-  if (!old) {
-    uint8_t version = 0;
-    if (!in.U8(&version)) return bad;
-    if (version == 1 || version == 2) {
-      uint8_t is_defined = 0;
-      if (!in.Skip(2) || !in.U8(&is_defined)) return bad;
-      defined = is_defined != 0;
-    } else if (version == 3) {
-      uint8_t flags = 0;
-      if (!in.U8(&flags)) return bad;
-      if (flags & ~0x3f) return bad;
-      if ((flags & 0x10) && (flags & 0x20)) return bad;
-      defined = flags & 0x20;  // bit 4 is "undefined", bit 5 "has a value"
-    } else {
-      return Status::Unsupported("fill value message version " + std::to_string(version));
-    }
-  }
-  if (!defined) return std::string();
-  uint32_t size = 0;
-  std::span<const uint8_t> value;
-  if (!in.U32(&size) || !in.Bytes(size, &value)) return bad;
-  return std::string(value.begin(), value.end());
+  VH5_ASSIGN_OR_RETURN(FillValue fill, DecodeFillValue(m->data, old));
+  if (!fill.value) return std::string();
+  return std::string(fill.value->begin(), fill.value->end());
 }
 
-// `block_out`, if given, keeps the encoded list.
-Result<MappingList> DecodeLayout(const FileBytes& file, const ObjectHeader& header,
+// The mapping list; `block_out`, if given, keeps it encoded.
+Result<MappingList> ReadMappings(const FileBytes& file, const ObjectHeader& header,
                                  const std::vector<uint64_t>& shape,
                                  std::vector<uint8_t>* block_out = nullptr) {
   VH5_ASSIGN_OR_RETURN(const HeaderMessage* m, Required(header, kLayoutMessage, "layout"));
-  ByteDecoder in(m->data);
-  uint8_t version = 0, layout_class = 0;
-  if (!in.U8(&version) || !in.U8(&layout_class)) return Status::Corruption("short layout message");
-  if (version < 3 || layout_class != kVirtualLayout)
+  VH5_ASSIGN_OR_RETURN(Layout layout, DecodeLayout(m->data, {file.addr_size(), file.len_size()}));
+  if (layout.layout_class != LayoutClass::kVirtual)
     return Status::Unsupported("not a virtual dataset");
-  if (version != 4) return Status::Unsupported("layout message version " + std::to_string(version));
-  uint64_t heap = 0;
-  uint32_t index = 0;
-  if (!in.Uint(file.addr_size(), &heap) || !in.U32(&index))
-    return Status::Corruption("short layout message");
-  if (heap == file.undefined_address()) {  // no mapping was ever added
+  if (!layout.heap_defined) {  // no mapping was ever added
     MappingList empty;
     empty.rank = shape.size();
     return empty;
   }
-  VH5_ASSIGN_OR_RETURN(std::vector<uint8_t> block, ReadGlobalHeapObject(file, heap, index));
+  VH5_ASSIGN_OR_RETURN(std::vector<uint8_t> block,
+                       ReadGlobalHeapObject(file, layout.heap_address, layout.heap_index));
   Result<MappingList> list = DecodeMappingList(block, file.len_size(), shape);
   if (block_out) *block_out = std::move(block);
   return list;
@@ -115,11 +74,9 @@ Result<VirtualDatasetHeader> Read(hid_t file, int fd, const std::string& path,
   VH5_ASSIGN_OR_RETURN(ObjectHeader header, ObjectHeader::Read(bytes, info.addr));
 
   VirtualDatasetHeader out;
-  VH5_ASSIGN_OR_RETURN(const HeaderMessage* space,
-                       Required(header, kDataspaceMessage, "dataspace"));
-  VH5_ASSIGN_OR_RETURN(out.shape, DecodeShape(space->data, bytes.len_size()));
+  VH5_ASSIGN_OR_RETURN(out.shape, ReadShape(bytes, header));
   // The layout first: a dataset that is not virtual needs nothing else here.
-  VH5_ASSIGN_OR_RETURN(out.mappings, DecodeLayout(bytes, header, out.shape, block));
+  VH5_ASSIGN_OR_RETURN(out.mappings, ReadMappings(bytes, header, out.shape, block));
   VH5_ASSIGN_OR_RETURN(const HeaderMessage* type, Required(header, kDatatypeMessage, "datatype"));
   VH5_ASSIGN_OR_RETURN(out.type, DecodeDatatype(type->data));
 
@@ -127,13 +84,9 @@ Result<VirtualDatasetHeader> Read(hid_t file, int fd, const std::string& path,
     return out;
   size_t itemsize = H5Tget_size(out.type.get());
   if (itemsize == 0) return Status::Corruption("a datatype of size 0");
-  uint64_t elements = 1;
-  for (uint64_t n : out.shape) {
-    if (n != 0 && elements > UINT64_MAX / n) return Status::Corruption("a shape that overflows");
-    elements *= n;
-  }
-  if (elements > UINT64_MAX / itemsize) return Status::Corruption("a shape that overflows");
-  VH5_ASSIGN_OR_RETURN(std::string fill, DecodeFill(header));
+  if (Product(out.shape) > UINT64_MAX / itemsize)
+    return Status::Corruption("a shape that overflows");
+  VH5_ASSIGN_OR_RETURN(std::string fill, ReadFill(header));
   if (fill.empty()) fill.assign(itemsize, '\0');
   // HDF5 would convert a fill value of another size; leave that to it.
   if (fill.size() != itemsize) return Status::Unsupported("a fill value of another size");

@@ -208,10 +208,6 @@ Result<MappingList> DecodeMappingList(std::span<const uint8_t> block, size_t len
 
 namespace {
 
-void Append(std::vector<uint8_t>* out, uint64_t v, size_t width) {
-  for (size_t i = 0; i < width; ++i) out->push_back(static_cast<uint8_t>(v >> (8 * i)));
-}
-
 // A box as HDF5 1.10.8 serializes a one-block hyperslab: version 1 (the
 // block's first and last coordinates, 32 bits each) when its last
 // coordinates fit 32 bits, else version 2 (regular: start, stride, count
@@ -224,23 +220,23 @@ Status AppendBox(std::vector<uint8_t>* out, size_t rank, const uint64_t* start,
     if (count[d] - 1 > kUnlimited - 1 - start[d]) return Bad("a box past 2^64");
     narrow = narrow && start[d] + count[d] - 1 <= UINT32_MAX;
   }
-  Append(out, kSelectHyperslabs, 4);
+  AppendLe(out, 4, kSelectHyperslabs);
   if (narrow) {
-    Append(out, 1, 4);
-    Append(out, 0, 4);
-    Append(out, 8 + 8 * rank, 4);
-    Append(out, rank, 4);
-    Append(out, 1, 4);
-    for (size_t d = 0; d < rank; ++d) Append(out, start[d], 4);
-    for (size_t d = 0; d < rank; ++d) Append(out, start[d] + count[d] - 1, 4);
+    AppendLe(out, 4, 1);
+    AppendLe(out, 4, 0);
+    AppendLe(out, 4, 8 + 8 * rank);
+    AppendLe(out, 4, rank);
+    AppendLe(out, 4, 1);
+    for (size_t d = 0; d < rank; ++d) AppendLe(out, 4, start[d]);
+    for (size_t d = 0; d < rank; ++d) AppendLe(out, 4, start[d] + count[d] - 1);
     return Status::OK();
   }
-  Append(out, 2, 4);
-  Append(out, kHyperRegular, 1);
-  Append(out, 4 + 32 * rank, 4);
-  Append(out, rank, 4);
+  AppendLe(out, 4, 2);
+  AppendLe(out, 1, kHyperRegular);
+  AppendLe(out, 4, 4 + 32 * rank);
+  AppendLe(out, 4, rank);
   for (size_t d = 0; d < rank; ++d) {
-    for (uint64_t v : {start[d], uint64_t{1}, uint64_t{1}, count[d]}) Append(out, v, 8);
+    for (uint64_t v : {start[d], uint64_t{1}, uint64_t{1}, count[d]}) AppendLe(out, 8, v);
   }
   return Status::OK();
 }
@@ -255,8 +251,8 @@ Result<std::vector<uint8_t>> EncodeMappingList(const MappingList& list) {
   size_t names = 0;
   for (const std::string& s : list.sources) names = std::max(names, s.size());
   out.reserve(9 + list.entries.size() * (names + 3 + 2 * (24 + 8 * rank)) + 4);
-  Append(&out, 0, 1);
-  Append(&out, list.entries.size(), 8);
+  AppendLe(&out, 1, 0);
+  AppendLe(&out, 8, list.entries.size());
   for (const MappingList::Entry& e : list.entries) {
     const std::string& source = list.sources.at(e.source);
     out.push_back('.');
@@ -266,7 +262,7 @@ Result<std::vector<uint8_t>> EncodeMappingList(const MappingList& list) {
     VH5_RETURN_IF_ERROR(AppendBox(&out, rank, list.SourceStart(e), list.SourceCount(e)));
     VH5_RETURN_IF_ERROR(AppendBox(&out, rank, list.VirtualStart(e), list.VirtualCount(e)));
   }
-  Append(&out, MetadataChecksum(out), 4);
+  AppendLe(&out, 4, MetadataChecksum(out));
   return out;
 }
 

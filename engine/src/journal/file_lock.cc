@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "format/file_layout.h"
 #include "journal/held_lock.h"
 #include "journal/journal.h"
 #include "util/fd.h"
@@ -36,7 +37,7 @@ Status CheckNotLocked(const std::string& path, Access access) {
 }
 
 Status RecoverInterruptedCommit(const std::string& path) {
-  if (::access(Transaction::JournalPath(path).c_str(), F_OK) != 0) return Status::OK();
+  if (::access(layout::JournalPath(path).c_str(), F_OK) != 0) return Status::OK();
   VH5_ASSIGN_OR_RETURN(Fd lock, HoldFileLock(path, /*exclusive=*/true));
   Status s = Transaction::Recover(path);
   if (!s.ok())

@@ -12,6 +12,8 @@
 #include <mutex>
 #include <vector>
 
+#include "format/file_layout.h"
+#include "util/byte_decoder.h"
 #include "util/posix_file.h"
 
 namespace vh5 {
@@ -22,10 +24,6 @@ constexpr size_t kHeaderBytes = 8 + 8 + 4;
 
 std::atomic<int> g_crash_at_step{0};
 std::atomic<int> g_last_steps{0};
-
-void PutLe(uint64_t v, size_t n, std::string* out) {
-  for (size_t i = 0; i < n; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
 
 uint64_t GetLe(const char* p, size_t n) {
   uint64_t v = 0;
@@ -49,13 +47,9 @@ void Transaction::Step() {
   if (crash_at > 0 && step_ == crash_at) ::_exit(99);
 }
 
-std::string Transaction::JournalPath(const std::string& path) {
-  return SiblingPath(path, ".vh5-journal");
-}
-
 Status Transaction::Recover(const std::string& path, bool* recovered) {
   if (recovered) *recovered = false;
-  std::string journal_path = JournalPath(path);
+  std::string journal_path = layout::JournalPath(path);
   Fd journal(::open(journal_path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!journal.valid()) {
     if (errno == ENOENT) return Status::OK();
@@ -136,7 +130,7 @@ Result<std::unique_ptr<Transaction>> Transaction::Begin(const std::string& path)
   if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(path);
   std::unique_ptr<Transaction> txn(
       new Transaction(path, std::move(fd), static_cast<uint64_t>(st.st_size)));
-  std::string journal_path = JournalPath(path);
+  std::string journal_path = layout::JournalPath(path);
   txn->journal_ = Fd(::open(journal_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!txn->journal_.valid()) {
     txn->open_ = false;
@@ -148,8 +142,8 @@ Result<std::unique_ptr<Transaction>> Transaction::Begin(const std::string& path)
   // Durable before the first byte past the base is written, so that a
   // crash is always followed by a cleanup to the base's size.
   std::string header(kMagic, 8);
-  PutLe(txn->base_, 8, &header);
-  PutLe(Crc(header.data(), 16), 4, &header);
+  AppendLe(&header, 8, txn->base_);
+  AppendLe(&header, 4, Crc(header.data(), 16));
   Status s = PwriteAll(txn->journal_.get(), header.data(), header.size(), 0, journal_path);
   if (s.ok() && ::fdatasync(txn->journal_.get()) != 0) s = ErrnoStatus(journal_path + ": fsync");
   if (s.ok()) s = SyncDir(DirName(path));
@@ -243,15 +237,15 @@ Status Transaction::Truncate(uint64_t size) {
 
 Status Transaction::WriteJournal(const std::string& bytes) {
   struct stat st;
-  if (::fstat(journal_.get(), &st) != 0) return ErrnoStatus(JournalPath(path_));
+  if (::fstat(journal_.get(), &st) != 0) return ErrnoStatus(layout::JournalPath(path_));
   Step();
   return PwriteAll(journal_.get(), bytes.data(), bytes.size(), static_cast<uint64_t>(st.st_size),
-                   JournalPath(path_));
+                   layout::JournalPath(path_));
 }
 
 Status Transaction::Commit() {
   if (!open_) return Status::Busy(path_ + ": no transaction");
-  std::string journal_path = JournalPath(path_);
+  std::string journal_path = layout::JournalPath(path_);
   Status s;
   if (!held_.empty()) {
     // 1. The base's bytes under every held write, durable in the journal.
@@ -261,11 +255,11 @@ Status Transaction::Commit() {
       if (PreadAll(fd_.get(), original.data(), original.size(), offset) < 0)
         return ErrnoStatus(path_ + ": read");
       std::string record;
-      PutLe(offset, 8, &record);
-      PutLe(original.size(), 8, &record);
+      AppendLe(&record, 8, offset);
+      AppendLe(&record, 8, original.size());
       uint32_t crc = Crc(original.data(), original.size(), Crc(record.data(), 16));
       record += original;
-      PutLe(crc, 4, &record);
+      AppendLe(&record, 4, crc);
       batch += record;
       if (batch.size() >= (8 << 20)) {
         VH5_RETURN_IF_ERROR(WriteJournal(batch));
@@ -319,7 +313,8 @@ Status Transaction::Abort() {
   Status s;
   if (::ftruncate(fd_.get(), static_cast<off_t>(base_)) != 0) s = ErrnoStatus(path_ + ": truncate");
   journal_ = Fd();
-  if (s.ok() && ::unlink(JournalPath(path_).c_str()) != 0) s = ErrnoStatus(JournalPath(path_));
+  if (s.ok() && ::unlink(layout::JournalPath(path_).c_str()) != 0)
+    s = ErrnoStatus(layout::JournalPath(path_));
   if (s.ok()) s = SyncDir(DirName(path_));
   return s;
 }

@@ -38,8 +38,6 @@ namespace vh5 {
 
 class Transaction {
  public:
-  // The journal path for `path`.
-  static std::string JournalPath(const std::string& path);
   // Rolls back an interrupted transaction on `path` if a journal is there;
   // sets `*recovered` when it did.
   static Status Recover(const std::string& path, bool* recovered = nullptr);

@@ -1,5 +1,6 @@
 #include "vh5/current_version.h"
 
+#include "format/file_layout.h"
 #include "hdf5/attribute_codec.h"
 #include "offline/offline_file.h"
 
@@ -12,7 +13,8 @@ Status SetCurrentVersion(const std::string& path, const std::string& name) {
   };
   VH5_ASSIGN_OR_RETURN(OfflineFile f, OpenOffline(path, VersionedFile::Access::kReadWrite, exists));
   VH5_RETURN_IF_ERROR(
-      WriteAttribute(f.versions.get(), Attribute{"current_version", name, ""}).WithContext(path));
+      WriteAttribute(f.versions.get(), Attribute{layout::kCurrentVersionAttr, name, ""})
+          .WithContext(path));
   return f.Commit();
 }
 

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "format/chunk_hash.h"
+#include "format/file_layout.h"
 #include "format/file_walk.h"
 #include "format/hash_table.h"
 #include "format/object_check.h"
@@ -63,11 +64,11 @@ bool IsDatasetIn(hid_t versions, const std::string& version, const std::string& 
 void Storage(hid_t file, uint64_t* bytes, uint64_t* chunks) {
   *bytes = *chunks = 0;
   for (const std::string& path : DataGroupPaths(file)) {
-    for (const char* name : {"raw_data", "hash_table"}) {
-      Result<h5::Handle> ds = OpenCheckedDataset(file, "/_version_data/" + path + "/" + name);
+    for (const char* name : {layout::kRawData, layout::kHashTable}) {
+      Result<h5::Handle> ds = OpenCheckedDataset(file, layout::DataGroupPath(path) + "/" + name);
       if (!ds.ok()) continue;
       *bytes += H5Dget_storage_size(ds->get());
-      if (std::string(name) != "raw_data") continue;
+      if (std::string(name) != layout::kRawData) continue;
       h5::Handle space(H5Dget_space(ds->get()));
       h5::Handle dcpl(H5Dget_create_plist(ds->get()));
       int rank = H5Sget_simple_extent_ndims(space.get());
@@ -122,11 +123,13 @@ class Deleter {
   Status Plan(const OfflineFile& f) {
     hid_t versions = f.versions.get();
     all_ = HardLinks(versions);
-    VH5_ASSIGN_OR_RETURN(std::string current, h5::ReadStringAttribute(versions, "current_version"));
+    VH5_ASSIGN_OR_RETURN(std::string current,
+                         h5::ReadStringAttribute(versions, layout::kCurrentVersionAttr));
     for (size_t steps = 0; doomed_.count(current) && steps <= all_.size(); ++steps) {
       Result<h5::Handle> group = OpenCheckedGroup(versions, current);
-      Result<std::string> prev = group.ok() ? h5::ReadStringAttribute(group->get(), "prev_version")
-                                            : Result<std::string>(group.status());
+      Result<std::string> prev =
+          group.ok() ? h5::ReadStringAttribute(group->get(), layout::kPrevVersionAttr)
+                     : Result<std::string>(group.status());
       current = prev.ok() ? *prev : kFirstVersionName;
     }
     report_.current_version = doomed_.count(current) ? kFirstVersionName : current;
@@ -148,7 +151,7 @@ class Deleter {
   std::string PrevVersion(hid_t versions, const std::string& name) {
     Result<h5::Handle> group = OpenCheckedGroup(versions, name);
     if (!group.ok()) return kFirstVersionName;
-    Result<std::string> prev = h5::ReadStringAttribute(group->get(), "prev_version");
+    Result<std::string> prev = h5::ReadStringAttribute(group->get(), layout::kPrevVersionAttr);
     return prev.ok() ? *prev : kFirstVersionName;
   }
 
@@ -156,7 +159,7 @@ class Deleter {
     hid_t versions = f.versions.get();
     PathPlan plan;
     plan.path = path;
-    plan.raw_path = "/_version_data/" + path + "/raw_data";
+    plan.raw_path = layout::RawDataPath(path);
     // A path whose deleted versions hold no data keeps everything as it is.
     bool touched = false;
     for (const std::string& v : report_.deleted) {
@@ -209,8 +212,8 @@ class Deleter {
     // The kept chunks' rows, from the old table (found by their rows on
     // axis 0, as the library's Hashtable.inverse() finds them).
     VH5_ASSIGN_OR_RETURN(h5::Handle group,
-                         OpenCheckedGroup(f.file.get(), "/_version_data/" + path));
-    if (!h5::LinkExists(group.get(), "hash_table"))
+                         OpenCheckedGroup(f.file.get(), layout::DataGroupPath(path)));
+    if (!h5::LinkExists(group.get(), layout::kHashTable))
       return Status::Corruption("no hash_table (run vh5 verify)");
     VH5_ASSIGN_OR_RETURN(HashTable old, HashTable::Open(group.get()));
     std::map<std::pair<int64_t, int64_t>, ChunkHash> inverse;
@@ -253,7 +256,7 @@ class Deleter {
     for (const PathPlan& p : plans_) {
       if (!p.remains) continue;
       VH5_ASSIGN_OR_RETURN(h5::Handle group,
-                           OpenCheckedGroup(f.file.get(), "/_version_data/" + p.path));
+                           OpenCheckedGroup(f.file.get(), layout::DataGroupPath(p.path)));
       VH5_RETURN_IF_ERROR(HashTable::Replace(group.get(), p.rows).WithContext(p.path));
       for (const std::string& v : p.rewrite) {
         Report("rewriting versions", done++, rewrites);
@@ -264,24 +267,26 @@ class Deleter {
     hid_t versions = f.versions.get();
     for (const auto& [name, parent] : new_parents_) {
       VH5_ASSIGN_OR_RETURN(h5::Handle group, OpenCheckedGroup(versions, name));
-      VH5_RETURN_IF_ERROR(WriteAttribute(group.get(), Attribute{"prev_version", parent, ""}));
+      VH5_RETURN_IF_ERROR(
+          WriteAttribute(group.get(), Attribute{layout::kPrevVersionAttr, parent, ""}));
     }
     for (const std::string& name : report_.deleted)
       if (H5Ldelete(versions, name.c_str(), H5P_DEFAULT) < 0)
         return h5::Error("cannot delete version " + name);
-    return WriteAttribute(versions, Attribute{"current_version", report_.current_version, ""});
+    return WriteAttribute(versions,
+                          Attribute{layout::kCurrentVersionAttr, report_.current_version, ""});
   }
 
   // Moves the kept chunks to the front of raw_data and shrinks it to them;
   // a path no remaining version holds loses its raw_data and hash table.
   Status Compact(const OfflineFile& f, const PathPlan& p, uint64_t* done, uint64_t total) {
-    std::string group_path = "/_version_data/" + p.path;
+    std::string group_path = layout::DataGroupPath(p.path);
     if (!p.remains) {
       VH5_ASSIGN_OR_RETURN(h5::Handle group, OpenCheckedGroup(f.file.get(), group_path));
       std::vector<std::string> children = HardLinks(group.get());
       group.Reset();
       bool only_ours = std::all_of(children.begin(), children.end(), [](const std::string& c) {
-        return c == "raw_data" || c == "hash_table" || c == "_tmp_hash_table";
+        return c == layout::kRawData || c == layout::kHashTable || c == "_tmp_hash_table";
       });
       // The library deletes the whole group; a group that also holds another
       // dataset path's data keeps it.
@@ -292,7 +297,7 @@ class Deleter {
       }
       for (const std::string& c : children) {
         std::string link = group_path + "/" + c;
-        if ((c == "raw_data" || c == "hash_table") &&
+        if ((c == layout::kRawData || c == layout::kHashTable) &&
             H5Ldelete(f.file.get(), link.c_str(), H5P_DEFAULT) < 0)
           return h5::Error("cannot delete " + link);
       }

@@ -4,6 +4,7 @@
 #include <map>
 #include <tuple>
 
+#include "format/file_layout.h"
 #include "format/file_walk.h"
 #include "format/object_check.h"
 #include "format/stored_dataset.h"
@@ -63,7 +64,8 @@ Result<Summary> Summarize(hid_t file, hid_t group, const std::string& path) {
   VH5_ASSIGN_OR_RETURN(s.info.dtype, DescribeType(ds.type.get()));
   s.info.shape = ds.shape;
   VH5_RETURN_IF_ERROR(ReadFillValue(ds.dcpl.get(), ds.type.get(), &s.info));
-  VH5_ASSIGN_OR_RETURN(s.info.attrs, ReadAttributes(ds.dataset.get(), {"raw_data", "chunks"}));
+  VH5_ASSIGN_OR_RETURN(
+      s.info.attrs, ReadAttributes(ds.dataset.get(), {layout::kRawDataAttr, layout::kChunksAttr}));
   s.info.chunks = ds.chunks;
   s.raw_data = ds.raw_data;
   s.is_virtual = ds.is_virtual;
@@ -139,7 +141,8 @@ void CompareDatasets(const Summary& a, const Summary& b, NodeChange* out) {
 
 Result<Attributes> GroupAttributes(hid_t version_group, const std::string& path) {
   if (path.empty())
-    return ReadAttributes(version_group, {"prev_version", "timestamp", "committed"});
+    return ReadAttributes(
+        version_group, {layout::kPrevVersionAttr, layout::kTimestampAttr, layout::kCommittedAttr});
   VH5_ASSIGN_OR_RETURN(h5::Handle group, OpenCheckedGroup(version_group, path));
   return ReadAttributes(group.get());
 }

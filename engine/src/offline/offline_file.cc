@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "commit/journaled_commit.h"
+#include "format/file_layout.h"
 #include "format/object_check.h"
 #include "journal/held_lock.h"
 #include "journal/journal_vfd.h"
@@ -38,25 +39,23 @@ Result<OfflineFile> OpenOffline(const std::string& path, VersionedFile::Access a
   out.fd = std::make_shared<const Fd>(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!out.fd->valid()) return Status::IOError(path + ": " + std::strerror(errno));
   VH5_ASSIGN_OR_RETURN(out.checker, ObjectChecker::Attach(out.file.get(), out.fd->get()));
-  VH5_RETURN_IF_ERROR(GuardPath(out.file.get(), kVersionsGroup).WithContext(path));
-  if (!h5::LinkExists(out.file.get(), kVersionsGroup))
+  VH5_RETURN_IF_ERROR(GuardPath(out.file.get(), layout::kVersionsGroup).WithContext(path));
+  if (!h5::LinkExists(out.file.get(), layout::kVersionsGroup))
     return Status::NotVersioned(path + ": an HDF5 file without versioned data (no " +
-                                std::string(kVersionsGroup) + ")");
-  Result<h5::Handle> versions = OpenCheckedGroup(out.file.get(), kVersionsGroup);
+                                std::string(layout::kVersionsGroup) + ")");
+  Result<h5::Handle> versions = OpenCheckedGroup(out.file.get(), layout::kVersionsGroup);
   if (!versions.ok()) return versions.status().WithContext(path);
   out.versions = std::move(*versions);
-  if (h5::AttributeExists(out.versions.get(), "data_version")) {
-    Result<int64_t> dv = h5::ReadIntAttribute(out.versions.get(), "data_version");
-    if (!dv.ok()) return dv.status().WithContext(path + ": data_version");
-    out.data_version = static_cast<int>(*dv);
-  }
+  Result<int64_t> data_version = layout::ReadDataVersion(out.versions.get());
+  if (!data_version.ok()) return data_version.status().WithContext(path + ": data_version");
+  out.data_version = static_cast<int>(*data_version);
   if (access == VersionedFile::Access::kReadOnly) return out;
   // Every check is made read-only: HDF5 writes to a file opened read-write
   // when it closes it, even when nothing changed.
-  if (out.data_version < 1 || out.data_version > kNewestDataVersion)
+  if (out.data_version < 1 || out.data_version > layout::kDataVersion)
     return Status::Unsupported(path + ": data_version " + std::to_string(out.data_version) +
                                " is not one this vh5 knows (1 to " +
-                               std::to_string(kNewestDataVersion) + ")");
+                               std::to_string(layout::kDataVersion) + ")");
   if (check) VH5_RETURN_IF_ERROR(check(out));
   // Written in place from here on: the checker's bytes would go stale.
   out.checker.reset();
@@ -68,7 +67,7 @@ Result<OfflineFile> OpenOffline(const std::string& path, VersionedFile::Access a
   VH5_ASSIGN_OR_RETURN(h5::Handle fapl, JournaledFileAccess(out.txn.get()));
   out.file = h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()));
   if (!out.file) return h5::Error(path + ": cannot open for writing");
-  versions = OpenCheckedGroup(out.file.get(), kVersionsGroup);
+  versions = OpenCheckedGroup(out.file.get(), layout::kVersionsGroup);
   if (!versions.ok()) return versions.status().WithContext(path);
   out.versions = std::move(*versions);
   return out;
@@ -103,8 +102,8 @@ bool IsCommittedVersion(hid_t versions, const std::string& name) {
     h5::TakeErrorStack();
     return false;
   }
-  if (!h5::AttributeExists(group.get(), "committed")) return true;
-  Result<int64_t> committed = h5::ReadIntAttribute(group.get(), "committed");
+  if (!h5::AttributeExists(group.get(), layout::kCommittedAttr)) return true;
+  Result<int64_t> committed = h5::ReadIntAttribute(group.get(), layout::kCommittedAttr);
   return committed.ok() && *committed != 0;
 }
 

@@ -53,7 +53,4 @@ Result<OfflineFile> OpenOffline(const std::string& path, VersionedFile::Access a
 // not kFirstVersionName, its committed attribute not False).
 bool IsCommittedVersion(hid_t versions, const std::string& name);
 
-// The data_version this engine reads and writes.
-inline constexpr int kNewestDataVersion = 4;
-
 }  // namespace vh5

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "format/file_layout.h"
 #include "format/file_walk.h"
 #include "hdf5/attributes.h"
 #include "offline/chunk_copy.h"
@@ -31,7 +32,7 @@ herr_t CollectLink(hid_t, const char* name, const H5L_info_t* info, void* data) 
 
 bool IsRawData(hid_t dataset, const std::string& name) {
   h5::Handle dcpl(H5Dget_create_plist(dataset));
-  return name == "raw_data" && H5Pget_layout(dcpl.get()) == H5D_CHUNKED;
+  return name == layout::kRawData && H5Pget_layout(dcpl.get()) == H5D_CHUNKED;
 }
 
 // The origins of every chunk of a chunked dataset, in C order.

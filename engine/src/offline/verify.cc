@@ -8,6 +8,7 @@
 #include <set>
 
 #include "format/chunk_hash.h"
+#include "format/file_layout.h"
 #include "format/file_walk.h"
 #include "format/hash_table.h"
 #include "format/object_check.h"
@@ -65,16 +66,16 @@ class Verifier {
 
   void CheckFileAttributes() {
     hid_t versions = f_.versions.get();
-    if (f_.data_version < 1 || f_.data_version > kNewestDataVersion)
+    if (f_.data_version < 1 || f_.data_version > layout::kDataVersion)
       Problem("data_version " + std::to_string(f_.data_version) +
-              " is not one this vh5 knows (1 to " + std::to_string(kNewestDataVersion) + ")");
+              " is not one this vh5 knows (1 to " + std::to_string(layout::kDataVersion) + ")");
     if (!h5::LinkExists(versions, kFirstVersionName))
       Problem(std::string("no ") + kFirstVersionName + " group");
-    if (!h5::AttributeExists(versions, "current_version")) {
+    if (!h5::AttributeExists(versions, layout::kCurrentVersionAttr)) {
       Problem("no current_version attribute");
       return;
     }
-    Result<std::string> current = h5::ReadStringAttribute(versions, "current_version");
+    Result<std::string> current = h5::ReadStringAttribute(versions, layout::kCurrentVersionAttr);
     if (!current.ok()) {
       Problem("current_version: " + current.status().message());
       return;
@@ -102,20 +103,20 @@ class Verifier {
       Problem(where + h5::Error("cannot open").message());
       return;
     }
-    if (h5::AttributeExists(group.get(), "committed")) {
-      Result<int64_t> committed = h5::ReadIntAttribute(group.get(), "committed");
+    if (h5::AttributeExists(group.get(), layout::kCommittedAttr)) {
+      Result<int64_t> committed = h5::ReadIntAttribute(group.get(), layout::kCommittedAttr);
       if (!committed.ok() || *committed == 0) {
         Problem(where + "never committed (its committed attribute is not True)");
         return;
       }
     }
     ++report_.versions;
-    Result<std::string> prev = h5::ReadStringAttribute(group.get(), "prev_version");
+    Result<std::string> prev = h5::ReadStringAttribute(group.get(), layout::kPrevVersionAttr);
     if (prev.ok())
       parents_[name] = *prev;
     else
       Problem(where + "no prev_version attribute");
-    Result<std::string> timestamp = h5::ReadStringAttribute(group.get(), "timestamp");
+    Result<std::string> timestamp = h5::ReadStringAttribute(group.get(), layout::kTimestampAttr);
     if (!timestamp.ok())
       Problem(where + "no timestamp attribute");
     else if (!ParseTimestamp(*timestamp))
@@ -143,7 +144,7 @@ class Verifier {
     }
     const StoredDataset& ds = *stored;
     if (!ds.is_virtual) return;  // empty datasets are stored plainly
-    std::string raw_path = "/_version_data/" + path + "/raw_data";
+    std::string raw_path = layout::RawDataPath(path);
     if (ds.raw_data.empty())
       Problem(where + "no raw_data attribute");
     else if (ds.raw_data != raw_path)
@@ -261,10 +262,10 @@ class Verifier {
     };
     std::vector<Table> tables;
     for (const std::string& path : paths) {
-      std::string group_path = "/_version_data/" + path;
+      std::string group_path = layout::DataGroupPath(path);
       Result<h5::Handle> group = OpenCheckedGroup(f_.file.get(), group_path);
       if (!group.ok()) continue;
-      if (!h5::LinkExists(group->get(), "hash_table")) {
+      if (!h5::LinkExists(group->get(), layout::kHashTable)) {
         Problem(path + ": no hash_table");
         continue;
       }
@@ -284,7 +285,7 @@ class Verifier {
 
   void CheckHashTable(const std::string& path, const HashTable& table, uint64_t* done,
                       uint64_t total) {
-    std::string raw_path = "/_version_data/" + path + "/raw_data";
+    std::string raw_path = layout::RawDataPath(path);
     if (!fd_) fd_ = std::make_shared<Fd>(::open(f_.path.c_str(), O_RDONLY | O_CLOEXEC));
     Result<std::shared_ptr<RawData>> opened =
         RawData::Open(f_.file.get(), fd_->valid() ? fd_ : nullptr, raw_path);
@@ -297,7 +298,7 @@ class Verifier {
     const std::vector<uint64_t>& dims = raw.dims();
     bool strings = HoldsStrings(raw);
     bool hashable = strings || H5Tdetect_class(raw.type(), H5T_VLEN) <= 0;
-    bool skip_strings = strings && f_.data_version < kNewestDataVersion;
+    bool skip_strings = strings && f_.data_version < layout::kDataVersion;
     const std::set<std::vector<uint64_t>> none;
     const auto& slots = mapped_[raw_path];
     std::set<uint64_t> rows_at;
@@ -334,7 +335,7 @@ class Verifier {
     // (hash) points elsewhere, as the library's rebuilt tables have it; but
     // without its hash in the table, neither deduplication nor the library's
     // delete_versions can find it.
-    if (f_.data_version < kNewestDataVersion || !hashable) return;
+    if (f_.data_version < layout::kDataVersion || !hashable) return;
     for (const auto& [start, extents] : slots) {
       if (rows_at.count(start)) continue;
       for (const std::vector<uint64_t>& extent : extents) {

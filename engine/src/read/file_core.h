@@ -17,8 +17,6 @@
 
 namespace vh5 {
 
-inline constexpr const char kVersionsGroup[] = "/_version_data/versions";
-
 struct FileCore {
   // Declared first so that it is closed last, after every object opened in it.
   h5::Handle file;

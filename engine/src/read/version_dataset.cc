@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "format/chunk_map.h"
+#include "format/file_layout.h"
 #include "format/object_check.h"
 #include "format/virtual_dataset_header.h"
 #include "hdf5/attributes.h"
@@ -126,9 +127,11 @@ Result<std::shared_ptr<const Dataset>> LoadFast(hid_t file, int fd, const std::s
     VH5_ASSIGN_OR_RETURN(info.fill_text, ElementToText(header.type.get(), header.fill.data()));
     info.fill_bytes = std::move(header.fill);
   }
-  VH5_ASSIGN_OR_RETURN(info.attrs, ReadAttributesByName(file, path, {"raw_data", "chunks"}));
-  if (h5::AttributeExistsByName(file, path, "chunks")) {
-    VH5_ASSIGN_OR_RETURN(info.chunks, h5::ReadUIntArrayAttributeByName(file, path, "chunks"));
+  VH5_ASSIGN_OR_RETURN(
+      info.attrs, ReadAttributesByName(file, path, {layout::kRawDataAttr, layout::kChunksAttr}));
+  if (h5::AttributeExistsByName(file, path, layout::kChunksAttr)) {
+    VH5_ASSIGN_OR_RETURN(info.chunks,
+                         h5::ReadUIntArrayAttributeByName(file, path, layout::kChunksAttr));
     if (info.chunks.size() != info.shape.size())
       return Status::Corruption("attribute chunks has the wrong rank");
   }
@@ -157,11 +160,13 @@ Result<std::shared_ptr<const Dataset>> LoadThroughHdf5(hid_t file, const std::st
   uint64_t elements = 1;
   for (uint64_t d : info.shape) elements *= d;
   VH5_RETURN_IF_ERROR(ReadFillValue(dcpl.get(), type.get(), &info));
-  VH5_ASSIGN_OR_RETURN(info.attrs, ReadAttributes(dataset.get(), {"raw_data", "chunks"}));
+  VH5_ASSIGN_OR_RETURN(info.attrs,
+                       ReadAttributes(dataset.get(), {layout::kRawDataAttr, layout::kChunksAttr}));
 
   H5D_layout_t layout = H5Pget_layout(dcpl.get());
-  if (h5::AttributeExists(dataset.get(), "chunks")) {
-    VH5_ASSIGN_OR_RETURN(info.chunks, h5::ReadUIntArrayAttribute(dataset.get(), "chunks"));
+  if (h5::AttributeExists(dataset.get(), layout::kChunksAttr)) {
+    VH5_ASSIGN_OR_RETURN(info.chunks,
+                         h5::ReadUIntArrayAttribute(dataset.get(), layout::kChunksAttr));
     if (info.chunks.size() != info.shape.size())
       return Status::Corruption("attribute chunks has the wrong rank");
   } else if (layout == H5D_CHUNKED) {

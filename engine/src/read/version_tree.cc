@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <unordered_set>
 
+#include "format/file_layout.h"
 #include "format/file_walk.h"
 #include "format/object_check.h"
 #include "hdf5/attributes.h"
@@ -30,7 +31,7 @@ Result<std::shared_ptr<VersionTree>> VersionTree::Load(std::shared_ptr<FileCore>
   h5::SilenceAutomaticErrorPrinting();
   auto tree = std::shared_ptr<VersionTree>(new VersionTree(std::move(core), std::move(info)));
   DiskReadLock disk(tree->core_->disk_mu);
-  std::string group_path = std::string(kVersionsGroup) + "/" + tree->info_.name;
+  std::string group_path = layout::VersionPath(tree->info_.name);
   VH5_ASSIGN_OR_RETURN(h5::Handle group, OpenCheckedGroup(tree->core_->file.get(), group_path));
   std::unordered_set<uint64_t> walked;
   Status s = tree->Walk(group.get(), "", 0, &walked);
@@ -55,7 +56,8 @@ Status VersionTree::Walk(hid_t group, const std::string& path, int depth,
   Node node{NodeKind::kGroup, {}, {}};
   if (depth == 0) {
     VH5_ASSIGN_OR_RETURN(node.attrs,
-                         ReadAttributes(group, {"prev_version", "timestamp", "committed"}));
+                         ReadAttributes(group, {layout::kPrevVersionAttr, layout::kTimestampAttr,
+                                                layout::kCommittedAttr}));
   } else {
     VH5_ASSIGN_OR_RETURN(node.attrs, ReadAttributes(group));
   }
@@ -121,7 +123,7 @@ Result<std::shared_ptr<const Dataset>> VersionTree::OpenDataset(std::string_view
   std::lock_guard<std::mutex> lock(mu_);
   auto it = datasets_.find(key);
   if (it != datasets_.end()) return it->second;
-  std::string full = std::string(kVersionsGroup) + "/" + info_.name + "/" + key;
+  std::string full = layout::VersionPath(info_.name, key);
   FileCore* core = core_.get();
   DiskReadLock disk(core->disk_mu);
   int fd = core->fd ? core->fd->get() : -1;

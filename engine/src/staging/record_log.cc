@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "util/byte_decoder.h"
 #include "util/posix_file.h"
 
 namespace vh5 {
@@ -17,16 +18,6 @@ constexpr size_t kHeaderBytes = 4 + 4 + 1;
 // Space kept reserved past the end of the log, and when to extend it.
 constexpr uint64_t kReserveBytes = 1 << 20;
 constexpr uint64_t kReserveLow = 256 << 10;
-
-void PutU32(uint32_t v, char* out) {
-  for (int i = 0; i < 4; ++i) out[i] = static_cast<char>((v >> (8 * i)) & 0xff);
-}
-
-uint32_t GetU32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
-}
 
 uint32_t Crc(uint8_t type, std::string_view payload) {
   uLong crc = crc32(0, &type, 1);
@@ -71,8 +62,8 @@ void RecordWriter::Preallocate() {
 
 void RecordWriter::Add(uint8_t type, std::string_view payload) {
   char header[kHeaderBytes];
-  PutU32(Crc(type, payload), header);
-  PutU32(static_cast<uint32_t>(payload.size()), header + 4);
+  StoreLe(header, 4, Crc(type, payload));
+  StoreLe(header + 4, 4, static_cast<uint32_t>(payload.size()));
   header[8] = static_cast<char>(type);
   buffer_.append(header, kHeaderBytes);
   buffer_.append(payload);
@@ -120,14 +111,14 @@ Result<bool> RecordReader::Next(uint8_t* type, std::string* payload) {
   char header[kHeaderBytes];
   if (PreadAll(fd_.get(), header, kHeaderBytes, at) != static_cast<ssize_t>(kHeaderBytes))
     return ErrnoStatus(path_);
-  uint64_t len = GetU32(header + 4);
+  uint64_t len = LoadLe(reinterpret_cast<const uint8_t*>(header + 4), 4);
   if (len > file_size_ - at - kHeaderBytes) return false;
   payload->resize(static_cast<size_t>(len));
   if (PreadAll(fd_.get(), payload->data(), payload->size(), at + kHeaderBytes) !=
       static_cast<ssize_t>(len))
     return ErrnoStatus(path_);
   *type = static_cast<uint8_t>(header[8]);
-  if (Crc(*type, *payload) != GetU32(header)) return false;
+  if (Crc(*type, *payload) != LoadLe(reinterpret_cast<const uint8_t*>(header), 4)) return false;
   valid_end_ = at + kHeaderBytes + len;
   done_ = false;
   return true;

@@ -1,4 +1,5 @@
-// Bounded little-endian decoding of bytes read from an HDF5 file.
+// Bounded little-endian decoding of bytes read from an HDF5 file, and the
+// matching encoding (StoreLe, AppendLe) for what the engine writes.
 //
 // Every read checks the bytes left first; a read past the end returns false
 // and leaves the decoder failed, so a chain of reads needs one check at the
@@ -18,6 +19,19 @@ inline uint64_t LoadLe(const uint8_t* p, size_t n) {
   uint64_t v = 0;
   for (size_t i = n; i-- > 0;) v = (v << 8) | p[i];
   return v;
+}
+
+// Stores `v` as `n` (at most 8) little-endian bytes at `p`.
+inline void StoreLe(void* p, size_t n, uint64_t v) {
+  auto* out = static_cast<uint8_t*>(p);
+  for (size_t i = 0; i < n; ++i) out[i] = static_cast<uint8_t>(v >> (8 * i));
+}
+
+// Appends `v` as `n` little-endian bytes to a string or byte vector.
+template <typename Bytes>
+void AppendLe(Bytes* out, size_t n, uint64_t v) {
+  for (size_t i = 0; i < n; ++i)
+    out->push_back(static_cast<typename Bytes::value_type>(v >> (8 * i)));
 }
 
 class ByteDecoder {
