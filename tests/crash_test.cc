@@ -179,7 +179,7 @@ BOOST_AUTO_TEST_CASE(a_torn_journal_tail_is_ignored_and_the_file_is_the_base) {
     if (seen.substr(100) != junk.substr(0, 100)) return vh5::Status::Corruption("not seen");
     if (ReadFile(file).substr(0, original.size()) != original)
       return vh5::Status::Corruption("the base was touched before the commit");
-    return (*txn)->Commit();
+    return (*txn)->Apply();
   });
   BOOST_TEST_REQUIRE(exit == 99);
   fs::path journal = vh5::layout::JournalPath(file.string());

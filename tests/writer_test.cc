@@ -11,7 +11,7 @@
 #include <map>
 #include <sstream>
 
-#include "commit/journaled_commit.h"
+#include "commit/atomic_commit.h"
 #include "format/virtual_dataset_header.h"
 #include "hdf5/attribute_codec.h"
 #include "hdf5/h5_handle.h"

@@ -15,4 +15,7 @@ std::optional<int64_t> ParseTimestamp(std::string_view text);
 // The stored form of `ns_since_epoch`, in UTC: "2024-01-01 13:00:00.000001+0000".
 std::string FormatTimestamp(int64_t ns_since_epoch);
 
+// The stored form of the present moment.
+std::string NowTimestamp();
+
 }  // namespace vh5

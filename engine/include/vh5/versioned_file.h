@@ -20,6 +20,9 @@
 
 namespace vh5 {
 
+class Staging;
+struct VersionPlan;
+
 class VersionedFile {
  public:
   using Access = vh5::Access;
@@ -53,6 +56,12 @@ class VersionedFile {
   // the new current version, once this returns OK. Versions already handed
   // out stay valid.
   virtual Status Commit(const NewVersion& version) = 0;
+
+ private:
+  friend class Staging;
+  // The same for a version staging/ planned (commit/version_plan.h): what it
+  // keeps of its base unread, and the byte ranges it changed.
+  virtual Status Commit(const VersionPlan& plan) = 0;
 };
 
 }  // namespace vh5

@@ -14,7 +14,7 @@
 #include <set>
 #include <shared_mutex>
 
-#include "commit/journaled_commit.h"
+#include "commit/atomic_commit.h"
 #include "format/file_layout.h"
 #include "format/object_check.h"
 #include "hdf5/h5_handle.h"
@@ -44,6 +44,7 @@ class VersionedFileImpl final : public VersionedFile {
   Result<VersionInfo> GetVersionInfo(const std::string& name) const override;
   Result<std::shared_ptr<const Version>> GetVersion(const std::string& name) const override;
   Status Commit(const NewVersion& version) override;
+  Status Commit(const VersionPlan& plan) override;
 
  private:
   // Reads data_version and current_version; with `names`, also the names of
@@ -196,10 +197,12 @@ std::optional<std::string> VersionedFileImpl::CurrentVersion() const {
   return current_;
 }
 
-Status VersionedFileImpl::Commit(const NewVersion& version) {
+Status VersionedFileImpl::Commit(const NewVersion& version) { return Commit(PlanAsGiven(version)); }
+
+Status VersionedFileImpl::Commit(const VersionPlan& plan) {
   if (access_ != Access::kReadWrite) return Status::ReadOnly(path_ + ": opened read-only");
   std::lock_guard<std::mutex> commit_lock(commit_mu_);
-  Status written = CommitAtomically(path_, version, disk_mu_.get());
+  Status written = CommitAtomically(path_, plan, disk_mu_.get());
   // HDF5 keeps a virtual dataset's selections (~25 KiB per chunk) on its free
   // lists after the commit: give them back to the system.
   H5garbage_collect();

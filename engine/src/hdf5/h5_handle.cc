@@ -85,6 +85,12 @@ void SilenceAutomaticErrorPrinting() {
   silenced = true;
 }
 
+Handle IntermediateGroups() {
+  Handle lcpl(H5Pcreate(H5P_LINK_CREATE));
+  H5Pset_create_intermediate_group(lcpl.get(), 1);
+  return lcpl;
+}
+
 Result<Fd> OpenReadOnlyDescriptor(hid_t file) {
   ssize_t len = H5Fget_name(file, nullptr, 0);
   if (len < 0) return Error("cannot name the file");

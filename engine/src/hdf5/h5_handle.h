@@ -61,6 +61,9 @@ void SilenceAutomaticErrorPrinting();
 // Registers the LZF filter (id 32000, as h5py writes it) with liblzf, once per process.
 void RegisterLzfFilter();
 
+// Link creation properties that create missing intermediate groups.
+Handle IntermediateGroups();
+
 // A read-only descriptor of the file HDF5 has open as `file`, opened anew by
 // its name.
 Result<Fd> OpenReadOnlyDescriptor(hid_t file);

@@ -243,7 +243,7 @@ Status Transaction::WriteJournal(const std::string& bytes) {
                    layout::JournalPath(path_));
 }
 
-Status Transaction::Commit() {
+Status Transaction::Apply() {
   if (!open_) return Status::Busy(path_ + ": no transaction");
   std::string journal_path = layout::JournalPath(path_);
   Status s;

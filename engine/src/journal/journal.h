@@ -1,10 +1,10 @@
 // Atomic change of an existing file: the rollback journal under the HDF5
 // file driver that commits write through (journal_vfd.h).
 //
-// Between Begin() and Commit(), bytes past the file's size at Begin ("the
+// Between Begin() and Apply(), bytes past the file's size at Begin ("the
 // base") are written straight to the file: nothing of the base refers to
 // them. Writes inside the base are held in memory, so the base stays on
-// disk as it was. Commit() then
+// disk as it was. Apply() then
 //   1. appends the base's original bytes under every held write to the
 //      journal, FILE's sibling ".<name>.vh5-journal", and fsyncs it;
 //   2. writes the held bytes into the file, applies a pending truncation,
@@ -61,7 +61,7 @@ class Transaction {
   Status Write(uint64_t offset, const char* data, size_t len);
   Status Truncate(uint64_t size);
 
-  Status Commit();
+  Status Apply();
   Status Abort();
   // The transaction will be aborted: from now on writes and truncations
   // succeed and change nothing, so that HDF5 can close its handle cleanly
@@ -73,7 +73,7 @@ class Transaction {
 
   // Tests only: a transaction exits the process (_exit(99)) on reaching
   // step `step`, as a kill at that point would. Steps count from 1 over
-  // every write and truncation HDF5 makes, then Commit()'s journal writes,
+  // every write and truncation HDF5 makes, then Apply()'s journal writes,
   // fsyncs, writes in place, truncation and unlink. The environment
   // variable VH5_TEST_CRASH_AT_STEP sets it in a process that never calls
   // this (a vh5fs under test).

@@ -237,4 +237,14 @@ Result<h5::Handle> JournaledFileAccess(Transaction* txn) {
   return FileAccess(txn);
 }
 
+Status CloseJournaled(hid_t file, Transaction* txn, bool failed) {
+  if (failed) txn->Discard();
+  if (H5Fclose(file) >= 0) return Status::OK();
+  Status s = h5::Error("cannot close");
+  txn->Discard();
+  H5Fclose(file);
+  h5::TakeErrorStack();
+  return s;
+}
+
 }  // namespace vh5

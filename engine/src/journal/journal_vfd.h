@@ -21,6 +21,12 @@ namespace vh5 {
 // outlive every file opened with it. HDF5's own file locking is off.
 Result<h5::Handle> JournaledFileAccess(Transaction* txn);
 
+// Closes `file`, an HDF5 handle open through `txn`. When `failed`, or when
+// the close itself fails, what HDF5 still writes is discarded first, so
+// that the handle really closes (one left half closed crashes HDF5 at
+// exit). The close's failure, if any.
+Status CloseJournaled(hid_t file, Transaction* txn, bool failed);
+
 // A file access property list for reading a file as it is now, alone.
 Result<h5::Handle> SnapshotFileAccess();
 

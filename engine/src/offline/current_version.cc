@@ -15,7 +15,7 @@ Status SetCurrentVersion(const std::string& path, const std::string& name) {
   VH5_RETURN_IF_ERROR(
       WriteAttribute(f.versions.get(), Attribute{layout::kCurrentVersionAttr, name, ""})
           .WithContext(path));
-  return f.Commit();
+  return f.Apply();
 }
 
 }  // namespace vh5

@@ -110,7 +110,7 @@ class Deleter {
     Status s = Apply(f);
     if (!s.ok()) return s.WithContext(path_);
     Storage(f.file.get(), &report_.stored_bytes_after, &report_.chunks_after);
-    VH5_RETURN_IF_ERROR(f.Commit());
+    VH5_RETURN_IF_ERROR(f.Apply());
     report_.file_bytes_after = FileSize(path_);
     return report_;
   }

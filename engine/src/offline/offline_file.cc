@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "commit/journaled_commit.h"
 #include "format/file_layout.h"
 #include "format/object_check.h"
 #include "journal/held_lock.h"
@@ -75,15 +74,15 @@ Result<OfflineFile> OpenOffline(const std::string& path, VersionedFile::Access a
 
 OfflineFile::~OfflineFile() {
   versions.Reset();
-  // Uncommitted: the transaction is aborted below whatever the close says.
+  // Not applied: the transaction is aborted below whatever the close says.
   if (txn && file) (void)CloseJournaled(file.Release(), txn.get(), /*failed=*/true);
 }
 
-Status OfflineFile::Commit() {
+Status OfflineFile::Apply() {
   if (!txn) return Status::ReadOnly(path + ": opened read-only");
   versions.Reset();
   VH5_RETURN_IF_ERROR(CloseJournaled(file.Release(), txn.get(), false).WithContext(path));
-  Status s = txn->Commit();
+  Status s = txn->Apply();
   txn.reset();
   return s.ok() ? s : s.WithContext(path);
 }

@@ -34,12 +34,12 @@ struct OfflineFile {
   OfflineFile() = default;
   OfflineFile(OfflineFile&&) = default;
   OfflineFile& operator=(OfflineFile&&) = default;
-  // A read-write open not committed changes nothing.
+  // A read-write open not applied changes nothing.
   ~OfflineFile();
 
   // Read-write opens: closes the file and makes every change durable at
   // once; a crash before the end leaves the file as it was.
-  Status Commit();
+  Status Apply();
 };
 
 // Opens `path`: NotFound for a missing file, NotHdf5, NotVersioned, Busy

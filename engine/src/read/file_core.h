@@ -24,7 +24,7 @@ struct FileCore {
   std::shared_ptr<const Fd> fd;
   // Held shared while reading the file's metadata (through HDF5 or the
   // engine's own header readers), exclusive while a commit writes its bytes
-  // in place (journaled_commit.h): a reader never sees metadata half
+  // in place (atomic_commit.h): a reader never sees metadata half
   // written. One for every core of the same open versioned file.
   std::shared_ptr<std::shared_mutex> disk_mu = std::make_shared<std::shared_mutex>();
   // Checks every object before HDF5 decodes it (object_check.h).

@@ -79,4 +79,9 @@ std::string FormatTimestamp(int64_t ns) {
   return buf;
 }
 
+std::string NowTimestamp() {
+  auto now = std::chrono::system_clock::now().time_since_epoch();
+  return FormatTimestamp(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
+}
+
 }  // namespace vh5

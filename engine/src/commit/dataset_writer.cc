@@ -1,21 +1,13 @@
-#include "vh5/writer.h"
-
-#include <sys/stat.h>
+#include "commit/dataset_writer.h"
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
 #include <cstring>
 #include <optional>
 #include <string_view>
 #include <thread>
-#include <unordered_map>
 
 #include "commit/cell_reader.h"
-#include "commit/commit.h"
-#include "commit/data_version_upgrade.h"
-#include "commit/journaled_commit.h"
-#include "commit/mapping_patch.h"
 #include "format/chunk_hash.h"
 #include "format/chunk_map.h"
 #include "format/file_layout.h"
@@ -28,21 +20,12 @@
 #include "hdf5/compression_spec.h"
 #include "hdf5/dtype.h"
 #include "hdf5/h5_handle.h"
-#include "journal/held_lock.h"
-#include "read/file_core.h"
 #include "read/raw_data.h"
 #include "util/py_literal.h"
 #include "vh5/shape.h"
-#include "vh5/timestamp.h"
 
 namespace vh5 {
 namespace {
-
-h5::Handle IntermediateGroups() {
-  h5::Handle lcpl(H5Pcreate(H5P_LINK_CREATE));
-  H5Pset_create_intermediate_group(lcpl.get(), 1);
-  return lcpl;
-}
 
 Attribute ChunksAttribute(const std::vector<uint64_t>& chunks) {
   return Attribute{layout::kChunksAttr, py::ListRepr(chunks),
@@ -73,23 +56,26 @@ struct Mapping {
 
 class DatasetWriter {
  public:
-  // `patches`, if given, takes the datasets whose mappings are to be
-  // rewritten once HDF5 has closed the file (mapping_patch.h).
-  DatasetWriter(hid_t file, hid_t version_group, const NewDataset& ds,
+  DatasetWriter(hid_t file, hid_t version_group, const std::string& base, const DatasetPlan& plan,
                 std::vector<MappingPatch>* patches)
-      : file_(file), version_group_(version_group), ds_(ds), patches_(patches) {}
+      : file_(file),
+        version_group_(version_group),
+        base_(base),
+        plan_(plan),
+        ds_(*plan.dataset),
+        patches_(patches) {}
 
   Status Write() {
-    if (!ds_.unchanged_from.empty()) {
+    if (plan_.keep == DatasetPlan::Keep::kAll) {
       if (patches_) {
         VH5_ASSIGN_OR_RETURN(bool done, WriteUnchangedWithBaseList());
         if (done) return Status::OK();
       }
-      return CopyFrom(ds_.unchanged_from);
+      return CopyFrom(base_);
     }
     VH5_RETURN_IF_ERROR(Validate());
     VH5_RETURN_IF_ERROR(OpenOrCreateRawData());
-    if (!ds_.partly_from.empty()) VH5_RETURN_IF_ERROR(LoadBaseMap(ds_.partly_from));
+    if (plan_.keep == DatasetPlan::Keep::kCleanCells) VH5_RETURN_IF_ERROR(LoadBaseMap(base_));
     VH5_ASSIGN_OR_RETURN(HashTable table, HashTable::Open(raw_group_.get()));
     VH5_RETURN_IF_ERROR(StoreChunks(&table));
     VH5_RETURN_IF_ERROR(table.Write());
@@ -105,7 +91,7 @@ class DatasetWriter {
   // from version `from`, then gives it this version's attributes.
   Status CopyFrom(const std::string& from) {
     std::string source = layout::VersionPath(from, ds_.path);
-    h5::Handle lcpl = IntermediateGroups();
+    h5::Handle lcpl = h5::IntermediateGroups();
     if (H5Ocopy(file_, source.c_str(), version_group_, ds_.path.c_str(), H5P_DEFAULT, lcpl.get()) <
         0)
       return h5::Error("cannot copy " + source);
@@ -124,7 +110,7 @@ class DatasetWriter {
   Result<bool> WriteUnchangedWithBaseList() {
     // Whatever this writer cannot describe (a scalar dataset) is copied as it is.
     if (!Describe().ok() || vlen_ || elements_ == 0) return false;
-    VH5_RETURN_IF_ERROR(LoadBaseMap(ds_.unchanged_from));
+    VH5_RETURN_IF_ERROR(LoadBaseMap(base_));
     if (base_list_.block.empty() || base_shape_ != ds_.shape || !base_list_.type ||
         H5Tequal(base_list_.type.get(), type_.get()) <= 0 || base_list_.fill != fill_)
       return false;
@@ -203,9 +189,9 @@ class DatasetWriter {
     }
     uint64_t begin = first * itemsize_, end = (last + 1) * itemsize_;
     auto it =
-        std::upper_bound(ds_.dirty.begin(), ds_.dirty.end(), std::make_pair(begin, UINT64_MAX));
-    if (it != ds_.dirty.begin() && std::prev(it)->second > begin) return false;
-    return it == ds_.dirty.end() || it->first >= end;
+        std::upper_bound(plan_.dirty.begin(), plan_.dirty.end(), std::make_pair(begin, UINT64_MAX));
+    if (it != plan_.dirty.begin() && std::prev(it)->second > begin) return false;
+    return it == plan_.dirty.end() || it->first >= end;
   }
 
   // Where the base version keeps the same cell: true with `*raw_start` set,
@@ -300,7 +286,7 @@ class DatasetWriter {
                                        " differ from the stored raw_data");
       return Status::OK();
     }
-    h5::Handle lcpl = IntermediateGroups();
+    h5::Handle lcpl = h5::IntermediateGroups();
     raw_group_ = h5::Handle(
         H5Gcreate2(file_, raw_group_path_.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT));
     if (!raw_group_) return h5::Error("cannot create " + raw_group_path_);
@@ -509,7 +495,7 @@ class DatasetWriter {
         H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_LATE);  // what H5Pset_virtual sets
       }
     }
-    h5::Handle lcpl = IntermediateGroups();
+    h5::Handle lcpl = h5::IntermediateGroups();
     h5::Handle dataset(H5Dcreate2(version_group_, ds_.path.c_str(), type_.get(), space.get(),
                                   lcpl.get(), dcpl.get(), H5P_DEFAULT));
     if (!dataset) return h5::Error("cannot create " + ds_.path);
@@ -521,6 +507,8 @@ class DatasetWriter {
 
   hid_t file_;
   hid_t version_group_;
+  const std::string& base_;
+  const DatasetPlan& plan_;
   const NewDataset& ds_;
   h5::Handle type_;
   bool vlen_ = false;
@@ -552,131 +540,12 @@ class DatasetWriter {
   uint64_t pending_bytes_ = 0;
 };
 
-std::string Now() {
-  auto now = std::chrono::system_clock::now().time_since_epoch();
-  return FormatTimestamp(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
-}
-
-// Fills a new version group: its attributes, groups and datasets.
-Status WriteVersionGroup(hid_t file, hid_t group, const std::string& prev,
-                         const std::string& timestamp, const NewVersion& version,
-                         std::vector<MappingPatch>* patches) {
-  // committed stays False until everything is written, as in the Python library.
-  VH5_RETURN_IF_ERROR(WriteAttribute(group, Attribute{layout::kCommittedAttr, "False", "|b1"}));
-  VH5_RETURN_IF_ERROR(WriteAttribute(group, Attribute{layout::kPrevVersionAttr, prev, ""}));
-  VH5_RETURN_IF_ERROR(WriteAttribute(group, Attribute{layout::kTimestampAttr, timestamp, ""}));
-  h5::Handle lcpl = IntermediateGroups();
-  for (const NewGroup& g : version.groups) {
-    if (g.path.empty()) {  // the version's root group
-      for (const Attribute& a : g.attrs) VH5_RETURN_IF_ERROR(WriteAttribute(group, a));
-      continue;
-    }
-    h5::Handle sub;
-    if (h5::LinkExists(group, g.path)) {
-      VH5_ASSIGN_OR_RETURN(sub, OpenCheckedGroup(group, g.path));
-    } else {
-      sub = h5::Handle(H5Gcreate2(group, g.path.c_str(), lcpl.get(), H5P_DEFAULT, H5P_DEFAULT));
-    }
-    if (!sub) return h5::Error("cannot create group " + g.path);
-    for (const Attribute& a : g.attrs) VH5_RETURN_IF_ERROR(WriteAttribute(sub.get(), a));
-  }
-  for (const NewDataset& ds : version.datasets) {
-    DatasetWriter writer(file, group, ds, patches);
-    VH5_RETURN_IF_ERROR(writer.Write());
-  }
-  return WriteAttribute(group, Attribute{layout::kCommittedAttr, "True", "|b1"});
-}
-
-Status Commit(hid_t file_id, const std::string& path, const NewVersion& version,
-              std::vector<MappingPatch>* patches) {
-  VH5_RETURN_IF_ERROR(ValidateVersionName(version.name));
-  std::string timestamp = version.timestamp.empty() ? Now() : version.timestamp;
-  if (!ParseTimestamp(timestamp))
-    return Status::InvalidArgument("timestamp \"" + timestamp + "\" is not of the form " +
-                                   "2024-01-01 13:00:00.000001+0000");
-  if (!h5::LinkExists(file_id, layout::kVersionsGroup))
-    return Status::NotVersioned(path + ": an HDF5 file without versioned data");
-  VH5_ASSIGN_OR_RETURN(h5::Handle versions, OpenCheckedGroup(file_id, layout::kVersionsGroup));
-  VH5_ASSIGN_OR_RETURN(int64_t data_version, layout::ReadDataVersion(versions.get()));
-  if (data_version > layout::kDataVersion)
-    return Status::Unsupported("data_version " + std::to_string(data_version) +
-                               " is newer than this vh5fs knows");
-  if (data_version < layout::kDataVersion) VH5_RETURN_IF_ERROR(UpgradeToDataVersion4(file_id));
-  if (h5::LinkExists(versions.get(), version.name))
-    return Status::Exists("version " + version.name + " already exists");
-  std::string prev = version.prev_version;
-  if (prev.empty()) {
-    VH5_ASSIGN_OR_RETURN(prev,
-                         h5::ReadStringAttribute(versions.get(), layout::kCurrentVersionAttr));
-  }
-  if (!h5::LinkExists(versions.get(), prev))
-    return Status::NotFound("previous version " + prev + " does not exist");
-
-  h5::Handle group(
-      H5Gcreate2(versions.get(), version.name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  if (!group) return h5::Error("cannot create version " + version.name);
-  Status written = WriteVersionGroup(file_id, group.get(), prev, timestamp, version, patches);
-  if (!written.ok()) {
-    // Unlink the unfinished version so that its name stays free; chunks it
-    // already appended stay unreferenced.
-    group.Reset();
-    H5Ldelete(versions.get(), version.name.c_str(), H5P_DEFAULT);
-    h5::TakeErrorStack();
-    return written;
-  }
-  if (version.make_current)
-    VH5_RETURN_IF_ERROR(
-        WriteAttribute(versions.get(), Attribute{layout::kCurrentVersionAttr, version.name, ""}));
-  if (H5Fflush(file_id, H5F_SCOPE_GLOBAL) < 0) return h5::Error("cannot flush " + path);
-  return Status::OK();
-}
-
 }  // namespace
 
-Status ValidateVersionName(const std::string& name) {
-  if (name.empty() || name == "." || name == ".." || name == kFirstVersionName ||
-      name.find('/') != std::string::npos || name.find('\0') != std::string::npos)
-    return Status::InvalidArgument("\"" + name + "\" is not a valid version name");
-  return Status::OK();
-}
-
-Status CreateVersionedFile(const std::string& path) {
-  h5::SilenceAutomaticErrorPrinting();
-  struct stat st;
-  if (::stat(path.c_str(), &st) == 0) return Status::Exists(path + " already exists");
-  h5::Handle file(H5Fcreate(path.c_str(), H5F_ACC_EXCL, H5P_DEFAULT, H5P_DEFAULT));
-  if (!file) return h5::Error(path + ": cannot create");
-  h5::Handle lcpl = IntermediateGroups();
-  h5::Handle versions(
-      H5Gcreate2(file.get(), layout::kVersionsGroup, lcpl.get(), H5P_DEFAULT, H5P_DEFAULT));
-  if (!versions) return h5::Error(path + ": cannot create " + layout::kVersionsGroup);
-  h5::Handle first(
-      H5Gcreate2(versions.get(), kFirstVersionName, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-  if (!first) return h5::Error(path + ": cannot create the first version");
-  VH5_RETURN_IF_ERROR(WriteAttribute(
-      versions.get(), Attribute{layout::kCurrentVersionAttr, kFirstVersionName, ""}));
-  VH5_RETURN_IF_ERROR(WriteAttribute(first.get(), Attribute{layout::kTimestampAttr, Now(), ""}));
-  VH5_RETURN_IF_ERROR(WriteAttribute(
-      versions.get(),
-      Attribute{layout::kDataVersionAttr, std::to_string(layout::kDataVersion), "<i8"}));
-  return Status::OK();
-}
-
-Status CommitVersion(const std::string& path, const NewVersion& version) {
-  h5::SilenceAutomaticErrorPrinting();
-  h5::RegisterLzfFilter();
-  VH5_RETURN_IF_ERROR(RecoverInterruptedCommit(path));
-  if (H5Fis_hdf5(path.c_str()) <= 0) return Status::NotHdf5(path + ": not an HDF5 file");
-  VH5_ASSIGN_OR_RETURN(Fd lock, HoldFileLock(path, /*exclusive=*/true));
-  return CommitAtomically(path, version, nullptr);
-}
-
-Status CommitToOpenFile(hid_t file, const std::string& path, const NewVersion& version,
-                        std::vector<MappingPatch>* patches) {
-  h5::SilenceAutomaticErrorPrinting();
-  h5::RegisterLzfFilter();
-  Status s = Commit(file, path, version, patches);
-  return s.ok() ? s : s.WithContext(path + ": version " + version.name);
+Status WriteDataset(hid_t file, hid_t version_group, const std::string& base,
+                    const DatasetPlan& plan, std::vector<MappingPatch>* patches) {
+  DatasetWriter writer(file, version_group, base, plan, patches);
+  return writer.Write();
 }
 
 }  // namespace vh5

@@ -1,26 +1,17 @@
-#include "commit/journaled_commit.h"
+#include "commit/atomic_commit.h"
 
 #include <atomic>
 #include <memory>
 #include <mutex>
 
-#include "commit/commit.h"
 #include "commit/mapping_patch.h"
+#include "commit/version_writer.h"
 #include "hdf5/h5_handle.h"
+#include "journal/held_lock.h"
 #include "journal/journal.h"
 #include "journal/journal_vfd.h"
 
 namespace vh5 {
-
-Status CloseJournaled(hid_t file, Transaction* txn, bool failed) {
-  if (failed) txn->Discard();
-  if (H5Fclose(file) >= 0) return Status::OK();
-  Status s = h5::Error("cannot close");
-  txn->Discard();
-  H5Fclose(file);
-  h5::TakeErrorStack();
-  return s;
-}
 
 namespace {
 
@@ -32,9 +23,9 @@ std::atomic<int> last_retried{0};
 // after the close (mapping_patch.h);
 // `*remap_failed` says that was refused, the transaction aborted, and the
 // caller should try again without.
-Status CommitOnce(const std::string& path, const NewVersion& version, std::shared_mutex* apply_lock,
+Status CommitOnce(const std::string& path, const VersionPlan& plan, std::shared_mutex* apply_lock,
                   bool remap, bool* remap_failed) {
-  std::string context = path + ": version " + version.name;
+  std::string context = path + ": version " + plan.version->name;
   VH5_ASSIGN_OR_RETURN(std::unique_ptr<Transaction> txn, Transaction::Begin(path));
   VH5_ASSIGN_OR_RETURN(h5::Handle fapl, JournaledFileAccess(txn.get()));
   Status written;
@@ -43,7 +34,7 @@ Status CommitOnce(const std::string& path, const NewVersion& version, std::share
   if (file < 0) {
     written = h5::Error(path + ": cannot open for writing");
   } else {
-    written = CommitToOpenFile(file, path, version, remap ? &patches : nullptr);
+    written = WriteVersion(file, path, plan, remap ? &patches : nullptr);
     Result<FileBytes> bytes = FileBytes::Of(file, &txn->view());
     if (written.ok() && !patches.empty() && !bytes.ok()) {
       written = bytes.status();
@@ -68,27 +59,36 @@ Status CommitOnce(const std::string& path, const NewVersion& version, std::share
   }
   std::unique_lock<std::shared_mutex> lock;
   if (apply_lock) lock = std::unique_lock<std::shared_mutex>(*apply_lock);
-  Status done = txn->Commit();
+  Status done = txn->Apply();
   return done.ok() ? done : done.WithContext(context);
 }
 
 }  // namespace
 
-Status CommitAtomically(const std::string& path, const NewVersion& version,
+Status CommitAtomically(const std::string& path, const VersionPlan& plan,
                         std::shared_mutex* apply_lock) {
   h5::SilenceAutomaticErrorPrinting();
   h5::RegisterLzfFilter();
   last_patched = 0;
   last_retried = 0;
   bool remap_failed = false;
-  Status s = CommitOnce(path, version, apply_lock, true, &remap_failed);
+  Status s = CommitOnce(path, plan, apply_lock, true, &remap_failed);
   if (!remap_failed) return s;
   last_retried = 1;
-  return CommitOnce(path, version, apply_lock, false, &remap_failed);
+  return CommitOnce(path, plan, apply_lock, false, &remap_failed);
 }
 
 RemapCounts LastRemapCountsForTesting() { return {last_patched, last_retried}; }
 
 void RefuseMappingPatchesForTesting(bool refuse) { refuse_patches_for_testing = refuse; }
+
+Status CommitVersion(const std::string& path, const NewVersion& version) {
+  h5::SilenceAutomaticErrorPrinting();
+  h5::RegisterLzfFilter();
+  VH5_RETURN_IF_ERROR(RecoverInterruptedCommit(path));
+  if (H5Fis_hdf5(path.c_str()) <= 0) return Status::NotHdf5(path + ": not an HDF5 file");
+  VH5_ASSIGN_OR_RETURN(Fd lock, HoldFileLock(path, /*exclusive=*/true));
+  return CommitAtomically(path, PlanAsGiven(version), nullptr);
+}
 
 }  // namespace vh5

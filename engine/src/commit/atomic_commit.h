@@ -13,19 +13,12 @@
 #include <shared_mutex>
 #include <string>
 
-#include "vh5/writer.h"
+#include "commit/version_plan.h"
+#include "vh5/status.h"
 
 namespace vh5 {
 
-class Transaction;
-
-// Closes `file`, an HDF5 handle open through `txn` (journal_vfd.h). When
-// `failed`, or when the close itself fails, what HDF5 still writes is
-// discarded first, so that the handle really closes (one left half closed
-// crashes HDF5 at exit). The close's failure, if any.
-Status CloseJournaled(hid_t file, Transaction* txn, bool failed);
-
-// Commits `version` into `path`; the caller holds the file's exclusive lock
+// Commits `plan` into `path`; the caller holds the file's exclusive lock
 // (held_lock.h). `apply_lock`, if given, is held exclusively while the
 // commit's bytes go into the file in place, which takes milliseconds:
 // readers holding it shared never see metadata half written. A full disk is
@@ -34,7 +27,7 @@ Status CloseJournaled(hid_t file, Transaction* txn, bool failed);
 // Mapping lists are stored by the commit itself after the close
 // (mapping_patch.h); should that be refused, the transaction is aborted and
 // the commit made again the ordinary way.
-Status CommitAtomically(const std::string& path, const NewVersion& version,
+Status CommitAtomically(const std::string& path, const VersionPlan& plan,
                         std::shared_mutex* apply_lock);
 
 // Tests only: datasets whose list the last commit of this process stored,

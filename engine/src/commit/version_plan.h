@@ -1,0 +1,53 @@
+// What a commit writes: a new version (vh5/writer.h), and for each of its
+// datasets what it may keep of the dataset at the same path in the version
+// it is based on (its prev_version). A version given through the public API
+// keeps nothing it has not compared; staging (staging/), which knows what it
+// changed, plans an untouched dataset as costing nothing and a changed one
+// as costing its changed chunks.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "vh5/writer.h"
+
+namespace vh5 {
+
+struct DatasetPlan {
+  const NewDataset* dataset = nullptr;  // the caller's, alive during the commit
+  enum class Keep {
+    kNothing,  // every chunk hashed and looked up
+    // The base's dataset unchanged but for the attributes: its mappings are
+    // copied, no element read or hashed.
+    kAll,
+    // The base's dataset has the same dtype, chunks and shape but perhaps
+    // shape[0], and the content's bytes outside `dirty` equal the base's at
+    // the same offsets: chunks no dirty range touches keep their mappings
+    // unhashed; the others are compared with the base's chunk first.
+    kCleanCells,
+  };
+  Keep keep = Keep::kNothing;
+  std::vector<std::pair<uint64_t, uint64_t>> dirty;  // kCleanCells: [begin, end), sorted
+};
+
+struct VersionPlan {
+  const NewVersion* version = nullptr;  // the caller's, alive during the commit
+  std::vector<DatasetPlan> datasets;    // one per version->datasets, in order
+};
+
+// The plan of a version that keeps nothing unchecked.
+inline VersionPlan PlanAsGiven(const NewVersion& version) {
+  VersionPlan plan{&version, {}};
+  for (const NewDataset& d : version.datasets) {
+    DatasetPlan p;
+    p.dataset = &d;
+    if (!d.unchanged_from.empty()) p.keep = DatasetPlan::Keep::kAll;
+    if (!d.partly_from.empty()) p.keep = DatasetPlan::Keep::kCleanCells;
+    p.dirty = d.dirty;
+    plan.datasets.push_back(std::move(p));
+  }
+  return plan;
+}
+
+}  // namespace vh5
