@@ -85,7 +85,7 @@ void RefuseMappingPatchesForTesting(bool refuse) { refuse_patches_for_testing = 
 Status CommitVersion(const std::string& path, const NewVersion& version) {
   h5::SilenceAutomaticErrorPrinting();
   h5::RegisterLzfFilter();
-  VH5_RETURN_IF_ERROR(RecoverInterruptedCommit(path));
+  VH5_RETURN_IF_ERROR(RecoverInterruptedChange(path));
   if (H5Fis_hdf5(path.c_str()) <= 0) return Status::NotHdf5(path + ": not an HDF5 file");
   VH5_ASSIGN_OR_RETURN(Fd lock, HoldFileLock(path, /*exclusive=*/true));
   return CommitAtomically(path, PlanAsGiven(version), nullptr);

@@ -100,7 +100,7 @@ Result<std::shared_ptr<VersionedFile>> VersionedFileImpl::Open(const std::string
     if (::access(path.c_str(), W_OK) != 0 || ::access(dir.empty() ? "/" : dir.c_str(), W_OK) != 0)
       return Status::ReadOnly(path + ": no permission to write it (or its directory)");
   }
-  VH5_RETURN_IF_ERROR(RecoverInterruptedCommit(path));
+  VH5_RETURN_IF_ERROR(RecoverInterruptedChange(path));
   auto impl = std::shared_ptr<VersionedFileImpl>(new VersionedFileImpl());
   impl->path_ = path;
   impl->access_ = access;

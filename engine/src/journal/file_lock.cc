@@ -36,13 +36,13 @@ Status CheckNotLocked(const std::string& path, Access access) {
   return HoldFileLock(path, access == Access::kReadWrite).status();
 }
 
-Status RecoverInterruptedCommit(const std::string& path) {
+Status RecoverInterruptedChange(const std::string& path) {
   if (::access(layout::JournalPath(path).c_str(), F_OK) != 0) return Status::OK();
   VH5_ASSIGN_OR_RETURN(Fd lock, HoldFileLock(path, /*exclusive=*/true));
   Status s = Transaction::Recover(path);
   if (!s.ok())
     return s.WithContext(path +
-                         ": a commit was interrupted and cannot be rolled back (open it "
+                         ": a change was interrupted and cannot be rolled back (open it "
                          "once with write permission)");
   return Status::OK();
 }

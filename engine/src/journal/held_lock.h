@@ -18,8 +18,8 @@ namespace vh5 {
 Result<Fd> HoldFileLock(const std::string& path, bool exclusive);
 
 // Takes the exclusive lock for a moment and rolls back an interrupted
-// commit of `path` if a journal says there was one (journal.h); OK when
-// there is none. Must run before the file is read.
-Status RecoverInterruptedCommit(const std::string& path);
+// change of `path` (a commit, delete, set-current) if a journal says there
+// was one (journal.h); OK when there is none. Must run before the file is read.
+Status RecoverInterruptedChange(const std::string& path);
 
 }  // namespace vh5

@@ -25,7 +25,7 @@ Result<OfflineFile> OpenOffline(const std::string& path, VersionedFile::Access a
     return Status::IOError(path + ": " + std::strerror(errno));
   }
   if (S_ISDIR(st.st_mode)) return Status::NotHdf5(path + ": is a directory, not an HDF5 file");
-  VH5_RETURN_IF_ERROR(RecoverInterruptedCommit(path));
+  VH5_RETURN_IF_ERROR(RecoverInterruptedChange(path));
   VH5_RETURN_IF_ERROR(CheckNotLocked(path, access));
   if (H5Fis_hdf5(path.c_str()) <= 0) {
     h5::TakeErrorStack();
