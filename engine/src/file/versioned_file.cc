@@ -22,6 +22,7 @@
 #include "read/disk_read_lock.h"
 #include "read/file_core.h"
 #include "read/version_tree.h"
+#include "util/mutex.h"
 #include "vh5/timestamp.h"
 
 namespace vh5 {
@@ -57,7 +58,7 @@ class VersionedFileImpl final : public VersionedFile {
   // The readers' handle, replaced by a fresh one after each commit (objects
   // handed out keep theirs: what they read never changes).
   std::shared_ptr<FileCore> Core() const {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     return core_;
   }
 
@@ -66,16 +67,15 @@ class VersionedFileImpl final : public VersionedFile {
   Fd lock_;  // flock on the file: exclusive when kReadWrite (held_lock.h)
   std::shared_ptr<std::shared_mutex> disk_mu_ = std::make_shared<std::shared_mutex>();
 
-  // Lock order: commit_mu_, then mu_. Readers take only mu_, and never hold
-  // it across an HDF5 call.
-  std::mutex commit_mu_;   // one commit at a time
-  mutable std::mutex mu_;  // guards everything below
-  std::shared_ptr<FileCore> core_;
-  int data_version_ = 1;
-  std::optional<std::string> current_;
-  std::set<std::string> names_;  // every link in versions/ but kFirstVersionName
+  // Readers take only mu_, and never hold it across an HDF5 call.
+  Mutex commit_mu_;  // one commit at a time
+  mutable Mutex mu_ ACQUIRED_AFTER(commit_mu_);
+  std::shared_ptr<FileCore> core_ GUARDED_BY(mu_);
+  int data_version_ GUARDED_BY(mu_) = 1;
+  std::optional<std::string> current_ GUARDED_BY(mu_);
+  std::set<std::string> names_ GUARDED_BY(mu_);  // every link in versions/ but kFirstVersionName
   // Metadata read so far, by name; nullopt: named, but not a version.
-  mutable std::map<std::string, std::optional<VersionInfo>> infos_;
+  mutable std::map<std::string, std::optional<VersionInfo>> infos_ GUARDED_BY(mu_);
   // Trees walked recently, at most kCachedTrees, so that memory stays bounded
   // however many versions are read; whoever holds a tree keeps it alive.
   static constexpr size_t kCachedTrees = 64;
@@ -83,8 +83,8 @@ class VersionedFileImpl final : public VersionedFile {
     std::shared_ptr<const Version> tree;
     uint64_t last_use = 0;
   };
-  mutable std::map<std::string, CachedTree> trees_;
-  mutable uint64_t uses_ = 0;
+  mutable std::map<std::string, CachedTree> trees_ GUARDED_BY(mu_);
+  mutable uint64_t uses_ GUARDED_BY(mu_) = 0;
 };
 
 Result<std::shared_ptr<VersionedFile>> VersionedFileImpl::Open(const std::string& path,
@@ -109,18 +109,22 @@ Result<std::shared_ptr<VersionedFile>> VersionedFileImpl::Open(const std::string
     h5::TakeErrorStack();
     return Status::NotHdf5(path + ": not an HDF5 file");
   }
-  VH5_ASSIGN_OR_RETURN(impl->core_, FileCore::Open(path, impl->disk_mu_));
+  VH5_ASSIGN_OR_RETURN(std::shared_ptr<FileCore> core, FileCore::Open(path, impl->disk_mu_));
   {
     DiskReadLock disk(impl->disk_mu_);
-    Status guard = GuardPath(impl->core_->file.get(), layout::kVersionsGroup);
+    Status guard = GuardPath(core->file.get(), layout::kVersionsGroup);
     if (!guard.ok()) return guard.WithContext(path);
-    if (!h5::LinkExists(impl->core_->file.get(), layout::kVersionsGroup))
+    if (!h5::LinkExists(core->file.get(), layout::kVersionsGroup))
       return Status::NotVersioned(path + ": an HDF5 file without versioned data (no " +
                                   std::string(layout::kVersionsGroup) + ")");
   }
+  {
+    MutexLock lock(&impl->mu_);
+    impl->core_ = std::move(core);
+  }
   Status s = impl->ReadTop(/*names=*/true);
   if (!s.ok()) return s.WithContext(path);
-  if (std::optional<std::string> current = impl->current_) {
+  if (std::optional<std::string> current = impl->CurrentVersion()) {
     Result<VersionInfo> info = impl->GetVersionInfo(*current);
     if (!info.ok())
       return Status::Corruption(path + ": current_version " + *current + " is not a version");
@@ -147,7 +151,7 @@ Status VersionedFileImpl::ReadTop(bool names) {
     if (H5Literate(versions, H5_INDEX_NAME, H5_ITER_INC, &idx, CollectGroupName, &links) < 0)
       return h5::Error("cannot list versions");
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   data_version_ = static_cast<int>(data_version);
   current_ = std::move(current);
   if (names) {
@@ -188,12 +192,12 @@ Result<std::optional<VersionInfo>> VersionedFileImpl::ReadInfo(const std::string
 }
 
 int VersionedFileImpl::data_version() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return data_version_;
 }
 
 std::optional<std::string> VersionedFileImpl::CurrentVersion() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return current_;
 }
 
@@ -201,7 +205,7 @@ Status VersionedFileImpl::Commit(const NewVersion& version) { return Commit(Plan
 
 Status VersionedFileImpl::Commit(const VersionPlan& plan) {
   if (access_ != Access::kReadWrite) return Status::ReadOnly(path_ + ": opened read-only");
-  std::lock_guard<std::mutex> commit_lock(commit_mu_);
+  MutexLock commit_lock(&commit_mu_);
   Status written = CommitAtomically(path_, plan, disk_mu_.get());
   // HDF5 keeps a virtual dataset's selections (~25 KiB per chunk) on its free
   // lists after the commit: give them back to the system.
@@ -212,7 +216,7 @@ Status VersionedFileImpl::Commit(const VersionPlan& plan) {
   // The readers' handle knows the file as it was before: a fresh one sees it whole.
   VH5_ASSIGN_OR_RETURN(std::shared_ptr<FileCore> core, FileCore::Open(path_, disk_mu_));
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     core_ = std::move(core);
     // Metadata read so far still holds: a commit adds a version, it changes none.
     trees_.clear();
@@ -221,7 +225,7 @@ Status VersionedFileImpl::Commit(const VersionPlan& plan) {
 }
 
 std::vector<std::string> VersionedFileImpl::ListVersionNames() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<std::string> out;
   out.reserve(names_.size());
   for (const std::string& name : names_) {
@@ -242,7 +246,7 @@ std::vector<VersionInfo> VersionedFileImpl::ListVersions() const {
 
 Result<VersionInfo> VersionedFileImpl::GetVersionInfo(const std::string& name) const {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (!names_.count(name)) return Status::NotFound(path_ + ": no version " + name);
     auto it = infos_.find(name);
     if (it != infos_.end()) {
@@ -252,7 +256,7 @@ Result<VersionInfo> VersionedFileImpl::GetVersionInfo(const std::string& name) c
   }
   Result<std::optional<VersionInfo>> read = ReadInfo(name);
   if (!read.ok()) return read.status().WithContext(path_);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = infos_.emplace(name, std::move(*read)).first;
   if (!it->second) return Status::NotFound(path_ + ": no version " + name);
   return *it->second;
@@ -262,7 +266,7 @@ Result<std::shared_ptr<const Version>> VersionedFileImpl::GetVersion(
     const std::string& name) const {
   VH5_ASSIGN_OR_RETURN(VersionInfo info, GetVersionInfo(name));
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = trees_.find(name);
     if (it != trees_.end()) {
       it->second.last_use = ++uses_;
@@ -271,7 +275,7 @@ Result<std::shared_ptr<const Version>> VersionedFileImpl::GetVersion(
   }
   // Loaded outside mu_: a commit must not wait on a tree walk.
   VH5_ASSIGN_OR_RETURN(std::shared_ptr<VersionTree> tree, VersionTree::Load(Core(), info));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto [it, inserted] = trees_.emplace(name, CachedTree{tree, 0});
   it->second.last_use = ++uses_;
   if (trees_.size() > kCachedTrees) {

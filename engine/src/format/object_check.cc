@@ -8,6 +8,7 @@
 #include "format/symbol_table_check.h"
 #include "format/virtual_mappings.h"
 #include "hdf5/h5_handle.h"
+#include "util/mutex.h"
 
 namespace vh5 {
 namespace {
@@ -27,8 +28,8 @@ constexpr uint16_t kRefCountMessage = 0x0016;
 constexpr int kMaxSharedDepth = 4;
 
 // Checkers by the file number HDF5 gives each open file.
-std::mutex g_registry_mu;
-std::map<unsigned long, std::weak_ptr<ObjectChecker>> g_registry;
+Mutex g_registry_mu;
+std::map<unsigned long, std::weak_ptr<ObjectChecker>> g_registry GUARDED_BY(g_registry_mu);
 
 Result<unsigned long> FileNumber(hid_t loc) {
   H5O_info_t info;
@@ -60,7 +61,7 @@ Result<std::shared_ptr<ObjectChecker>> ObjectChecker::Attach(hid_t file, int fd)
   auto checker = std::shared_ptr<ObjectChecker>(new ObjectChecker(bytes, internal_k, leaf_k));
   VH5_ASSIGN_OR_RETURN(unsigned long number, FileNumber(file));
   {
-    std::lock_guard<std::mutex> lock(g_registry_mu);
+    MutexLock lock(&g_registry_mu);
     for (auto it = g_registry.begin(); it != g_registry.end();)
       it = it->second.expired() ? g_registry.erase(it) : std::next(it);
     g_registry[number] = checker;
@@ -75,12 +76,12 @@ Result<std::shared_ptr<ObjectChecker>> ObjectChecker::Attach(hid_t file, int fd)
 
 std::shared_ptr<ObjectChecker> CheckerFor(hid_t loc) {
   {
-    std::lock_guard<std::mutex> lock(g_registry_mu);
+    MutexLock lock(&g_registry_mu);
     if (g_registry.empty()) return nullptr;
   }
   Result<unsigned long> number = FileNumber(loc);
   if (!number.ok()) return nullptr;
-  std::lock_guard<std::mutex> lock(g_registry_mu);
+  MutexLock lock(&g_registry_mu);
   auto it = g_registry.find(*number);
   return it == g_registry.end() ? nullptr : it->second.lock();
 }
@@ -120,13 +121,13 @@ Status ObjectChecker::CheckObject(uint64_t address) { return Check(address, 0); 
 
 Status ObjectChecker::Check(uint64_t address, int depth) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     auto it = objects_.find(address);
     if (it != objects_.end()) return it->second;
   }
   Status s = CheckUncached(address, depth);
   if (!s.ok()) s = s.WithContext("object header at " + std::to_string(address));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   objects_.emplace(address, s);
   return s;
 }
@@ -134,7 +135,7 @@ Status ObjectChecker::Check(uint64_t address, int depth) {
 Result<std::optional<DatatypeFacts>> ObjectChecker::CommittedType(uint64_t address, int depth) {
   if (depth > kMaxSharedDepth) return Status::Corruption("shared messages nested too deeply");
   VH5_RETURN_IF_ERROR(Check(address, depth));
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = types_.find(address);
   if (it == types_.end()) return Status::Corruption("a shared datatype that is not a datatype");
   return it->second;
@@ -262,7 +263,7 @@ Status ObjectChecker::CheckUncached(uint64_t address, int depth) {
   }
   // A committed datatype: remember its type for attributes that share it.
   bool is_committed_type = has_type && !space;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (is_committed_type) types_[address] = type;
   return Status::OK();
 }
@@ -276,12 +277,12 @@ Status ObjectChecker::CheckVirtualMappings(uint64_t heap, uint32_t index, size_t
 
 Result<std::shared_ptr<const GlobalHeapCollection>> ObjectChecker::Collection(uint64_t address) {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (auto it = collections_.find(address); it != collections_.end()) return it->second;
     if (auto it = bad_collections_.find(address); it != bad_collections_.end()) return it->second;
   }
   Result<GlobalHeapCollection> read = ReadGlobalHeapCollection(bytes_, address);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   if (!read.ok()) {
     bad_collections_.emplace(address, read.status());
     return read.status();

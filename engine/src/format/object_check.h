@@ -24,7 +24,6 @@
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -33,6 +32,7 @@
 #include "format/file_bytes.h"
 #include "format/global_heap.h"
 #include "hdf5/h5_handle.h"
+#include "util/mutex.h"
 #include "vh5/status.h"
 
 namespace vh5 {
@@ -71,11 +71,12 @@ class ObjectChecker {
   const FileBytes bytes_;
   const unsigned internal_k_, leaf_k_;
 
-  std::mutex mu_;  // guards the caches below
-  std::map<uint64_t, Status> objects_;
-  std::map<uint64_t, std::optional<DatatypeFacts>> types_;  // committed datatypes checked
-  std::map<uint64_t, Status> bad_collections_;
-  std::map<uint64_t, std::shared_ptr<const GlobalHeapCollection>> collections_;
+  Mutex mu_;
+  std::map<uint64_t, Status> objects_ GUARDED_BY(mu_);
+  // Committed datatypes checked.
+  std::map<uint64_t, std::optional<DatatypeFacts>> types_ GUARDED_BY(mu_);
+  std::map<uint64_t, Status> bad_collections_ GUARDED_BY(mu_);
+  std::map<uint64_t, std::shared_ptr<const GlobalHeapCollection>> collections_ GUARDED_BY(mu_);
 };
 
 // The checker attached to the file `loc` lives in, or nullptr.

@@ -14,6 +14,7 @@
 
 #include "format/file_layout.h"
 #include "util/byte_decoder.h"
+#include "util/mutex.h"
 #include "util/posix_file.h"
 
 namespace vh5 {
@@ -92,29 +93,33 @@ Status Transaction::Recover(const std::string& path, bool* recovered) {
 
 namespace {
 
-std::mutex& RegistryMutex() {
-  static std::mutex* mu = new std::mutex;  // never destroyed: used by HDF5 at exit
-  return *mu;
-}
-std::map<uint64_t, Transaction*>& Registry() {
-  static auto* live = new std::map<uint64_t, Transaction*>;
-  return *live;
+// Live transactions by id, for the file driver (journal_vfd.h). Never
+// destroyed: HDF5 closes its files at exit, after static destructors.
+struct TransactionRegistry {
+  Mutex mu;
+  std::map<uint64_t, Transaction*> live GUARDED_BY(mu);
+};
+TransactionRegistry& Registry() {
+  static auto* registry = new TransactionRegistry;
+  return *registry;
 }
 
 }  // namespace
 
 Transaction* Transaction::Find(uint64_t id) {
-  std::lock_guard<std::mutex> lock(RegistryMutex());
-  auto it = Registry().find(id);
-  return it == Registry().end() ? nullptr : it->second;
+  TransactionRegistry& registry = Registry();
+  MutexLock lock(&registry.mu);
+  auto it = registry.live.find(id);
+  return it == registry.live.end() ? nullptr : it->second;
 }
 
 Transaction::Transaction(std::string path, Fd fd, uint64_t base)
     : path_(std::move(path)), fd_(std::move(fd)), base_(base), size_(base) {
   static std::atomic<uint64_t> next_id{1};
   id_ = next_id++;
-  std::lock_guard<std::mutex> lock(RegistryMutex());
-  Registry()[id_] = this;
+  TransactionRegistry& registry = Registry();
+  MutexLock lock(&registry.mu);
+  registry.live[id_] = this;
 }
 
 Result<std::unique_ptr<Transaction>> Transaction::Begin(const std::string& path) {
@@ -153,8 +158,9 @@ Result<std::unique_ptr<Transaction>> Transaction::Begin(const std::string& path)
 
 Transaction::~Transaction() {
   {
-    std::lock_guard<std::mutex> lock(RegistryMutex());
-    Registry().erase(id_);
+    TransactionRegistry& registry = Registry();
+    MutexLock lock(&registry.mu);
+    registry.live.erase(id_);
   }
   // An abort that fails leaves the journal, and the next open rolls the
   // file back by it: nothing more to do here.

@@ -1,5 +1,7 @@
 #include "journal/journal_vfd.h"
 
+#include "util/mutex.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -207,9 +209,9 @@ H5FD_class_t MakeClass() {
 }
 
 Result<hid_t> DriverId() {
-  static std::mutex mu;
+  static Mutex mu;
   static hid_t id = H5I_INVALID_HID;
-  std::lock_guard<std::mutex> lock(mu);
+  MutexLock lock(&mu);
   if (id < 0) {
     static const H5FD_class_t cls = MakeClass();
     id = H5FDregister(&cls);

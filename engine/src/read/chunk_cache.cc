@@ -15,7 +15,7 @@ uint64_t ChunkCache::NewOwner() {
 }
 
 ChunkCache::Chunk ChunkCache::Find(uint64_t owner, uint64_t chunk) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = index_.find(Key{owner, chunk});
   if (it == index_.end()) return nullptr;
   lru_.splice(lru_.begin(), lru_, it->second);
@@ -24,7 +24,7 @@ ChunkCache::Chunk ChunkCache::Find(uint64_t owner, uint64_t chunk) {
 
 void ChunkCache::Insert(uint64_t owner, uint64_t chunk, Chunk bytes) {
   if (!bytes || bytes->size() > capacity_) return;
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   Key key{owner, chunk};
   if (auto it = index_.find(key); it != index_.end()) {
     bytes_ -= it->second->second->size();
@@ -43,7 +43,7 @@ void ChunkCache::Insert(uint64_t owner, uint64_t chunk, Chunk bytes) {
 }
 
 uint64_t ChunkCache::bytes() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return bytes_;
 }
 

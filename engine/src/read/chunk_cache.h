@@ -1,3 +1,4 @@
+#include "util/mutex.h"
 // Decoded chunks of compressed raw_data, shared by every reader of the
 // process and bounded in bytes: reading a compressed dataset in 128 KiB
 // requests decodes each chunk once, not once per request, and memory stays
@@ -11,7 +12,6 @@
 #include <cstdint>
 #include <list>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 
@@ -43,10 +43,10 @@ class ChunkCache {
   using Lru = std::list<std::pair<Key, Chunk>>;  // most recent first
 
   const uint64_t capacity_;
-  mutable std::mutex mu_;  // guards everything below
-  Lru lru_;
-  std::unordered_map<Key, Lru::iterator, KeyHash> index_;
-  uint64_t bytes_ = 0;
+  mutable Mutex mu_;
+  Lru lru_ GUARDED_BY(mu_);
+  std::unordered_map<Key, Lru::iterator, KeyHash> index_ GUARDED_BY(mu_);
+  uint64_t bytes_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace vh5

@@ -30,7 +30,7 @@ Result<std::shared_ptr<FileCore>> FileCore::Open(const std::string& path,
 }
 
 Result<std::shared_ptr<RawData>> FileCore::Raw(const std::string& raw_path) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = raw_.find(raw_path);
   if (it != raw_.end()) return it->second;
   DiskReadLock disk(disk_mu);
@@ -41,7 +41,7 @@ Result<std::shared_ptr<RawData>> FileCore::Raw(const std::string& raw_path) {
 }
 
 void FileCore::ForgetRawData() {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   raw_.clear();
 }
 

@@ -6,7 +6,6 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <shared_mutex>
 #include <string>
 
@@ -14,6 +13,7 @@
 #include "hdf5/h5_handle.h"
 #include "read/raw_data.h"
 #include "util/fd.h"
+#include "util/mutex.h"
 
 namespace vh5 {
 
@@ -42,8 +42,8 @@ struct FileCore {
   void ForgetRawData();
 
  private:
-  std::mutex mu_;  // guards raw_
-  std::map<std::string, std::shared_ptr<RawData>> raw_;
+  Mutex mu_;
+  std::map<std::string, std::shared_ptr<RawData>> raw_ GUARDED_BY(mu_);
 };
 
 }  // namespace vh5

@@ -271,7 +271,7 @@ Status RawData::CheckStrings(const uint64_t* start, const uint64_t* count) const
     const ChunkIndex::Entry* entry = index_->Find(origin.data());
     bool checked = entry == nullptr;  // not stored: the fill value, checked with the header
     if (!checked) {
-      std::lock_guard<std::mutex> lock(checked_mu_);
+      MutexLock lock(&checked_mu_);
       checked = checked_chunks_.count(entry->offset) > 0;
     }
     if (!checked) {
@@ -294,7 +294,7 @@ Status RawData::CheckStrings(const uint64_t* start, const uint64_t* count) const
           std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(decoded.data()),
                                    decoded.size()),
           1));
-      std::lock_guard<std::mutex> lock(checked_mu_);
+      MutexLock lock(&checked_mu_);
       checked_chunks_.insert(entry->offset);
     }
   } while (NextInBox(at, first, last));

@@ -16,7 +16,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <shared_mutex>
@@ -29,6 +28,7 @@
 #include "hdf5/h5_handle.h"
 #include "read/chunk_cache.h"
 #include "util/fd.h"
+#include "util/mutex.h"
 #include "vh5/status.h"
 
 namespace vh5 {
@@ -102,8 +102,8 @@ class RawData {
   FilterPipeline pipeline_;
   uint64_t cache_owner_ = ChunkCache::NewOwner();
   std::shared_ptr<ObjectChecker> checker_;  // nullptr: HDF5 reads unchecked
-  mutable std::mutex checked_mu_;
-  mutable std::set<uint64_t> checked_chunks_;  // by file offset; guarded by checked_mu_
+  mutable Mutex checked_mu_;
+  mutable std::set<uint64_t> checked_chunks_ GUARDED_BY(checked_mu_);  // by file offset
 };
 
 }  // namespace vh5

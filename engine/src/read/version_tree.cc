@@ -120,7 +120,7 @@ Result<std::shared_ptr<const Dataset>> VersionTree::OpenDataset(std::string_view
   VH5_ASSIGN_OR_RETURN(const Node* node, Find(path));
   if (node->kind != NodeKind::kDataset) return Status::IsADirectory(Context(path));
   std::string key = Normalize(path);
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = datasets_.find(key);
   if (it != datasets_.end()) return it->second;
   std::string full = layout::VersionPath(info_.name, key);

@@ -3,12 +3,12 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "read/file_core.h"
+#include "util/mutex.h"
 #include "vh5/version.h"
 
 namespace vh5 {
@@ -45,8 +45,8 @@ class VersionTree final : public Version {
   VersionInfo info_;
   std::unordered_map<std::string, Node> nodes_;  // by path; "" is the root
 
-  mutable std::mutex mu_;  // guards datasets_
-  mutable std::unordered_map<std::string, std::shared_ptr<const Dataset>> datasets_;
+  mutable Mutex mu_;
+  mutable std::unordered_map<std::string, std::shared_ptr<const Dataset>> datasets_ GUARDED_BY(mu_);
 };
 
 }  // namespace vh5
