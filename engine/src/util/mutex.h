@@ -1,8 +1,8 @@
 // A mutex the thread safety analysis knows (thread_annotations.h), and its
-// RAII holder. (A file's disk lock, FileCore::disk_mu, stays a
-// std::shared_mutex: it guards the file's bytes, not members.) A member that a mutex guards
-// says so with GUARDED_BY(mu_); clang then refuses code that touches it
-// without holding mu_.
+// RAII holder. A member that a mutex guards says so with GUARDED_BY(mu_);
+// clang then refuses code that touches it without holding mu_. (A file's
+// disk lock, FileCore::disk_mu, stays a std::shared_mutex: it guards the
+// file's bytes, not members.)
 #pragma once
 
 #include <mutex>
