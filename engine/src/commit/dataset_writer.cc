@@ -470,30 +470,18 @@ class DatasetWriter {
       H5Pset_fill_value(dcpl.get(), type_.get(), fill_.data());
     // An empty dataset has no mapping; the Python library stores it plainly.
     if (without_mappings) {
-      H5Pset_layout(dcpl.get(), H5D_VIRTUAL);
-      H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_LATE);  // what H5Pset_virtual sets
+      h5::SetVirtualLayoutWithoutMappings(dcpl.get());
     } else if (elements_ > 0) {
       h5::Handle raw_space(H5Dget_space(raw_.get()));
-      std::vector<hsize_t> ones(rank, 1);
+      std::vector<uint64_t> sstart(rank, 0);
       for (const Mapping& m : mappings_) {
-        std::vector<hsize_t> vstart(m.origin.begin(), m.origin.end());
-        std::vector<hsize_t> block(m.extent.begin(), m.extent.end());
-        std::vector<hsize_t> sstart(rank, 0);
-        sstart[0] = static_cast<hsize_t>(m.raw_start);
-        h5::Handle vspace(H5Scopy(space.get()));
-        h5::Handle sspace(H5Scopy(raw_space.get()));
-        if (H5Sselect_hyperslab(vspace.get(), H5S_SELECT_SET, vstart.data(), nullptr, ones.data(),
-                                block.data()) < 0 ||
-            H5Sselect_hyperslab(sspace.get(), H5S_SELECT_SET, sstart.data(), nullptr, ones.data(),
-                                block.data()) < 0 ||
-            H5Pset_virtual(dcpl.get(), vspace.get(), ".", raw_path_.c_str(), sspace.get()) < 0)
-          return h5::Error(ds_.path + ": cannot map a chunk");
+        sstart[0] = static_cast<uint64_t>(m.raw_start);
+        VH5_RETURN_IF_ERROR(h5::MapVirtualBox(dcpl.get(), space.get(), m.origin, m.extent,
+                                              raw_path_, raw_space.get(), sstart)
+                                .WithContext(ds_.path));
       }
-      if (mappings_.empty()) {
-        // Every chunk is fill: a virtual layout needs no mapping at all.
-        H5Pset_layout(dcpl.get(), H5D_VIRTUAL);
-        H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_LATE);  // what H5Pset_virtual sets
-      }
+      // Every chunk is fill: a virtual layout needs no mapping at all.
+      if (mappings_.empty()) h5::SetVirtualLayoutWithoutMappings(dcpl.get());
     }
     h5::Handle lcpl = h5::IntermediateGroups();
     h5::Handle dataset(H5Dcreate2(version_group_, ds_.path.c_str(), type_.get(), space.get(),

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "format/dataset_messages.h"
 #include "hdf5/h5_handle.h"
 #include "vh5/shape.h"
 
@@ -90,7 +91,7 @@ void ChunkMap::Add(uint32_t source, const uint64_t* vstart, const uint64_t* vcou
                    const uint64_t* sstart) {
   size_t rank = shape_.size();
   // Clip to the dataset, then split along the chunk grid.
-  uint64_t lo[32], hi[32], first_cell[32], last_cell[32], cell[32];
+  uint64_t lo[kMaxRank], hi[kMaxRank], first_cell[kMaxRank], last_cell[kMaxRank], cell[kMaxRank];
   for (size_t d = 0; d < rank; ++d) {
     lo[d] = vstart[d];
     hi[d] = vstart[d] + std::min(vcount[d], shape_[d] - std::min(shape_[d], vstart[d]));
@@ -124,7 +125,7 @@ Result<ChunkMap> ChunkMap::Parse(hid_t dcpl, const std::vector<uint64_t>& shape,
                                  const std::vector<uint64_t>& cell_dims) {
   VH5_ASSIGN_OR_RETURN(ChunkMap map, Empty(shape, cell_dims));
   size_t rank = shape.size();
-  if (rank > 32) return Status::Unsupported("a rank over 32");
+  if (rank > kMaxRank) return Status::Unsupported("a rank over 32");
   VH5_ASSIGN_OR_RETURN(std::vector<VirtualMapping> mappings, ReadVirtualMappings(dcpl, rank));
   map.pieces_.reserve(mappings.size());
   map.coords_.reserve(mappings.size() * 3 * rank);
@@ -143,7 +144,7 @@ Result<ChunkMap> ChunkMap::FromMappings(const MappingList& mappings,
                                         const std::vector<uint64_t>& cell_dims) {
   VH5_ASSIGN_OR_RETURN(ChunkMap map, Empty(shape, cell_dims));
   if (mappings.rank != shape.size()) return Status::Corruption("mappings of another rank");
-  if (shape.size() > 32) return Status::Unsupported("a rank over 32");
+  if (shape.size() > kMaxRank) return Status::Unsupported("a rank over 32");
   map.pieces_.reserve(mappings.entries.size());
   map.coords_.reserve(mappings.entries.size() * 3 * shape.size());
   std::vector<uint32_t> index;  // mappings.sources[i] -> map.sources_

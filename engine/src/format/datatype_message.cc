@@ -5,13 +5,13 @@
 #include <string>
 #include <vector>
 
+#include "format/dataset_messages.h"
 #include "util/byte_decoder.h"
 
 namespace vh5 {
 namespace {
 
-constexpr int kMaxDepth = 16;      // nesting of compound, enum, vlen and array types
-constexpr unsigned kMaxRank = 32;  // H5S_MAX_RANK
+constexpr int kMaxDepth = 16;  // nesting of compound, enum, vlen and array types
 
 enum Class : uint8_t {
   kFixed = 0,

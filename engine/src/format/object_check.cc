@@ -13,17 +13,6 @@
 namespace vh5 {
 namespace {
 
-// Message types checked here besides those object_header.h names.
-constexpr uint16_t kLinkInfoMessage = 0x0002;
-constexpr uint16_t kLinkMessage = 0x0006;
-constexpr uint16_t kExternalFilesMessage = 0x0007;
-constexpr uint16_t kGroupInfoMessage = 0x000A;
-constexpr uint16_t kFilterPipelineMessage = 0x000B;
-constexpr uint16_t kAttributeMessage = 0x000C;
-constexpr uint16_t kSymbolTableMessage = 0x0011;
-constexpr uint16_t kAttributeInfoMessage = 0x0015;
-constexpr uint16_t kRefCountMessage = 0x0016;
-
 // Committed datatypes may themselves be described by shared messages.
 constexpr int kMaxSharedDepth = 4;
 

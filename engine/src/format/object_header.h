@@ -17,13 +17,22 @@
 
 namespace vh5 {
 
-// Message types the engine reads.
+// Message types the engine reads or checks.
 inline constexpr uint16_t kDataspaceMessage = 0x0001;
+inline constexpr uint16_t kLinkInfoMessage = 0x0002;
 inline constexpr uint16_t kDatatypeMessage = 0x0003;
 inline constexpr uint16_t kOldFillValueMessage = 0x0004;
 inline constexpr uint16_t kFillValueMessage = 0x0005;
+inline constexpr uint16_t kLinkMessage = 0x0006;
+inline constexpr uint16_t kExternalFilesMessage = 0x0007;
 inline constexpr uint16_t kLayoutMessage = 0x0008;
+inline constexpr uint16_t kGroupInfoMessage = 0x000A;
+inline constexpr uint16_t kFilterPipelineMessage = 0x000B;
+inline constexpr uint16_t kAttributeMessage = 0x000C;
 inline constexpr uint16_t kContinuationMessage = 0x0010;
+inline constexpr uint16_t kSymbolTableMessage = 0x0011;
+inline constexpr uint16_t kAttributeInfoMessage = 0x0015;
+inline constexpr uint16_t kRefCountMessage = 0x0016;
 
 // Bit 1 of a message's flags: the message lives elsewhere (shared message
 // table or a committed datatype) and the bytes here only point at it.

@@ -3,13 +3,13 @@
 #include <algorithm>
 #include <cstring>
 
+#include "format/dataset_messages.h"
 #include "util/byte_decoder.h"
 #include "util/checksum.h"
 
 namespace vh5 {
 namespace {
 
-constexpr uint32_t kMaxRank = 32;  // H5S_MAX_RANK
 constexpr uint64_t kUnlimited = ~uint64_t{0};
 
 // Serialized selection types (H5S_sel_type).

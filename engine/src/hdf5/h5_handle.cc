@@ -91,6 +91,28 @@ Handle IntermediateGroups() {
   return lcpl;
 }
 
+Status MapVirtualBox(hid_t dcpl, hid_t space, const std::vector<uint64_t>& vstart,
+                     const std::vector<uint64_t>& count, const std::string& source,
+                     hid_t source_space, const std::vector<uint64_t>& sstart) {
+  std::vector<hsize_t> v(vstart.begin(), vstart.end()), s(sstart.begin(), sstart.end());
+  std::vector<hsize_t> block(count.begin(), count.end()), ones(count.size(), 1);
+  Handle vspace(H5Scopy(space));
+  Handle sspace(H5Scopy(source_space));
+  if (!vspace || !sspace ||
+      H5Sselect_hyperslab(vspace.get(), H5S_SELECT_SET, v.data(), nullptr, ones.data(),
+                          block.data()) < 0 ||
+      H5Sselect_hyperslab(sspace.get(), H5S_SELECT_SET, s.data(), nullptr, ones.data(),
+                          block.data()) < 0 ||
+      H5Pset_virtual(dcpl, vspace.get(), ".", source.c_str(), sspace.get()) < 0)
+    return Error("cannot map a chunk");
+  return Status::OK();
+}
+
+void SetVirtualLayoutWithoutMappings(hid_t dcpl) {
+  H5Pset_layout(dcpl, H5D_VIRTUAL);
+  H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_LATE);  // what H5Pset_virtual sets
+}
+
 Result<Fd> OpenReadOnlyDescriptor(hid_t file) {
   ssize_t len = H5Fget_name(file, nullptr, 0);
   if (len < 0) return Error("cannot name the file");

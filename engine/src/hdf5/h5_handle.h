@@ -64,6 +64,17 @@ void RegisterLzfFilter();
 // Link creation properties that create missing intermediate groups.
 Handle IntermediateGroups();
 
+// Virtual dataset creation properties (`dcpl`): maps the box at `vstart`
+// of extents `count` in the virtual dataset of dataspace `space` onto the
+// box at `sstart` of the same extents in dataset `source` of this file,
+// whose dataspace is `source_space`.
+Status MapVirtualBox(hid_t dcpl, hid_t space, const std::vector<uint64_t>& vstart,
+                     const std::vector<uint64_t>& count, const std::string& source,
+                     hid_t source_space, const std::vector<uint64_t>& sstart);
+// The same layout with no mapping at all (every element the fill value),
+// as H5Pset_virtual leaves it but for the mappings.
+void SetVirtualLayoutWithoutMappings(hid_t dcpl);
+
 // A read-only descriptor of the file HDF5 has open as `file`, opened anew by
 // its name.
 Result<Fd> OpenReadOnlyDescriptor(hid_t file);

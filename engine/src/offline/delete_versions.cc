@@ -344,24 +344,13 @@ class Deleter {
     for (const VirtualMapping& m : old.mappings) {
       auto slot = p.slot_of.find(Box{m.sstart, m.scount});
       if (slot == p.slot_of.end()) return Status::Corruption("a mapping the plan did not keep");
-      std::vector<hsize_t> vstart(m.vstart.begin(), m.vstart.end());
-      std::vector<hsize_t> block(m.vcount.begin(), m.vcount.end());
-      std::vector<hsize_t> sstart(rank, 0), ones(rank, 1);
+      std::vector<uint64_t> sstart(rank, 0);
       sstart[0] = slot->second * p.chunks[0];
-      h5::Handle vspace(H5Scopy(space.get()));
-      h5::Handle sspace(H5Scopy(raw_space.get()));
-      if (H5Sselect_hyperslab(vspace.get(), H5S_SELECT_SET, vstart.data(), nullptr, ones.data(),
-                              block.data()) < 0 ||
-          H5Sselect_hyperslab(sspace.get(), H5S_SELECT_SET, sstart.data(), nullptr, ones.data(),
-                              block.data()) < 0 ||
-          H5Pset_virtual(dcpl.get(), vspace.get(), ".", p.raw_path.c_str(), sspace.get()) < 0)
-        return h5::Error("cannot map a chunk");
+      VH5_RETURN_IF_ERROR(h5::MapVirtualBox(dcpl.get(), space.get(), m.vstart, m.vcount, p.raw_path,
+                                            raw_space.get(), sstart));
     }
-    if (old.mappings.empty()) {
-      // Every chunk is fill: a virtual layout with no mapping, as vh5fs writes it.
-      H5Pset_layout(dcpl.get(), H5D_VIRTUAL);
-      H5Pset_alloc_time(dcpl.get(), H5D_ALLOC_TIME_LATE);
-    }
+    // Every chunk is fill: a virtual layout with no mapping, as vh5fs writes it.
+    if (old.mappings.empty()) h5::SetVirtualLayoutWithoutMappings(dcpl.get());
     size_t slash = full.rfind('/');
     std::string parent_path = full.substr(0, slash), name = full.substr(slash + 1);
     std::string tmp = "_tmp_" + name;
