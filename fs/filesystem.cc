@@ -591,8 +591,6 @@ int Filesystem::Commit(const std::string& name) {
     return Fail(s);
   }
   LogInfo("committed version " + name + " of " + file_->path());
-  // Tests only: a crash between the commit and the clearing of its state.
-  if (std::getenv("VH5FS_TEST_EXIT_AFTER_COMMIT")) ::_exit(99);
   // A fresh staging/ mirrors the (possibly new) current version.
   int err = 0;
   std::shared_ptr<const vh5::Version> base = CurrentVersion(&err);

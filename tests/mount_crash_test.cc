@@ -63,7 +63,7 @@ Outcome CommitAndKill(const fs::path& base, const fs::path& file, int step, int 
   Outcome out;
   {
     if (step > 0) ::setenv("VH5_TEST_CRASH_AT_STEP", std::to_string(step).c_str(), 1);
-    Mount mount(file);
+    Mount mount(file, {}, CrashableVh5fsBinary());
     ::unsetenv("VH5_TEST_CRASH_AT_STEP");
     StageChanges(mount.root() / "staging");
     std::thread killer;

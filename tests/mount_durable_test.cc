@@ -263,7 +263,7 @@ BOOST_AUTO_TEST_CASE(a_crash_right_after_a_commit_does_not_bring_the_changes_bac
   std::map<std::string, std::string> staged;
   {
     ::setenv("VH5FS_TEST_EXIT_AFTER_COMMIT", "1", 1);
-    auto mount = std::make_unique<Mount>(file);
+    auto mount = std::make_unique<Mount>(file, std::vector<std::string>{}, CrashableVh5fsBinary());
     ::unsetenv("VH5FS_TEST_EXIT_AFTER_COMMIT");
     fs::path staging = mount->root() / "staging";
     WriteFile(staging / "new", Pattern(30, 2 << 20));

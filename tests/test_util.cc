@@ -235,10 +235,10 @@ void CheckMountRefused(const fs::path& file, const std::string& why, const std::
   }
 }
 
-Mount::Mount(const fs::path& file, std::vector<std::string> extra_args) {
+Mount::Mount(const fs::path& file, std::vector<std::string> extra_args, const std::string& binary) {
   mountpoint_ = dir_.path() / "mnt";
   fs::create_directory(mountpoint_);
-  std::vector<std::string> argv = {Vh5fsBinary(), file.string(), mountpoint_.string(), "-f"};
+  std::vector<std::string> argv = {binary, file.string(), mountpoint_.string(), "-f"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   fs::path log = dir_.path() / "vh5fs.log";
   child_ = Spawn(argv, dir_.path() / "vh5fs.out", log);
@@ -388,5 +388,6 @@ std::string FromEnv(const char* name, const char* built) {
 
 std::string Vh5fsBinary() { return FromEnv("VH5FS_BINARY", VH5FS_BINARY); }
 std::string Vh5Binary() { return FromEnv("VH5_BINARY", VH5_BINARY); }
+std::string CrashableVh5fsBinary() { return CRASHABLE_VH5FS_BINARY; }
 
 }  // namespace vh5test

@@ -87,11 +87,19 @@ void SetX(const fs::path& path, const std::string& name, const std::string& valu
 std::optional<std::string> GetXattr(const fs::path& path, const std::string& name);
 std::vector<std::string> ListXattrs(const fs::path& path);
 
+// The binaries built with the tests; $VH5FS_BINARY / $VH5_BINARY override them.
+std::string Vh5fsBinary();
+std::string Vh5Binary();
+// vh5fs with crash points armed from the environment (tests/crashable_vh5fs.cc).
+std::string CrashableVh5fsBinary();
+
 // vh5fs FILE MOUNTPOINT -f in a child process; the destructor unmounts, reaps
-// the child and removes the mount point, even when a test failed.
+// the child and removes the mount point, even when a test failed. `binary`:
+// the vh5fs to run (CrashableVh5fsBinary() for tests that arm crash points).
 class Mount {
  public:
-  explicit Mount(const fs::path& file, std::vector<std::string> extra_args = {});
+  explicit Mount(const fs::path& file, std::vector<std::string> extra_args = {},
+                 const std::string& binary = Vh5fsBinary());
   ~Mount();
   Mount(const Mount&) = delete;
   Mount& operator=(const Mount&) = delete;
@@ -163,9 +171,5 @@ void Isolated(const std::function<void()>& checks);
 // Runs `vh5 verify` on `file`: fails the test, with verify's report, unless
 // every invariant of the format holds.
 void VerifyClean(const fs::path& file);
-
-// The binaries built with the tests; $VH5FS_BINARY / $VH5_BINARY override them.
-std::string Vh5fsBinary();
-std::string Vh5Binary();
 
 }  // namespace vh5test

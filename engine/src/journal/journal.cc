@@ -14,6 +14,7 @@
 
 #include "format/file_layout.h"
 #include "util/byte_decoder.h"
+#include "util/crash_point.h"
 #include "util/mutex.h"
 #include "util/posix_file.h"
 
@@ -23,7 +24,6 @@ namespace {
 constexpr char kMagic[8] = {'V', 'H', '5', 'J', 'R', 'N', 'L', '1'};
 constexpr size_t kHeaderBytes = 8 + 8 + 4;
 
-std::atomic<int> g_crash_at_step{0};
 std::atomic<int> g_last_steps{0};
 
 uint64_t GetLe(const char* p, size_t n) {
@@ -38,14 +38,13 @@ uint32_t Crc(const char* p, size_t n, uint32_t crc = 0) {
 
 }  // namespace
 
-void Transaction::CrashAtStepForTesting(int step) { g_crash_at_step = step; }
+void Transaction::CrashAtStepForTesting(int step) { crash::Arm(crash::Point::kJournalStep, step); }
 
 int Transaction::LastStepsForTesting() { return g_last_steps; }
 
 void Transaction::Step() {
   ++step_;
-  int crash_at = g_crash_at_step.load();
-  if (crash_at > 0 && step_ == crash_at) ::_exit(99);
+  crash::Reach(crash::Point::kJournalStep, step_);
 }
 
 Status Transaction::Recover(const std::string& path, bool* recovered) {
@@ -123,12 +122,6 @@ Transaction::Transaction(std::string path, Fd fd, uint64_t base)
 }
 
 Result<std::unique_ptr<Transaction>> Transaction::Begin(const std::string& path) {
-  static const bool from_environment = [] {
-    const char* step = std::getenv("VH5_TEST_CRASH_AT_STEP");
-    if (step != nullptr && g_crash_at_step == 0) g_crash_at_step = std::atoi(step);
-    return true;
-  }();
-  (void)from_environment;
   Fd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
   if (!fd.valid()) return ErrnoStatus(path + ": cannot open for writing");
   struct stat st;

@@ -74,9 +74,7 @@ class Transaction {
   // Tests only: a transaction exits the process (_exit(99)) on reaching
   // step `step`, as a kill at that point would. Steps count from 1 over
   // every write and truncation HDF5 makes, then Apply()'s journal writes,
-  // fsyncs, writes in place, truncation and unlink. The environment
-  // variable VH5_TEST_CRASH_AT_STEP sets it in a process that never calls
-  // this (a vh5fs under test).
+  // fsyncs, writes in place, truncation and unlink (util/crash_point.h).
   static void CrashAtStepForTesting(int step);
   // Tests only: the steps the last finished transaction took.
   static int LastStepsForTesting();

@@ -22,6 +22,7 @@
 #include "staging/staged_content.h"
 #include "staging/staging_node.h"
 #include "staging/staging_records.h"
+#include "util/crash_point.h"
 #include "util/fd.h"
 #include "util/posix_file.h"
 #include "vh5/staging.h"
@@ -519,6 +520,7 @@ Status Staging::BeginCommit(NewVersion* version) {
 }
 
 Status Staging::EndCommit(bool committed, std::shared_ptr<const Version> new_base) {
+  if (committed) crash::Reach(crash::Point::kAfterCommit);
   if (!committed) {
     if (committing_.empty()) return Status::OK();
     committing_.clear();
