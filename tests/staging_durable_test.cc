@@ -160,10 +160,10 @@ void ChangeEverything(vh5::Staging& s) {
   ok(s.CreateDataset("newg/d"));
   ok(s.Write("newg/d", 0, Pattern(3, 3 * 65536 + 400)).status());
   ok(s.Flush("newg/d"));
-  ok(s.SetMetadata("newg/d", "chunks", "1000"));
-  ok(s.SetMetadata("newg/d", "compression", "gzip:4"));
-  ok(s.SetMetadata("newg/d", "dtype", "<i4"));
-  ok(s.SetMetadata("newg/d", "fillvalue", "-7"));
+  ok(s.SetChunks("newg/d", {1000}));
+  ok(s.SetCompression("newg/d", "gzip:4"));
+  ok(s.SetDtype("newg/d", "<i4"));
+  ok(s.SetFillValue("newg/d", "-7"));
   ok(s.SetAttributeText("newg/d", "scale", "2.5"));
   ok(s.SetAttributeType("newg/d", "scale", "<f8"));
   // A refused partial row: the content stays at its last close.
@@ -192,7 +192,7 @@ void ChangeEverything(vh5::Staging& s) {
   ok(s.RemoveAttribute("sub2", "desc"));
   ok(s.SetAttributeText("", "note", "root attribute"));
   // A trailing dimension resized: the elements move, a new content.
-  ok(s.SetMetadata("sub2/grid", "shape", "7,6"));
+  ok(s.SetShape("sub2/grid", {7, 6}));
   ok(s.Write("sub2/grid", 0, std::string(24, '\x11')).status());
   ok(s.Flush("sub2/grid"));
   // Strings: whole lines.

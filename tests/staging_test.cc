@@ -155,17 +155,16 @@ BOOST_AUTO_TEST_CASE(a_new_file_takes_its_metadata_from_xattrs) {
     BOOST_TEST_REQUIRE(s.Flush("sub/matrix").ok());
     BOOST_TEST(s.Info("sub/matrix")->dtype.numpy == "|u1");
     // cp -a sets them in listxattr order: chunks before dtype and shape.
-    BOOST_TEST_REQUIRE(s.SetMetadata("sub/matrix", "chunks", "2,2").ok());
-    BOOST_TEST_REQUIRE(s.SetMetadata("sub/matrix", "compression", "gzip:4").ok());
-    BOOST_TEST_REQUIRE(s.SetMetadata("sub/matrix", "dtype", "<f8").ok());
-    BOOST_TEST_REQUIRE(s.SetMetadata("sub/matrix", "fillvalue", "-1.5").ok());
-    BOOST_TEST_REQUIRE(s.SetMetadata("sub/matrix", "shape", "3,4").ok());
-    BOOST_TEST(s.SetMetadata("sub/matrix", "shape", "5,5").ok());  // a resize keeps elements
-    BOOST_TEST_REQUIRE(s.SetMetadata("sub/matrix", "shape", "3,4").ok());
-    BOOST_TEST(s.SetMetadata("sub/matrix", "dtype", "<f4").code() == vh5::Status::Code::kOk);
-    BOOST_TEST_REQUIRE(s.SetMetadata("sub/matrix", "dtype", "<f8").ok());
-    BOOST_TEST(s.SetMetadata("sub/matrix", "dtype", "|S5").code() ==
-               vh5::Status::Code::kInvalidArgument);
+    BOOST_TEST_REQUIRE(s.SetChunks("sub/matrix", {2, 2}).ok());
+    BOOST_TEST_REQUIRE(s.SetCompression("sub/matrix", "gzip:4").ok());
+    BOOST_TEST_REQUIRE(s.SetDtype("sub/matrix", "<f8").ok());
+    BOOST_TEST_REQUIRE(s.SetFillValue("sub/matrix", "-1.5").ok());
+    BOOST_TEST_REQUIRE(s.SetShape("sub/matrix", {3, 4}).ok());
+    BOOST_TEST(s.SetShape("sub/matrix", {5, 5}).ok());  // a resize keeps elements
+    BOOST_TEST_REQUIRE(s.SetShape("sub/matrix", {3, 4}).ok());
+    BOOST_TEST(s.SetDtype("sub/matrix", "<f4").code() == vh5::Status::Code::kOk);
+    BOOST_TEST_REQUIRE(s.SetDtype("sub/matrix", "<f8").ok());
+    BOOST_TEST(s.SetDtype("sub/matrix", "|S5").code() == vh5::Status::Code::kInvalidArgument);
     BOOST_TEST_REQUIRE(s.SetAttributeText("sub/matrix", "scale", "2.5").ok());
     BOOST_TEST_REQUIRE(s.SetAttributeType("sub/matrix", "scale", "<f8").ok());
     BOOST_TEST_REQUIRE(
@@ -207,8 +206,8 @@ BOOST_AUTO_TEST_CASE(close_refuses_partial_rows_and_keeps_the_last_valid_content
   BOOST_TEST(s.Info("sub/grid")->shape == (std::vector<uint64_t>{8, 4}));
   std::string grown = ReadStaged(s, "sub/grid");
   BOOST_TEST(grown.substr(96) == std::string(32, '\0'));
-  BOOST_TEST(s.SetMetadata("sub/grid", "dtype", "<i8").code() == vh5::Status::Code::kUnsupported);
-  BOOST_TEST(s.SetMetadata("sub/grid", "chunks", "4,4").code() == vh5::Status::Code::kUnsupported);
+  BOOST_TEST(s.SetDtype("sub/grid", "<i8").code() == vh5::Status::Code::kUnsupported);
+  BOOST_TEST(s.SetChunks("sub/grid", {4, 4}).code() == vh5::Status::Code::kUnsupported);
   // Variable-length strings: whole lines only.
   BOOST_TEST_REQUIRE(s.Write("names", 6, "d\ne").ok());
   BOOST_TEST(s.Flush("names").code() == vh5::Status::Code::kInvalidArgument);
@@ -324,7 +323,7 @@ BOOST_AUTO_TEST_CASE(rows_added_or_removed_rehash_only_the_edge_chunks) {
   {
     auto f = OpenWritable(file);
     vh5::Staging s(Open(*f, "grown"));
-    BOOST_TEST_REQUIRE(s.SetMetadata("values", "shape", "950").ok());
+    BOOST_TEST_REQUIRE(s.SetShape("values", {950}).ok());
     shrunk = ReadStaged(s, "values");
     BOOST_TEST_REQUIRE(Commit(*f, s, "shrunk").ok());
   }
@@ -347,13 +346,13 @@ BOOST_AUTO_TEST_CASE(resizing_a_trailing_dimension_keeps_every_element_in_place)
   {
     auto f = OpenWritable(file);
     vh5::Staging s(Open(*f, "base"));
-    BOOST_TEST_REQUIRE(s.SetMetadata("sub/grid", "shape", "7,5").ok());
+    BOOST_TEST_REQUIRE(s.SetShape("sub/grid", {7, 5}).ok());
     wide = ReadStaged(s, "sub/grid");
     BOOST_TEST_REQUIRE(wide.size() == 7u * 5 * 4);
     for (uint64_t r = 0; r < 7; ++r)
       for (uint64_t c = 0; c < 5; ++c)
         BOOST_TEST(grid(wide, r, c, 5) == (r < 6 && c < 4 ? static_cast<int32_t>(r * 4 + c) : 0));
-    BOOST_TEST_REQUIRE(s.SetMetadata("sub/grid", "shape", "3,3").ok());
+    BOOST_TEST_REQUIRE(s.SetShape("sub/grid", {3, 3}).ok());
     narrow = ReadStaged(s, "sub/grid");
     BOOST_TEST_REQUIRE(narrow.size() == 3u * 3 * 4);
     for (uint64_t r = 0; r < 3; ++r)

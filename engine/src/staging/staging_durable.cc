@@ -20,11 +20,10 @@
 #include "staging/record_log.h"
 #include "staging/scratch_file.h"
 #include "staging/staged_content.h"
-#include "staging/staging_node.h"
 #include "staging/staging_records.h"
+#include "staging/staging_tree.h"
 #include "util/fd.h"
 #include "util/posix_file.h"
-#include "vh5/staging.h"
 #include "vh5/timestamp.h"
 #include "vh5/versioned_file.h"
 
@@ -188,43 +187,45 @@ Result<std::optional<std::string>> Staging::PersistedBase(const std::string& fil
   return std::optional<std::string>(header.base);
 }
 
-Staging::Staging(std::shared_ptr<const Version> base, std::string state_dir, bool mirror)
+StagingTree::StagingTree(std::shared_ptr<const Version> base, std::string state_dir, bool mirror)
     : base_(std::move(base)),
-      scratch_(std::make_shared<ScratchFile>(ScratchFile::Named{}, state_dir + kPagesName)),
       base_name_(base_ ? base_->info().name : kFirstVersionName),
-      root_(std::make_unique<Node>()),
       state_dir_(std::move(state_dir)),
       log_(std::make_unique<RecordWriter>()) {
-  if (mirror) {
-    MirrorBase();
-  } else {
-    root_->from_base = base_ != nullptr;
-    if (!base_) root_->attrs = Attributes{};
+  scratch_ = NewScratch();
+  root_ = MirrorBase(mirror ? base_ : nullptr, nullptr);
+  if (!mirror && base_) {
+    // Explicit: the replay places the base's nodes.
+    root_->from_base = true;
+    root_->attrs.reset();
   }
-  scratch_->SetReclaim([this] { return ReclaimScratch(); });
+}
+
+std::shared_ptr<ScratchFile> StagingTree::NewScratch() {
+  if (!durable()) return std::make_shared<ScratchFile>(scratch_dir_);
+  auto scratch = std::make_shared<ScratchFile>(ScratchFile::Named{}, state_dir_ + kPagesName);
+  scratch->SetReclaim([this] { return ReclaimScratch(); });
+  return scratch;
 }
 
 // A durable staging leaves its state synced; every scratch page goes with
 // the object (an unnamed file) or stays for the next Open() (a named one).
-Staging::~Staging() {
+StagingTree::~StagingTree() {
   if (durable()) (void)Sync();
-  scratch_->Abandon();
+  scratch_->Retire();
 }
 
-void Staging::Reset(std::shared_ptr<const Version> base) {
-  // The old tree's pages go with its state: nothing to punch out.
-  scratch_->Abandon();
-  root_.reset();
+void StagingTree::Reset(std::shared_ptr<const Version> base) {
+  // The old tree's pages go with its state: nothing to punch out. Detached
+  // datasets may still use them; they never touch the new state's pages.
+  scratch_->Retire();
+  std::unique_ptr<Node> new_root = MirrorBase(base, root_.get());
+  Drop(std::move(root_));  // reads what held nodes need from the old base
+  root_ = std::move(new_root);
   base_ = std::move(base);
   base_name_ = base_ ? base_->info().name : kFirstVersionName;
-  if (durable()) {
-    scratch_ = std::make_shared<ScratchFile>(ScratchFile::Named{}, state_dir_ + kPagesName);
-    scratch_->SetReclaim([this] { return ReclaimScratch(); });
-    *log_ = RecordWriter();  // no file, nothing buffered
-  } else {
-    scratch_ = std::make_shared<ScratchFile>(scratch_dir_);
-  }
-  MirrorBase();
+  scratch_ = NewScratch();
+  if (durable()) *log_ = RecordWriter();  // no file, nothing buffered
   changed_ = false;
   need_state_ = stale_ = unsynced_ = session_logged_ = dirs_unsynced_ = false;
   snapshot_bytes_ = 0;
@@ -232,7 +233,7 @@ void Staging::Reset(std::shared_ptr<const Version> base) {
   committing_timestamp_.clear();
 }
 
-void Staging::Log(uint8_t type, std::string payload) {
+void StagingTree::Log(uint8_t type, std::string payload) {
   if (!durable() || replaying_) return;
   if (ChangesTree(type)) {
     committing_.clear();
@@ -247,10 +248,11 @@ void Staging::Log(uint8_t type, std::string payload) {
   log_->Add(type, payload);
 }
 
-void Staging::LogDataset(std::string_view path, Node* node) {
-  if (!durable() || replaying_) return;
+void StagingTree::LogDataset(Node* node) {
+  // A detached node is no longer part of the state.
+  if (!durable() || replaying_ || !IsAttached(node)) return;
   DatasetRecord r;
-  r.path = std::string(path);
+  r.path = PathOf(node);
   r.info = *node->info;
   r.info.attrs.clear();
   r.is_new = node->is_new;
@@ -265,14 +267,14 @@ void Staging::LogDataset(std::string_view path, Node* node) {
   Log(static_cast<uint8_t>(RecordType::kDataset), Encode(r));
 }
 
-void Staging::LogAttributes(std::string_view path, Node* node) {
-  if (!durable() || replaying_) return;
+void StagingTree::LogAttributes(Node* node) {
+  if (!durable() || replaying_ || !IsAttached(node)) return;
   node->attrs_logged = true;
   Log(static_cast<uint8_t>(RecordType::kAttributes),
-      Encode(AttributesRecord{std::string(path), *node->attrs}));
+      Encode(AttributesRecord{PathOf(node), *node->attrs}));
 }
 
-Status Staging::Persist(Durability durability) {
+Status StagingTree::Persist(Durability durability) {
   if (!durable() || replaying_) return Status::OK();
   if (stale_) return Compact(durability);
   if (!log_->is_open()) {
@@ -285,12 +287,12 @@ Status Staging::Persist(Durability durability) {
   return Status::OK();
 }
 
-Status Staging::EnsureState() {
+Status StagingTree::EnsureState() {
   if (!durable() || replaying_ || log_->is_open()) return Status::OK();
   return stale_ ? Compact() : CreateLog();
 }
 
-Status Staging::CreateLog() {
+Status StagingTree::CreateLog() {
   if (::mkdir(state_dir_.c_str(), 0700) != 0 && errno != EEXIST)
     return ErrnoStatus("cannot create the staging state " + state_dir_);
   // Renamed into place whole: a kill part way leaves no log, so no state.
@@ -310,7 +312,7 @@ Status Staging::CreateLog() {
   return Status::OK();
 }
 
-Status Staging::WriteLog(Durability durability) {
+Status StagingTree::WriteLog(Durability durability) {
   // Not synced: a kill of the process loses none of it, and an fdatasync per
   // close(2) would cost cp -a dearly. A crash of the machine may lose it:
   // Open() then replays up to the last kSynced mark only.
@@ -358,17 +360,17 @@ Status Staging::WriteLog(Durability durability) {
   return Status::OK();
 }
 
-bool Staging::ReclaimScratch() {
+bool StagingTree::ReclaimScratch() {
   if (!durable() || replaying_ || stale_ || !log_->is_open()) return false;
   return WriteLog(Durability::kSynced).ok();
 }
 
-Status Staging::Sync() {
+Status StagingTree::Sync() {
   if (!durable()) return Status::OK();
   return Persist(Durability::kSynced);
 }
 
-Status Staging::Compact(Durability durability) {
+Status StagingTree::Compact(Durability durability) {
   // A log replaced before its replacement is durable could be lost whole
   // with a crash of the machine; a first one is only ever written, as the
   // records that follow it are (kill -9 keeps it, a restart replays its header).
@@ -457,7 +459,7 @@ Status Staging::Compact(Durability durability) {
   return Status::OK();
 }
 
-Status Staging::SetCommitTimestamp(const std::string& timestamp) {
+Status StagingTree::SetCommitTimestamp(const std::string& timestamp) {
   if (!timestamp.empty() && !ParseTimestamp(timestamp))
     return Status::InvalidArgument("staging: not a timestamp: " + timestamp);
   commit_timestamp_ = timestamp;
@@ -466,14 +468,14 @@ Status Staging::SetCommitTimestamp(const std::string& timestamp) {
   return Persist(Durability::kWritten);
 }
 
-Status Staging::SetMakeCurrent(bool make_current) {
+Status StagingTree::SetMakeCurrent(bool make_current) {
   make_current_ = make_current;
   Log(static_cast<uint8_t>(RecordType::kSettings),
       Encode(SettingsRecord{commit_timestamp_, make_current_}));
   return Persist(Durability::kWritten);
 }
 
-Status Staging::Rebase(std::shared_ptr<const Version> base) {
+Status StagingTree::Rebase(std::shared_ptr<const Version> base) {
   if (changed_) return Status::Busy("staging: rebasing while staging holds changes");
   std::string timestamp = commit_timestamp_;
   bool make_current = make_current_;
@@ -486,7 +488,7 @@ Status Staging::Rebase(std::shared_ptr<const Version> base) {
   return Compact();
 }
 
-Status Staging::Discard(bool keep_base) {
+Status StagingTree::Discard(bool keep_base) {
   Status removed = durable() ? RemoveState(state_dir_) : Status::OK();
   Reset(base_);
   commit_timestamp_.clear();
@@ -499,7 +501,7 @@ Status Staging::Discard(bool keep_base) {
   return removed;
 }
 
-Status Staging::BeginCommit(NewVersion* version) {
+Status StagingTree::BeginCommit(NewVersion* version) {
   // Fixed now, so that the record names the very version the commit makes.
   if (version->timestamp.empty()) {
     auto now = std::chrono::system_clock::now().time_since_epoch();
@@ -518,7 +520,7 @@ Status Staging::BeginCommit(NewVersion* version) {
   return Persist(Durability::kRecordsSynced);
 }
 
-Status Staging::EndCommit(bool committed, std::shared_ptr<const Version> new_base) {
+Status StagingTree::EndCommit(bool committed, std::shared_ptr<const Version> new_base) {
   if (!committed) {
     if (committing_.empty()) return Status::OK();
     committing_.clear();
@@ -534,7 +536,7 @@ Status Staging::EndCommit(bool committed, std::shared_ptr<const Version> new_bas
   return removed;
 }
 
-Status Staging::Replay(uint8_t type, const std::string& payload) {
+Status StagingTree::Replay(uint8_t type, const std::string& payload) {
   if (ChangesTree(type)) {
     committing_.clear();
     committing_timestamp_.clear();
@@ -545,34 +547,48 @@ Status Staging::Replay(uint8_t type, const std::string& payload) {
     case RecordType::kPlace: {
       PlaceRecord r;
       VH5_RETURN_IF_ERROR(Decode(payload, &r));
-      if (!r.from_base) return r.kind == NodeKind::kGroup ? Mkdir(r.path) : CreateDataset(r.path);
-      if (!base_) return Status::Corruption("a node of the base, and no base");
+      NodeId parent_id = 0;
       std::string leaf;
-      VH5_ASSIGN_OR_RETURN(Node * parent, Parent(r.path, &leaf));
+      VH5_RETURN_IF_ERROR(ResolveParent(r.path, &parent_id, &leaf));
+      if (!r.from_base) {
+        Result<NodeId> made =
+            r.kind == NodeKind::kGroup ? Mkdir(parent_id, leaf) : CreateDataset(parent_id, leaf);
+        return made.status();
+      }
+      if (!base_) return Status::Corruption("a node of the base, and no base");
+      VH5_ASSIGN_OR_RETURN(Node * parent, ParentGroup(parent_id, leaf));
       if (parent->children.count(leaf)) return Status::Corruption("/" + r.path + " placed twice");
-      auto node = std::make_unique<Node>();
-      node->kind = r.kind;
+      std::unique_ptr<Node> node = NewNode(r.kind);
       node->from_base = true;
       node->origin = r.origin;
-      parent->children.emplace(leaf, std::move(node));
+      Attach(parent, leaf, std::move(node));
       changed_ = true;
       return Status::OK();
     }
     case RecordType::kRemove: {
       PathRecord r;
       VH5_RETURN_IF_ERROR(Decode(payload, &r));
-      VH5_ASSIGN_OR_RETURN(NodeKind kind, Kind(r.from));
-      return kind == NodeKind::kGroup ? Rmdir(r.from) : Unlink(r.from);
+      NodeId parent_id = 0;
+      std::string leaf;
+      VH5_RETURN_IF_ERROR(ResolveParent(r.from, &parent_id, &leaf));
+      VH5_ASSIGN_OR_RETURN(NodeId id, Lookup(parent_id, leaf));
+      VH5_ASSIGN_OR_RETURN(NodeKind kind, Kind(id));
+      return kind == NodeKind::kGroup ? Rmdir(parent_id, leaf) : Unlink(parent_id, leaf);
     }
     case RecordType::kMove: {
       PathRecord r;
       VH5_RETURN_IF_ERROR(Decode(payload, &r));
-      return Rename(r.from, r.to);
+      NodeId from_parent = 0, to_parent = 0;
+      std::string from_leaf, to_leaf;
+      VH5_RETURN_IF_ERROR(ResolveParent(r.from, &from_parent, &from_leaf));
+      VH5_RETURN_IF_ERROR(ResolveParent(r.to, &to_parent, &to_leaf));
+      return Rename(from_parent, from_leaf, to_parent, to_leaf);
     }
     case RecordType::kAttributes: {
       AttributesRecord r;
       VH5_RETURN_IF_ERROR(Decode(payload, &r));
-      VH5_ASSIGN_OR_RETURN(Node * node, Find(r.path));
+      VH5_ASSIGN_OR_RETURN(NodeId id, Resolve(r.path));
+      VH5_ASSIGN_OR_RETURN(Node * node, Find(id));
       node->attrs = std::move(r.attrs);
       node->attrs_logged = true;
       changed_ = true;
@@ -581,7 +597,8 @@ Status Staging::Replay(uint8_t type, const std::string& payload) {
     case RecordType::kDataset: {
       DatasetRecord r;
       VH5_RETURN_IF_ERROR(Decode(payload, &r));
-      VH5_ASSIGN_OR_RETURN(Node * node, Find(r.path));
+      VH5_ASSIGN_OR_RETURN(NodeId id, Resolve(r.path));
+      VH5_ASSIGN_OR_RETURN(Node * node, Find(id));
       if (node->kind != NodeKind::kDataset) return Status::Corruption("/" + r.path + " is a group");
       const DatasetInfo& info = r.info;
       if (info.shape.empty() || (!info.dtype.is_vlen_string && info.dtype.itemsize == 0))
@@ -638,7 +655,7 @@ Status Staging::Replay(uint8_t type, const std::string& payload) {
   return Status::Corruption("a record of unknown type " + std::to_string(type));
 }
 
-Status Staging::AdoptPages() {
+Status StagingTree::AdoptPages() {
   std::vector<uint64_t> pages;
   std::vector<const Node*> pending = {root_.get()};
   while (!pending.empty()) {
@@ -654,15 +671,16 @@ Status Staging::AdoptPages() {
   return scratch_->Adopt(pages);
 }
 
-Result<std::unique_ptr<Staging>> Staging::Open(const VersionedFile& file, std::string* note) {
+Result<std::unique_ptr<StagingTree>> StagingTree::Open(const VersionedFile& file,
+                                                       std::string* note) {
   note->clear();
-  std::string dir = StateDir(file.path());
-  auto fresh = [&]() -> Result<std::unique_ptr<Staging>> {
+  std::string dir = Staging::StateDir(file.path());
+  auto fresh = [&]() -> Result<std::unique_ptr<StagingTree>> {
     std::shared_ptr<const Version> base;
     if (std::optional<std::string> current = file.CurrentVersion()) {
       VH5_ASSIGN_OR_RETURN(base, file.GetVersion(*current));
     }
-    return std::unique_ptr<Staging>(new Staging(std::move(base), dir, /*mirror=*/true));
+    return std::unique_ptr<StagingTree>(new StagingTree(std::move(base), dir, /*mirror=*/true));
   };
   std::string log = dir + kLogName;
   if (!Exists(log)) {
@@ -670,7 +688,7 @@ Result<std::unique_ptr<Staging>> Staging::Open(const VersionedFile& file, std::s
     if (Exists(dir)) VH5_RETURN_IF_ERROR(RemoveState(dir));
     return fresh();
   }
-  std::unique_ptr<Staging> staging;
+  std::unique_ptr<StagingTree> staging;
   std::string committed_as;
   Status s = [&]() -> Status {
     VH5_ASSIGN_OR_RETURN(LogEnd end, ScanLog(log));
@@ -705,7 +723,7 @@ Result<std::unique_ptr<Staging>> Staging::Open(const VersionedFile& file, std::s
         return Status::OK();
       }
     }
-    staging.reset(new Staging(std::move(base), dir, !header.explicit_tree));
+    staging.reset(new StagingTree(std::move(base), dir, !header.explicit_tree));
     staging->replaying_ = true;
     staging->scratch_->Abandon();  // releases during replay are no-ops: Adopt decides
     staging->changed_ = header.explicit_tree;
