@@ -608,4 +608,64 @@ BOOST_AUTO_TEST_CASE(pages_a_persisted_state_names_wait_for_a_sync_before_reuse)
   BOOST_TEST(asked == 1);
 }
 
+BOOST_AUTO_TEST_CASE(a_removed_held_dataset_is_never_persisted_and_its_pages_go_after_a_sync) {
+  TempDir dir;
+  fs::path file = MakeBase(dir);
+  auto f = OpenWritable(file);
+  auto ok = [](const vh5::Status& st) { BOOST_TEST_REQUIRE(st.ok(), st.ToString()); };
+  {
+    auto s = OpenStaging(*f);
+    auto old_a = s->CreateDataset(vh5::Staging::kRootId, "a");
+    BOOST_TEST_REQUIRE(old_a.ok());
+    ok(s->Write(*old_a, 0, Pattern(1, 4 * 65536)).status());
+    ok(s->Flush(*old_a));
+    ok(s->Sync());
+    ok(s->Hold(*old_a));
+    ok(s->Unlink("a"));
+    ok(s->CreateDataset("a"));
+    ok(s->Write("a", 0, "new").status());
+    ok(s->Flush("a"));
+    // Written and closed while detached: its own, in no record.
+    ok(s->Write(*old_a, 65536, Pattern(2, 2 * 65536)).status());
+    ok(s->Flush(*old_a));
+    BOOST_TEST(s->ScratchPages() >= 5u);
+    s->Release(*old_a);
+    // Its fresh pages are free at once, those the log named after a sync.
+    ok(s->Sync());
+    BOOST_TEST(s->ScratchPages() == 1u);
+  }
+  auto s = OpenStaging(*f);
+  BOOST_TEST((ReadStaged(*s, "a") == "new"));
+  BOOST_TEST(s->ScratchPages() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_dataset_detached_by_a_commit_never_writes_into_the_next_state) {
+  TempDir dir;
+  fs::path file = MakeBase(dir);
+  auto f = OpenWritable(file);
+  auto ok = [](const vh5::Status& st) { BOOST_TEST_REQUIRE(st.ok(), st.ToString()); };
+  auto s = OpenStaging(*f);
+  // Made and held before the state had any page: its scratch file never opened.
+  ok(s->CreateDataset("x"));
+  vh5::Staging::NodeId x = *s->Resolve("x");
+  ok(s->Hold(x));
+  ok(s->Unlink("x"));
+  ok(s->Mkdir("g"));
+  auto base = f->GetVersion("base");
+  BOOST_TEST_REQUIRE(base.ok());
+  ok(s->EndCommit(true, *base));  // the state goes; a new one starts
+  ok(s->CreateDataset("b"));
+  std::string b = Pattern(3, 3 * 65536);
+  ok(s->Write("b", 0, b).status());
+  ok(s->Flush("b"));
+  // The old state's dataset writes pages of its own, not the new state's file.
+  ok(s->Write(x, 0, Pattern(4, 3 * 65536)).status());
+  ok(s->Flush(x));
+  BOOST_TEST((ReadStaged(*s, "b") == b));
+  s->Release(x);
+  s.reset();
+  s = OpenStaging(*f);
+  BOOST_TEST((ReadStaged(*s, "b") == b));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
