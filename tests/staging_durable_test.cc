@@ -666,6 +666,26 @@ BOOST_AUTO_TEST_CASE(a_dataset_detached_by_a_commit_never_writes_into_the_next_s
   s.reset();
   s = OpenStaging(*f);
   BOOST_TEST((ReadStaged(*s, "b") == b));
+
+  // A base dataset whose path the next base lacks, written only once
+  // detached, then a rebase (which starts the state's pages afresh).
+  ok(s->Discard(false));
+  vh5::Staging::NodeId gone = *s->Resolve("gone");
+  ok(s->Hold(gone));
+  auto v0 = f->GetVersion("v0");
+  BOOST_TEST_REQUIRE(v0.ok());
+  ok(s->EndCommit(true, *v0));
+  BOOST_TEST(!s->Attached(gone));
+  std::string mine = Pattern(5, 2 * 65536);
+  ok(s->Write(gone, 0, mine).status());
+  ok(s->Rebase(*base));
+  ok(s->CreateDataset("c"));
+  ok(s->Write("c", 0, Pattern(6, 2 * 65536)).status());
+  ok(s->Flush("c"));
+  std::string got(mine.size(), '\0');
+  BOOST_TEST(*s->Read(gone, 0, got.size(), got.data()) == mine.size());
+  BOOST_TEST((got == mine));
+  s->Release(gone);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

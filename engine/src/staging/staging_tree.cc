@@ -9,6 +9,7 @@
 #include "hdf5/dtype.h"
 #include "hdf5/h5_handle.h"
 #include "staging/staging_records.h"
+#include "util/posix_file.h"
 #include "vh5/vlen_text.h"
 
 namespace vh5 {
@@ -456,14 +457,22 @@ Status StagingTree::Rename(NodeId parent_id, std::string_view name, NodeId new_p
   Log(static_cast<uint8_t>(RecordType::kMove), Encode(PathRecord{from, PathOf(node)}));
   return Persist(Durability::kWritten);
 }
+std::shared_ptr<ScratchFile> StagingTree::ScratchFor(const Node* node) {
+  if (IsAttached(node) || !durable()) return scratch_;
+  // Not the state's pages: a rebase may start that file afresh while a
+  // detached dataset still reads its pages.
+  if (!detached_scratch_) detached_scratch_ = std::make_shared<ScratchFile>(DirName(state_dir_));
+  return detached_scratch_;
+}
+
 Status StagingTree::Materialize(Node* node) {
   if (node->content) return Status::OK();
   const DatasetInfo& info = *node->info;
   // Comparing writes with the base pays when the base reads without
   // decompressing (strings are rendered in memory already).
   bool cheap_base = info.dtype.is_vlen_string || info.compression == "none";
-  node->content =
-      std::make_shared<StagedContent>(node->base_dataset, scratch_, info.fill_bytes, cheap_base);
+  node->content = std::make_shared<StagedContent>(node->base_dataset, ScratchFor(node),
+                                                  info.fill_bytes, cheap_base);
   node->content_new = true;
   node->valid_shape = info.shape;
   return Status::OK();
@@ -474,7 +483,8 @@ Status StagingTree::Regrid(Node* node, const std::vector<uint64_t>& shape) {
   const std::vector<uint64_t>& old_shape = info.shape;
   uint64_t item = info.dtype.itemsize;
   uint64_t old_row = item * Product(old_shape, 1), new_row = item * Product(shape, 1);
-  auto regridded = std::make_shared<StagedContent>(nullptr, scratch_, info.fill_bytes, false);
+  auto regridded =
+      std::make_shared<StagedContent>(nullptr, ScratchFor(node), info.fill_bytes, false);
   VH5_RETURN_IF_ERROR(regridded->Truncate(shape[0] * new_row));
   // Row batches of a few MiB: the data streams through, never whole in memory.
   uint64_t rows = std::min(old_shape[0], shape[0]);

@@ -161,6 +161,9 @@ class StagingTree {
   // `node` leaves the tree: what is held lives on detached, the rest dies.
   void Drop(std::unique_ptr<Node> node);
 
+  // Where a node's new content keeps its pages: the state's file while it
+  // is in the tree; once detached (durable), an unnamed one of its own.
+  std::shared_ptr<ScratchFile> ScratchFor(const Node* node);
   Status Materialize(Node* node);
   // Another shape of the same rank whose trailing dimensions differ: every
   // element keeps its index, new cells read as the fill value.
@@ -216,6 +219,7 @@ class StagingTree {
   std::unique_ptr<Node> root_;
   std::unordered_map<NodeId, Node*> nodes_;  // every live node
   std::unordered_map<NodeId, std::unique_ptr<Node>> detached_;
+  std::shared_ptr<ScratchFile> detached_scratch_;  // made when first needed
   NodeId next_id_ = Staging::kRootId + 1;
   bool changed_ = false;
   std::string commit_timestamp_;
