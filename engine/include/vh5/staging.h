@@ -182,7 +182,8 @@ class Staging {
   // until the commit is done.
   Result<NewVersion> ToNewVersion(const std::string& name) const;
 
-  // Scratch pages held by staged datasets, detached ones included (64 KiB each).
+  // Scratch pages in use in the tree's scratch file (64 KiB each): staged
+  // datasets', and detached ones' until their last Release.
   uint64_t ScratchPages() const;
 
  private:
