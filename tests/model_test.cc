@@ -240,6 +240,14 @@ BOOST_AUTO_TEST_CASE(random_staging_operations_match_a_model_across_commits_and_
   for (int round = 0; round < 4; ++round) {
     BOOST_TEST_CONTEXT("round " << round) {
       auto mount = std::make_unique<Mount>(file);
+      // Should a check end the round, its descriptors go before the mount does.
+      struct CloseAtExit {
+        std::vector<Handle>* handles;
+        ~CloseAtExit() {
+          for (const Handle& h : *handles) ::close(h.fd);
+          handles->clear();
+        }
+      } close_at_exit{&handles};
       fs::path staging = mount->root() / "staging";
       // What the last commit holds is what staging starts from.
       Seen start = Observe(staging);

@@ -129,15 +129,15 @@ BOOST_AUTO_TEST_CASE(an_open_file_that_is_unlinked_and_made_again_keeps_its_own_
   fs::path staging = mount.root() / "staging";
   // The case of the issue, as python3 does it.
   WriteFile(staging / "a", "old-content\n");
-  int fd = ::open((staging / "a").c_str(), O_RDWR);
-  BOOST_TEST_REQUIRE(fd >= 0);
+  ScopedFd fd(::open((staging / "a").c_str(), O_RDWR));
+  BOOST_TEST_REQUIRE(fd.get() >= 0);
   BOOST_TEST_REQUIRE(::unlink((staging / "a").c_str()) == 0);
   WriteFile(staging / "a", "new-content\n");
-  Pwrite(fd, "XXX", 0);
+  Pwrite(fd.get(), "XXX", 0);
   BOOST_TEST(ReadFile(staging / "a") == "new-content\n");
-  BOOST_TEST(Pread(fd, 100) == "XXX-content\n");
-  BOOST_TEST(Links(fd) == 0u);
-  BOOST_TEST(::close(fd) == 0);
+  BOOST_TEST(Pread(fd.get(), 100) == "XXX-content\n");
+  BOOST_TEST(Links(fd.get()) == 0u);
+  BOOST_TEST(fd.Close() == 0);
   BOOST_TEST(ReadFile(staging / "a") == "new-content\n");
 
   // A big one: its scratch pages are freed once it is closed.
@@ -145,15 +145,15 @@ BOOST_AUTO_TEST_CASE(an_open_file_that_is_unlinked_and_made_again_keeps_its_own_
   std::string big(2 << 20, '\0');
   Pattern(0, &big);
   WriteFile(staging / "big", big);
-  fd = ::open((staging / "big").c_str(), O_RDWR);
-  BOOST_TEST_REQUIRE(fd >= 0);
+  ScopedFd big_fd(::open((staging / "big").c_str(), O_RDWR));
+  BOOST_TEST_REQUIRE(big_fd.get() >= 0);
   BOOST_TEST_REQUIRE(::unlink((staging / "big").c_str()) == 0);
   BOOST_TEST(!fs::exists(staging / "big"));
-  Pwrite(fd, std::string(1 << 20, 'x'), 1 << 20);  // fresh pages, its own
-  BOOST_TEST((Pread(fd, 1 << 20) == big.substr(0, 1 << 20)));
-  BOOST_TEST((Pread(fd, 1 << 20, 1 << 20) == std::string(1 << 20, 'x')));
+  Pwrite(big_fd.get(), std::string(1 << 20, 'x'), 1 << 20);  // fresh pages, its own
+  BOOST_TEST((Pread(big_fd.get(), 1 << 20) == big.substr(0, 1 << 20)));
+  BOOST_TEST((Pread(big_fd.get(), 1 << 20, 1 << 20) == std::string(1 << 20, 'x')));
   BOOST_TEST(AllocatedBytes(pages) >= (3u << 20));
-  BOOST_TEST(::close(fd) == 0);
+  BOOST_TEST(big_fd.Close() == 0);
   BOOST_TEST(PagesShrinkBelow(staging, pages, 1 << 20), AllocatedBytes(pages) << " bytes of pages");
   // None of it is committed.
   BOOST_TEST_REQUIRE(RenameErrno(staging, mount.root() / "versions/v1") == 0);
@@ -169,23 +169,23 @@ BOOST_AUTO_TEST_CASE(an_open_file_replaced_by_a_rename_keeps_its_own_content) {
   fs::path staging = mount.root() / "staging";
   WriteFile(staging / "a", "old a\n");
   WriteFile(staging / "b", "b's content\n");
-  int fd = ::open((staging / "a").c_str(), O_RDWR);
-  BOOST_TEST_REQUIRE(fd >= 0);
-  int fd_b = ::open((staging / "b").c_str(), O_RDWR);
-  BOOST_TEST_REQUIRE(fd_b >= 0);
+  ScopedFd fd(::open((staging / "a").c_str(), O_RDWR));
+  BOOST_TEST_REQUIRE(fd.get() >= 0);
+  ScopedFd fd_b(::open((staging / "b").c_str(), O_RDWR));
+  BOOST_TEST_REQUIRE(fd_b.get() >= 0);
   BOOST_TEST_REQUIRE(RenameErrno(staging / "b", staging / "a") == 0);
-  BOOST_TEST(Pread(fd, 100) == "old a\n");
+  BOOST_TEST(Pread(fd.get(), 100) == "old a\n");
   BOOST_TEST(ReadFile(staging / "a") == "b's content\n");
-  Pwrite(fd, "O", 0);
-  BOOST_TEST(Pread(fd, 100) == "Old a\n");
+  Pwrite(fd.get(), "O", 0);
+  BOOST_TEST(Pread(fd.get(), 100) == "Old a\n");
   BOOST_TEST(ReadFile(staging / "a") == "b's content\n");
-  BOOST_TEST(Links(fd) == 0u);
+  BOOST_TEST(Links(fd.get()) == 0u);
   // b's descriptor follows b to its new name.
-  Pwrite(fd_b, "B", 0);
+  Pwrite(fd_b.get(), "B", 0);
   BOOST_TEST(ReadFile(staging / "a") == "B's content\n");
-  BOOST_TEST(Links(fd_b) == 1u);
-  BOOST_TEST(::close(fd) == 0);
-  BOOST_TEST(::close(fd_b) == 0);
+  BOOST_TEST(Links(fd_b.get()) == 1u);
+  BOOST_TEST(fd.Close() == 0);
+  BOOST_TEST(fd_b.Close() == 0);
   BOOST_TEST(!fs::exists(staging / "b"));
   BOOST_TEST(ReadFile(staging / "a") == "B's content\n");
 }
@@ -198,24 +198,24 @@ BOOST_AUTO_TEST_CASE(a_file_open_in_a_renamed_directory_keeps_working) {
   fs::path staging = mount.root() / "staging";
   fs::create_directory(staging / "d");
   WriteFile(staging / "d/f", "0123");
-  int fd = ::open((staging / "d/f").c_str(), O_RDWR);
-  BOOST_TEST_REQUIRE(fd >= 0);
-  int dfd = ::open((staging / "d").c_str(), O_RDONLY | O_DIRECTORY);
-  BOOST_TEST_REQUIRE(dfd >= 0);
+  ScopedFd fd(::open((staging / "d/f").c_str(), O_RDWR));
+  BOOST_TEST_REQUIRE(fd.get() >= 0);
+  ScopedFd dfd(::open((staging / "d").c_str(), O_RDONLY | O_DIRECTORY));
+  BOOST_TEST_REQUIRE(dfd.get() >= 0);
   BOOST_TEST_REQUIRE(RenameErrno(staging / "d", staging / "e") == 0);
-  Pwrite(fd, "X", 0);
-  BOOST_TEST(Pread(fd, 10) == "X123");
+  Pwrite(fd.get(), "X", 0);
+  BOOST_TEST(Pread(fd.get(), 10) == "X123");
   BOOST_TEST(ReadFile(staging / "e/f") == "X123");
-  BOOST_TEST(Links(fd) == 1u);
+  BOOST_TEST(Links(fd.get()) == 1u);
   // The directory's descriptor names it too: a file made through it is in e/.
-  int made = ::openat(dfd, "g", O_WRONLY | O_CREAT, 0644);
-  BOOST_TEST_REQUIRE(made >= 0);
-  BOOST_TEST(::write(made, "g", 1) == 1);
-  BOOST_TEST(::close(made) == 0);
+  ScopedFd made(::openat(dfd.get(), "g", O_WRONLY | O_CREAT, 0644));
+  BOOST_TEST_REQUIRE(made.get() >= 0);
+  BOOST_TEST(::write(made.get(), "g", 1) == 1);
+  BOOST_TEST(made.Close() == 0);
   BOOST_TEST(ReadFile(staging / "e/g") == "g");
   BOOST_TEST(!fs::exists(staging / "d"));
-  BOOST_TEST(::close(fd) == 0);
-  BOOST_TEST(::close(dfd) == 0);
+  BOOST_TEST(fd.Close() == 0);
+  BOOST_TEST(dfd.Close() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(a_directory_read_in_pieces_while_it_changes_lists_each_lasting_entry_once) {
@@ -226,13 +226,13 @@ BOOST_AUTO_TEST_CASE(a_directory_read_in_pieces_while_it_changes_lists_each_last
   fs::path many = mount.root() / "staging/many";
   fs::create_directory(many);
   for (int i = 0; i < 300; ++i) WriteFile(many / ("f" + std::to_string(1000 + i)), "");
-  int dfd = ::open(many.c_str(), O_RDONLY | O_DIRECTORY);
-  BOOST_TEST_REQUIRE(dfd >= 0);
+  ScopedFd dfd(::open(many.c_str(), O_RDONLY | O_DIRECTORY));
+  BOOST_TEST_REQUIRE(dfd.get() >= 0);
   std::map<std::string, int> seen;
   std::set<std::string> removed;
   for (int call = 0;; ++call) {
     // A few records per call: every call is a readdir request of its own.
-    std::vector<std::string> names = Getdents(dfd, 512);
+    std::vector<std::string> names = Getdents(dfd.get(), 512);
     if (names.empty()) break;
     for (const std::string& name : names) ++seen[name];
     // Between calls: an entry already listed goes, one sorting first comes.
@@ -244,7 +244,7 @@ BOOST_AUTO_TEST_CASE(a_directory_read_in_pieces_while_it_changes_lists_each_last
     WriteFile(many / ("a" + std::to_string(call)), "");
     BOOST_TEST_REQUIRE(call < 1000);
   }
-  BOOST_TEST(::close(dfd) == 0);
+  BOOST_TEST(dfd.Close() == 0);
   BOOST_TEST(removed.size() > 10u);  // the listing really took many calls
   for (int i = 0; i < 300; ++i) {
     std::string name = "f" + std::to_string(1000 + i);
@@ -261,17 +261,17 @@ BOOST_AUTO_TEST_CASE(a_staging_file_is_never_read_from_a_stale_page_cache) {
   fs::path s = mount.root() / "staging/s";
   WriteFile(s, "a\nb\n");
   SetX(s, "user.vh5.dtype", "vlen-str");
-  int fd = ::open(s.c_str(), O_RDWR);
-  BOOST_TEST_REQUIRE(fd >= 0);
-  BOOST_TEST(Pread(fd, 100) == "a\nb\n");  // in the kernel's page cache now
-  Pwrite(fd, "x", 3);                      // the last line loses its newline
+  ScopedFd fd(::open(s.c_str(), O_RDWR));
+  BOOST_TEST_REQUIRE(fd.get() >= 0);
+  BOOST_TEST(Pread(fd.get(), 100) == "a\nb\n");  // in the kernel's page cache now
+  Pwrite(fd.get(), "x", 3);                      // the last line loses its newline
   // The kernel learns the attributes after the write (dropping what it
   // cached), then caches the written bytes again.
   struct stat st;
-  BOOST_TEST(::fstat(fd, &st) == 0);
-  BOOST_TEST(Pread(fd, 100) == "a\nbx");
+  BOOST_TEST(::fstat(fd.get(), &st) == 0);
+  BOOST_TEST(Pread(fd.get(), 100) == "a\nbx");
   errno = 0;
-  BOOST_TEST(::close(fd) == -1);  // refused: the content goes back to the last valid one
+  BOOST_TEST(fd.Close() == -1);  // refused: the content goes back to the last valid one
   BOOST_TEST(errno == EINVAL);
   // Same size, same mtime: only a cache dropped at open shows the rollback.
   BOOST_TEST(ReadFile(s) == "a\nb\n");
