@@ -147,7 +147,7 @@ int Filesystem::Stat(const NodeId& node, struct stat* st, double* timeout) {
     case NodeType::kStagingNode: {
       std::lock_guard<std::mutex> lock(staging_mu_);
       if (!staging_) return ENOENT;
-      return StatStaging(node.path, st);
+      return StatStaging(node.staging, st);
     }
     case NodeType::kVersionNode:
       break;
@@ -189,22 +189,26 @@ int Filesystem::Stat(const NodeId& node, struct stat* st, double* timeout) {
   return 0;
 }
 
-int Filesystem::StatStaging(const std::string& path, struct stat* st) {
+int Filesystem::StatStaging(vh5::Staging::NodeId id, struct stat* st) {
   st->st_atim = st->st_mtim = st->st_ctim = staging_time_;
-  vh5::Result<vh5::NodeKind> kind = staging_->Kind(path);
+  vh5::Result<vh5::NodeKind> kind = staging_->Kind(id);
   if (!kind.ok()) return Fail(kind.status());
+  // Removed (unlinked, replaced) while open: no name links to it.
+  bool attached = staging_->Attached(id);
   if (*kind == vh5::NodeKind::kGroup) {
-    vh5::Result<std::vector<vh5::DirEntry>> children = staging_->List(path);
+    vh5::Result<std::vector<vh5::DirEntry>> children = staging_->List(id);
     if (!children.ok()) return Fail(children.status());
     st->st_mode = S_IFDIR | 0755;
-    st->st_nlink = 2 + std::count_if(children->begin(), children->end(),
-                                     [](const auto& e) { return e.kind == vh5::NodeKind::kGroup; });
+    st->st_nlink =
+        !attached ? 0 : 2 + std::count_if(children->begin(), children->end(), [](auto& e) {
+                          return e.kind == vh5::NodeKind::kGroup;
+                        });
     return 0;
   }
-  vh5::Result<uint64_t> size = staging_->Size(path);
+  vh5::Result<uint64_t> size = staging_->Size(id);
   if (!size.ok()) return Fail(size.status());
   st->st_mode = S_IFREG | 0644;
-  st->st_nlink = 1;
+  st->st_nlink = attached ? 1 : 0;
   st->st_size = static_cast<off_t>(*size);
   st->st_blocks = (st->st_size + 511) / 512;
   return 0;
@@ -221,15 +225,18 @@ int Filesystem::DoLookup(fuse_ino_t parent_ino, const std::string& name, Entry* 
       } else if (name == kCurrentName) {
         child.type = NodeType::kCurrentLink;
       } else if (name == kStagingName && !options_.read_only) {
-        child.type = NodeType::kStagingNode;
+        std::lock_guard<std::mutex> lock(staging_mu_);
+        return LookupStaging(vh5::Staging::kRootId, out);
       } else {
         return ENOENT;
       }
       break;
-    case NodeType::kStagingNode:
-      child.type = NodeType::kStagingNode;
-      child.path = ChildPath(parent.path, name);
-      break;
+    case NodeType::kStagingNode: {
+      std::lock_guard<std::mutex> lock(staging_mu_);
+      vh5::Result<vh5::Staging::NodeId> id = staging_->Lookup(parent.staging, name);
+      if (!id.ok()) return Fail(id.status());
+      return LookupStaging(*id, out);
+    }
     case NodeType::kVersionsDir:
       child.type = NodeType::kVersionNode;
       child.version = name;
@@ -243,7 +250,14 @@ int Filesystem::DoLookup(fuse_ino_t parent_ino, const std::string& name, Entry* 
     case NodeType::kCurrentLink:
       return ENOTDIR;
   }
-  if (int err = Stat(child, &out->attr, &out->timeout)) return err;
+  if (int err = Stat(child, &out->attr, &out->timeout)) {
+    // A name missing in a committed version stays missing: the kernel may
+    // remember that as long as it remembers the names that are there.
+    if (err != ENOENT || parent.type != NodeType::kVersionNode) return err;
+    *out = Entry{};
+    out->entry_timeout = kImmutableTimeout;
+    return 0;
+  }
   // versions/ and current are always these inodes once they exist (their
   // attributes still change with commits): without this every path walked
   // through them, four per entry for ls -l, would ask again.
@@ -252,6 +266,14 @@ int Filesystem::DoLookup(fuse_ino_t parent_ino, const std::string& name, Entry* 
   out->ino = inodes_.Lookup(child);
   out->attr.st_ino = out->ino;
   return 0;
+}
+
+void Filesystem::DoForget(fuse_ino_t ino, uint64_t count) {
+  std::optional<NodeId> gone = inodes_.Forget(ino, count);
+  if (!gone || gone->type != NodeType::kStagingNode) return;
+  // The kernel knows the node no more: a removed one may die now.
+  std::lock_guard<std::mutex> lock(staging_mu_);
+  if (staging_) staging_->Release(gone->staging);
 }
 
 int Filesystem::DoGetattr(fuse_ino_t ino, struct stat* out, double* timeout) {
@@ -269,6 +291,18 @@ int Filesystem::DoReadlink(fuse_ino_t ino, std::string* target) {
   std::optional<std::string> current = file_->CurrentVersion();
   if (!current) return ENOENT;
   *target = std::string(kVersionsName) + "/" + *current;
+  return 0;
+}
+
+int Filesystem::DoOpendir(fuse_ino_t ino, OpenDir** out) {
+  struct stat st;
+  double timeout = 0;
+  if (int err = DoGetattr(ino, &st, &timeout)) return err;
+  if (!S_ISDIR(st.st_mode)) return ENOTDIR;
+  auto dir = std::make_unique<OpenDir>();
+  dir->immutable = timeout >= kImmutableTimeout;
+  if (int err = DoReaddir(ino, &dir->items)) return err;
+  *out = dir.release();
   return 0;
 }
 
@@ -295,7 +329,7 @@ int Filesystem::DoReaddir(fuse_ino_t ino, std::vector<DirItem>* items) {
       return 0;
     case NodeType::kStagingNode: {
       std::lock_guard<std::mutex> lock(staging_mu_);
-      vh5::Result<std::vector<vh5::DirEntry>> children = staging_->List(node.path);
+      vh5::Result<std::vector<vh5::DirEntry>> children = staging_->List(node.staging);
       if (!children.ok()) return Fail(children.status());
       for (const vh5::DirEntry& e : *children)
         add(e.name, e.kind == vh5::NodeKind::kGroup ? S_IFDIR : S_IFREG);
@@ -324,14 +358,14 @@ int Filesystem::DoOpen(fuse_ino_t ino, int flags, OpenFile** out) {
   if (int err = Resolve(ino, &node)) return err;
   if (node.type == NodeType::kStagingNode) {
     std::lock_guard<std::mutex> lock(staging_mu_);
-    vh5::Result<vh5::NodeKind> kind = staging_->Kind(node.path);
+    vh5::Result<vh5::NodeKind> kind = staging_->Kind(node.staging);
     if (!kind.ok()) return Fail(kind.status());
     if (*kind != vh5::NodeKind::kDataset) return EISDIR;
     if ((flags & O_TRUNC) && (flags & O_ACCMODE) != O_RDONLY) {
-      if (vh5::Status s = staging_->Truncate(node.path, 0); !s.ok()) return Fail(s);
+      if (vh5::Status s = staging_->Truncate(node.staging, 0); !s.ok()) return Fail(s);
       Touch();
     }
-    *out = new OpenFile{nullptr, ino};
+    *out = new OpenFile{nullptr, node.staging};
     return 0;
   }
   if (node.type != NodeType::kVersionNode) return EISDIR;
@@ -349,10 +383,8 @@ int Filesystem::DoRead(const OpenFile& file, uint64_t offset, size_t size, std::
                        size_t* n) {
   if (buf->size() < size) buf->resize(size);
   if (!file.dataset) {
-    NodeId node;
-    if (int err = Resolve(file.staging_ino, &node)) return err;
     std::lock_guard<std::mutex> lock(staging_mu_);
-    vh5::Result<size_t> read = staging_->Read(node.path, offset, size, buf->data());
+    vh5::Result<size_t> read = staging_->Read(file.staging_node, offset, size, buf->data());
     if (!read.ok()) return Fail(read.status());
     *n = *read;
     return 0;
@@ -392,21 +424,21 @@ int Filesystem::DoReadOtherRuns(const OpenFile& file, uint64_t offset,
 int Filesystem::Xattrs(const NodeId& node, std::vector<std::pair<std::string, std::string>>* out) {
   if (node.type == NodeType::kStagingNode) {
     std::lock_guard<std::mutex> lock(staging_mu_);
-    if (node.path.empty()) {
+    if (node.staging == vh5::Staging::kRootId) {
       out->emplace_back("user.vh5.prev_version", staging_->base_name());
       if (!staging_->commit_timestamp().empty())
         out->emplace_back("user.vh5.timestamp", staging_->commit_timestamp());
       out->emplace_back("user.vh5.make_current", staging_->make_current() ? "1" : "0");
     }
-    vh5::Result<vh5::NodeKind> kind = staging_->Kind(node.path);
+    vh5::Result<vh5::NodeKind> kind = staging_->Kind(node.staging);
     if (!kind.ok()) return Fail(kind.status());
     if (*kind == vh5::NodeKind::kDataset) {
-      vh5::Result<vh5::DatasetInfo> info = staging_->Info(node.path);
+      vh5::Result<vh5::DatasetInfo> info = staging_->Info(node.staging);
       if (!info.ok()) return Fail(info.status());
       AppendDatasetXattrs(*info, out);
       return 0;
     }
-    vh5::Result<vh5::Attributes> attrs = staging_->GetAttributes(node.path);
+    vh5::Result<vh5::Attributes> attrs = staging_->GetAttributes(node.staging);
     if (!attrs.ok()) return Fail(attrs.status());
     AppendAttributes(*attrs, out);
     return 0;
@@ -469,87 +501,94 @@ int Filesystem::DoChange(fuse_ino_t ino) {
   return EROFS;
 }
 
-int Filesystem::StagingChild(fuse_ino_t parent, const std::string& name, std::string* path) {
+int Filesystem::StagingParent(fuse_ino_t parent, const std::string& name,
+                              vh5::Staging::NodeId* id) {
   NodeId node;
   if (int err = Resolve(parent, &node)) return err;
   if (node.type != NodeType::kStagingNode) return EROFS;
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
     return EINVAL;
-  *path = ChildPath(node.path, name);
+  *id = node.staging;
   return 0;
 }
 
-int Filesystem::NewStagingChild(fuse_ino_t parent, const std::string& name, std::string* path) {
-  if (int err = StagingChild(parent, name, path)) return err;
+int Filesystem::NewStagingParent(fuse_ino_t parent, const std::string& name,
+                                 vh5::Staging::NodeId* id) {
+  if (int err = StagingParent(parent, name, id)) return err;
   return name.size() > NAME_MAX ? ENAMETOOLONG : 0;
 }
 
-int Filesystem::LookupStaging(const std::string& path, Entry* out) {
-  NodeId child{NodeType::kStagingNode, "", path};
-  if (int err = Stat(child, &out->attr, &out->timeout)) return err;
-  out->ino = inodes_.Lookup(child);
+int Filesystem::LookupStaging(vh5::Staging::NodeId id, Entry* out) {
+  if (int err = StatStaging(id, &out->attr)) return err;
+  out->timeout = out->entry_timeout = kTopLevelTimeout;
+  bool created = false;
+  out->ino = inodes_.Lookup(NodeId{NodeType::kStagingNode, "", "", id}, &created);
+  // Held while the kernel knows the inode (its open files included), so
+  // that a removed node lives on for them; released by the last forget.
+  if (created) {
+    if (vh5::Status s = staging_->Hold(id); !s.ok()) LogError(s.ToString());
+  }
   out->attr.st_ino = out->ino;
   return 0;
 }
 
 int Filesystem::DoCreate(fuse_ino_t parent, const std::string& name, Entry* entry, OpenFile** out) {
-  std::string path;
-  if (int err = StagingChild(parent, name, &path)) return err;
-  {
-    std::lock_guard<std::mutex> lock(staging_mu_);
-    vh5::Result<vh5::NodeKind> existing = staging_->Kind(path);
-    if (existing.ok()) {
-      if (*existing != vh5::NodeKind::kDataset) return EISDIR;
-      if (vh5::Status s = staging_->Truncate(path, 0); !s.ok()) return Fail(s);
-    } else if (name.size() > NAME_MAX) {
-      return ENAMETOOLONG;
-    } else if (vh5::Status s = staging_->CreateDataset(path); !s.ok()) {
-      return Fail(s);
-    }
-    Touch();
+  vh5::Staging::NodeId parent_id = 0;
+  if (int err = StagingParent(parent, name, &parent_id)) return err;
+  std::lock_guard<std::mutex> lock(staging_mu_);
+  vh5::Result<vh5::Staging::NodeId> id = staging_->Lookup(parent_id, name);
+  if (id.ok()) {
+    vh5::Result<vh5::NodeKind> kind = staging_->Kind(*id);
+    if (!kind.ok()) return Fail(kind.status());
+    if (*kind != vh5::NodeKind::kDataset) return EISDIR;
+    if (vh5::Status s = staging_->Truncate(*id, 0); !s.ok()) return Fail(s);
+  } else if (name.size() > NAME_MAX) {
+    return ENAMETOOLONG;
+  } else {
+    id = staging_->CreateDataset(parent_id, name);
+    if (!id.ok()) return Fail(id.status());
   }
-  if (int err = LookupStaging(path, entry)) return err;
-  *out = new OpenFile{nullptr, entry->ino};
+  Touch();
+  if (int err = LookupStaging(*id, entry)) return err;
+  *out = new OpenFile{nullptr, *id};
   return 0;
 }
 
 int Filesystem::DoMknod(fuse_ino_t parent, const std::string& name, mode_t mode, Entry* out) {
-  std::string path;
-  if (int err = NewStagingChild(parent, name, &path)) return err;
+  vh5::Staging::NodeId parent_id = 0;
+  if (int err = NewStagingParent(parent, name, &parent_id)) return err;
   if (!S_ISREG(mode)) return EPERM;  // only datasets live here
-  {
-    std::lock_guard<std::mutex> lock(staging_mu_);
-    if (vh5::Status s = staging_->CreateDataset(path); !s.ok()) return Fail(s);
-    Touch();
-  }
-  return LookupStaging(path, out);
+  std::lock_guard<std::mutex> lock(staging_mu_);
+  vh5::Result<vh5::Staging::NodeId> id = staging_->CreateDataset(parent_id, name);
+  if (!id.ok()) return Fail(id.status());
+  Touch();
+  return LookupStaging(*id, out);
 }
 
 int Filesystem::DoMkdir(fuse_ino_t parent, const std::string& name, Entry* out) {
-  std::string path;
-  if (int err = NewStagingChild(parent, name, &path)) return err;
-  {
-    std::lock_guard<std::mutex> lock(staging_mu_);
-    if (vh5::Status s = staging_->Mkdir(path); !s.ok()) return Fail(s);
-    Touch();
-  }
-  return LookupStaging(path, out);
+  vh5::Staging::NodeId parent_id = 0;
+  if (int err = NewStagingParent(parent, name, &parent_id)) return err;
+  std::lock_guard<std::mutex> lock(staging_mu_);
+  vh5::Result<vh5::Staging::NodeId> id = staging_->Mkdir(parent_id, name);
+  if (!id.ok()) return Fail(id.status());
+  Touch();
+  return LookupStaging(*id, out);
 }
 
 int Filesystem::DoUnlink(fuse_ino_t parent, const std::string& name) {
-  std::string path;
-  if (int err = StagingChild(parent, name, &path)) return err;
+  vh5::Staging::NodeId parent_id = 0;
+  if (int err = StagingParent(parent, name, &parent_id)) return err;
   std::lock_guard<std::mutex> lock(staging_mu_);
-  if (vh5::Status s = staging_->Unlink(path); !s.ok()) return Fail(s);
+  if (vh5::Status s = staging_->Unlink(parent_id, name); !s.ok()) return Fail(s);
   Touch();
   return 0;
 }
 
 int Filesystem::DoRmdir(fuse_ino_t parent, const std::string& name) {
-  std::string path;
-  if (int err = StagingChild(parent, name, &path)) return err;
+  vh5::Staging::NodeId parent_id = 0;
+  if (int err = StagingParent(parent, name, &parent_id)) return err;
   std::lock_guard<std::mutex> lock(staging_mu_);
-  if (vh5::Status s = staging_->Rmdir(path); !s.ok()) return Fail(s);
+  if (vh5::Status s = staging_->Rmdir(parent_id, name); !s.ok()) return Fail(s);
   Touch();
   return 0;
 }
@@ -565,13 +604,14 @@ int Filesystem::DoRename(fuse_ino_t parent, const std::string& name, fuse_ino_t 
     return Commit(new_name);
   }
   if (flags & RENAME_EXCHANGE) return EINVAL;
-  std::string from_path, to_path;
-  if (int err = StagingChild(parent, name, &from_path)) return err;
-  if (int err = NewStagingChild(new_parent, new_name, &to_path)) return err;
+  vh5::Staging::NodeId from_id = 0, to_id = 0;
+  if (int err = StagingParent(parent, name, &from_id)) return err;
+  if (int err = NewStagingParent(new_parent, new_name, &to_id)) return err;
   std::lock_guard<std::mutex> lock(staging_mu_);
-  if ((flags & RENAME_NOREPLACE) && staging_->Kind(to_path).ok()) return EEXIST;
-  if (vh5::Status s = staging_->Rename(from_path, to_path); !s.ok()) return Fail(s);
-  inodes_.RenameStaging(from_path, to_path);
+  if ((flags & RENAME_NOREPLACE) && staging_->Lookup(to_id, new_name).ok()) return EEXIST;
+  // Inodes name nodes, not paths: the moved node keeps its inode, a
+  // replaced one lives on detached while the kernel knows it.
+  if (vh5::Status s = staging_->Rename(from_id, name, to_id, new_name); !s.ok()) return Fail(s);
   Touch();
   return 0;
 }
@@ -602,10 +642,8 @@ int Filesystem::Commit(const std::string& name) {
 int Filesystem::DoWrite(const OpenFile& file, uint64_t offset, std::string_view data,
                         size_t* written) {
   if (file.dataset) return EBADF;
-  NodeId node;
-  if (int err = Resolve(file.staging_ino, &node)) return err;
   std::lock_guard<std::mutex> lock(staging_mu_);
-  vh5::Result<size_t> n = staging_->Write(node.path, offset, data);
+  vh5::Result<size_t> n = staging_->Write(file.staging_node, offset, data);
   if (!n.ok()) return Fail(n.status());
   *written = *n;
   Touch();
@@ -644,11 +682,9 @@ int Filesystem::DoFsync(fuse_ino_t ino) {
 
 int Filesystem::DoFlush(const OpenFile& file) {
   if (file.dataset) return 0;
-  NodeId node;
-  if (int err = Resolve(file.staging_ino, &node)) return err;
   std::lock_guard<std::mutex> lock(staging_mu_);
-  if (!staging_->Kind(node.path).ok()) return 0;  // removed while open
-  if (vh5::Status s = staging_->Flush(node.path); !s.ok()) return Fail(s);
+  // A removed dataset is checked too: its content is what this file reads.
+  if (vh5::Status s = staging_->Flush(file.staging_node); !s.ok()) return Fail(s);
   return 0;
 }
 
@@ -660,9 +696,9 @@ int Filesystem::DoSetattr(fuse_ino_t ino, const struct stat& attr, int to_set, b
   if (to_set & FUSE_SET_ATTR_SIZE) {
     std::lock_guard<std::mutex> lock(staging_mu_);
     if (attr.st_size < 0) return EINVAL;
-    vh5::Status s = staging_->Truncate(node.path, static_cast<uint64_t>(attr.st_size));
+    vh5::Status s = staging_->Truncate(node.staging, static_cast<uint64_t>(attr.st_size));
     // truncate(2) has no close to check the rows at: check them now.
-    if (s.ok() && !has_file) s = staging_->Flush(node.path);
+    if (s.ok() && !has_file) s = staging_->Flush(node.staging);
     if (!s.ok()) return Fail(s);
     Touch();
   }
@@ -713,20 +749,44 @@ int Filesystem::DoSetxattr(fuse_ino_t ino, const std::string& name, const std::s
   if (int err = Resolve(ino, &node)) return err;
   if (node.type != NodeType::kStagingNode) return EROFS;
   std::lock_guard<std::mutex> lock(staging_mu_);
-  if (node.path.empty()) {
+  if (node.staging == vh5::Staging::kRootId) {
     int err = SetStagingRootXattr(name, value);
     if (err >= 0) return err;
   }
   static const std::string kAttr = "user.h5.", kType = "user.vh5.h5type.", kMeta = "user.vh5.";
   vh5::Status s;
   if (name.rfind(kAttr, 0) == 0) {
-    s = staging_->SetAttributeText(node.path, name.substr(kAttr.size()), value);
+    s = staging_->SetAttributeText(node.staging, name.substr(kAttr.size()), value);
   } else if (name.rfind(kType, 0) == 0) {
-    s = staging_->SetAttributeType(node.path, name.substr(kType.size()), value);
+    s = staging_->SetAttributeType(node.staging, name.substr(kType.size()), value);
   } else if (name.rfind(kMeta, 0) == 0) {
-    s = staging_->SetMetadata(node.path, name.substr(kMeta.size()), value);
+    return SetStagingMetadata(node.staging, name, value);
   } else {
     return EOPNOTSUPP;
+  }
+  if (!s.ok()) return Fail(s);
+  Touch();
+  return 0;
+}
+
+int Filesystem::SetStagingMetadata(vh5::Staging::NodeId id, const std::string& name,
+                                   const std::string& value) {
+  vh5::Status s;
+  if (name == "user.vh5.dtype") {
+    s = staging_->SetDtype(id, value);
+  } else if (name == "user.vh5.shape" || name == "user.vh5.chunks") {
+    vh5::Result<std::vector<uint64_t>> dims = vh5::ParseDims(value);
+    if (!dims.ok()) {
+      s = dims.status().WithContext(name);
+    } else {
+      s = name == "user.vh5.shape" ? staging_->SetShape(id, *dims) : staging_->SetChunks(id, *dims);
+    }
+  } else if (name == "user.vh5.fillvalue") {
+    s = staging_->SetFillValue(id, value);
+  } else if (name == "user.vh5.compression") {
+    s = staging_->SetCompression(id, value);
+  } else {
+    s = vh5::Status::InvalidArgument(name + ": not a settable attribute");
   }
   if (!s.ok()) return Fail(s);
   Touch();
@@ -741,10 +801,10 @@ int Filesystem::DoRemovexattr(fuse_ino_t ino, const std::string& name) {
   static const std::string kAttr = "user.h5.", kType = "user.vh5.h5type.";
   vh5::Status s;
   if (name.rfind(kAttr, 0) == 0) {
-    s = staging_->RemoveAttribute(node.path, name.substr(kAttr.size()));
+    s = staging_->RemoveAttribute(node.staging, name.substr(kAttr.size()));
   } else if (name.rfind(kType, 0) == 0) {
-    s = staging_->SetAttributeType(node.path, name.substr(kType.size()), "");
-  } else if (node.path.empty() && name == "user.vh5.timestamp") {
+    s = staging_->SetAttributeType(node.staging, name.substr(kType.size()), "");
+  } else if (node.staging == vh5::Staging::kRootId && name == "user.vh5.timestamp") {
     if (vh5::Status st = staging_->SetCommitTimestamp(""); !st.ok()) return Fail(st);
     return 0;
   } else {

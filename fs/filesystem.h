@@ -5,7 +5,10 @@
 // paths; inode numbers exist only here.
 //
 // Thread safety: all methods may be called from any FUSE worker thread.
-// Lock order: staging_mu_, then the inode table's own lock.
+// Lock order: staging_mu_, then the inode table's own lock. A staging inode
+// is made (and its node held in the engine) under staging_mu_; a forget
+// drops the inode under the table's lock, then releases the node under
+// staging_mu_, so a node outlives every inode that names it.
 #pragma once
 
 #include <sys/stat.h>
@@ -26,8 +29,9 @@ struct Options {
   bool read_only = false;  // no staging/
 };
 
-// Kernel cache lifetimes: committed versions never change; the top level
-// changes with every commit and staging/ with every write, so neither is cached.
+// Kernel cache lifetimes: committed versions never change (names missing in
+// them stay missing: negative entries are cached too); the top level changes
+// with every commit and staging/ with every write, so neither is cached.
 inline constexpr double kImmutableTimeout = 86400.0;
 inline constexpr double kTopLevelTimeout = 0.0;
 // The root and versions/ themselves: their attributes are fixed at mount, and
@@ -56,13 +60,24 @@ class Filesystem {
   // An open file; its address is the FUSE file handle.
   struct OpenFile {
     std::shared_ptr<const vh5::Dataset> dataset;  // a committed version's dataset
-    fuse_ino_t staging_ino = 0;                   // or a dataset in staging/
+    vh5::Staging::NodeId staging_node = 0;        // or a dataset in staging/
+  };
+  // An open directory: its listing as of opendir (or the last rewind), so
+  // that offsets stay stable while the directory changes and no readdir
+  // rebuilds it. Its address is the FUSE file handle.
+  struct OpenDir {
+    std::vector<DirItem> items;
+    bool immutable = false;  // a committed version's: the kernel may cache it
+    bool served = false;     // a readdir at offset 0 after this is a rewind
   };
 
+  // An entry of ino 0 is a negative one: the name is missing, for entry_timeout.
   int DoLookup(fuse_ino_t parent, const std::string& name, Entry* out);
-  void DoForget(fuse_ino_t ino, uint64_t count) { inodes_.Forget(ino, count); }
+  void DoForget(fuse_ino_t ino, uint64_t count);
   int DoGetattr(fuse_ino_t ino, struct stat* out, double* timeout);
   int DoReadlink(fuse_ino_t ino, std::string* target);
+  int DoOpendir(fuse_ino_t ino, OpenDir** out);
+  // The listing of a directory, "." and ".." first.
   int DoReaddir(fuse_ino_t ino, std::vector<DirItem>* items);
   int DoOpen(fuse_ino_t ino, int flags, OpenFile** out);
   int DoCreate(fuse_ino_t parent, const std::string& name, Entry* entry, OpenFile** out);
@@ -106,14 +121,20 @@ class Filesystem {
  private:
   int Resolve(fuse_ino_t ino, NodeId* node);
   int Stat(const NodeId& node, struct stat* out, double* timeout);
-  int StatStaging(const std::string& path, struct stat* out);
+  // With staging_mu_ held.
+  int StatStaging(vh5::Staging::NodeId id, struct stat* out);
   int Xattrs(const NodeId& node, std::vector<std::pair<std::string, std::string>>* out);
-  // The staging path of a child of `parent`; EROFS outside staging/.
-  int StagingChild(fuse_ino_t parent, const std::string& name, std::string* path);
+  // The staging node of `parent`, to name `name` in; EROFS outside staging/.
+  int StagingParent(fuse_ino_t parent, const std::string& name, vh5::Staging::NodeId* id);
   // The same for a name about to be made: longer than NAME_MAX is
   // ENAMETOOLONG, as on a disk filesystem, where a copy of it would fail.
-  int NewStagingChild(fuse_ino_t parent, const std::string& name, std::string* path);
-  int LookupStaging(const std::string& path, Entry* out);
+  int NewStagingParent(fuse_ino_t parent, const std::string& name, vh5::Staging::NodeId* id);
+  // The entry of a staging node, its inode counted (and the node held by
+  // the first); with staging_mu_ held.
+  int LookupStaging(vh5::Staging::NodeId id, Entry* out);
+  // user.vh5.<dtype|shape|...> on a staging dataset; -1 for another name.
+  int SetStagingMetadata(vh5::Staging::NodeId id, const std::string& name,
+                         const std::string& value);
   int Commit(const std::string& name);
   // The current version, or nullptr (none, or `*err` set).
   std::shared_ptr<const vh5::Version> CurrentVersion(int* err);

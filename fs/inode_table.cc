@@ -7,7 +7,7 @@ std::string NodeId::Key() const {
   key.push_back('\0');
   key += version;
   key.push_back('\0');
-  key += path;
+  key += type == NodeType::kStagingNode ? std::to_string(staging) : path;
   return key;
 }
 
@@ -17,10 +17,11 @@ InodeTable::InodeTable() {
   by_key_[root.Key()] = FUSE_ROOT_ID;
 }
 
-fuse_ino_t InodeTable::Lookup(const NodeId& node) {
+fuse_ino_t InodeTable::Lookup(const NodeId& node, bool* created) {
   std::string key = node.Key();
   std::lock_guard<std::mutex> lock(mu_);
   auto it = by_key_.find(key);
+  if (created) *created = it == by_key_.end();
   if (it != by_key_.end()) {
     ++by_ino_[it->second].nlookup;
     return it->second;
@@ -31,17 +32,19 @@ fuse_ino_t InodeTable::Lookup(const NodeId& node) {
   return ino;
 }
 
-void InodeTable::Forget(fuse_ino_t ino, uint64_t count) {
-  if (ino == FUSE_ROOT_ID) return;
+std::optional<NodeId> InodeTable::Forget(fuse_ino_t ino, uint64_t count) {
+  if (ino == FUSE_ROOT_ID) return std::nullopt;
   std::lock_guard<std::mutex> lock(mu_);
   auto it = by_ino_.find(ino);
-  if (it == by_ino_.end()) return;
+  if (it == by_ino_.end()) return std::nullopt;
   if (it->second.nlookup > count) {
     it->second.nlookup -= count;
-    return;
+    return std::nullopt;
   }
-  by_key_.erase(it->second.node.Key());
+  NodeId node = std::move(it->second.node);
+  by_key_.erase(node.Key());
   by_ino_.erase(it);
+  return node;
 }
 
 std::optional<NodeId> InodeTable::Get(fuse_ino_t ino) const {
@@ -49,20 +52,6 @@ std::optional<NodeId> InodeTable::Get(fuse_ino_t ino) const {
   auto it = by_ino_.find(ino);
   if (it == by_ino_.end()) return std::nullopt;
   return it->second.node;
-}
-
-void InodeTable::RenameStaging(const std::string& from, const std::string& to) {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::string prefix = from + "/";
-  for (auto& [ino, entry] : by_ino_) {
-    NodeId& node = entry.node;
-    if (node.type != NodeType::kStagingNode) continue;
-    if (node.path != from && node.path.rfind(prefix, 0) != 0) continue;
-    by_key_.erase(node.Key());
-    node.path = to + node.path.substr(from.size());
-    // A node already known at the new path is replaced, as the kernel's dentry is.
-    by_key_[node.Key()] = ino;
-  }
 }
 
 }  // namespace vh5fs

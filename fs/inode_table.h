@@ -1,11 +1,13 @@
 // Inode numbers for the nodes the kernel knows about.
 //
-// A node is named by what it is (root, versions/, current, or a path inside
-// a version); its inode number lives while the kernel holds lookups on it:
-// Lookup() counts up, Forget() counts down and drops it at zero, as the FUSE
-// protocol requires. The root is permanent.
+// A node is named by what it is (root, versions/, current, a path inside a
+// version, or a staging node's id); its inode number lives while the kernel
+// holds lookups on it: Lookup() counts up, Forget() counts down and drops it
+// at zero, as the FUSE protocol requires. The root is permanent. A staging
+// inode names the node, not its path: a rename changes nothing here.
 //
-// Locking: one mutex guards both maps; no other lock is taken while it is held.
+// Locking: one mutex guards both maps; no other lock is taken while it is
+// held (Filesystem takes its staging mutex before calling in, never after).
 #pragma once
 
 #define FUSE_USE_VERSION 312
@@ -24,15 +26,16 @@ enum class NodeType {
   kVersionsDir,  // versions/
   kCurrentLink,  // current -> versions/<name>
   kVersionNode,  // versions/<version>/<path>; path "" is the version directory
-  kStagingNode,  // staging/<path>; path "" is staging/ itself
+  kStagingNode,  // a node of staging/ by its id; vh5::Staging::kRootId is staging/ itself
 };
 
 struct NodeId {
   NodeType type = NodeType::kRoot;
   std::string version;
-  std::string path;
+  std::string path;      // kVersionNode
+  uint64_t staging = 0;  // kStagingNode: the vh5::Staging node id
 
-  // A unique key per node: type, version and path joined by NUL bytes.
+  // A unique key per node: type, version and path (or staging id) joined by NUL bytes.
   std::string Key() const;
 };
 
@@ -40,14 +43,14 @@ class InodeTable {
  public:
   InodeTable();
 
-  // The inode of `node`, created if needed, with one more lookup counted.
-  fuse_ino_t Lookup(const NodeId& node);
-  // Drops `count` lookups; the inode is forgotten at zero.
-  void Forget(fuse_ino_t ino, uint64_t count);
+  // The inode of `node`, created if needed (`*created` says so), with one
+  // more lookup counted.
+  fuse_ino_t Lookup(const NodeId& node, bool* created = nullptr);
+  // Drops `count` lookups; the inode is forgotten at zero, and its node
+  // returned (for its owner to let go of).
+  std::optional<NodeId> Forget(fuse_ino_t ino, uint64_t count);
   // The node of a live inode.
   std::optional<NodeId> Get(fuse_ino_t ino) const;
-  // After a rename inside staging: nodes at `from` or below it now live at `to`.
-  void RenameStaging(const std::string& from, const std::string& to);
 
  private:
   struct Entry {

@@ -97,33 +97,38 @@ void op_readlink(fuse_req_t req, fuse_ino_t ino) {
 
 void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Guarded(req, [&] {
-    struct stat st;
-    double timeout = 0;
-    if (int err = Fs(req).DoGetattr(ino, &st, &timeout)) {
+    Filesystem::OpenDir* dir = nullptr;
+    if (int err = Fs(req).DoOpendir(ino, &dir)) {
       fuse_reply_err(req, err);
       return;
     }
-    if (!S_ISDIR(st.st_mode)) {
-      fuse_reply_err(req, ENOTDIR);
-      return;
-    }
+    fi->fh = reinterpret_cast<uint64_t>(dir);
     // Listings of committed versions never change.
-    fi->cache_readdir = timeout >= kImmutableTimeout;
-    fi->keep_cache = fi->cache_readdir;
-    fuse_reply_open(req, fi);
+    fi->cache_readdir = dir->immutable;
+    fi->keep_cache = dir->immutable;
+    if (fuse_reply_open(req, fi) != 0) delete dir;  // the open was interrupted
   });
 }
 
-void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info*) {
+// Served from the listing taken at opendir: an entry's offset is its index
+// there, whatever changes meanwhile.
+void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
   Guarded(req, [&] {
-    std::vector<Filesystem::DirItem> items;
-    if (int err = Fs(req).DoReaddir(ino, &items)) {
-      fuse_reply_err(req, err);
-      return;
+    auto* dir = reinterpret_cast<Filesystem::OpenDir*>(fi->fh);
+    if (offset == 0 && dir->served) {
+      // rewinddir(3): a fresh listing, as POSIX asks.
+      std::vector<Filesystem::DirItem> items;
+      if (int err = Fs(req).DoReaddir(ino, &items)) {
+        fuse_reply_err(req, err);
+        return;
+      }
+      dir->items = std::move(items);
     }
+    dir->served = true;
+    const std::vector<Filesystem::DirItem>& items = dir->items;
     std::vector<char> buf(size);
     size_t used = 0;
-    for (size_t i = static_cast<size_t>(offset); i < items.size(); ++i) {
+    for (size_t i = static_cast<size_t>(std::max<off_t>(offset, 0)); i < items.size(); ++i) {
       size_t need = fuse_add_direntry(req, buf.data() + used, size - used, items[i].name.c_str(),
                                       &items[i].attr, static_cast<off_t>(i + 1));
       if (need > size - used) break;
@@ -131,6 +136,11 @@ void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_
     }
     fuse_reply_buf(req, buf.data(), used);
   });
+}
+
+void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
+  delete reinterpret_cast<Filesystem::OpenDir*>(fi->fh);
+  fuse_reply_err(req, 0);
 }
 
 void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -141,7 +151,10 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
       return;
     }
     fi->fh = reinterpret_cast<uint64_t>(file);
-    fi->keep_cache = 1;                              // a committed version's content never changes
+    // A committed version's content never changes: what the kernel cached
+    // stays good. A staging file's may change under it (a refused close
+    // rolls back, a discard or a commit rebuilds staging/), so not that.
+    fi->keep_cache = file->dataset != nullptr;
     if (fuse_reply_open(req, fi) != 0) delete file;  // the open was interrupted
   });
 }
@@ -400,6 +413,7 @@ fuse_lowlevel_ops MakeOperations() {
   ops.readlink = op_readlink;
   ops.opendir = op_opendir;
   ops.readdir = op_readdir;
+  ops.releasedir = op_releasedir;
   ops.open = op_open;
   ops.read = op_read;
   ops.release = op_release;

@@ -2,9 +2,12 @@
 // them, and h5py (the independent reader) finds what they wrote.
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/property_tree/ptree.hpp>
@@ -53,9 +56,272 @@ void Pattern(uint64_t offset, std::string* out) {
   }
 }
 
+std::string Pread(int fd, size_t n, off_t offset = 0) {
+  std::string out(n, '\0');
+  ssize_t got = ::pread(fd, out.data(), n, offset);
+  BOOST_REQUIRE(got >= 0);
+  out.resize(static_cast<size_t>(got));
+  return out;
+}
+
+void Pwrite(int fd, std::string_view data, off_t offset) {
+  BOOST_REQUIRE(::pwrite(fd, data.data(), data.size(), offset) ==
+                static_cast<ssize_t>(data.size()));
+}
+
+nlink_t Links(int fd) {
+  struct stat st;
+  BOOST_REQUIRE(::fstat(fd, &st) == 0);
+  return st.st_nlink;
+}
+
+// Disk space `path` holds (punched-out pages hold none).
+uint64_t AllocatedBytes(const fs::path& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_blocks) * 512 : 0;
+}
+
+// Syncs staging/ (so that pages the log no longer names are freed) until
+// `pages` holds less than `bytes`, for up to 10 s: the kernel forgets a
+// closed, removed file's inode (and vh5fs lets it go) shortly after close.
+bool PagesShrinkBelow(const fs::path& staging, const fs::path& pages, uint64_t bytes) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int dfd = ::open(staging.c_str(), O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {
+      ::fsync(dfd);
+      ::close(dfd);
+    }
+    if (AllocatedBytes(pages) < bytes) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+// The names one getdents64(2) call returns, up to `bytes` of records.
+std::vector<std::string> Getdents(int dfd, size_t bytes) {
+  std::vector<char> buf(bytes);
+  long n = ::syscall(SYS_getdents64, dfd, buf.data(), buf.size());
+  BOOST_REQUIRE(n >= 0);
+  std::vector<std::string> names;
+  for (long at = 0; at < n;) {
+    // struct linux_dirent64: ino (8), off (8), reclen (2), type (1), name.
+    uint16_t reclen;
+    std::memcpy(&reclen, buf.data() + at + 16, 2);
+    names.emplace_back(buf.data() + at + 19);
+    at += reclen;
+  }
+  return names;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(mount_write)
+
+// POSIX: a descriptor open on a file that is unlinked or replaced keeps
+// reading and writing that file, never the one now at its name; its data
+// is gone once it is closed.
+BOOST_AUTO_TEST_CASE(an_open_file_that_is_unlinked_and_made_again_keeps_its_own_content) {
+  TempDir dir;
+  fs::path file = dir.path() / "f.h5";
+  Sh({Vh5Binary(), "init", file.string()});
+  Mount mount(file);
+  fs::path staging = mount.root() / "staging";
+  // The case of the issue, as python3 does it.
+  WriteFile(staging / "a", "old-content\n");
+  ScopedFd fd(::open((staging / "a").c_str(), O_RDWR));
+  BOOST_TEST_REQUIRE(fd.get() >= 0);
+  BOOST_TEST_REQUIRE(::unlink((staging / "a").c_str()) == 0);
+  WriteFile(staging / "a", "new-content\n");
+  Pwrite(fd.get(), "XXX", 0);
+  BOOST_TEST(ReadFile(staging / "a") == "new-content\n");
+  BOOST_TEST(Pread(fd.get(), 100) == "XXX-content\n");
+  BOOST_TEST(Links(fd.get()) == 0u);
+  BOOST_TEST(fd.Close() == 0);
+  BOOST_TEST(ReadFile(staging / "a") == "new-content\n");
+
+  // A big one: its scratch pages are freed once it is closed.
+  fs::path pages = vh5::Staging::StateDir(file.string()) + "/pages";
+  std::string big(2 << 20, '\0');
+  Pattern(0, &big);
+  WriteFile(staging / "big", big);
+  ScopedFd big_fd(::open((staging / "big").c_str(), O_RDWR));
+  BOOST_TEST_REQUIRE(big_fd.get() >= 0);
+  BOOST_TEST_REQUIRE(::unlink((staging / "big").c_str()) == 0);
+  BOOST_TEST(!fs::exists(staging / "big"));
+  Pwrite(big_fd.get(), std::string(1 << 20, 'x'), 1 << 20);  // fresh pages, its own
+  BOOST_TEST((Pread(big_fd.get(), 1 << 20) == big.substr(0, 1 << 20)));
+  BOOST_TEST((Pread(big_fd.get(), 1 << 20, 1 << 20) == std::string(1 << 20, 'x')));
+  BOOST_TEST(AllocatedBytes(pages) >= (3u << 20));
+  BOOST_TEST(big_fd.Close() == 0);
+  BOOST_TEST(PagesShrinkBelow(staging, pages, 1 << 20), AllocatedBytes(pages) << " bytes of pages");
+  // None of it is committed.
+  BOOST_TEST_REQUIRE(RenameErrno(staging, mount.root() / "versions/v1") == 0);
+  BOOST_TEST(ReadFile(mount.root() / "versions/v1/a") == "new-content\n");
+  BOOST_TEST(!fs::exists(mount.root() / "versions/v1/big"));
+}
+
+BOOST_AUTO_TEST_CASE(an_open_file_replaced_by_a_rename_keeps_its_own_content) {
+  TempDir dir;
+  fs::path file = dir.path() / "f.h5";
+  Sh({Vh5Binary(), "init", file.string()});
+  Mount mount(file);
+  fs::path staging = mount.root() / "staging";
+  WriteFile(staging / "a", "old a\n");
+  WriteFile(staging / "b", "b's content\n");
+  ScopedFd fd(::open((staging / "a").c_str(), O_RDWR));
+  BOOST_TEST_REQUIRE(fd.get() >= 0);
+  ScopedFd fd_b(::open((staging / "b").c_str(), O_RDWR));
+  BOOST_TEST_REQUIRE(fd_b.get() >= 0);
+  BOOST_TEST_REQUIRE(RenameErrno(staging / "b", staging / "a") == 0);
+  BOOST_TEST(Pread(fd.get(), 100) == "old a\n");
+  BOOST_TEST(ReadFile(staging / "a") == "b's content\n");
+  Pwrite(fd.get(), "O", 0);
+  BOOST_TEST(Pread(fd.get(), 100) == "Old a\n");
+  BOOST_TEST(ReadFile(staging / "a") == "b's content\n");
+  BOOST_TEST(Links(fd.get()) == 0u);
+  // b's descriptor follows b to its new name.
+  Pwrite(fd_b.get(), "B", 0);
+  BOOST_TEST(ReadFile(staging / "a") == "B's content\n");
+  BOOST_TEST(Links(fd_b.get()) == 1u);
+  BOOST_TEST(fd.Close() == 0);
+  BOOST_TEST(fd_b.Close() == 0);
+  BOOST_TEST(!fs::exists(staging / "b"));
+  BOOST_TEST(ReadFile(staging / "a") == "B's content\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_file_open_in_a_renamed_directory_keeps_working) {
+  TempDir dir;
+  fs::path file = dir.path() / "f.h5";
+  Sh({Vh5Binary(), "init", file.string()});
+  Mount mount(file);
+  fs::path staging = mount.root() / "staging";
+  fs::create_directory(staging / "d");
+  WriteFile(staging / "d/f", "0123");
+  ScopedFd fd(::open((staging / "d/f").c_str(), O_RDWR));
+  BOOST_TEST_REQUIRE(fd.get() >= 0);
+  ScopedFd dfd(::open((staging / "d").c_str(), O_RDONLY | O_DIRECTORY));
+  BOOST_TEST_REQUIRE(dfd.get() >= 0);
+  BOOST_TEST_REQUIRE(RenameErrno(staging / "d", staging / "e") == 0);
+  Pwrite(fd.get(), "X", 0);
+  BOOST_TEST(Pread(fd.get(), 10) == "X123");
+  BOOST_TEST(ReadFile(staging / "e/f") == "X123");
+  BOOST_TEST(Links(fd.get()) == 1u);
+  // The directory's descriptor names it too: a file made through it is in e/.
+  ScopedFd made(::openat(dfd.get(), "g", O_WRONLY | O_CREAT, 0644));
+  BOOST_TEST_REQUIRE(made.get() >= 0);
+  BOOST_TEST(::write(made.get(), "g", 1) == 1);
+  BOOST_TEST(made.Close() == 0);
+  BOOST_TEST(ReadFile(staging / "e/g") == "g");
+  BOOST_TEST(!fs::exists(staging / "d"));
+  BOOST_TEST(fd.Close() == 0);
+  BOOST_TEST(dfd.Close() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_directory_read_in_pieces_while_it_changes_lists_each_lasting_entry_once) {
+  TempDir dir;
+  fs::path file = dir.path() / "f.h5";
+  Sh({Vh5Binary(), "init", file.string()});
+  Mount mount(file);
+  fs::path many = mount.root() / "staging/many";
+  fs::create_directory(many);
+  for (int i = 0; i < 300; ++i) WriteFile(many / ("f" + std::to_string(1000 + i)), "");
+  ScopedFd dfd(::open(many.c_str(), O_RDONLY | O_DIRECTORY));
+  BOOST_TEST_REQUIRE(dfd.get() >= 0);
+  std::map<std::string, int> seen;
+  std::set<std::string> removed;
+  for (int call = 0;; ++call) {
+    // A few records per call: every call is a readdir request of its own.
+    std::vector<std::string> names = Getdents(dfd.get(), 512);
+    if (names.empty()) break;
+    for (const std::string& name : names) ++seen[name];
+    // Between calls: an entry already listed goes, one sorting first comes.
+    std::string gone = names.front();
+    if (gone != "." && gone != "..") {
+      fs::remove(many / gone);
+      removed.insert(gone);
+    }
+    WriteFile(many / ("a" + std::to_string(call)), "");
+    BOOST_TEST_REQUIRE(call < 1000);
+  }
+  BOOST_TEST(dfd.Close() == 0);
+  BOOST_TEST(removed.size() > 10u);  // the listing really took many calls
+  for (int i = 0; i < 300; ++i) {
+    std::string name = "f" + std::to_string(1000 + i);
+    if (!removed.count(name)) BOOST_TEST(seen[name] == 1, name);
+  }
+  for (const auto& [name, count] : seen) BOOST_TEST(count == 1, name);
+}
+
+BOOST_AUTO_TEST_CASE(a_staging_file_is_never_read_from_a_stale_page_cache) {
+  TempDir dir;
+  fs::path file = dir.path() / "f.h5";
+  Sh({Vh5Binary(), "init", file.string()});
+  Mount mount(file);
+  fs::path s = mount.root() / "staging/s";
+  WriteFile(s, "a\nb\n");
+  SetX(s, "user.vh5.dtype", "vlen-str");
+  ScopedFd fd(::open(s.c_str(), O_RDWR));
+  BOOST_TEST_REQUIRE(fd.get() >= 0);
+  BOOST_TEST(Pread(fd.get(), 100) == "a\nb\n");  // in the kernel's page cache now
+  Pwrite(fd.get(), "x", 3);                      // the last line loses its newline
+  // The kernel learns the attributes after the write (dropping what it
+  // cached), then caches the written bytes again.
+  struct stat st;
+  BOOST_TEST(::fstat(fd.get(), &st) == 0);
+  BOOST_TEST(Pread(fd.get(), 100) == "a\nbx");
+  errno = 0;
+  BOOST_TEST(fd.Close() == -1);  // refused: the content goes back to the last valid one
+  BOOST_TEST(errno == EINVAL);
+  // Same size, same mtime: only a cache dropped at open shows the rollback.
+  BOOST_TEST(ReadFile(s) == "a\nb\n");
+}
+
+BOOST_AUTO_TEST_CASE(a_name_missing_in_a_version_is_cached_as_missing_not_in_staging) {
+  TempDir dir;
+  fs::path file = dir.path() / "f.h5";
+  Sh({Vh5Binary(), "init", file.string()});
+  {
+    Mount mount(file);
+    WriteFile(mount.root() / "staging/x", "x");
+    fs::create_directory(mount.root() / "staging/g");
+    BOOST_TEST_REQUIRE(RenameErrno(mount.root() / "staging", mount.root() / "versions/v1") == 0);
+  }
+  Mount mount(file, {"-d"});  // logs every request
+  auto lookups = [&mount] {
+    std::string log = mount.Log();
+    size_t n = 0;
+    for (size_t at = log.find("opcode: LOOKUP"); at != std::string::npos;
+         at = log.find("opcode: LOOKUP", at + 1))
+      ++n;
+    return n;
+  };
+  auto missing = [](const fs::path& path) {
+    struct stat st;
+    errno = 0;
+    return ::stat(path.c_str(), &st) == -1 && errno == ENOENT;
+  };
+  fs::path v1 = mount.root() / "versions/v1";
+  BOOST_TEST(missing(v1 / "nothing"));
+  BOOST_TEST(missing(v1 / "g/nothing"));
+  size_t before = lookups();
+  BOOST_TEST_REQUIRE(before > 0u);
+  for (int i = 0; i < 3; ++i) {
+    BOOST_TEST(missing(v1 / "nothing"));
+    BOOST_TEST(missing(v1 / "g/nothing"));
+  }
+  BOOST_TEST(lookups() == before);  // answered by the kernel's negative entries
+  BOOST_TEST(ReadFile(v1 / "x") == "x");
+  BOOST_TEST(fs::is_directory(v1 / "g"));
+  // staging/ changes: a missing name there is asked again, and may appear.
+  fs::path staging = mount.root() / "staging";
+  BOOST_TEST(missing(staging / "later"));
+  before = lookups();
+  BOOST_TEST(missing(staging / "later"));
+  BOOST_TEST(lookups() > before);
+  WriteFile(staging / "later", "now");
+  BOOST_TEST(ReadFile(staging / "later") == "now");
+}
 
 BOOST_AUTO_TEST_CASE(a_full_disk_fails_the_write_and_freed_space_is_reused) {
   SmallDisk disk(16);

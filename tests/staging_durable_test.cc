@@ -160,10 +160,10 @@ void ChangeEverything(vh5::Staging& s) {
   ok(s.CreateDataset("newg/d"));
   ok(s.Write("newg/d", 0, Pattern(3, 3 * 65536 + 400)).status());
   ok(s.Flush("newg/d"));
-  ok(s.SetMetadata("newg/d", "chunks", "1000"));
-  ok(s.SetMetadata("newg/d", "compression", "gzip:4"));
-  ok(s.SetMetadata("newg/d", "dtype", "<i4"));
-  ok(s.SetMetadata("newg/d", "fillvalue", "-7"));
+  ok(s.SetChunks("newg/d", {1000}));
+  ok(s.SetCompression("newg/d", "gzip:4"));
+  ok(s.SetDtype("newg/d", "<i4"));
+  ok(s.SetFillValue("newg/d", "-7"));
   ok(s.SetAttributeText("newg/d", "scale", "2.5"));
   ok(s.SetAttributeType("newg/d", "scale", "<f8"));
   // A refused partial row: the content stays at its last close.
@@ -192,7 +192,7 @@ void ChangeEverything(vh5::Staging& s) {
   ok(s.RemoveAttribute("sub2", "desc"));
   ok(s.SetAttributeText("", "note", "root attribute"));
   // A trailing dimension resized: the elements move, a new content.
-  ok(s.SetMetadata("sub2/grid", "shape", "7,6"));
+  ok(s.SetShape("sub2/grid", {7, 6}));
   ok(s.Write("sub2/grid", 0, std::string(24, '\x11')).status());
   ok(s.Flush("sub2/grid"));
   // Strings: whole lines.
@@ -606,6 +606,86 @@ BOOST_AUTO_TEST_CASE(pages_a_persisted_state_names_wait_for_a_sync_before_reuse)
   BOOST_TEST_REQUIRE(again.ok());
   BOOST_TEST(*again == 0u);
   BOOST_TEST(asked == 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_removed_held_dataset_is_never_persisted_and_its_pages_go_after_a_sync) {
+  TempDir dir;
+  fs::path file = MakeBase(dir);
+  auto f = OpenWritable(file);
+  auto ok = [](const vh5::Status& st) { BOOST_TEST_REQUIRE(st.ok(), st.ToString()); };
+  {
+    auto s = OpenStaging(*f);
+    auto old_a = s->CreateDataset(vh5::Staging::kRootId, "a");
+    BOOST_TEST_REQUIRE(old_a.ok());
+    ok(s->Write(*old_a, 0, Pattern(1, 4 * 65536)).status());
+    ok(s->Flush(*old_a));
+    ok(s->Sync());
+    ok(s->Hold(*old_a));
+    ok(s->Unlink("a"));
+    ok(s->CreateDataset("a"));
+    ok(s->Write("a", 0, "new").status());
+    ok(s->Flush("a"));
+    // Written and closed while detached: its own, in no record.
+    ok(s->Write(*old_a, 65536, Pattern(2, 2 * 65536)).status());
+    ok(s->Flush(*old_a));
+    BOOST_TEST(s->ScratchPages() >= 5u);
+    s->Release(*old_a);
+    // Its fresh pages are free at once, those the log named after a sync.
+    ok(s->Sync());
+    BOOST_TEST(s->ScratchPages() == 1u);
+  }
+  auto s = OpenStaging(*f);
+  BOOST_TEST((ReadStaged(*s, "a") == "new"));
+  BOOST_TEST(s->ScratchPages() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_dataset_detached_by_a_commit_never_writes_into_the_next_state) {
+  TempDir dir;
+  fs::path file = MakeBase(dir);
+  auto f = OpenWritable(file);
+  auto ok = [](const vh5::Status& st) { BOOST_TEST_REQUIRE(st.ok(), st.ToString()); };
+  auto s = OpenStaging(*f);
+  // Made and held before the state had any page: its scratch file never opened.
+  ok(s->CreateDataset("x"));
+  vh5::Staging::NodeId x = *s->Resolve("x");
+  ok(s->Hold(x));
+  ok(s->Unlink("x"));
+  ok(s->Mkdir("g"));
+  auto base = f->GetVersion("base");
+  BOOST_TEST_REQUIRE(base.ok());
+  ok(s->EndCommit(true, *base));  // the state goes; a new one starts
+  ok(s->CreateDataset("b"));
+  std::string b = Pattern(3, 3 * 65536);
+  ok(s->Write("b", 0, b).status());
+  ok(s->Flush("b"));
+  // The old state's dataset writes pages of its own, not the new state's file.
+  ok(s->Write(x, 0, Pattern(4, 3 * 65536)).status());
+  ok(s->Flush(x));
+  BOOST_TEST((ReadStaged(*s, "b") == b));
+  s->Release(x);
+  s.reset();
+  s = OpenStaging(*f);
+  BOOST_TEST((ReadStaged(*s, "b") == b));
+
+  // A base dataset whose path the next base lacks, written only once
+  // detached, then a rebase (which starts the state's pages afresh).
+  ok(s->Discard(false));
+  vh5::Staging::NodeId gone = *s->Resolve("gone");
+  ok(s->Hold(gone));
+  auto v0 = f->GetVersion("v0");
+  BOOST_TEST_REQUIRE(v0.ok());
+  ok(s->EndCommit(true, *v0));
+  BOOST_TEST(!s->Attached(gone));
+  std::string mine = Pattern(5, 2 * 65536);
+  ok(s->Write(gone, 0, mine).status());
+  ok(s->Rebase(*base));
+  ok(s->CreateDataset("c"));
+  ok(s->Write("c", 0, Pattern(6, 2 * 65536)).status());
+  ok(s->Flush("c"));
+  std::string got(mine.size(), '\0');
+  BOOST_TEST(*s->Read(gone, 0, got.size(), got.data()) == mine.size());
+  BOOST_TEST((got == mine));
+  s->Release(gone);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -155,17 +155,16 @@ BOOST_AUTO_TEST_CASE(a_new_file_takes_its_metadata_from_xattrs) {
     BOOST_TEST_REQUIRE(s.Flush("sub/matrix").ok());
     BOOST_TEST(s.Info("sub/matrix")->dtype.numpy == "|u1");
     // cp -a sets them in listxattr order: chunks before dtype and shape.
-    BOOST_TEST_REQUIRE(s.SetMetadata("sub/matrix", "chunks", "2,2").ok());
-    BOOST_TEST_REQUIRE(s.SetMetadata("sub/matrix", "compression", "gzip:4").ok());
-    BOOST_TEST_REQUIRE(s.SetMetadata("sub/matrix", "dtype", "<f8").ok());
-    BOOST_TEST_REQUIRE(s.SetMetadata("sub/matrix", "fillvalue", "-1.5").ok());
-    BOOST_TEST_REQUIRE(s.SetMetadata("sub/matrix", "shape", "3,4").ok());
-    BOOST_TEST(s.SetMetadata("sub/matrix", "shape", "5,5").ok());  // a resize keeps elements
-    BOOST_TEST_REQUIRE(s.SetMetadata("sub/matrix", "shape", "3,4").ok());
-    BOOST_TEST(s.SetMetadata("sub/matrix", "dtype", "<f4").code() == vh5::Status::Code::kOk);
-    BOOST_TEST_REQUIRE(s.SetMetadata("sub/matrix", "dtype", "<f8").ok());
-    BOOST_TEST(s.SetMetadata("sub/matrix", "dtype", "|S5").code() ==
-               vh5::Status::Code::kInvalidArgument);
+    BOOST_TEST_REQUIRE(s.SetChunks("sub/matrix", {2, 2}).ok());
+    BOOST_TEST_REQUIRE(s.SetCompression("sub/matrix", "gzip:4").ok());
+    BOOST_TEST_REQUIRE(s.SetDtype("sub/matrix", "<f8").ok());
+    BOOST_TEST_REQUIRE(s.SetFillValue("sub/matrix", "-1.5").ok());
+    BOOST_TEST_REQUIRE(s.SetShape("sub/matrix", {3, 4}).ok());
+    BOOST_TEST(s.SetShape("sub/matrix", {5, 5}).ok());  // a resize keeps elements
+    BOOST_TEST_REQUIRE(s.SetShape("sub/matrix", {3, 4}).ok());
+    BOOST_TEST(s.SetDtype("sub/matrix", "<f4").code() == vh5::Status::Code::kOk);
+    BOOST_TEST_REQUIRE(s.SetDtype("sub/matrix", "<f8").ok());
+    BOOST_TEST(s.SetDtype("sub/matrix", "|S5").code() == vh5::Status::Code::kInvalidArgument);
     BOOST_TEST_REQUIRE(s.SetAttributeText("sub/matrix", "scale", "2.5").ok());
     BOOST_TEST_REQUIRE(s.SetAttributeType("sub/matrix", "scale", "<f8").ok());
     BOOST_TEST_REQUIRE(
@@ -207,8 +206,8 @@ BOOST_AUTO_TEST_CASE(close_refuses_partial_rows_and_keeps_the_last_valid_content
   BOOST_TEST(s.Info("sub/grid")->shape == (std::vector<uint64_t>{8, 4}));
   std::string grown = ReadStaged(s, "sub/grid");
   BOOST_TEST(grown.substr(96) == std::string(32, '\0'));
-  BOOST_TEST(s.SetMetadata("sub/grid", "dtype", "<i8").code() == vh5::Status::Code::kUnsupported);
-  BOOST_TEST(s.SetMetadata("sub/grid", "chunks", "4,4").code() == vh5::Status::Code::kUnsupported);
+  BOOST_TEST(s.SetDtype("sub/grid", "<i8").code() == vh5::Status::Code::kUnsupported);
+  BOOST_TEST(s.SetChunks("sub/grid", {4, 4}).code() == vh5::Status::Code::kUnsupported);
   // Variable-length strings: whole lines only.
   BOOST_TEST_REQUIRE(s.Write("names", 6, "d\ne").ok());
   BOOST_TEST(s.Flush("names").code() == vh5::Status::Code::kInvalidArgument);
@@ -324,7 +323,7 @@ BOOST_AUTO_TEST_CASE(rows_added_or_removed_rehash_only_the_edge_chunks) {
   {
     auto f = OpenWritable(file);
     vh5::Staging s(Open(*f, "grown"));
-    BOOST_TEST_REQUIRE(s.SetMetadata("values", "shape", "950").ok());
+    BOOST_TEST_REQUIRE(s.SetShape("values", {950}).ok());
     shrunk = ReadStaged(s, "values");
     BOOST_TEST_REQUIRE(Commit(*f, s, "shrunk").ok());
   }
@@ -347,13 +346,13 @@ BOOST_AUTO_TEST_CASE(resizing_a_trailing_dimension_keeps_every_element_in_place)
   {
     auto f = OpenWritable(file);
     vh5::Staging s(Open(*f, "base"));
-    BOOST_TEST_REQUIRE(s.SetMetadata("sub/grid", "shape", "7,5").ok());
+    BOOST_TEST_REQUIRE(s.SetShape("sub/grid", {7, 5}).ok());
     wide = ReadStaged(s, "sub/grid");
     BOOST_TEST_REQUIRE(wide.size() == 7u * 5 * 4);
     for (uint64_t r = 0; r < 7; ++r)
       for (uint64_t c = 0; c < 5; ++c)
         BOOST_TEST(grid(wide, r, c, 5) == (r < 6 && c < 4 ? static_cast<int32_t>(r * 4 + c) : 0));
-    BOOST_TEST_REQUIRE(s.SetMetadata("sub/grid", "shape", "3,3").ok());
+    BOOST_TEST_REQUIRE(s.SetShape("sub/grid", {3, 3}).ok());
     narrow = ReadStaged(s, "sub/grid");
     BOOST_TEST_REQUIRE(narrow.size() == 3u * 3 * 4);
     for (uint64_t r = 0; r < 3; ++r)
@@ -367,6 +366,98 @@ BOOST_AUTO_TEST_CASE(resizing_a_trailing_dimension_keeps_every_element_in_place)
   // Cell (0, 0) is the base's chunk (0, 0) again; cell (0, 1), 3x1, is new.
   BOOST_TEST(HashRows(file)["sub/grid"] == 5);
   VerifyClean(file);
+}
+
+BOOST_AUTO_TEST_CASE(a_node_keeps_its_id_across_renames_and_a_held_one_outlives_its_unlink) {
+  TempDir dir;
+  fs::path file = MakeBase(dir);
+  vh5::Staging s(Open(file, "base"));
+  auto ok = [](const vh5::Status& st) { BOOST_TEST_REQUIRE(st.ok(), st.ToString()); };
+  auto id_of = [&s](const std::string& path) {
+    auto id = s.Resolve(path);
+    BOOST_TEST_REQUIRE(id.ok(), id.status().ToString());
+    return *id;
+  };
+  BOOST_TEST(id_of("") == vh5::Staging::kRootId);
+  vh5::Staging::NodeId sub = id_of("sub"), grid = id_of("sub/grid");
+  BOOST_TEST(*s.Lookup(sub, "grid") == grid);
+  BOOST_TEST(s.Lookup(sub, "nothing").status().IsNotFound());
+  ok(s.Rename("sub", "moved"));
+  BOOST_TEST(id_of("moved") == sub);
+  BOOST_TEST(id_of("moved/grid") == grid);
+
+  // A new dataset, written and closed, held, then unlinked and made again.
+  auto made = s.CreateDataset(vh5::Staging::kRootId, "a");
+  BOOST_TEST_REQUIRE(made.ok());
+  vh5::Staging::NodeId old_a = *made;
+  uint64_t idle_pages = s.ScratchPages();
+  std::string old_bytes(3 * 65536 + 10, 'o');
+  ok(s.Write(old_a, 0, old_bytes).status());
+  ok(s.Flush(old_a));
+  ok(s.Hold(old_a));
+  ok(s.Unlink(vh5::Staging::kRootId, "a"));
+  BOOST_TEST(!s.Attached(old_a));
+  BOOST_TEST(s.Resolve("a").status().IsNotFound());
+  ok(s.CreateDataset("a"));
+  vh5::Staging::NodeId new_a = id_of("a");
+  BOOST_TEST(new_a != old_a);
+  ok(s.Write(new_a, 0, "new").status());
+  // The detached node reads and writes its own content.
+  ok(s.Write(old_a, 0, "XXX").status());
+  std::string got(old_bytes.size(), '\0');
+  BOOST_TEST(*s.Read(old_a, 0, got.size(), got.data()) == old_bytes.size());
+  BOOST_TEST((got == "XXX" + old_bytes.substr(3)));
+  BOOST_TEST((ReadStaged(s, "a") == "new"));
+  ok(s.Flush(old_a));
+  BOOST_TEST(s.ScratchPages() > idle_pages + 3);
+  // The last release frees it, and its pages (64 KiB each) with it.
+  s.Release(old_a);
+  BOOST_TEST(s.Kind(old_a).status().IsNotFound());
+  BOOST_TEST(s.ScratchPages() <= idle_pages + 1);  // "new" holds one page at most
+  // Nothing of it reaches the commit.
+  auto version = s.ToNewVersion("next");
+  BOOST_TEST_REQUIRE(version.ok());
+  for (const vh5::NewDataset& d : version->datasets)
+    if (d.path == "a") BOOST_TEST(d.source->size() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(a_rebuilt_tree_keeps_the_ids_of_its_paths_and_detaches_the_rest) {
+  TempDir dir;
+  fs::path file = MakeBase(dir);
+  auto f = OpenWritable(file);
+  vh5::Staging s(Open(*f, "base"));
+  auto ok = [](const vh5::Status& st) { BOOST_TEST_REQUIRE(st.ok(), st.ToString()); };
+  vh5::Staging::NodeId values = *s.Resolve("values"), grid = *s.Resolve("sub/grid");
+  ok(s.CreateDataset("fresh"));
+  vh5::Staging::NodeId fresh = *s.Resolve("fresh");
+  ok(s.Write(fresh, 0, "staged only").status());
+  ok(s.Hold(fresh));
+  ok(s.Hold(values));
+  // Discard: paths of the base keep their ids; "fresh" lives on, detached.
+  ok(s.Discard(false));
+  BOOST_TEST(*s.Resolve("values") == values);
+  BOOST_TEST(*s.Resolve("sub/grid") == grid);
+  BOOST_TEST(s.Attached(values));
+  BOOST_TEST(!s.Attached(fresh));
+  BOOST_TEST(s.Resolve("fresh").status().IsNotFound());
+  std::string got(11, '\0');
+  BOOST_TEST(*s.Read(fresh, 0, got.size(), got.data()) == 11u);
+  BOOST_TEST(got == "staged only");
+  // A commit too: a held path keeps its id and reads the committed content.
+  double v = -7;
+  ok(s.Write(values, 0, std::string_view(reinterpret_cast<char*>(&v), 8)).status());
+  ok(s.Flush(values));
+  std::string expected = ReadStaged(s, "values");
+  ok(Commit(*f, s, "next"));
+  ok(s.EndCommit(true, Open(*f, "next")));
+  BOOST_TEST(*s.Resolve("values") == values);
+  std::string after(expected.size(), '\0');
+  BOOST_TEST(*s.Read(values, 0, after.size(), after.data()) == expected.size());
+  BOOST_TEST((after == expected));
+  s.Release(values);
+  s.Release(fresh);
+  BOOST_TEST(s.Attached(values));  // in the tree: a release changes nothing
+  BOOST_TEST(s.Kind(fresh).status().IsNotFound());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -259,6 +259,16 @@ Mount::Mount(const fs::path& file, std::vector<std::string> extra_args, const st
   }
 }
 
+ScopedFd::~ScopedFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+int ScopedFd::Close() {
+  int fd = fd_;
+  fd_ = -1;
+  return ::close(fd);
+}
+
 uint64_t PeakRssKiB(pid_t pid) {
   std::istringstream status(ReadFile("/proc/" + std::to_string(pid) + "/status"));
   std::string line;

@@ -120,6 +120,22 @@ class Mount {
 
 bool IsMounted(const fs::path& mountpoint);
 
+// A descriptor closed when it goes out of scope unless Close()d before:
+// declared after a Mount, a failed check never leaves the mount busy.
+class ScopedFd {
+ public:
+  explicit ScopedFd(int fd) : fd_(fd) {}
+  ~ScopedFd();
+  ScopedFd(const ScopedFd&) = delete;
+  ScopedFd& operator=(const ScopedFd&) = delete;
+  int get() const { return fd_; }
+  // close(2)'s result (errno set on -1); the descriptor is gone either way.
+  int Close();
+
+ private:
+  int fd_;
+};
+
 // The most memory `pid` has held at once (VmHWM), in KiB; 0 if unknown.
 uint64_t PeakRssKiB(pid_t pid);
 

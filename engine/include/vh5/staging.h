@@ -1,24 +1,36 @@
 // A writable tree over a base version: what vh5fs shows as staging/.
 //
 // Nothing is copied until written: an untouched dataset reads from its base
-// version, and a written one keeps only the pages written, in a scratch file
-// (see staged_content.h), so memory stays small whatever is written. Flush()
-// checks a dataset's content as close(2) does.
+// version, and a written one keeps only the pages written, in a scratch file,
+// so memory stays small whatever is written. Flush() checks a dataset's
+// content as close(2) does.
 // Metadata set on a dataset new in this tree (dtype, shape, chunks,
-// fillvalue, compression) reinterprets its bytes; on a dataset that exists in
-// the base, only what the format can hold (shape) may change.
+// fill value, compression) reinterprets its bytes; on a dataset that exists
+// in the base, only what the format can hold (shape) may change.
 //
 // A durable staging (Open) keeps its state in a directory beside the
 // versioned file, so that staged changes survive an unmount and a crash
 // (doc/staging.md): every change is a record in a log, written before the
 // call returns; a dataset's content is persisted as of its last Flush().
 //
-// Paths are relative to the tree's root, '/'-separated; "" is the root.
+// Nodes have identities: a NodeId names one group or dataset for as long as
+// it lives, wherever it is moved, and is never reused for another node of
+// the same Staging (the root is always kRootId). A node removed from the
+// tree (Unlink, Rmdir, replaced by Rename, or gone when the tree is rebuilt
+// by a commit, a discard or a rebase) dies at once unless it is held
+// (Hold): then it lives on, detached, until its last Release, reading and
+// writing its own content, which is no longer part of the staged state
+// (not committed, not persisted). When the tree is rebuilt, each new node
+// takes the id of the old node at the same path and of the same kind, and
+// its holds: a path keeps naming the same id across a commit.
+//
+// Every operation takes a node id (or a parent id and a name); the
+// path-based overloads resolve the path, then do the same. Paths are
+// relative to the tree's root, '/'-separated; "" is the root.
 // Thread safety: none; the caller serializes all calls.
 #pragma once
 
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -32,12 +44,14 @@
 
 namespace vh5 {
 
-class RecordWriter;
-class ScratchFile;
+class StagingTree;  // the implementation (engine/src/staging/staging_tree.h)
 class VersionedFile;
 
 class Staging {
  public:
+  using NodeId = uint64_t;
+  static constexpr NodeId kRootId = 1;
+
   // A staging tree mirroring `base` (nullptr: an empty tree) that lasts as
   // long as this object. Written pages spill into an unnamed file in
   // `scratch_dir` (the versioned file's directory; empty: the working
@@ -60,9 +74,9 @@ class Staging {
   Staging& operator=(const Staging&) = delete;
 
   // The base version's name, or kFirstVersionName for an empty base.
-  const std::string& base_name() const { return base_name_; }
-  bool HasChanges() const { return changed_; }
-  bool durable() const { return !state_dir_.empty(); }
+  const std::string& base_name() const;
+  bool HasChanges() const;
+  bool durable() const;
 
   // What fsync(2) promises: every change made so far (datasets as of their
   // last Flush) survives a power loss.
@@ -70,8 +84,8 @@ class Staging {
 
   // Settings of the next commit (user.vh5.timestamp, user.vh5.make_current),
   // persisted with the changes. An empty timestamp: the time of the commit.
-  const std::string& commit_timestamp() const { return commit_timestamp_; }
-  bool make_current() const { return make_current_; }
+  const std::string& commit_timestamp() const;
+  bool make_current() const;
   Status SetCommitTimestamp(const std::string& timestamp);
   Status SetMakeCurrent(bool make_current);
 
@@ -90,117 +104,92 @@ class Staging {
   Status BeginCommit(NewVersion* version);
   Status EndCommit(bool committed, std::shared_ptr<const Version> new_base);
 
+  // Identities. NotFound for a name not in `parent`, or a parent that is
+  // no longer in the tree; NotADirectory for a dataset's "children".
+  Result<NodeId> Lookup(NodeId parent, std::string_view name) const;
+  Result<NodeId> Resolve(std::string_view path) const;
+  // In the tree (false: detached, or no such node).
+  bool Attached(NodeId node) const;
+  // Keeps a node alive while it is removed from the tree; counted, one
+  // Release() each. NotFound when no such node lives.
+  Status Hold(NodeId node);
+  void Release(NodeId node);
+
+  Result<NodeKind> Kind(NodeId node) const;
   Result<NodeKind> Kind(std::string_view path) const;
+  Result<std::vector<DirEntry>> List(NodeId node) const;
   Result<std::vector<DirEntry>> List(std::string_view path) const;
   // The dataset's metadata as it stands, attributes included.
+  Result<DatasetInfo> Info(NodeId node) const;
   Result<DatasetInfo> Info(std::string_view path) const;
+  Result<uint64_t> Size(NodeId node) const;
   Result<uint64_t> Size(std::string_view path) const;
+  Result<size_t> Read(NodeId node, uint64_t offset, size_t len, char* out) const;
   Result<size_t> Read(std::string_view path, uint64_t offset, size_t len, char* out) const;
+  Result<Attributes> GetAttributes(NodeId node) const;
   Result<Attributes> GetAttributes(std::string_view path) const;
 
+  Result<NodeId> Mkdir(NodeId parent, std::string_view name);
   Status Mkdir(std::string_view path);
+  Status Rmdir(NodeId parent, std::string_view name);
   Status Rmdir(std::string_view path);
   // A new, empty dataset: 1-D |u1 until its metadata says otherwise.
+  Result<NodeId> CreateDataset(NodeId parent, std::string_view name);
   Status CreateDataset(std::string_view path);
+  Status Unlink(NodeId parent, std::string_view name);
   Status Unlink(std::string_view path);
-  // Moves a node; replaces a dataset at `to`, or an empty group by a group.
+  // Moves a node; replaces a dataset at the target, or an empty group by a group.
+  Status Rename(NodeId parent, std::string_view name, NodeId new_parent, std::string_view new_name);
   Status Rename(std::string_view from, std::string_view to);
 
   // The bytes written: fewer than data.size() when the disk filled part way.
+  Result<size_t> Write(NodeId node, uint64_t offset, std::string_view data);
   Result<size_t> Write(std::string_view path, uint64_t offset, std::string_view data);
+  Status Truncate(NodeId node, uint64_t size);
   Status Truncate(std::string_view path, uint64_t size);
   // What close(2) checks: a fixed-size dataset holds whole rows, a string
   // dataset whole lines. InvalidArgument, and the last valid content back,
   // when it does not.
+  Status Flush(NodeId node);
   Status Flush(std::string_view path);
 
   // `name` of user.h5.<name>: the text; the type stays what it was (a new
   // attribute is a string until SetAttributeType says otherwise).
+  Status SetAttributeText(NodeId node, const std::string& name, const std::string& text);
   Status SetAttributeText(std::string_view path, const std::string& name, const std::string& text);
+  Status SetAttributeType(NodeId node, const std::string& name, const std::string& type);
   Status SetAttributeType(std::string_view path, const std::string& name, const std::string& type);
+  Status RemoveAttribute(NodeId node, const std::string& name);
   Status RemoveAttribute(std::string_view path, const std::string& name);
-  // One of "dtype", "shape", "chunks", "fillvalue", "compression" (user.vh5.<key>).
-  Status SetMetadata(std::string_view path, const std::string& key, const std::string& value);
+
+  // A dataset's metadata (user.vh5.<fact>). The shape resizes any dataset;
+  // the others are for datasets new in this tree (Unsupported otherwise).
+  // `dtype` in NumPy's spelling; `fill` as text in that dtype; `compression`
+  // as "gzip:4,shuffle", "lzf", "none".
+  Status SetDtype(NodeId node, const std::string& dtype);
+  Status SetDtype(std::string_view path, const std::string& dtype);
+  Status SetShape(NodeId node, const std::vector<uint64_t>& shape);
+  Status SetShape(std::string_view path, const std::vector<uint64_t>& shape);
+  Status SetChunks(NodeId node, const std::vector<uint64_t>& chunks);
+  Status SetChunks(std::string_view path, const std::vector<uint64_t>& chunks);
+  Status SetFillValue(NodeId node, const std::string& fill);
+  Status SetFillValue(std::string_view path, const std::string& fill);
+  Status SetCompression(NodeId node, const std::string& compression);
+  Status SetCompression(std::string_view path, const std::string& compression);
 
   // The staged tree as a version to commit, with the settings above. Its
   // datasets read their content from this tree, which must not change
   // until the commit is done.
   Result<NewVersion> ToNewVersion(const std::string& name) const;
 
-  // Scratch pages held by staged datasets (ScratchFile::kPageSize each).
+  // Scratch pages in use in the tree's scratch file (64 KiB each): staged
+  // datasets', and detached ones' until their last Release.
   uint64_t ScratchPages() const;
 
  private:
-  struct Node;
-  Result<Node*> Find(std::string_view path) const;
-  Result<Node*> Parent(std::string_view path, std::string* leaf) const;
-  Status Materialize(Node* node);
-  // Another shape of the same rank whose trailing dimensions differ: every
-  // element keeps its index, new cells read as the fill value.
-  Status Regrid(Node* node, const std::vector<uint64_t>& shape);
+  explicit Staging(std::unique_ptr<StagingTree> tree);
 
-  // The tree, nothing staged: the base's names and kinds.
-  void MirrorBase();
-  Status FlushNode(Node* node, std::string_view path, bool* checkpointed);
-  Status ChangeMetadata(Node* node, std::string_view path, const std::string& key,
-                        const std::string& value, bool* flushed);
-  Status MoveNode(std::string_view from, std::string_view to);
-
-  // Durability (staging_durable.cc).
-  Staging(std::shared_ptr<const Version> base, std::string state_dir, bool mirror);
-  // Buffers a record of a change (nothing when not durable or replaying);
-  // before the first log exists too, which CreateLog() then writes.
-  void Log(uint8_t type, std::string payload);
-  void LogDataset(std::string_view path, Node* node);
-  void LogAttributes(std::string_view path, Node* node);
-  // How far Persist() takes the buffered records.
-  enum class Durability {
-    kWritten,        // write(2): a kill of the process loses nothing
-    kRecordsSynced,  // and fdatasync of the log, the pages aside (a commit's note)
-    kSynced,         // the pages, then the records and a kSynced mark, fdatasync'ed
-  };
-  // Writes the buffered records as `durability` asks. Rewrites the log
-  // whole when it lacks a change (a failed write) or has grown large.
-  Status Persist(Durability durability);
-  // Before the first page is written: the log exists, with its space
-  // reserved, while the disk has room (a full one must still take the
-  // record of a removal that frees pages).
-  Status EnsureState();
-  // The first log since the tree mirrored its base: a header naming the
-  // base, then the records buffered so far. Written, not synced.
-  Status CreateLog();
-  Status WriteLog(Durability durability);
-  // Rewrites the log whole, as a snapshot of the tree. Replacing a log, or
-  // asked kSynced, it syncs the pages and the snapshot (with a kSynced mark)
-  // before the rename and the directories after; a first log is only written.
-  Status Compact(Durability durability = Durability::kWritten);
-  bool ReclaimScratch();
-  Status Replay(uint8_t type, const std::string& payload);
-  Status AdoptPages();
-  // Back to a fresh tree over `base`, nothing persisted.
-  void Reset(std::shared_ptr<const Version> base);
-
-  std::shared_ptr<const Version> base_;
-  std::shared_ptr<ScratchFile> scratch_;
-  std::string base_name_;
-  std::unique_ptr<Node> root_;
-  bool changed_ = false;
-  std::string commit_timestamp_;
-  bool make_current_ = true;
-
-  std::string scratch_dir_;  // not durable: where scratch files go
-  std::string state_dir_;    // empty: not durable
-  std::unique_ptr<RecordWriter> log_;
-  bool need_state_ = false;      // a change awaits a log that does not exist yet
-  bool stale_ = false;           // the log lacks a change
-  bool unsynced_ = false;        // records were written since the last kSynced mark
-  bool session_logged_ = false;  // this process's kSession leads its records in the log
-  bool dirs_unsynced_ = false;   // the state's directory entries await an fsync
-  bool replaying_ = false;
-  uint64_t snapshot_bytes_ = 0;  // the log's size when last rewritten whole
-  // The last "committing as" record since the last change: name, timestamp.
-  std::string committing_;
-  std::string committing_timestamp_;
+  std::unique_ptr<StagingTree> tree_;
 };
 
 }  // namespace vh5

@@ -102,6 +102,15 @@ void ScratchFile::ReleaseWhenSynced(const std::vector<uint64_t>& pages) {
   reclaim_failed_ = false;
 }
 
+void ScratchFile::Retire() {
+  abandoned_ = true;
+  reclaim_ = nullptr;
+  if (named() && !fd_.valid()) {
+    dir_ = DirName(path_);
+    path_.clear();
+  }
+}
+
 Status ScratchFile::Sync() {
   if (!fd_.valid()) return Status::OK();
   if (unsynced_ && ::fdatasync(fd_.get()) != 0)

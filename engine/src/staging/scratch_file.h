@@ -64,6 +64,11 @@ class ScratchFile {
   // Releases become no-ops: the file is about to go whole, or its pages
   // are being adopted (replaying a persisted state).
   void Abandon() { abandoned_ = true; }
+  // The state this file belonged to is gone (a commit, a discard, a
+  // rebase): as Abandon(), and pages that detached datasets still write go
+  // to an unnamed file in the same directory, never to the state's path,
+  // where a new state's file lives.
+  void Retire();
   // Reopening a named file: `in_use` (sorted, distinct) are the pages the
   // persisted state references; every other page is free, punched out, and
   // the file cut after the last page in use. Corruption when the file does

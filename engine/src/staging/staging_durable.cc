@@ -10,22 +10,21 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 
+#include "format/file_layout.h"
 #include "staging/record_log.h"
 #include "staging/scratch_file.h"
 #include "staging/staged_content.h"
-#include "staging/staging_node.h"
 #include "staging/staging_records.h"
+#include "staging/staging_tree.h"
 #include "util/crash_point.h"
 #include "util/fd.h"
 #include "util/posix_file.h"
-#include "vh5/staging.h"
 #include "vh5/timestamp.h"
 #include "vh5/versioned_file.h"
 
@@ -172,7 +171,7 @@ Result<LogEnd> ScanLog(const std::string& log) {
 }  // namespace
 
 std::string Staging::StateDir(const std::string& file_path) {
-  return SiblingPath(file_path, ".vh5-staging");
+  return layout::StagingStateDir(file_path);
 }
 
 Result<std::optional<std::string>> Staging::PersistedBase(const std::string& file_path) {
@@ -189,43 +188,45 @@ Result<std::optional<std::string>> Staging::PersistedBase(const std::string& fil
   return std::optional<std::string>(header.base);
 }
 
-Staging::Staging(std::shared_ptr<const Version> base, std::string state_dir, bool mirror)
+StagingTree::StagingTree(std::shared_ptr<const Version> base, std::string state_dir, bool mirror)
     : base_(std::move(base)),
-      scratch_(std::make_shared<ScratchFile>(ScratchFile::Named{}, state_dir + kPagesName)),
       base_name_(base_ ? base_->info().name : kFirstVersionName),
-      root_(std::make_unique<Node>()),
       state_dir_(std::move(state_dir)),
       log_(std::make_unique<RecordWriter>()) {
-  if (mirror) {
-    MirrorBase();
-  } else {
-    root_->from_base = base_ != nullptr;
-    if (!base_) root_->attrs = Attributes{};
+  scratch_ = NewScratch();
+  root_ = MirrorBase(mirror ? base_ : nullptr, nullptr);
+  if (!mirror && base_) {
+    // Explicit: the replay places the base's nodes.
+    root_->from_base = true;
+    root_->attrs.reset();
   }
-  scratch_->SetReclaim([this] { return ReclaimScratch(); });
+}
+
+std::shared_ptr<ScratchFile> StagingTree::NewScratch() {
+  if (!durable()) return std::make_shared<ScratchFile>(scratch_dir_);
+  auto scratch = std::make_shared<ScratchFile>(ScratchFile::Named{}, state_dir_ + kPagesName);
+  scratch->SetReclaim([this] { return ReclaimScratch(); });
+  return scratch;
 }
 
 // A durable staging leaves its state synced; every scratch page goes with
 // the object (an unnamed file) or stays for the next Open() (a named one).
-Staging::~Staging() {
+StagingTree::~StagingTree() {
   if (durable()) (void)Sync();
-  scratch_->Abandon();
+  scratch_->Retire();
 }
 
-void Staging::Reset(std::shared_ptr<const Version> base) {
-  // The old tree's pages go with its state: nothing to punch out.
-  scratch_->Abandon();
-  root_.reset();
+void StagingTree::Reset(std::shared_ptr<const Version> base) {
+  // The old tree's pages go with its state: nothing to punch out. Detached
+  // datasets may still use them; they never touch the new state's pages.
+  scratch_->Retire();
+  std::unique_ptr<Node> new_root = MirrorBase(base, root_.get());
+  Drop(std::move(root_));  // reads what held nodes need from the old base
+  root_ = std::move(new_root);
   base_ = std::move(base);
   base_name_ = base_ ? base_->info().name : kFirstVersionName;
-  if (durable()) {
-    scratch_ = std::make_shared<ScratchFile>(ScratchFile::Named{}, state_dir_ + kPagesName);
-    scratch_->SetReclaim([this] { return ReclaimScratch(); });
-    *log_ = RecordWriter();  // no file, nothing buffered
-  } else {
-    scratch_ = std::make_shared<ScratchFile>(scratch_dir_);
-  }
-  MirrorBase();
+  scratch_ = NewScratch();
+  if (durable()) *log_ = RecordWriter();  // no file, nothing buffered
   changed_ = false;
   need_state_ = stale_ = unsynced_ = session_logged_ = dirs_unsynced_ = false;
   snapshot_bytes_ = 0;
@@ -233,7 +234,7 @@ void Staging::Reset(std::shared_ptr<const Version> base) {
   committing_timestamp_.clear();
 }
 
-void Staging::Log(uint8_t type, std::string payload) {
+void StagingTree::Log(uint8_t type, std::string payload) {
   if (!durable() || replaying_) return;
   if (ChangesTree(type)) {
     committing_.clear();
@@ -248,10 +249,11 @@ void Staging::Log(uint8_t type, std::string payload) {
   log_->Add(type, payload);
 }
 
-void Staging::LogDataset(std::string_view path, Node* node) {
-  if (!durable() || replaying_) return;
+void StagingTree::LogDataset(Node* node) {
+  // A detached node is no longer part of the state.
+  if (!durable() || replaying_ || !IsAttached(node)) return;
   DatasetRecord r;
-  r.path = std::string(path);
+  r.path = PathOf(node);
   r.info = *node->info;
   r.info.attrs.clear();
   r.is_new = node->is_new;
@@ -266,14 +268,14 @@ void Staging::LogDataset(std::string_view path, Node* node) {
   Log(static_cast<uint8_t>(RecordType::kDataset), Encode(r));
 }
 
-void Staging::LogAttributes(std::string_view path, Node* node) {
-  if (!durable() || replaying_) return;
+void StagingTree::LogAttributes(Node* node) {
+  if (!durable() || replaying_ || !IsAttached(node)) return;
   node->attrs_logged = true;
   Log(static_cast<uint8_t>(RecordType::kAttributes),
-      Encode(AttributesRecord{std::string(path), *node->attrs}));
+      Encode(AttributesRecord{PathOf(node), *node->attrs}));
 }
 
-Status Staging::Persist(Durability durability) {
+Status StagingTree::Persist(Durability durability) {
   if (!durable() || replaying_) return Status::OK();
   if (stale_) return Compact(durability);
   if (!log_->is_open()) {
@@ -286,12 +288,12 @@ Status Staging::Persist(Durability durability) {
   return Status::OK();
 }
 
-Status Staging::EnsureState() {
+Status StagingTree::EnsureState() {
   if (!durable() || replaying_ || log_->is_open()) return Status::OK();
   return stale_ ? Compact() : CreateLog();
 }
 
-Status Staging::CreateLog() {
+Status StagingTree::CreateLog() {
   if (::mkdir(state_dir_.c_str(), 0700) != 0 && errno != EEXIST)
     return ErrnoStatus("cannot create the staging state " + state_dir_);
   // Renamed into place whole: a kill part way leaves no log, so no state.
@@ -311,7 +313,7 @@ Status Staging::CreateLog() {
   return Status::OK();
 }
 
-Status Staging::WriteLog(Durability durability) {
+Status StagingTree::WriteLog(Durability durability) {
   // Not synced: a kill of the process loses none of it, and an fdatasync per
   // close(2) would cost cp -a dearly. A crash of the machine may lose it:
   // Open() then replays up to the last kSynced mark only.
@@ -359,17 +361,17 @@ Status Staging::WriteLog(Durability durability) {
   return Status::OK();
 }
 
-bool Staging::ReclaimScratch() {
+bool StagingTree::ReclaimScratch() {
   if (!durable() || replaying_ || stale_ || !log_->is_open()) return false;
   return WriteLog(Durability::kSynced).ok();
 }
 
-Status Staging::Sync() {
+Status StagingTree::Sync() {
   if (!durable()) return Status::OK();
   return Persist(Durability::kSynced);
 }
 
-Status Staging::Compact(Durability durability) {
+Status StagingTree::Compact(Durability durability) {
   // A log replaced before its replacement is durable could be lost whole
   // with a crash of the machine; a first one is only ever written, as the
   // records that follow it are (kill -9 keeps it, a restart replays its header).
@@ -458,7 +460,7 @@ Status Staging::Compact(Durability durability) {
   return Status::OK();
 }
 
-Status Staging::SetCommitTimestamp(const std::string& timestamp) {
+Status StagingTree::SetCommitTimestamp(const std::string& timestamp) {
   if (!timestamp.empty() && !ParseTimestamp(timestamp))
     return Status::InvalidArgument("staging: not a timestamp: " + timestamp);
   commit_timestamp_ = timestamp;
@@ -467,14 +469,14 @@ Status Staging::SetCommitTimestamp(const std::string& timestamp) {
   return Persist(Durability::kWritten);
 }
 
-Status Staging::SetMakeCurrent(bool make_current) {
+Status StagingTree::SetMakeCurrent(bool make_current) {
   make_current_ = make_current;
   Log(static_cast<uint8_t>(RecordType::kSettings),
       Encode(SettingsRecord{commit_timestamp_, make_current_}));
   return Persist(Durability::kWritten);
 }
 
-Status Staging::Rebase(std::shared_ptr<const Version> base) {
+Status StagingTree::Rebase(std::shared_ptr<const Version> base) {
   if (changed_) return Status::Busy("staging: rebasing while staging holds changes");
   std::string timestamp = commit_timestamp_;
   bool make_current = make_current_;
@@ -487,7 +489,7 @@ Status Staging::Rebase(std::shared_ptr<const Version> base) {
   return Compact();
 }
 
-Status Staging::Discard(bool keep_base) {
+Status StagingTree::Discard(bool keep_base) {
   Status removed = durable() ? RemoveState(state_dir_) : Status::OK();
   Reset(base_);
   commit_timestamp_.clear();
@@ -500,13 +502,9 @@ Status Staging::Discard(bool keep_base) {
   return removed;
 }
 
-Status Staging::BeginCommit(NewVersion* version) {
+Status StagingTree::BeginCommit(NewVersion* version) {
   // Fixed now, so that the record names the very version the commit makes.
-  if (version->timestamp.empty()) {
-    auto now = std::chrono::system_clock::now().time_since_epoch();
-    version->timestamp =
-        FormatTimestamp(std::chrono::duration_cast<std::chrono::nanoseconds>(now).count());
-  }
+  if (version->timestamp.empty()) version->timestamp = NowTimestamp();
   // No state, nothing a crash could bring back.
   if (!durable() || (!log_->is_open() && !need_state_ && !stale_)) return Status::OK();
   committing_ = version->name;
@@ -519,7 +517,7 @@ Status Staging::BeginCommit(NewVersion* version) {
   return Persist(Durability::kRecordsSynced);
 }
 
-Status Staging::EndCommit(bool committed, std::shared_ptr<const Version> new_base) {
+Status StagingTree::EndCommit(bool committed, std::shared_ptr<const Version> new_base) {
   if (committed) crash::Reach(crash::Point::kAfterCommit);
   if (!committed) {
     if (committing_.empty()) return Status::OK();
@@ -536,7 +534,7 @@ Status Staging::EndCommit(bool committed, std::shared_ptr<const Version> new_bas
   return removed;
 }
 
-Status Staging::Replay(uint8_t type, const std::string& payload) {
+Status StagingTree::Replay(uint8_t type, const std::string& payload) {
   if (ChangesTree(type)) {
     committing_.clear();
     committing_timestamp_.clear();
@@ -547,34 +545,48 @@ Status Staging::Replay(uint8_t type, const std::string& payload) {
     case RecordType::kPlace: {
       PlaceRecord r;
       VH5_RETURN_IF_ERROR(Decode(payload, &r));
-      if (!r.from_base) return r.kind == NodeKind::kGroup ? Mkdir(r.path) : CreateDataset(r.path);
-      if (!base_) return Status::Corruption("a node of the base, and no base");
+      NodeId parent_id = 0;
       std::string leaf;
-      VH5_ASSIGN_OR_RETURN(Node * parent, Parent(r.path, &leaf));
+      VH5_RETURN_IF_ERROR(ResolveParent(r.path, &parent_id, &leaf));
+      if (!r.from_base) {
+        Result<NodeId> made =
+            r.kind == NodeKind::kGroup ? Mkdir(parent_id, leaf) : CreateDataset(parent_id, leaf);
+        return made.status();
+      }
+      if (!base_) return Status::Corruption("a node of the base, and no base");
+      VH5_ASSIGN_OR_RETURN(Node * parent, ParentGroup(parent_id, leaf));
       if (parent->children.count(leaf)) return Status::Corruption("/" + r.path + " placed twice");
-      auto node = std::make_unique<Node>();
-      node->kind = r.kind;
+      std::unique_ptr<Node> node = NewNode(r.kind);
       node->from_base = true;
       node->origin = r.origin;
-      parent->children.emplace(leaf, std::move(node));
+      Attach(parent, leaf, std::move(node));
       changed_ = true;
       return Status::OK();
     }
     case RecordType::kRemove: {
       PathRecord r;
       VH5_RETURN_IF_ERROR(Decode(payload, &r));
-      VH5_ASSIGN_OR_RETURN(NodeKind kind, Kind(r.from));
-      return kind == NodeKind::kGroup ? Rmdir(r.from) : Unlink(r.from);
+      NodeId parent_id = 0;
+      std::string leaf;
+      VH5_RETURN_IF_ERROR(ResolveParent(r.from, &parent_id, &leaf));
+      VH5_ASSIGN_OR_RETURN(NodeId id, Lookup(parent_id, leaf));
+      VH5_ASSIGN_OR_RETURN(NodeKind kind, Kind(id));
+      return kind == NodeKind::kGroup ? Rmdir(parent_id, leaf) : Unlink(parent_id, leaf);
     }
     case RecordType::kMove: {
       PathRecord r;
       VH5_RETURN_IF_ERROR(Decode(payload, &r));
-      return Rename(r.from, r.to);
+      NodeId from_parent = 0, to_parent = 0;
+      std::string from_leaf, to_leaf;
+      VH5_RETURN_IF_ERROR(ResolveParent(r.from, &from_parent, &from_leaf));
+      VH5_RETURN_IF_ERROR(ResolveParent(r.to, &to_parent, &to_leaf));
+      return Rename(from_parent, from_leaf, to_parent, to_leaf);
     }
     case RecordType::kAttributes: {
       AttributesRecord r;
       VH5_RETURN_IF_ERROR(Decode(payload, &r));
-      VH5_ASSIGN_OR_RETURN(Node * node, Find(r.path));
+      VH5_ASSIGN_OR_RETURN(NodeId id, Resolve(r.path));
+      VH5_ASSIGN_OR_RETURN(Node * node, Find(id));
       node->attrs = std::move(r.attrs);
       node->attrs_logged = true;
       changed_ = true;
@@ -583,7 +595,8 @@ Status Staging::Replay(uint8_t type, const std::string& payload) {
     case RecordType::kDataset: {
       DatasetRecord r;
       VH5_RETURN_IF_ERROR(Decode(payload, &r));
-      VH5_ASSIGN_OR_RETURN(Node * node, Find(r.path));
+      VH5_ASSIGN_OR_RETURN(NodeId id, Resolve(r.path));
+      VH5_ASSIGN_OR_RETURN(Node * node, Find(id));
       if (node->kind != NodeKind::kDataset) return Status::Corruption("/" + r.path + " is a group");
       const DatasetInfo& info = r.info;
       if (info.shape.empty() || (!info.dtype.is_vlen_string && info.dtype.itemsize == 0))
@@ -640,7 +653,7 @@ Status Staging::Replay(uint8_t type, const std::string& payload) {
   return Status::Corruption("a record of unknown type " + std::to_string(type));
 }
 
-Status Staging::AdoptPages() {
+Status StagingTree::AdoptPages() {
   std::vector<uint64_t> pages;
   std::vector<const Node*> pending = {root_.get()};
   while (!pending.empty()) {
@@ -656,15 +669,16 @@ Status Staging::AdoptPages() {
   return scratch_->Adopt(pages);
 }
 
-Result<std::unique_ptr<Staging>> Staging::Open(const VersionedFile& file, std::string* note) {
+Result<std::unique_ptr<StagingTree>> StagingTree::Open(const VersionedFile& file,
+                                                       std::string* note) {
   note->clear();
-  std::string dir = StateDir(file.path());
-  auto fresh = [&]() -> Result<std::unique_ptr<Staging>> {
+  std::string dir = Staging::StateDir(file.path());
+  auto fresh = [&]() -> Result<std::unique_ptr<StagingTree>> {
     std::shared_ptr<const Version> base;
     if (std::optional<std::string> current = file.CurrentVersion()) {
       VH5_ASSIGN_OR_RETURN(base, file.GetVersion(*current));
     }
-    return std::unique_ptr<Staging>(new Staging(std::move(base), dir, /*mirror=*/true));
+    return std::unique_ptr<StagingTree>(new StagingTree(std::move(base), dir, /*mirror=*/true));
   };
   std::string log = dir + kLogName;
   if (!Exists(log)) {
@@ -672,7 +686,7 @@ Result<std::unique_ptr<Staging>> Staging::Open(const VersionedFile& file, std::s
     if (Exists(dir)) VH5_RETURN_IF_ERROR(RemoveState(dir));
     return fresh();
   }
-  std::unique_ptr<Staging> staging;
+  std::unique_ptr<StagingTree> staging;
   std::string committed_as;
   Status s = [&]() -> Status {
     VH5_ASSIGN_OR_RETURN(LogEnd end, ScanLog(log));
@@ -707,7 +721,7 @@ Result<std::unique_ptr<Staging>> Staging::Open(const VersionedFile& file, std::s
         return Status::OK();
       }
     }
-    staging.reset(new Staging(std::move(base), dir, !header.explicit_tree));
+    staging.reset(new StagingTree(std::move(base), dir, !header.explicit_tree));
     staging->replaying_ = true;
     staging->scratch_->Abandon();  // releases during replay are no-ops: Adopt decides
     staging->changed_ = header.explicit_tree;
