@@ -1,6 +1,7 @@
-// bench_gen: makes the benchmark's data with vh5fs's own writer (public
-// engine API only). Content is pseudo-random, a pure function of (seed,
-// element index), so no two chunks repeat and the same bytes can be written
+// bench_gen: makes the benchmark's data with vh5fs's own writer: the public
+// API, and the commit plans staging makes (commit/version_plan.h), so that
+// a version changing one element costs what it costs through staging/. Content is pseudo-random, a
+// pure function of (seed, element index), so no two chunks repeat and the same bytes can be written
 // to a plain file for the baselines without holding them in memory.
 //
 //   bench_gen seq FILE MIB CHUNK_ELEMENTS [RAW_OUT|-] [VERSIONS] [COMPRESSION]
@@ -14,8 +15,8 @@
 //   bench_gen grid FILE ROWS COLS CHUNK_ROWS CHUNK_COLS [RAW_OUT]
 //       version "v1" holding the 2-D <f4 dataset "grid" (seed 2)
 //   bench_gen versions FILE COUNT
-//       COUNT versions v00000, v00001, ... committed one by one through one
-//       read-write VersionedFile, each changing one chunk of data/series and
+//       COUNT versions v00000, v00001, ... committed one by one, each
+//       changing one chunk of data/series and
 //       the attribute "revision" of the group meta, other datasets unchanged
 #include <fcntl.h>
 #include <unistd.h>
@@ -31,8 +32,9 @@
 #include <utility>
 #include <vector>
 
+#include "commit/atomic_commit.h"
+#include "commit/version_plan.h"
 #include "vh5/byte_source.h"
-#include "vh5/versioned_file.h"
 #include "vh5/writer.h"
 
 namespace {
@@ -180,8 +182,6 @@ int Seq(int argc, char** argv) {
   if (int rc = WriteOneVersion(file, d, raw)) return rc;
   if (versions <= 1) return 0;
 
-  auto opened = vh5::VersionedFile::Open(file, vh5::VersionedFile::Access::kReadWrite);
-  if (!opened.ok()) return Fail(opened.status().ToString());
   auto patched = std::make_shared<PatchedSource>(base);
   uint64_t nchunks = (n + chunk - 1) / chunk;
   for (uint64_t k = 2; k <= versions; ++k) {
@@ -190,10 +190,12 @@ int Seq(int argc, char** argv) {
     vh5::NewVersion v;
     v.name = "v" + std::to_string(k);
     d.source = patched;
-    d.partly_from = "v" + std::to_string(k - 1);
-    d.dirty = {{offset, offset + 8}};
     v.datasets = {d};
-    vh5::Status s = (*opened)->Commit(v);
+    // As staging plans it: only the cell of the changed element is read.
+    vh5::VersionPlan plan = vh5::PlanAsGiven(v);
+    plan.datasets[0].keep = vh5::DatasetPlan::Keep::kCleanCells;
+    plan.datasets[0].dirty = {{offset, offset + 8}};
+    vh5::Status s = vh5::CommitVersion(file, plan);
     if (!s.ok()) return Fail(v.name + ": " + s.ToString());
   }
   return 0;
@@ -234,9 +236,6 @@ int Versions(int argc, char** argv) {
   uint64_t count = std::strtoull(argv[3], nullptr, 10);
   vh5::Status s = vh5::CreateVersionedFile(file);
   if (!s.ok()) return Fail(s.ToString());
-  auto opened = vh5::VersionedFile::Open(file, vh5::VersionedFile::Access::kReadWrite);
-  if (!opened.ok()) return Fail(opened.status().ToString());
-  std::shared_ptr<vh5::VersionedFile> vf = *opened;
 
   uint64_t n = kSeriesChunk * kSeriesChunks;
   std::string series(n * 8, '\0');
@@ -244,6 +243,10 @@ int Versions(int argc, char** argv) {
     return Fail(r.status().ToString());
   auto series_source = std::make_shared<ViewSource>(&series);
 
+  // Version i changes one element of chunk i % kSeriesChunks.
+  auto offset_of = [](uint64_t i) {
+    return (i % kSeriesChunks) * kSeriesChunk * 8 + (i / kSeriesChunks % kSeriesChunk) * 8;
+  };
   auto start = std::chrono::steady_clock::now(), lap = start;
   for (uint64_t i = 0; i < count; ++i) {
     vh5::NewVersion v;
@@ -268,19 +271,22 @@ int Versions(int argc, char** argv) {
       a.attrs = {{"units", "m", ""}};
     } else {
       // One element of one chunk changes.
-      uint64_t chunk = i % kSeriesChunks;
-      uint64_t offset = chunk * kSeriesChunk * 8 + (i / kSeriesChunks % kSeriesChunk) * 8;
+      uint64_t offset = offset_of(i);
       double value = static_cast<double>(i);
       std::memcpy(series.data() + offset, &value, 8);
-      d.partly_from = VersionName(i - 1);
-      d.dirty = {{offset, offset + 8}};
-      a.unchanged_from = b.unchanged_from = VersionName(i - 1);
       a.attrs = {{"units", "m", ""}};
     }
     v.datasets.push_back(std::move(d));
     v.datasets.push_back(std::move(a));
     v.datasets.push_back(std::move(b));
-    s = vf->Commit(v);
+    vh5::VersionPlan plan = vh5::PlanAsGiven(v);
+    if (i > 0) {
+      // As staging plans it: the series keeps its clean cells, the others everything.
+      plan.datasets[0].keep = vh5::DatasetPlan::Keep::kCleanCells;
+      plan.datasets[0].dirty = {{offset_of(i), offset_of(i) + 8}};
+      plan.datasets[1].keep = plan.datasets[2].keep = vh5::DatasetPlan::Keep::kAll;
+    }
+    s = vh5::CommitVersion(file, plan);
     if (!s.ok()) return Fail(v.name + ": " + s.ToString());
     if ((i + 1) % 1000 == 0 || i + 1 == count) {
       auto now = std::chrono::steady_clock::now();

@@ -620,21 +620,11 @@ int Filesystem::Commit(const std::string& name) {
   std::lock_guard<std::mutex> lock(staging_mu_);
   if (vh5::Status s = vh5::ValidateVersionName(name); !s.ok()) return Fail(s);
   if (name.size() > NAME_MAX) return ENAMETOOLONG;
-  vh5::Result<vh5::NewVersion> version = staging_->ToNewVersion(name);
-  if (!version.ok()) return Fail(version.status());
-  // "Committing as NAME" is durable first: a crash once the commit is, and
-  // before the state is cleared, must not bring the changes back as new.
-  if (vh5::Status s = staging_->BeginCommit(&*version); !s.ok()) return Fail(s);
-  if (vh5::Status s = file_->Commit(*version); !s.ok()) {
-    if (vh5::Status noted = staging_->EndCommit(false, nullptr); !noted.ok())
-      LogError(noted.ToString());
-    return Fail(s);
-  }
+  std::string note;
+  vh5::Status committed = staging_->Commit(*file_, name, &note);
+  if (!note.empty()) LogError(note);
+  if (!committed.ok()) return Fail(committed);
   LogInfo("committed version " + name + " of " + file_->path());
-  // A fresh staging/ mirrors the (possibly new) current version.
-  int err = 0;
-  std::shared_ptr<const vh5::Version> base = CurrentVersion(&err);
-  if (vh5::Status s = staging_->EndCommit(true, base); !s.ok()) LogError(s.ToString());
   Touch();
   return 0;
 }

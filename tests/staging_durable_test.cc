@@ -2,11 +2,13 @@
 // persisted, reopened over the same file and compared whole; torn, corrupt
 // and committed states; discard, rebase, log rewrites, scratch page reuse.
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 
@@ -14,6 +16,7 @@
 #include "staging/scratch_file.h"
 #include "staging/staging_records.h"
 #include "test_util.h"
+#include "util/crash_point.h"
 #include "vh5/staging.h"
 #include "vh5/versioned_file.h"
 #include "vh5/writer.h"
@@ -207,6 +210,23 @@ void ChangeEverything(vh5::Staging& s) {
   ok(s.SetMakeCurrent(false));
 }
 
+// Stages `change` on `f`'s staging and commits it as `name` in a child
+// process that dies at crash point `at`, as a kill there would; the child's
+// exit status (99: it died there). `f` is stale afterwards: reopen it.
+int CommitInChild(vh5::VersionedFile& f, vh5::crash::Point at, const std::string& name,
+                  const std::function<void(vh5::Staging&)>& change) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    auto s = OpenStaging(f);
+    change(*s);
+    vh5::crash::Arm(at, 1);
+    ::_exit(s->Commit(f, name).ok() ? 0 : 1);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(staging_durable)
@@ -232,19 +252,17 @@ BOOST_AUTO_TEST_CASE(every_kind_of_change_comes_back_in_a_fresh_staging) {
     auto s = OpenStaging(*f);
     again = Dump(*s);
     CheckSame(before, again);
-    // And it commits what it shows.
-    auto version = s->ToNewVersion("next");
-    BOOST_TEST_REQUIRE(version.ok());
-    BOOST_TEST(version->timestamp == "2024-01-01 13:00:00.000001+0000");
-    BOOST_TEST(!version->make_current);
-    BOOST_TEST_REQUIRE(s->BeginCommit(&*version).ok());
-    BOOST_TEST_REQUIRE(f->Commit(*version).ok());
-    auto next = f->GetVersion("next");
-    BOOST_TEST_REQUIRE(next.ok());
-    BOOST_TEST_REQUIRE(s->EndCommit(true, *next).ok());
+    // And it commits what it shows, with its settings.
+    std::string note;
+    BOOST_TEST_REQUIRE(s->Commit(*f, "next", &note).ok());
+    BOOST_TEST(note.empty(), note);
+    auto info = f->GetVersionInfo("next");
+    BOOST_TEST_REQUIRE(info.ok());
+    BOOST_TEST(info->timestamp == "2024-01-01 13:00:00.000001+0000");
+    BOOST_TEST(f->CurrentVersion().value_or("") == "base");  // not made current
     BOOST_TEST(!fs::exists(StateDir(file)));
     BOOST_TEST(!s->HasChanges());
-    BOOST_TEST(s->base_name() == "next");
+    BOOST_TEST(s->base_name() == "base");  // the current version
   }
   f.reset();
   {
@@ -475,16 +493,14 @@ BOOST_AUTO_TEST_CASE(a_crash_between_commit_and_clearing_does_not_bring_changes_
   TempDir dir;
   fs::path file = MakeBase(dir);
   auto f = OpenWritable(file);
-  {
-    auto s = OpenStaging(*f);
-    BOOST_TEST_REQUIRE(s->Mkdir("g").ok());
-    auto version = s->ToNewVersion("done");
-    BOOST_TEST_REQUIRE(version.ok());
-    BOOST_TEST_REQUIRE(s->BeginCommit(&*version).ok());
-    BOOST_TEST_REQUIRE(f->Commit(*version).ok());
-    // A crash here: EndCommit never runs.
-  }
+  // A crash once the commit is made, before the state is cleared.
+  int status = CommitInChild(*f, vh5::crash::Point::kAfterCommit, "done",
+                             [](vh5::Staging& s) { BOOST_TEST_REQUIRE(s.Mkdir("g").ok()); });
+  BOOST_TEST(status == 99);
   BOOST_TEST(fs::exists(StateDir(file) / "log"));
+  f.reset();  // the child changed the file under it
+  f = OpenWritable(file);
+  BOOST_TEST_REQUIRE(f->GetVersionInfo("done").ok());
   {
     std::string note;
     auto s = OpenStaging(*f, &note);
@@ -494,14 +510,12 @@ BOOST_AUTO_TEST_CASE(a_crash_between_commit_and_clearing_does_not_bring_changes_
     BOOST_TEST(!fs::exists(StateDir(file)));
   }
   // A crash before the commit took: the version is not there, the changes stay.
-  {
-    auto s = OpenStaging(*f);
-    BOOST_TEST_REQUIRE(s->Mkdir("h").ok());
-    vh5::NewVersion never;
-    never.name = "never";
-    BOOST_TEST_REQUIRE(s->BeginCommit(&never).ok());
-    BOOST_TEST(!never.timestamp.empty());  // fixed before the commit
-  }
+  status = CommitInChild(*f, vh5::crash::Point::kCommitNoted, "never",
+                         [](vh5::Staging& s) { BOOST_TEST_REQUIRE(s.Mkdir("h").ok()); });
+  BOOST_TEST(status == 99);
+  f.reset();  // the child changed the file under it
+  f = OpenWritable(file);
+  BOOST_TEST(!f->GetVersionInfo("never").ok());
   // Nor is a version of that name and base made by another writer, at another time.
   {
     vh5::NewVersion other;
@@ -514,11 +528,8 @@ BOOST_AUTO_TEST_CASE(a_crash_between_commit_and_clearing_does_not_bring_changes_
     auto s = OpenStaging(*f);
     BOOST_TEST(s->Kind("h").ok());
     // A commit that fails says so: a later version of that name is not this one.
-    auto version = s->ToNewVersion("done");  // taken: the commit fails
-    BOOST_TEST_REQUIRE(version.ok());
-    BOOST_TEST_REQUIRE(s->BeginCommit(&*version).ok());
-    BOOST_TEST(!f->Commit(*version).ok());
-    BOOST_TEST_REQUIRE(s->EndCommit(false, nullptr).ok());
+    BOOST_TEST(s->Commit(*f, "done").code() == vh5::Status::Code::kExists);
+    BOOST_TEST(s->Kind("h").ok());
   }
   auto s = OpenStaging(*f);
   BOOST_TEST(s->Kind("h").ok());
@@ -651,9 +662,9 @@ BOOST_AUTO_TEST_CASE(a_dataset_detached_by_a_commit_never_writes_into_the_next_s
   ok(s->Hold(x));
   ok(s->Unlink("x"));
   ok(s->Mkdir("g"));
+  ok(s->Commit(*f, "c1"));  // the state goes; a new one starts
   auto base = f->GetVersion("base");
   BOOST_TEST_REQUIRE(base.ok());
-  ok(s->EndCommit(true, *base));  // the state goes; a new one starts
   ok(s->CreateDataset("b"));
   std::string b = Pattern(3, 3 * 65536);
   ok(s->Write("b", 0, b).status());
@@ -674,7 +685,7 @@ BOOST_AUTO_TEST_CASE(a_dataset_detached_by_a_commit_never_writes_into_the_next_s
   ok(s->Hold(gone));
   auto v0 = f->GetVersion("v0");
   BOOST_TEST_REQUIRE(v0.ok());
-  ok(s->EndCommit(true, *v0));
+  ok(s->Rebase(*v0));
   BOOST_TEST(!s->Attached(gone));
   std::string mine = Pattern(5, 2 * 65536);
   ok(s->Write(gone, 0, mine).status());

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "commit/atomic_commit.h"
+#include "commit/version_plan.h"
 #include "format/virtual_dataset_header.h"
 #include "hdf5/attribute_codec.h"
 #include "hdf5/h5_handle.h"
@@ -120,6 +121,30 @@ std::vector<std::string> ProbeLines(const std::string& script,
   std::istringstream in(r.out);
   for (std::string line; std::getline(in, line);) lines.push_back(line);
   return lines;
+}
+
+// What one dataset of a commit keeps of its base, as staging plans it
+// (commit/version_plan.h).
+struct Kept {
+  vh5::DatasetPlan::Keep keep = vh5::DatasetPlan::Keep::kNothing;
+  std::vector<std::pair<uint64_t, uint64_t>> dirty;
+};
+const Kept kKeepAll{vh5::DatasetPlan::Keep::kAll, {}};
+Kept KeepClean(std::vector<std::pair<uint64_t, uint64_t>> dirty) {
+  return Kept{vh5::DatasetPlan::Keep::kCleanCells, std::move(dirty)};
+}
+
+// Commits `v` keeping of its base what `kept` says, by dataset path.
+vh5::Status CommitKeeping(const fs::path& file, const vh5::NewVersion& v,
+                          const std::map<std::string, Kept>& kept) {
+  vh5::VersionPlan plan = vh5::PlanAsGiven(v);
+  for (vh5::DatasetPlan& d : plan.datasets) {
+    auto it = kept.find(d.dataset->path);
+    if (it == kept.end()) continue;
+    d.keep = it->second.keep;
+    d.dirty = it->second.dirty;
+  }
+  return vh5::CommitVersion(file.string(), plan);
 }
 
 }  // namespace
@@ -579,12 +604,13 @@ BOOST_AUTO_TEST_CASE(changed_and_unchanged_datasets_get_their_lists_after_the_cl
   std::memcpy(v.datasets[0].data.data() + 8 * 999, &minus, 8);
   int32_t big = 1 << 30;
   std::memcpy(v.datasets[1].data.data() + 4 * (99 * 30 + 29), &big, 4);
-  v.datasets[0].partly_from = v.datasets[1].partly_from = "v1";
-  v.datasets[0].dirty = {{8 * 999, 8 * 1000}};
-  v.datasets[1].dirty = {{4 * (99 * 30 + 29), 4 * (99 * 30 + 30)}};
-  v.datasets[2].unchanged_from = "v1";
   v.datasets[2].data.clear();  // ignored when unchanged
-  BOOST_TEST_REQUIRE(vh5::CommitVersion(file.string(), v).ok());
+  BOOST_TEST_REQUIRE(
+      CommitKeeping(file, v,
+                    {{"ramp", KeepClean({{8 * 999, 8 * 1000}})},
+                     {"g/grid", KeepClean({{4 * (99 * 30 + 29), 4 * (99 * 30 + 30)}})},
+                     {"still", kKeepAll}})
+          .ok());
   note("v2");
   BOOST_TEST(vh5::LastRemapCountsForTesting().patched == 3);
   BOOST_TEST(vh5::LastRemapCountsForTesting().retried == 0);
@@ -593,10 +619,8 @@ BOOST_AUTO_TEST_CASE(changed_and_unchanged_datasets_get_their_lists_after_the_cl
   vh5::RefuseMappingPatchesForTesting(true);
   v.name = "v3";
   std::memcpy(v.datasets[0].data.data(), &minus, 8);
-  v.datasets[0].partly_from = v.datasets[1].partly_from = "v2";
-  v.datasets[0].dirty = {{0, 8}};
-  v.datasets[1].dirty = {};
-  vh5::Status refused = vh5::CommitVersion(file.string(), v);
+  vh5::Status refused = CommitKeeping(
+      file, v, {{"ramp", KeepClean({{0, 8}})}, {"g/grid", KeepClean({})}, {"still", kKeepAll}});
   vh5::RefuseMappingPatchesForTesting(false);
   BOOST_TEST_REQUIRE(refused.ok(), refused.ToString());
   note("v3");
@@ -607,13 +631,13 @@ BOOST_AUTO_TEST_CASE(changed_and_unchanged_datasets_get_their_lists_after_the_cl
   v.name = "v4";
   v.datasets[0].data += Doubles({7.0}, 100);
   v.datasets[0].shape = {1100};
-  v.datasets[0].partly_from = v.datasets[1].partly_from = "v3";
-  v.datasets[0].dirty = {{8000, 8800}};
   // An unchanged dataset needs only its path: without a description it is copied whole.
   v.datasets[2].dtype.clear();
   v.datasets[2].shape.clear();
   v.datasets[2].chunks.clear();
-  vh5::Status grown = vh5::CommitVersion(file.string(), v);
+  vh5::Status grown = CommitKeeping(
+      file, v,
+      {{"ramp", KeepClean({{8000, 8800}})}, {"g/grid", KeepClean({})}, {"still", kKeepAll}});
   BOOST_TEST_REQUIRE(grown.ok(), grown.ToString());
   note("v4");
   BOOST_TEST(vh5::LastRemapCountsForTesting().patched == 2);
@@ -657,11 +681,9 @@ BOOST_AUTO_TEST_CASE(dirty_cells_equal_to_their_base_keep_their_chunks) {
   std::memcpy(v.datasets[0].data.data() + 4 * (99 * 30 + 29), &big, 4);
   double minus = -1;
   std::memcpy(v.datasets[1].data.data() + 8 * 2999, &minus, 8);
-  for (vh5::NewDataset& d : v.datasets) {
-    d.partly_from = "v1";
-    d.dirty = {{0, d.data.size()}};
-  }
-  vh5::Status s = vh5::CommitVersion(file.string(), v);
+  std::map<std::string, Kept> kept;
+  for (const vh5::NewDataset& d : v.datasets) kept[d.path] = KeepClean({{0, d.data.size()}});
+  vh5::Status s = CommitKeeping(file, v, kept);
   BOOST_TEST_REQUIRE(s.ok(), s.ToString());
   ptree oracle = H5pyOracle(file);
   BOOST_TEST(oracle.get<int>("hash_rows") == rows_before + 2);
@@ -696,8 +718,6 @@ BOOST_AUTO_TEST_CASE(encoded_lists_equal_the_lists_hdf5_builds) {
   v2.name = "v2";
   v2.datasets[0].data += Doubles({9.0}, 300);  // grown by 300 elements
   v2.datasets[0].shape = {1300};
-  v2.datasets[0].partly_from = "v1";
-  v2.datasets[0].dirty = {{8000, 10400}};
   v2.datasets[1].data[0] = 7;  // one chunk of the grid changed
   v2.datasets[2].strings[8] = "new";
 
@@ -711,7 +731,7 @@ BOOST_AUTO_TEST_CASE(encoded_lists_equal_the_lists_hdf5_builds) {
     vh5::RefuseMappingPatchesForTesting(refuse);
     vh5::Status s1 = vh5::CommitVersion(file.string(), v1);
     int patched = vh5::LastRemapCountsForTesting().patched;
-    vh5::Status s2 = vh5::CommitVersion(file.string(), v2);
+    vh5::Status s2 = CommitKeeping(file, v2, {{"ramp", KeepClean({{8000, 10400}})}});
     vh5::RefuseMappingPatchesForTesting(false);
     BOOST_TEST_REQUIRE(s1.ok(), s1.ToString());
     BOOST_TEST_REQUIRE(s2.ok(), s2.ToString());
@@ -760,9 +780,10 @@ BOOST_AUTO_TEST_CASE(small_patched_lists_share_heap_collections) {
     uint64_t before = fs::file_size(file);
     vh5::NewVersion next = v;
     next.name = "v2";
-    for (vh5::NewDataset& d : next.datasets) d.unchanged_from = "v1";
+    std::map<std::string, Kept> kept;
+    for (const vh5::NewDataset& d : next.datasets) kept[d.path] = kKeepAll;
     vh5::RefuseMappingPatchesForTesting(refuse);
-    vh5::Status s = vh5::CommitVersion(file.string(), next);
+    vh5::Status s = CommitKeeping(file, next, kept);
     vh5::RefuseMappingPatchesForTesting(false);
     BOOST_TEST_REQUIRE(s.ok(), s.ToString());
     BOOST_TEST(vh5::LastRemapCountsForTesting().patched == (refuse ? 0 : 60));

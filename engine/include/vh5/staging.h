@@ -40,7 +40,6 @@
 #include "vh5/metadata.h"
 #include "vh5/status.h"
 #include "vh5/version.h"
-#include "vh5/writer.h"
 
 namespace vh5 {
 
@@ -95,14 +94,17 @@ class Staging {
   // persisted state is deleted. `keep_base`: a state naming only the base
   // is kept, so that the next Open() mirrors the same base.
   Status Discard(bool keep_base);
-  // Around a commit of `version` (from ToNewVersion): BeginCommit fixes its
-  // timestamp (now, unless set) and durably notes its name and timestamp,
-  // so that Open() after a crash drops a state already committed;
-  // EndCommit(false) notes the failure; EndCommit(true) deletes the state
-  // and mirrors `new_base`, settings reset (an error only about deleting
-  // the state: the tree is reset whatever happens).
-  Status BeginCommit(NewVersion* version);
-  Status EndCommit(bool committed, std::shared_ptr<const Version> new_base);
+  // Commits the staged tree onto `file` (the versioned file of its base,
+  // opened read-write) as version `name`, with the settings above. A
+  // dataset left as it was keeps its base's chunks unread; a written one is
+  // compared and hashed only where it changed. "Committing as NAME" is noted
+  // durably first, so that a crash once the commit is made, before the
+  // state is cleared, does not bring the changes back as new. Then the tree
+  // mirrors the file's current version, settings reset, and the state is
+  // deleted; `*note` (if given) says in one line for a log what of that
+  // failed: the commit itself is done. A commit that fails leaves the tree
+  // and its state as they were.
+  Status Commit(VersionedFile& file, const std::string& name, std::string* note = nullptr);
 
   // Identities. NotFound for a name not in `parent`, or a parent that is
   // no longer in the tree; NotADirectory for a dataset's "children".
@@ -176,11 +178,6 @@ class Staging {
   Status SetFillValue(std::string_view path, const std::string& fill);
   Status SetCompression(NodeId node, const std::string& compression);
   Status SetCompression(std::string_view path, const std::string& compression);
-
-  // The staged tree as a version to commit, with the settings above. Its
-  // datasets read their content from this tree, which must not change
-  // until the commit is done.
-  Result<NewVersion> ToNewVersion(const std::string& name) const;
 
   // Scratch pages in use in the tree's scratch file (64 KiB each): staged
   // datasets', and detached ones' until their last Release.

@@ -33,17 +33,6 @@ struct NewDataset {
   std::string data;
   std::vector<std::string> strings;  // the elements in C order (vlen-str)
   Attributes attrs;
-  // When set, the dataset is the one at the same path in this committed
-  // version, unchanged but for `attrs`: its chunk mappings are copied without
-  // reading or hashing data, and data/strings are ignored.
-  std::string unchanged_from;
-  // When set, the dataset at the same path in this committed version has the
-  // same dtype, chunks and shape but perhaps shape[0], and the content's bytes
-  // outside the `dirty` ranges equal that version's at the same offsets:
-  // chunks no dirty range touches keep that version's mappings unhashed, and
-  // the others are compared with that version's chunk before being hashed.
-  std::string partly_from;
-  std::vector<std::pair<uint64_t, uint64_t>> dirty;  // [begin, end) byte ranges, sorted
 };
 
 struct NewGroup {

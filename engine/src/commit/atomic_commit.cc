@@ -82,13 +82,17 @@ RemapCounts LastRemapCountsForTesting() { return {last_patched, last_retried}; }
 
 void RefuseMappingPatchesForTesting(bool refuse) { refuse_patches_for_testing = refuse; }
 
-Status CommitVersion(const std::string& path, const NewVersion& version) {
+Status CommitVersion(const std::string& path, const VersionPlan& plan) {
   h5::SilenceAutomaticErrorPrinting();
   h5::RegisterLzfFilter();
   VH5_RETURN_IF_ERROR(RecoverInterruptedChange(path));
   if (H5Fis_hdf5(path.c_str()) <= 0) return Status::NotHdf5(path + ": not an HDF5 file");
   VH5_ASSIGN_OR_RETURN(Fd lock, HoldFileLock(path, /*exclusive=*/true));
-  return CommitAtomically(path, PlanAsGiven(version), nullptr);
+  return CommitAtomically(path, plan, nullptr);
+}
+
+Status CommitVersion(const std::string& path, const NewVersion& version) {
+  return CommitVersion(path, PlanAsGiven(version));
 }
 
 }  // namespace vh5

@@ -8,8 +8,6 @@
 // memory (its handle is gone).
 #pragma once
 
-#include <hdf5.h>
-
 #include <shared_mutex>
 #include <string>
 
@@ -29,6 +27,10 @@ namespace vh5 {
 // the commit made again the ordinary way.
 Status CommitAtomically(const std::string& path, const VersionPlan& plan,
                         std::shared_mutex* apply_lock);
+
+// Takes `path`'s exclusive lock (rolling back an interrupted change first)
+// and commits `plan` atomically: CommitVersion (vh5/writer.h) for a plan.
+Status CommitVersion(const std::string& path, const VersionPlan& plan);
 
 // Tests only: datasets whose list the last commit of this process stored,
 // and whether it had to commit again without patching (0 or 1).

@@ -42,9 +42,6 @@ inline VersionPlan PlanAsGiven(const NewVersion& version) {
   for (const NewDataset& d : version.datasets) {
     DatasetPlan p;
     p.dataset = &d;
-    if (!d.unchanged_from.empty()) p.keep = DatasetPlan::Keep::kAll;
-    if (!d.partly_from.empty()) p.keep = DatasetPlan::Keep::kCleanCells;
-    p.dirty = d.dirty;
     plan.datasets.push_back(std::move(p));
   }
   return plan;

@@ -1,8 +1,12 @@
 // vh5::Staging: the public face of StagingTree. Operations on ids forward;
-// those on paths resolve the path, then do the same.
+// those on paths resolve the path, then do the same. Commit is its own.
 #include "vh5/staging.h"
 
+#include "commit/version_plan.h"
 #include "staging/staging_tree.h"
+#include "util/crash_point.h"
+#include "vh5/versioned_file.h"
+#include "vh5/writer.h"
 
 namespace vh5 {
 
@@ -32,9 +36,34 @@ Status Staging::Rebase(std::shared_ptr<const Version> base) {
   return tree_->Rebase(std::move(base));
 }
 Status Staging::Discard(bool keep_base) { return tree_->Discard(keep_base); }
-Status Staging::BeginCommit(NewVersion* version) { return tree_->BeginCommit(version); }
-Status Staging::EndCommit(bool committed, std::shared_ptr<const Version> new_base) {
-  return tree_->EndCommit(committed, std::move(new_base));
+Status Staging::Commit(VersionedFile& file, const std::string& name, std::string* note) {
+  VH5_RETURN_IF_ERROR(ValidateVersionName(name));
+  NewVersion version;
+  VersionPlan plan;
+  VH5_RETURN_IF_ERROR(tree_->Plan(name, &version, &plan));
+  VH5_RETURN_IF_ERROR(tree_->BeginCommit(&version));
+  crash::Reach(crash::Point::kCommitNoted);
+  if (Status committed = file.Commit(plan); !committed.ok()) {
+    Status noted = tree_->EndCommit(false, nullptr);
+    if (!noted.ok() && note) *note = noted.ToString();
+    return committed;
+  }
+  crash::Reach(crash::Point::kAfterCommit);
+  // The tree mirrors the (possibly new) current version.
+  std::shared_ptr<const Version> base;
+  std::string problems;
+  if (std::optional<std::string> current = file.CurrentVersion()) {
+    Result<std::shared_ptr<const Version>> loaded = file.GetVersion(*current);
+    if (loaded.ok()) {
+      base = *loaded;
+    } else {
+      problems = loaded.status().ToString();
+    }
+  }
+  if (Status cleared = tree_->EndCommit(true, std::move(base)); !cleared.ok())
+    problems += (problems.empty() ? "" : "; ") + cleared.ToString();
+  if (note) *note = problems;
+  return Status::OK();
 }
 
 Result<Staging::NodeId> Staging::Lookup(NodeId parent, std::string_view name) const {
@@ -217,10 +246,6 @@ Status Staging::SetCompression(NodeId node, const std::string& compression) {
 Status Staging::SetCompression(std::string_view path, const std::string& compression) {
   VH5_ASSIGN_OR_RETURN(NodeId node, Resolve(path));
   return SetCompression(node, compression);
-}
-
-Result<NewVersion> Staging::ToNewVersion(const std::string& name) const {
-  return tree_->ToNewVersion(name);
 }
 
 uint64_t Staging::ScratchPages() const { return tree_->ScratchPages(); }

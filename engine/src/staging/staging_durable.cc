@@ -518,7 +518,6 @@ Status StagingTree::BeginCommit(NewVersion* version) {
 }
 
 Status StagingTree::EndCommit(bool committed, std::shared_ptr<const Version> new_base) {
-  if (committed) crash::Reach(crash::Point::kAfterCommit);
   if (!committed) {
     if (committing_.empty()) return Status::OK();
     committing_.clear();

@@ -825,8 +825,9 @@ Status StagingTree::SetCompression(NodeId id, const std::string& compression) {
   });
 }
 
-Result<NewVersion> StagingTree::ToNewVersion(const std::string& name) const {
-  NewVersion version;
+Status StagingTree::Plan(const std::string& name, NewVersion* out, VersionPlan* plan) const {
+  NewVersion& version = *out;
+  std::vector<DatasetPlan> kept;  // one per dataset, `dataset` set once `version` is whole
   version.name = name;
   version.prev_version = base_name_;
   version.timestamp = commit_timestamp_;
@@ -856,11 +857,13 @@ Result<NewVersion> StagingTree::ToNewVersion(const std::string& name) const {
     bool at_base_path = !loaded->is_new && loaded->origin == path;
     const std::vector<uint64_t>* base_shape =
         at_base_path ? &loaded->base_dataset->info().shape : nullptr;
+    DatasetPlan keep;
     // Unchanged and still at its base path: the commit copies its mappings.
     if (base_shape && info.shape == *base_shape &&
         (!loaded->content || loaded->content->SameAsBase())) {
-      d.unchanged_from = base_name_;
+      keep.keep = DatasetPlan::Keep::kAll;
       version.datasets.push_back(std::move(d));
+      kept.push_back(std::move(keep));
       continue;
     }
     if (info.dtype.is_vlen_string) {
@@ -872,12 +875,17 @@ Result<NewVersion> StagingTree::ToNewVersion(const std::string& name) const {
     } else if (base_shape && loaded->aligned_with_base &&
                SameTrailingDims(info.shape, *base_shape)) {
       // Elements where they were: chunks no changed byte touches keep their mappings.
-      d.partly_from = base_name_;
-      if (loaded->content) d.dirty = loaded->content->ChangedRanges();
+      keep.keep = DatasetPlan::Keep::kCleanCells;
+      if (loaded->content) keep.dirty = loaded->content->ChangedRanges();
     }
     version.datasets.push_back(std::move(d));
+    kept.push_back(std::move(keep));
   }
-  return version;
+  plan->version = &version;
+  plan->datasets = std::move(kept);
+  for (size_t i = 0; i < version.datasets.size(); ++i)
+    plan->datasets[i].dataset = &version.datasets[i];
+  return Status::OK();
 }
 
 }  // namespace vh5

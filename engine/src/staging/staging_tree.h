@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "commit/version_plan.h"
 #include "staging/record_log.h"
 #include "staging/scratch_file.h"
 #include "staging/staged_content.h"
@@ -91,6 +92,12 @@ class StagingTree {
   Status SetMakeCurrent(bool make_current);
   Status Rebase(std::shared_ptr<const Version> base);
   Status Discard(bool keep_base);
+  // Around the commit of a planned version (Staging::Commit): BeginCommit
+  // fixes its timestamp (now, unless set) and durably notes its name and
+  // timestamp, so that Open() after a crash drops a state already
+  // committed; EndCommit(false) notes the failure; EndCommit(true) deletes
+  // the state and mirrors `new_base`, settings reset (an error only about
+  // deleting the state: the tree is reset whatever happens).
   Status BeginCommit(NewVersion* version);
   Status EndCommit(bool committed, std::shared_ptr<const Version> new_base);
 
@@ -129,7 +136,11 @@ class StagingTree {
   Status SetFillValue(NodeId id, const std::string& fill);
   Status SetCompression(NodeId id, const std::string& compression);
 
-  Result<NewVersion> ToNewVersion(const std::string& name) const;
+  // The staged tree as version `name` (`*version`), with the settings above,
+  // and what each dataset keeps of the base (`*plan`, pointing into
+  // `*version`). Its datasets read their content from this tree, which must
+  // not change until the commit is done.
+  Status Plan(const std::string& name, NewVersion* version, VersionPlan* plan) const;
   uint64_t ScratchPages() const { return scratch_->pages_in_use(); }
 
  private:

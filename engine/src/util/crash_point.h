@@ -9,6 +9,7 @@ namespace vh5::crash {
 
 enum class Point {
   kJournalStep,  // a transaction's n-th step (journal.h: CrashAtStepForTesting)
+  kCommitNoted,  // staging's "committing as NAME" durable, the commit not yet begun
   kAfterCommit,  // a staged version committed, its staging state not yet cleared
   kCount,
 };
