@@ -77,7 +77,7 @@ Filesystem::Filesystem(std::shared_ptr<vh5::VersionedFile> file, Options options
 }
 
 Filesystem::~Filesystem() {
-  std::lock_guard<std::mutex> lock(staging_mu_);
+  vh5::MutexLock lock(&staging_mu_);
   if (!staging_) return;
   if (vh5::Status s = staging_->Sync(); !s.ok())
     LogError("staged changes of " + file_->path() + " may be lost: " + s.ToString());
@@ -145,7 +145,7 @@ int Filesystem::Stat(const NodeId& node, struct stat* st, double* timeout) {
       return 0;
     }
     case NodeType::kStagingNode: {
-      std::lock_guard<std::mutex> lock(staging_mu_);
+      vh5::MutexLock lock(&staging_mu_);
       if (!staging_) return ENOENT;
       return StatStaging(node.staging, st);
     }
@@ -225,14 +225,14 @@ int Filesystem::DoLookup(fuse_ino_t parent_ino, const std::string& name, Entry* 
       } else if (name == kCurrentName) {
         child.type = NodeType::kCurrentLink;
       } else if (name == kStagingName && !options_.read_only) {
-        std::lock_guard<std::mutex> lock(staging_mu_);
+        vh5::MutexLock lock(&staging_mu_);
         return LookupStaging(vh5::Staging::kRootId, out);
       } else {
         return ENOENT;
       }
       break;
     case NodeType::kStagingNode: {
-      std::lock_guard<std::mutex> lock(staging_mu_);
+      vh5::MutexLock lock(&staging_mu_);
       vh5::Result<vh5::Staging::NodeId> id = staging_->Lookup(parent.staging, name);
       if (!id.ok()) return Fail(id.status());
       return LookupStaging(*id, out);
@@ -272,7 +272,7 @@ void Filesystem::DoForget(fuse_ino_t ino, uint64_t count) {
   std::optional<NodeId> gone = inodes_.Forget(ino, count);
   if (!gone || gone->type != NodeType::kStagingNode) return;
   // The kernel knows the node no more: a removed one may die now.
-  std::lock_guard<std::mutex> lock(staging_mu_);
+  vh5::MutexLock lock(&staging_mu_);
   if (staging_) staging_->Release(gone->staging);
 }
 
@@ -328,7 +328,7 @@ int Filesystem::DoReaddir(fuse_ino_t ino, std::vector<DirItem>* items) {
       if (!options_.read_only) add(kStagingName, S_IFDIR);
       return 0;
     case NodeType::kStagingNode: {
-      std::lock_guard<std::mutex> lock(staging_mu_);
+      vh5::MutexLock lock(&staging_mu_);
       vh5::Result<std::vector<vh5::DirEntry>> children = staging_->List(node.staging);
       if (!children.ok()) return Fail(children.status());
       for (const vh5::DirEntry& e : *children)
@@ -357,7 +357,7 @@ int Filesystem::DoOpen(fuse_ino_t ino, int flags, OpenFile** out) {
   NodeId node;
   if (int err = Resolve(ino, &node)) return err;
   if (node.type == NodeType::kStagingNode) {
-    std::lock_guard<std::mutex> lock(staging_mu_);
+    vh5::MutexLock lock(&staging_mu_);
     vh5::Result<vh5::NodeKind> kind = staging_->Kind(node.staging);
     if (!kind.ok()) return Fail(kind.status());
     if (*kind != vh5::NodeKind::kDataset) return EISDIR;
@@ -383,7 +383,7 @@ int Filesystem::DoRead(const OpenFile& file, uint64_t offset, size_t size, std::
                        size_t* n) {
   if (buf->size() < size) buf->resize(size);
   if (!file.dataset) {
-    std::lock_guard<std::mutex> lock(staging_mu_);
+    vh5::MutexLock lock(&staging_mu_);
     vh5::Result<size_t> read = staging_->Read(file.staging_node, offset, size, buf->data());
     if (!read.ok()) return Fail(read.status());
     *n = *read;
@@ -423,7 +423,7 @@ int Filesystem::DoReadOtherRuns(const OpenFile& file, uint64_t offset,
 
 int Filesystem::Xattrs(const NodeId& node, std::vector<std::pair<std::string, std::string>>* out) {
   if (node.type == NodeType::kStagingNode) {
-    std::lock_guard<std::mutex> lock(staging_mu_);
+    vh5::MutexLock lock(&staging_mu_);
     if (node.staging == vh5::Staging::kRootId) {
       out->emplace_back("user.vh5.prev_version", staging_->base_name());
       if (!staging_->commit_timestamp().empty())
@@ -535,7 +535,7 @@ int Filesystem::LookupStaging(vh5::Staging::NodeId id, Entry* out) {
 int Filesystem::DoCreate(fuse_ino_t parent, const std::string& name, Entry* entry, OpenFile** out) {
   vh5::Staging::NodeId parent_id = 0;
   if (int err = StagingParent(parent, name, &parent_id)) return err;
-  std::lock_guard<std::mutex> lock(staging_mu_);
+  vh5::MutexLock lock(&staging_mu_);
   vh5::Result<vh5::Staging::NodeId> id = staging_->Lookup(parent_id, name);
   if (id.ok()) {
     vh5::Result<vh5::NodeKind> kind = staging_->Kind(*id);
@@ -558,7 +558,7 @@ int Filesystem::DoMknod(fuse_ino_t parent, const std::string& name, mode_t mode,
   vh5::Staging::NodeId parent_id = 0;
   if (int err = NewStagingParent(parent, name, &parent_id)) return err;
   if (!S_ISREG(mode)) return EPERM;  // only datasets live here
-  std::lock_guard<std::mutex> lock(staging_mu_);
+  vh5::MutexLock lock(&staging_mu_);
   vh5::Result<vh5::Staging::NodeId> id = staging_->CreateDataset(parent_id, name);
   if (!id.ok()) return Fail(id.status());
   Touch();
@@ -568,7 +568,7 @@ int Filesystem::DoMknod(fuse_ino_t parent, const std::string& name, mode_t mode,
 int Filesystem::DoMkdir(fuse_ino_t parent, const std::string& name, Entry* out) {
   vh5::Staging::NodeId parent_id = 0;
   if (int err = NewStagingParent(parent, name, &parent_id)) return err;
-  std::lock_guard<std::mutex> lock(staging_mu_);
+  vh5::MutexLock lock(&staging_mu_);
   vh5::Result<vh5::Staging::NodeId> id = staging_->Mkdir(parent_id, name);
   if (!id.ok()) return Fail(id.status());
   Touch();
@@ -578,7 +578,7 @@ int Filesystem::DoMkdir(fuse_ino_t parent, const std::string& name, Entry* out) 
 int Filesystem::DoUnlink(fuse_ino_t parent, const std::string& name) {
   vh5::Staging::NodeId parent_id = 0;
   if (int err = StagingParent(parent, name, &parent_id)) return err;
-  std::lock_guard<std::mutex> lock(staging_mu_);
+  vh5::MutexLock lock(&staging_mu_);
   if (vh5::Status s = staging_->Unlink(parent_id, name); !s.ok()) return Fail(s);
   Touch();
   return 0;
@@ -587,7 +587,7 @@ int Filesystem::DoUnlink(fuse_ino_t parent, const std::string& name) {
 int Filesystem::DoRmdir(fuse_ino_t parent, const std::string& name) {
   vh5::Staging::NodeId parent_id = 0;
   if (int err = StagingParent(parent, name, &parent_id)) return err;
-  std::lock_guard<std::mutex> lock(staging_mu_);
+  vh5::MutexLock lock(&staging_mu_);
   if (vh5::Status s = staging_->Rmdir(parent_id, name); !s.ok()) return Fail(s);
   Touch();
   return 0;
@@ -607,7 +607,7 @@ int Filesystem::DoRename(fuse_ino_t parent, const std::string& name, fuse_ino_t 
   vh5::Staging::NodeId from_id = 0, to_id = 0;
   if (int err = StagingParent(parent, name, &from_id)) return err;
   if (int err = NewStagingParent(new_parent, new_name, &to_id)) return err;
-  std::lock_guard<std::mutex> lock(staging_mu_);
+  vh5::MutexLock lock(&staging_mu_);
   if ((flags & RENAME_NOREPLACE) && staging_->Lookup(to_id, new_name).ok()) return EEXIST;
   // Inodes name nodes, not paths: the moved node keeps its inode, a
   // replaced one lives on detached while the kernel knows it.
@@ -617,7 +617,7 @@ int Filesystem::DoRename(fuse_ino_t parent, const std::string& name, fuse_ino_t 
 }
 
 int Filesystem::Commit(const std::string& name) {
-  std::lock_guard<std::mutex> lock(staging_mu_);
+  vh5::MutexLock lock(&staging_mu_);
   if (vh5::Status s = vh5::ValidateVersionName(name); !s.ok()) return Fail(s);
   if (name.size() > NAME_MAX) return ENAMETOOLONG;
   std::string note;
@@ -632,7 +632,7 @@ int Filesystem::Commit(const std::string& name) {
 int Filesystem::DoWrite(const OpenFile& file, uint64_t offset, std::string_view data,
                         size_t* written) {
   if (file.dataset) return EBADF;
-  std::lock_guard<std::mutex> lock(staging_mu_);
+  vh5::MutexLock lock(&staging_mu_);
   vh5::Result<size_t> n = staging_->Write(file.staging_node, offset, data);
   if (!n.ok()) return Fail(n.status());
   *written = *n;
@@ -665,14 +665,14 @@ int Filesystem::DoFsync(fuse_ino_t ino) {
   NodeId node;
   if (int err = Resolve(ino, &node)) return err;
   if (node.type != NodeType::kStagingNode) return 0;  // nothing else changes
-  std::lock_guard<std::mutex> lock(staging_mu_);
+  vh5::MutexLock lock(&staging_mu_);
   if (vh5::Status s = staging_->Sync(); !s.ok()) return Fail(s);
   return 0;
 }
 
 int Filesystem::DoFlush(const OpenFile& file) {
   if (file.dataset) return 0;
-  std::lock_guard<std::mutex> lock(staging_mu_);
+  vh5::MutexLock lock(&staging_mu_);
   // A removed dataset is checked too: its content is what this file reads.
   if (vh5::Status s = staging_->Flush(file.staging_node); !s.ok()) return Fail(s);
   return 0;
@@ -684,7 +684,7 @@ int Filesystem::DoSetattr(fuse_ino_t ino, const struct stat& attr, int to_set, b
   if (int err = Resolve(ino, &node)) return err;
   if (node.type != NodeType::kStagingNode) return EROFS;
   if (to_set & FUSE_SET_ATTR_SIZE) {
-    std::lock_guard<std::mutex> lock(staging_mu_);
+    vh5::MutexLock lock(&staging_mu_);
     if (attr.st_size < 0) return EINVAL;
     vh5::Status s = staging_->Truncate(node.staging, static_cast<uint64_t>(attr.st_size));
     // truncate(2) has no close to check the rows at: check them now.
@@ -738,7 +738,7 @@ int Filesystem::DoSetxattr(fuse_ino_t ino, const std::string& name, const std::s
   NodeId node;
   if (int err = Resolve(ino, &node)) return err;
   if (node.type != NodeType::kStagingNode) return EROFS;
-  std::lock_guard<std::mutex> lock(staging_mu_);
+  vh5::MutexLock lock(&staging_mu_);
   if (node.staging == vh5::Staging::kRootId) {
     int err = SetStagingRootXattr(name, value);
     if (err >= 0) return err;
@@ -787,7 +787,7 @@ int Filesystem::DoRemovexattr(fuse_ino_t ino, const std::string& name) {
   NodeId node;
   if (int err = Resolve(ino, &node)) return err;
   if (node.type != NodeType::kStagingNode) return EROFS;
-  std::lock_guard<std::mutex> lock(staging_mu_);
+  vh5::MutexLock lock(&staging_mu_);
   static const std::string kAttr = "user.h5.", kType = "user.vh5.h5type.";
   vh5::Status s;
   if (name.rfind(kAttr, 0) == 0) {

@@ -14,12 +14,12 @@
 #include <sys/stat.h>
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "inode_table.h"
+#include "vh5/mutex.h"
 #include "vh5/staging.h"
 #include "vh5/versioned_file.h"
 
@@ -121,8 +121,7 @@ class Filesystem {
  private:
   int Resolve(fuse_ino_t ino, NodeId* node);
   int Stat(const NodeId& node, struct stat* out, double* timeout);
-  // With staging_mu_ held.
-  int StatStaging(vh5::Staging::NodeId id, struct stat* out);
+  int StatStaging(vh5::Staging::NodeId id, struct stat* out) REQUIRES(staging_mu_);
   int Xattrs(const NodeId& node, std::vector<std::pair<std::string, std::string>>* out);
   // The staging node of `parent`, to name `name` in; EROFS outside staging/.
   int StagingParent(fuse_ino_t parent, const std::string& name, vh5::Staging::NodeId* id);
@@ -130,16 +129,17 @@ class Filesystem {
   // ENAMETOOLONG, as on a disk filesystem, where a copy of it would fail.
   int NewStagingParent(fuse_ino_t parent, const std::string& name, vh5::Staging::NodeId* id);
   // The entry of a staging node, its inode counted (and the node held by
-  // the first); with staging_mu_ held.
-  int LookupStaging(vh5::Staging::NodeId id, Entry* out);
+  // the first).
+  int LookupStaging(vh5::Staging::NodeId id, Entry* out) REQUIRES(staging_mu_);
   // user.vh5.<dtype|shape|...> on a staging dataset; -1 for another name.
-  int SetStagingMetadata(vh5::Staging::NodeId id, const std::string& name,
-                         const std::string& value);
+  int SetStagingMetadata(vh5::Staging::NodeId id, const std::string& name, const std::string& value)
+      REQUIRES(staging_mu_);
   int Commit(const std::string& name);
   // The current version, or nullptr (none, or `*err` set).
   std::shared_ptr<const vh5::Version> CurrentVersion(int* err);
-  int SetStagingRootXattr(const std::string& name, const std::string& value);
-  void Touch();
+  int SetStagingRootXattr(const std::string& name, const std::string& value) REQUIRES(staging_mu_);
+  // staging/ changed now: its times.
+  void Touch() REQUIRES(staging_mu_);
   // Logs a failed engine call with its context and returns its errno.
   int Fail(const vh5::Status& status);
   std::shared_ptr<const vh5::Version> Version(const std::string& name, int* err);
@@ -151,9 +151,10 @@ class Filesystem {
   uid_t uid_;
   gid_t gid_;
 
-  std::mutex staging_mu_;  // guards everything below
-  std::unique_ptr<vh5::Staging> staging_;
-  struct timespec staging_time_ {};
+  vh5::Mutex staging_mu_;
+  // Set once, when constructed (nullptr for a read-only mount).
+  std::unique_ptr<vh5::Staging> staging_ PT_GUARDED_BY(staging_mu_);
+  struct timespec staging_time_ GUARDED_BY(staging_mu_) {};
 };
 
 }  // namespace vh5fs

@@ -19,7 +19,7 @@ InodeTable::InodeTable() {
 
 fuse_ino_t InodeTable::Lookup(const NodeId& node, bool* created) {
   std::string key = node.Key();
-  std::lock_guard<std::mutex> lock(mu_);
+  vh5::MutexLock lock(&mu_);
   auto it = by_key_.find(key);
   if (created) *created = it == by_key_.end();
   if (it != by_key_.end()) {
@@ -34,7 +34,7 @@ fuse_ino_t InodeTable::Lookup(const NodeId& node, bool* created) {
 
 std::optional<NodeId> InodeTable::Forget(fuse_ino_t ino, uint64_t count) {
   if (ino == FUSE_ROOT_ID) return std::nullopt;
-  std::lock_guard<std::mutex> lock(mu_);
+  vh5::MutexLock lock(&mu_);
   auto it = by_ino_.find(ino);
   if (it == by_ino_.end()) return std::nullopt;
   if (it->second.nlookup > count) {
@@ -48,7 +48,7 @@ std::optional<NodeId> InodeTable::Forget(fuse_ino_t ino, uint64_t count) {
 }
 
 std::optional<NodeId> InodeTable::Get(fuse_ino_t ino) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  vh5::MutexLock lock(&mu_);
   auto it = by_ino_.find(ino);
   if (it == by_ino_.end()) return std::nullopt;
   return it->second.node;

@@ -1,3 +1,4 @@
+#include "vh5/mutex.h"
 // Inode numbers for the nodes the kernel knows about.
 //
 // A node is named by what it is (root, versions/, current, a path inside a
@@ -6,15 +7,14 @@
 // at zero, as the FUSE protocol requires. The root is permanent. A staging
 // inode names the node, not its path: a rename changes nothing here.
 //
-// Locking: one mutex guards both maps; no other lock is taken while it is
-// held (Filesystem takes its staging mutex before calling in, never after).
+// Locking: no other lock is taken while the table's own is held
+// (Filesystem takes its staging mutex before calling in, never after).
 #pragma once
 
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -58,10 +58,10 @@ class InodeTable {
     uint64_t nlookup = 0;
   };
 
-  mutable std::mutex mu_;
-  std::unordered_map<fuse_ino_t, Entry> by_ino_;
-  std::unordered_map<std::string, fuse_ino_t> by_key_;
-  fuse_ino_t next_ino_ = FUSE_ROOT_ID + 1;
+  mutable vh5::Mutex mu_;
+  std::unordered_map<fuse_ino_t, Entry> by_ino_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, fuse_ino_t> by_key_ GUARDED_BY(mu_);
+  fuse_ino_t next_ino_ GUARDED_BY(mu_) = FUSE_ROOT_ID + 1;
 };
 
 }  // namespace vh5fs

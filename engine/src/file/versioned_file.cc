@@ -22,7 +22,7 @@
 #include "read/disk_read_lock.h"
 #include "read/file_core.h"
 #include "read/version_tree.h"
-#include "util/mutex.h"
+#include "vh5/mutex.h"
 #include "vh5/timestamp.h"
 
 namespace vh5 {

@@ -8,7 +8,7 @@
 #include "format/symbol_table_check.h"
 #include "format/virtual_mappings.h"
 #include "hdf5/h5_handle.h"
-#include "util/mutex.h"
+#include "vh5/mutex.h"
 
 namespace vh5 {
 namespace {

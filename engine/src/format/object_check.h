@@ -32,7 +32,7 @@
 #include "format/file_bytes.h"
 #include "format/global_heap.h"
 #include "hdf5/h5_handle.h"
-#include "util/mutex.h"
+#include "vh5/mutex.h"
 #include "vh5/status.h"
 
 namespace vh5 {

@@ -15,7 +15,7 @@
 #include "format/file_layout.h"
 #include "util/byte_decoder.h"
 #include "util/crash_point.h"
-#include "util/mutex.h"
+#include "vh5/mutex.h"
 #include "util/posix_file.h"
 
 namespace vh5 {

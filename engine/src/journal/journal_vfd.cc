@@ -1,6 +1,6 @@
 #include "journal/journal_vfd.h"
 
-#include "util/mutex.h"
+#include "vh5/mutex.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>

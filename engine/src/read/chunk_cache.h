@@ -1,4 +1,4 @@
-#include "util/mutex.h"
+#include "vh5/mutex.h"
 // Decoded chunks of compressed raw_data, shared by every reader of the
 // process and bounded in bytes: reading a compressed dataset in 128 KiB
 // requests decodes each chunk once, not once per request, and memory stays

@@ -13,7 +13,7 @@
 #include "hdf5/h5_handle.h"
 #include "read/raw_data.h"
 #include "util/fd.h"
-#include "util/mutex.h"
+#include "vh5/mutex.h"
 
 namespace vh5 {
 

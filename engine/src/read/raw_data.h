@@ -28,7 +28,7 @@
 #include "hdf5/h5_handle.h"
 #include "read/chunk_cache.h"
 #include "util/fd.h"
-#include "util/mutex.h"
+#include "vh5/mutex.h"
 #include "vh5/status.h"
 
 namespace vh5 {

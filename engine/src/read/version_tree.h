@@ -8,7 +8,7 @@
 #include <unordered_set>
 
 #include "read/file_core.h"
-#include "util/mutex.h"
+#include "vh5/mutex.h"
 #include "vh5/version.h"
 
 namespace vh5 {

@@ -7,7 +7,7 @@
 
 #include <mutex>
 
-#include "util/thread_annotations.h"
+#include "vh5/thread_annotations.h"
 
 namespace vh5 {
 

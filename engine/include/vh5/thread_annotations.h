@@ -1,7 +1,7 @@
 // Clang's thread safety analysis (-Wthread-safety, on in every clang build):
 // which mutex guards which member, and which functions need it held, said
 // in code the compiler checks instead of in comments. Other compilers see
-// nothing. Use with util/mutex.h; see
+// nothing. Use with vh5/mutex.h, in the engine and in fs/; see
 // https://clang.llvm.org/docs/ThreadSafetyAnalysis.html.
 #pragma once
 
