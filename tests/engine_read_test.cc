@@ -187,7 +187,8 @@ BOOST_AUTO_TEST_CASE(every_fixture_matches_its_manifest,
     CheckVersionList(**file, mf);
     for (const auto& [name, expected] : mf.versions) {
       BOOST_TEST_CONTEXT("version " << name) {
-        Isolated([&] {
+        // Named captures: clang 14 cannot capture structured bindings.
+        Isolated([&, &name = name, &expected = expected] {
           auto version = (*file)->GetVersion(name);
           BOOST_TEST_REQUIRE(version.ok(), version.status().ToString());
           BOOST_TEST((*version)->info().name == name);

@@ -133,7 +133,8 @@ void CheckVersionTree(const fs::path& dir, const ManifestVersion& want) {
   }
   for (const auto& [path, d] : want.datasets) {
     BOOST_TEST_CONTEXT("dataset " << path) {
-      Isolated([&] { CheckDataset(dir / path, d); });
+      // Named captures: clang 14 cannot capture structured bindings.
+      Isolated([&, &path = path, &d = d] { CheckDataset(dir / path, d); });
     }
   }
 }
@@ -162,7 +163,8 @@ void CheckMount(Mount& mount, const ManifestFile& mf, bool read_only) {
   }
   for (const auto& [name, v] : mf.versions) {
     BOOST_TEST_CONTEXT("version " << name) {
-      Isolated([&] { CheckVersionTree(root / "versions" / name, v); });
+      // Named captures: clang 14 cannot capture structured bindings.
+      Isolated([&, &name = name, &v = v] { CheckVersionTree(root / "versions" / name, v); });
       std::string ended = mount.Ended();
       BOOST_TEST_REQUIRE(ended.empty(), ended);
     }
