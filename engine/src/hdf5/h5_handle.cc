@@ -94,15 +94,21 @@ Handle IntermediateGroups() {
 Status MapVirtualBox(hid_t dcpl, hid_t space, const std::vector<uint64_t>& vstart,
                      const std::vector<uint64_t>& count, const std::string& source,
                      hid_t source_space, const std::vector<uint64_t>& sstart) {
-  std::vector<hsize_t> v(vstart.begin(), vstart.end()), s(sstart.begin(), sstart.end());
-  std::vector<hsize_t> block(count.begin(), count.end()), ones(count.size(), 1);
+  size_t rank = count.size();
+  if (rank > H5S_MAX_RANK || vstart.size() != rank || sstart.size() != rank)
+    return Status::InvalidArgument("a box of rank " + std::to_string(rank));
+  hsize_t v[H5S_MAX_RANK], s[H5S_MAX_RANK], block[H5S_MAX_RANK], ones[H5S_MAX_RANK];
+  for (size_t d = 0; d < rank; ++d) {
+    v[d] = vstart[d];
+    s[d] = sstart[d];
+    block[d] = count[d];
+    ones[d] = 1;
+  }
   Handle vspace(H5Scopy(space));
   Handle sspace(H5Scopy(source_space));
   if (!vspace || !sspace ||
-      H5Sselect_hyperslab(vspace.get(), H5S_SELECT_SET, v.data(), nullptr, ones.data(),
-                          block.data()) < 0 ||
-      H5Sselect_hyperslab(sspace.get(), H5S_SELECT_SET, s.data(), nullptr, ones.data(),
-                          block.data()) < 0 ||
+      H5Sselect_hyperslab(vspace.get(), H5S_SELECT_SET, v, nullptr, ones, block) < 0 ||
+      H5Sselect_hyperslab(sspace.get(), H5S_SELECT_SET, s, nullptr, ones, block) < 0 ||
       H5Pset_virtual(dcpl, vspace.get(), ".", source.c_str(), sspace.get()) < 0)
     return Error("cannot map a chunk");
   return Status::OK();
