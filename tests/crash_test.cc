@@ -79,14 +79,10 @@ std::map<std::string, std::string> Contents(const fs::path& file) {
 
 // Runs `commit` in a child that dies at `step` (0: never); its exit status.
 int CommitInChild(int step, const std::function<vh5::Status()>& commit) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
+  return ExitStatusInChild([&] {
     vh5::Transaction::CrashAtStepForTesting(step);
-    ::_exit(commit().ok() ? 0 : 1);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return commit().ok() ? 0 : 1;
+  });
 }
 
 }  // namespace

@@ -215,16 +215,12 @@ void ChangeEverything(vh5::Staging& s) {
 // exit status (99: it died there). `f` is stale afterwards: reopen it.
 int CommitInChild(vh5::VersionedFile& f, vh5::crash::Point at, const std::string& name,
                   const std::function<void(vh5::Staging&)>& change) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
+  return ExitStatusInChild([&] {
     auto s = OpenStaging(f);
     change(*s);
     vh5::crash::Arm(at, 1);
-    ::_exit(s->Commit(f, name).ok() ? 0 : 1);
-  }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return s->Commit(f, name).ok() ? 0 : 1;
+  });
 }
 
 }  // namespace

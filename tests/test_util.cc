@@ -400,4 +400,12 @@ std::string Vh5fsBinary() { return FromEnv("VH5FS_BINARY", VH5FS_BINARY); }
 std::string Vh5Binary() { return FromEnv("VH5_BINARY", VH5_BINARY); }
 std::string CrashableVh5fsBinary() { return CRASHABLE_VH5FS_BINARY; }
 
+int ExitStatusInChild(const std::function<int()>& body) {
+  pid_t pid = ::fork();
+  if (pid == 0) ::_exit(body());
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 }  // namespace vh5test

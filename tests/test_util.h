@@ -87,6 +87,10 @@ void SetX(const fs::path& path, const std::string& name, const std::string& valu
 std::optional<std::string> GetXattr(const fs::path& path, const std::string& name);
 std::vector<std::string> ListXattrs(const fs::path& path);
 
+// Runs `body` in a forked child, which exits with what it returns (or dies
+// earlier, at a crash point); the child's exit status, -1 if a signal ended it.
+int ExitStatusInChild(const std::function<int()>& body);
+
 // The binaries built with the tests; $VH5FS_BINARY / $VH5_BINARY override them.
 std::string Vh5fsBinary();
 std::string Vh5Binary();

@@ -9,6 +9,18 @@
 #include "vh5/writer.h"
 
 namespace vh5 {
+namespace {
+
+// `op(parent, name)` for the group that holds `path` and the name in it.
+template <typename Op>
+Status InParentOf(const StagingTree& tree, std::string_view path, Op op) {
+  Staging::NodeId parent = 0;
+  std::string name;
+  VH5_RETURN_IF_ERROR(tree.ResolveParent(path, &parent, &name));
+  return op(parent, name);
+}
+
+}  // namespace
 
 Staging::Staging(std::shared_ptr<const Version> base, std::string scratch_dir)
     : tree_(std::make_unique<StagingTree>(std::move(base), std::move(scratch_dir))) {}
@@ -118,36 +130,30 @@ Result<Staging::NodeId> Staging::Mkdir(NodeId parent, std::string_view name) {
   return tree_->Mkdir(parent, name);
 }
 Status Staging::Mkdir(std::string_view path) {
-  NodeId parent = 0;
-  std::string leaf;
-  VH5_RETURN_IF_ERROR(tree_->ResolveParent(path, &parent, &leaf));
-  return Mkdir(parent, leaf).status();
+  return InParentOf(*tree_, path, [this](NodeId parent, std::string_view name) {
+    return Mkdir(parent, name).status();
+  });
 }
 
 Status Staging::Rmdir(NodeId parent, std::string_view name) { return tree_->Rmdir(parent, name); }
 Status Staging::Rmdir(std::string_view path) {
-  NodeId parent = 0;
-  std::string leaf;
-  VH5_RETURN_IF_ERROR(tree_->ResolveParent(path, &parent, &leaf));
-  return Rmdir(parent, leaf);
+  return InParentOf(*tree_, path,
+                    [this](NodeId parent, std::string_view name) { return Rmdir(parent, name); });
 }
 
 Result<Staging::NodeId> Staging::CreateDataset(NodeId parent, std::string_view name) {
   return tree_->CreateDataset(parent, name);
 }
 Status Staging::CreateDataset(std::string_view path) {
-  NodeId parent = 0;
-  std::string leaf;
-  VH5_RETURN_IF_ERROR(tree_->ResolveParent(path, &parent, &leaf));
-  return CreateDataset(parent, leaf).status();
+  return InParentOf(*tree_, path, [this](NodeId parent, std::string_view name) {
+    return CreateDataset(parent, name).status();
+  });
 }
 
 Status Staging::Unlink(NodeId parent, std::string_view name) { return tree_->Unlink(parent, name); }
 Status Staging::Unlink(std::string_view path) {
-  NodeId parent = 0;
-  std::string leaf;
-  VH5_RETURN_IF_ERROR(tree_->ResolveParent(path, &parent, &leaf));
-  return Unlink(parent, leaf);
+  return InParentOf(*tree_, path,
+                    [this](NodeId parent, std::string_view name) { return Unlink(parent, name); });
 }
 
 Status Staging::Rename(NodeId parent, std::string_view name, NodeId new_parent,

@@ -364,10 +364,16 @@ Result<StagingTree::NodeId> StagingTree::Mkdir(NodeId parent_id, std::string_vie
 }
 
 Status StagingTree::Rmdir(NodeId parent_id, std::string_view name) {
+  return Remove(parent_id, name, NodeKind::kGroup);
+}
+
+Status StagingTree::Remove(NodeId parent_id, std::string_view name, NodeKind kind) {
   VH5_ASSIGN_OR_RETURN(Node * parent, ParentGroup(parent_id, name));
   auto it = parent->children.find(std::string(name));
   if (it == parent->children.end()) return Status::NotFound(Where(parent, name));
-  if (it->second->kind != NodeKind::kGroup) return Status::NotADirectory(Where(parent, name));
+  if (it->second->kind != kind)
+    return kind == NodeKind::kGroup ? Status::NotADirectory(Where(parent, name))
+                                    : Status::IsADirectory(Where(parent, name));
   if (!it->second->children.empty()) return Status::NotEmpty(Where(parent, name) + " is not empty");
   std::string path = PathOf(it->second.get());
   std::unique_ptr<Node> removed = std::move(it->second);
@@ -405,17 +411,7 @@ Result<StagingTree::NodeId> StagingTree::CreateDataset(NodeId parent_id, std::st
 }
 
 Status StagingTree::Unlink(NodeId parent_id, std::string_view name) {
-  VH5_ASSIGN_OR_RETURN(Node * parent, ParentGroup(parent_id, name));
-  auto it = parent->children.find(std::string(name));
-  if (it == parent->children.end()) return Status::NotFound(Where(parent, name));
-  if (it->second->kind != NodeKind::kDataset) return Status::IsADirectory(Where(parent, name));
-  std::string path = PathOf(it->second.get());
-  std::unique_ptr<Node> removed = std::move(it->second);
-  parent->children.erase(it);
-  Drop(std::move(removed));
-  changed_ = true;
-  Log(static_cast<uint8_t>(RecordType::kRemove), Encode(PathRecord{path, ""}));
-  return Persist(Durability::kWritten);
+  return Remove(parent_id, name, NodeKind::kDataset);
 }
 
 Status StagingTree::Rename(NodeId parent_id, std::string_view name, NodeId new_parent_id,

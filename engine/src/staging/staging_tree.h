@@ -144,6 +144,8 @@ class StagingTree {
   uint64_t ScratchPages() const { return scratch_->pages_in_use(); }
 
  private:
+  // Rmdir (kind kGroup, which must be empty) and Unlink (kDataset).
+  Status Remove(NodeId parent, std::string_view name, NodeKind kind);
   // A durable tree over `base` keeping its state in `state_dir`; `mirror`:
   // the tree starts as the base's (else empty, for a replay to fill).
   StagingTree(std::shared_ptr<const Version> base, std::string state_dir, bool mirror);
