@@ -24,13 +24,9 @@ import subprocess
 import sys
 import tempfile
 
-# The released library in ../shared/peers (or $VH5_SHARED_DIR/peers) beside
-# the checkout, so that CI runs these tests; $VH5_VERSIONED_HDF5_PATH first.
-_shared = os.environ.get("VH5_SHARED_DIR") or os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared")
-for p in [os.path.join(_shared, "peers")] + os.environ.get("VH5_VERSIONED_HDF5_PATH", "").split(":"):
-    if p and os.path.isdir(p):
-        sys.path.insert(0, p)
+import peers
+
+peers.add_to_path()
 try:
     import h5py
     import numpy as np
