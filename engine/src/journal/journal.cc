@@ -15,8 +15,8 @@
 #include "format/file_layout.h"
 #include "util/byte_decoder.h"
 #include "util/crash_point.h"
-#include "vh5/mutex.h"
 #include "util/posix_file.h"
+#include "vh5/mutex.h"
 
 namespace vh5 {
 namespace {
