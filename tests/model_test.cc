@@ -10,6 +10,7 @@
 
 #include <boost/test/unit_test.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <random>
@@ -232,7 +233,11 @@ BOOST_AUTO_TEST_CASE(random_staging_operations_match_a_model_across_commits_and_
   TempDir dir;
   fs::path file = dir.path() / "model.h5";
   BOOST_TEST_REQUIRE(Run({Vh5Binary(), "init", file.string()}).exit_status == 0);
-  std::mt19937_64 rng(20261124);
+  // A fixed seed, so that a failure repeats; $VH5_MODEL_SEED tries others.
+  const char* seed_text = std::getenv("VH5_MODEL_SEED");
+  uint64_t seed = seed_text ? std::strtoull(seed_text, nullptr, 10) : 20261124;
+  BOOST_TEST_MESSAGE("seed " << seed);
+  std::mt19937_64 rng(seed);
   Model model;
   std::vector<std::map<std::string, std::string>> committed_files;
   std::vector<std::set<std::string>> committed_dirs;
@@ -300,7 +305,8 @@ BOOST_AUTO_TEST_CASE(random_staging_operations_match_a_model_across_commits_and_
     BOOST_TEST(files > 10u);  // the operations really made datasets
     BOOST_TEST_MESSAGE(model.detached_io
                        << " reads and writes through descriptors of removed files");
-    BOOST_TEST(model.detached_io > 20);
+    // The fixed seed reaches 50; other seeds check the same rules, perhaps less often.
+    if (!seed_text) BOOST_TEST(model.detached_io > 20);
     VerifyClean(file);  // a read-only mount shares HDF5's lock with vh5 verify
   }
   // And every hash table row is the SHA-256 the Python library computes.
