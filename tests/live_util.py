@@ -31,9 +31,10 @@ class Mount:
         deadline = time.monotonic() + 30
         while not is_mounted(self.root):
             if self.proc.poll() is not None:
+                log = self.log().strip()
                 self._cleanup()
                 raise RuntimeError(f"vh5fs exited with status {self.proc.returncode} before "
-                                   f"mounting: {self.log().strip()}")
+                                   f"mounting: {log}")
             if time.monotonic() > deadline:
                 self.close()
                 raise RuntimeError("vh5fs did not mount within 30 s")
