@@ -35,6 +35,10 @@ int ErrnoFor(const vh5::Status& status) {
       return EISDIR;
     case Code::kNotEmpty:
       return ENOTEMPTY;
+    case Code::kStale:
+      return ESTALE;
+    case Code::kTryAgain:
+      return EAGAIN;
   }
   return EIO;
 }

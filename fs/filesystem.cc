@@ -396,11 +396,11 @@ int Filesystem::DoRead(const OpenFile& file, uint64_t offset, size_t size, std::
 }
 
 int Filesystem::DoLocate(const OpenFile& file, uint64_t offset, size_t size,
-                         std::vector<vh5::Dataset::Run>* runs, int* fd) {
+                         std::vector<vh5::Dataset::Run>* runs, vh5::ReadHold* hold) {
   runs->clear();
+  hold->Release();
   if (!file.dataset) return 0;
-  if (vh5::Status s = file.dataset->Locate(offset, size, runs); !s.ok()) return Fail(s);
-  *fd = file.dataset->file_descriptor();
+  if (vh5::Status s = file.dataset->Locate(offset, size, runs, hold); !s.ok()) return Fail(s);
   return 0;
 }
 

@@ -84,8 +84,9 @@ class Filesystem {
   int DoRead(const OpenFile& file, uint64_t offset, size_t size, std::vector<char>* buf, size_t* n);
   // A committed dataset's [offset, offset + size) as runs (vh5::Dataset::Locate):
   // file runs are bytes of `*fd` to move without copying. No runs for staging/.
+  // `*hold` keeps them there until released, after the reply (read_hold.h).
   int DoLocate(const OpenFile& file, uint64_t offset, size_t size,
-               std::vector<vh5::Dataset::Run>* runs, int* fd);
+               std::vector<vh5::Dataset::Run>* runs, vh5::ReadHold* hold);
   // The bytes of the runs DoLocate gave that are not the file's own, read
   // into `*buf` one after another.
   int DoReadOtherRuns(const OpenFile& file, uint64_t offset,

@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <sys/stat.h>
 
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +25,8 @@ constexpr const char kUsage[] =
     "  -f            stay in the foreground\n"
     "  -d            debug: foreground, log every FUSE request\n"
     "  -o ro         read-only mount\n"
+    "  -o commit_wait=SECONDS  how long a commit waits for another process\n"
+    "                holding FILE (default 30), then EBUSY\n"
     "  -o OPT        any other option is passed to FUSE (allow_other, ...)\n"
     "  -h, --help    this text;  -V, --version  the version\n"
     "Unmount with: fusermount3 -u MOUNTPOINT\n";
@@ -35,6 +38,7 @@ struct CommandLine {
   bool debug = false;
   bool read_only = false;
   bool create = false;
+  int commit_wait_seconds = 30;
   std::vector<std::string> fuse_options;  // passed through to FUSE
 };
 
@@ -43,7 +47,8 @@ int Refuse(const std::string& message) {
   return 1;
 }
 
-void AddOptions(const std::string& list, CommandLine* cl) {
+// Returns false for a value that is not an option's.
+bool AddOptions(const std::string& list, CommandLine* cl) {
   size_t start = 0;
   while (start <= list.size()) {
     size_t comma = list.find(',', start);
@@ -54,12 +59,18 @@ void AddOptions(const std::string& list, CommandLine* cl) {
       cl->read_only = false;
     } else if (opt == "create") {
       cl->create = true;
+    } else if (opt.rfind("commit_wait=", 0) == 0) {
+      char* end = nullptr;
+      long seconds = std::strtol(opt.c_str() + 12, &end, 10);
+      if (end == opt.c_str() + 12 || *end != '\0' || seconds < 0 || seconds > 86400) return false;
+      cl->commit_wait_seconds = static_cast<int>(seconds);
     } else if (!opt.empty()) {
       cl->fuse_options.push_back(opt);
     }
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
+  return true;
 }
 
 // Returns -1 to go on, or an exit status.
@@ -79,9 +90,9 @@ int Parse(int argc, char** argv, CommandLine* cl) {
       cl->debug = cl->foreground = true;
     } else if (arg == "-o") {
       if (++i >= argc) return Refuse("-o needs an argument");
-      AddOptions(argv[i], cl);
+      if (!AddOptions(argv[i], cl)) return Refuse(std::string("bad option value in ") + argv[i]);
     } else if (arg.rfind("-o", 0) == 0) {
-      AddOptions(arg.substr(2), cl);
+      if (!AddOptions(arg.substr(2), cl)) return Refuse("bad option value in " + arg);
     } else if (!arg.empty() && arg[0] == '-') {
       return Refuse("unknown option " + arg + " (see vh5fs --help)");
     } else {
@@ -137,6 +148,7 @@ struct LoopConfig {
 // Mounts `file` and serves it until unmounted; returns the exit status.
 int Serve(const CommandLine& cl, const char* argv0, const std::string& resolved,
           std::shared_ptr<vh5::VersionedFile> file, bool read_only) {
+  std::shared_ptr<vh5::VersionedFile> followed = file;
   Filesystem fs(std::move(file), Options{read_only});
   fuse_lowlevel_ops ops = MakeOperations();
   Served served{fs, ReadReplies::FromSystem(), 0};
@@ -177,6 +189,8 @@ int Serve(const CommandLine& cl, const char* argv0, const std::string& resolved,
     LogInfo(std::string("readahead stays at the system default: ") + std::strerror(errno));
   if (fuse_daemonize(cl.foreground ? 1 : 0) != 0) return Refuse("cannot daemonize");
   if (!cl.foreground) UseSyslog();
+  // After daemonizing: threads do not survive its fork.
+  if (vh5::Status s = followed->StartFollowing(); !s.ok()) return Refuse(s.message());
 
   LoopConfig loop;
   fuse_loop_cfg_set_clone_fd(loop.config, 0);
@@ -205,8 +219,10 @@ int Run(int argc, char** argv) {
   if (::realpath(cl.file.c_str(), resolved) == nullptr)
     return Refuse(cl.file + ": " + std::strerror(errno));
   // Refuse bad files before anything could write to them.
+  vh5::OpenOptions options;
+  options.commit_wait = std::chrono::seconds(cl.commit_wait_seconds);
   vh5::Result<std::shared_ptr<vh5::VersionedFile>> file =
-      vh5::VersionedFile::OpenReadOnly(resolved);
+      vh5::VersionedFile::Open(resolved, vh5::VersionedFile::Access::kReadOnly, options);
   if (!file.ok()) return Refuse(file.status().message());
   struct stat st;
   if (::stat(cl.mountpoint.c_str(), &st) != 0)
@@ -215,9 +231,8 @@ int Run(int argc, char** argv) {
 
   bool read_only = cl.read_only;
   if (!read_only) {
-    // Holds the file's exclusive lock for the mount's life: commits write it.
     file->reset();
-    file = vh5::VersionedFile::Open(resolved, vh5::VersionedFile::Access::kReadWrite);
+    file = vh5::VersionedFile::Open(resolved, vh5::VersionedFile::Access::kReadWrite, options);
     if (!file.ok()) {
       // Only a lack of permission means read-only; a file in use is refused.
       if (file.status().code() != vh5::Status::Code::kReadOnly)
@@ -225,7 +240,7 @@ int Run(int argc, char** argv) {
       LogInfo(std::string(resolved) + " cannot be opened for writing; mounting read-only (" +
               file.status().message() + ")");
       read_only = true;
-      file = vh5::VersionedFile::OpenReadOnly(resolved);
+      file = vh5::VersionedFile::Open(resolved, vh5::VersionedFile::Access::kReadOnly, options);
       if (!file.ok()) return Refuse(file.status().message());
     }
   }

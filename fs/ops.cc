@@ -189,11 +189,12 @@ void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t offset, fuse_file_in
     thread_local std::vector<char> buf;
     thread_local std::vector<vh5::Dataset::Run> runs;
     const auto* file = reinterpret_cast<const Filesystem::OpenFile*>(fi->fh);
-    int fd = -1;
-    if (int err = Fs(req).DoLocate(*file, static_cast<uint64_t>(offset), size, &runs, &fd)) {
+    vh5::ReadHold hold;  // released when this returns, after the reply
+    if (int err = Fs(req).DoLocate(*file, static_cast<uint64_t>(offset), size, &runs, &hold)) {
       fuse_reply_err(req, err);
       return;
     }
+    int fd = hold.fd();
     bool from_file =
         fd >= 0 && std::any_of(runs.begin(), runs.end(),
                                [](const vh5::Dataset::Run& r) { return r.file_offset >= 0; });

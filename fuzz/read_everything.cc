@@ -124,11 +124,12 @@ class Reader {
   void CheckRuns(const std::string& path, const vh5::Dataset& dataset, uint64_t offset,
                  uint64_t len, const char* read, size_t n, std::vector<char>* scratch) {
     std::vector<vh5::Dataset::Run> runs;
-    if (!Check(dataset.Locate(offset, len, &runs))) return;
+    vh5::ReadHold hold;
+    if (!Check(dataset.Locate(offset, len, &runs, &hold))) return;
     uint64_t total = 0;
     for (const vh5::Dataset::Run& run : runs) {
       if (run.file_offset >= 0) {
-        int fd = dataset.file_descriptor();
+        int fd = hold.fd();
         if (fd < 0) Broken(path + ": a file run without a file");
         if (total + run.length > n) Broken(path + ": runs past what Read gave");
         scratch->resize(run.length);

@@ -14,6 +14,7 @@
 
 #include "vh5/byte_source.h"
 #include "vh5/metadata.h"
+#include "vh5/read_hold.h"
 #include "vh5/status.h"
 
 namespace vh5 {
@@ -25,21 +26,23 @@ class Dataset : public ByteSource {
   virtual const DatasetInfo& info() const = 0;
 
   // A run of the file view: `length` bytes that are the versioned file's own
-  // bytes at `file_offset` of file_descriptor(), or (file_offset < 0) bytes
-  // only Read() can produce (fill, decompressed data, ...).
+  // bytes at `file_offset` of the descriptor a ReadHold gives, or
+  // (file_offset < 0) bytes only Read() can produce (fill, decompressed
+  // data, ...).
   struct Run {
     uint64_t length;
     int64_t file_offset;
   };
   // The runs of [offset, offset + len) clipped to size(), in order, adjacent
   // file runs merged; lets a caller move the bytes without copying them.
-  virtual Status Locate(uint64_t offset, size_t len, std::vector<Run>* out) const {
+  // `*hold` keeps the file runs' bytes valid, and gives their descriptor,
+  // until released (read_hold.h).
+  virtual Status Locate(uint64_t offset, size_t len, std::vector<Run>* out, ReadHold* hold) const {
     out->clear();
+    hold->Release();
     if (offset < size()) out->push_back(Run{std::min<uint64_t>(len, size() - offset), -1});
     return Status::OK();
   }
-  // What Run::file_offset refers to, valid while this dataset lives; -1: none.
-  virtual int file_descriptor() const { return -1; }
 };
 
 }  // namespace vh5

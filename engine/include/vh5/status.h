@@ -31,6 +31,8 @@ class [[nodiscard]] Status {
     kNotADirectory,    // path component is a dataset
     kIsADirectory,     // a group where a dataset was expected
     kNotEmpty,         // a group that still has children
+    kStale,            // another process changed the file under an object (ESTALE)
+    kTryAgain,         // another process is writing the file; try again later (EAGAIN)
   };
 
   Status() = default;
@@ -51,6 +53,8 @@ class [[nodiscard]] Status {
   static Status NotADirectory(std::string_view msg) { return Status(Code::kNotADirectory, msg); }
   static Status IsADirectory(std::string_view msg) { return Status(Code::kIsADirectory, msg); }
   static Status NotEmpty(std::string_view msg) { return Status(Code::kNotEmpty, msg); }
+  static Status Stale(std::string_view msg) { return Status(Code::kStale, msg); }
+  static Status TryAgain(std::string_view msg) { return Status(Code::kTryAgain, msg); }
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }

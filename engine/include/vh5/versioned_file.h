@@ -4,9 +4,18 @@
 // of its versions; a version's metadata is read when first asked for, and its
 // tree when first walked, so opening costs the same for 10 or 10,000 versions.
 //
+// The file stays shared (doc/sharing.md): this object holds no lock on it
+// between commits, and other processes (the Python library, vh5, other
+// mounts) may read and change it meanwhile. With follow_changes, it
+// notices their changes and shows them: versions come and go, objects
+// handed out keep reading exactly their content (or Stale, for a version
+// deleted meanwhile).
+//
 // Thread safety: every method may be called from any thread at once.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -23,12 +32,25 @@ namespace vh5 {
 class Staging;
 struct VersionPlan;
 
+struct OpenOptions {
+  // How long a read waits while another process writes the file, then
+  // TryAgain.
+  std::chrono::milliseconds writer_wait{5000};
+  // How long a commit (and Open) waits for the file's lock, or for another
+  // writer to finish, then Busy.
+  std::chrono::milliseconds commit_wait{30000};
+};
+
 class VersionedFile {
  public:
   using Access = vh5::Access;
 
   // Opens `path`. NotHdf5 / NotVersioned / IOError with the path in the message.
-  static Result<std::shared_ptr<VersionedFile>> Open(const std::string& path, Access access);
+  static Result<std::shared_ptr<VersionedFile>> Open(const std::string& path, Access access,
+                                                     const OpenOptions& options);
+  static Result<std::shared_ptr<VersionedFile>> Open(const std::string& path, Access access) {
+    return Open(path, access, OpenOptions());
+  }
   static Result<std::shared_ptr<VersionedFile>> OpenReadOnly(const std::string& path) {
     return Open(path, Access::kReadOnly);
   }
@@ -54,8 +76,24 @@ class VersionedFile {
 
   // Writes `version` into this file (opened kReadWrite); readers see it, and
   // the new current version, once this returns OK. Versions already handed
-  // out stay valid.
+  // out stay valid. Holds the file's lock (flock, as HDF5 does) for the
+  // commit, waiting up to commit_wait for it (Busy after); Exists when
+  // another process committed the name meanwhile.
   virtual Status Commit(const NewVersion& version) = 0;
+
+  // Starts watching for other processes' changes (file_watcher.h), as a
+  // mount does, on a thread of its own (so: after any fork). Without it,
+  // Refresh() alone takes them in. Busy if another process has been
+  // writing the file for commit_wait.
+  virtual Status StartFollowing() = 0;
+  // Takes in what other processes changed in the file since it was last
+  // read; cheap (one stat) when nothing did.
+  virtual Status Refresh() = 0;
+  // Called after other processes' changes were taken in (on the watcher's
+  // thread): versions may have come or gone, the current one changed.
+  virtual void SetChangeListener(std::function<void()> listener) = 0;
+  // How many times other processes' changes were taken in.
+  virtual uint64_t foreign_changes() const = 0;
 
  private:
   friend class Staging;

@@ -6,21 +6,26 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <map>
 #include <mutex>
 #include <set>
 #include <shared_mutex>
+#include <thread>
 
 #include "commit/atomic_commit.h"
+#include "file/file_watcher.h"
+#include "file/live_version.h"
 #include "format/file_layout.h"
 #include "format/object_check.h"
 #include "hdf5/h5_handle.h"
 #include "journal/held_lock.h"
-#include "read/disk_read_lock.h"
 #include "read/file_core.h"
+#include "read/file_state.h"
 #include "read/version_tree.h"
 #include "vh5/mutex.h"
 #include "vh5/timestamp.h"
@@ -33,140 +38,61 @@ herr_t CollectGroupName(hid_t, const char* name, const H5L_info_t* info, void* d
   return 0;
 }
 
-class VersionedFileImpl final : public VersionedFile {
- public:
-  static Result<std::shared_ptr<VersionedFile>> Open(const std::string& path, Access access);
-
-  const std::string& path() const override { return path_; }
-  int data_version() const override;
-  std::vector<VersionInfo> ListVersions() const override;
-  std::vector<std::string> ListVersionNames() const override;
-  std::optional<std::string> CurrentVersion() const override;
-  Result<VersionInfo> GetVersionInfo(const std::string& name) const override;
-  Result<std::shared_ptr<const Version>> GetVersion(const std::string& name) const override;
-  Status Commit(const NewVersion& version) override;
-  Status Commit(const VersionPlan& plan) override;
-
- private:
-  // Reads data_version and current_version; with `names`, also the names of
-  // every version group (links only, no object is opened).
-  Status ReadTop(bool names);
-  // The metadata of version `name`, nullopt when it is not a version: not a
-  // group, or a commit the Python library never finished.
-  Result<std::optional<VersionInfo>> ReadInfo(const std::string& name) const;
-
-  // The readers' handle, replaced by a fresh one after each commit (objects
-  // handed out keep theirs: what they read never changes).
-  std::shared_ptr<FileCore> Core() const {
-    MutexLock lock(&mu_);
-    return core_;
-  }
-
-  std::string path_;
-  Access access_ = Access::kReadOnly;
-  Fd lock_;  // flock on the file: exclusive when kReadWrite (held_lock.h)
-  std::shared_ptr<std::shared_mutex> disk_mu_ = std::make_shared<std::shared_mutex>();
-
-  // Readers take only mu_, and never hold it across an HDF5 call.
-  Mutex commit_mu_;  // one commit at a time
-  mutable Mutex mu_ ACQUIRED_AFTER(commit_mu_);
-  std::shared_ptr<FileCore> core_ GUARDED_BY(mu_);
-  int data_version_ GUARDED_BY(mu_) = 1;
-  std::optional<std::string> current_ GUARDED_BY(mu_);
-  std::set<std::string> names_ GUARDED_BY(mu_);  // every link in versions/ but kFirstVersionName
-  // Metadata read so far, by name; nullopt: named, but not a version.
-  mutable std::map<std::string, std::optional<VersionInfo>> infos_ GUARDED_BY(mu_);
-  // Trees walked recently, at most kCachedTrees, so that memory stays bounded
-  // however many versions are read; whoever holds a tree keeps it alive.
-  static constexpr size_t kCachedTrees = 64;
-  struct CachedTree {
-    std::shared_ptr<const Version> tree;
-    uint64_t last_use = 0;
-  };
-  mutable std::map<std::string, CachedTree> trees_ GUARDED_BY(mu_);
-  mutable uint64_t uses_ GUARDED_BY(mu_) = 0;
+// What a stat says of the file: another process changed it when this differs.
+struct FileStamp {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  bool operator==(const FileStamp&) const = default;
+  bool SameFile(const FileStamp& other) const { return dev == other.dev && ino == other.ino; }
 };
 
-Result<std::shared_ptr<VersionedFile>> VersionedFileImpl::Open(const std::string& path,
-                                                               Access access) {
-  h5::SilenceAutomaticErrorPrinting();
-  h5::RegisterLzfFilter();
+Result<FileStamp> StampOf(const std::string& path) {
   struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return Status::NotFound(path + ": " + std::strerror(errno));
-  if (S_ISDIR(st.st_mode)) return Status::NotHdf5(path + ": is a directory, not an HDF5 file");
-  if (access == Access::kReadWrite) {
-    // A commit opens the file for writing and makes its journal beside it.
-    std::string dir = path.rfind('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
-    if (::access(path.c_str(), W_OK) != 0 || ::access(dir.empty() ? "/" : dir.c_str(), W_OK) != 0)
-      return Status::ReadOnly(path + ": no permission to write it (or its directory)");
-  }
-  VH5_RETURN_IF_ERROR(RecoverInterruptedChange(path));
-  auto impl = std::shared_ptr<VersionedFileImpl>(new VersionedFileImpl());
-  impl->path_ = path;
-  impl->access_ = access;
-  VH5_ASSIGN_OR_RETURN(impl->lock_, HoldFileLock(path, access == Access::kReadWrite));
-  if (H5Fis_hdf5(path.c_str()) <= 0) {
-    h5::TakeErrorStack();
-    return Status::NotHdf5(path + ": not an HDF5 file");
-  }
-  VH5_ASSIGN_OR_RETURN(std::shared_ptr<FileCore> core, FileCore::Open(path, impl->disk_mu_));
-  {
-    DiskReadLock disk(impl->disk_mu_);
-    Status guard = GuardPath(core->file.get(), layout::kVersionsGroup);
-    if (!guard.ok()) return guard.WithContext(path);
-    if (!h5::LinkExists(core->file.get(), layout::kVersionsGroup))
-      return Status::NotVersioned(path + ": an HDF5 file without versioned data (no " +
-                                  std::string(layout::kVersionsGroup) + ")");
-  }
-  {
-    MutexLock lock(&impl->mu_);
-    impl->core_ = std::move(core);
-  }
-  Status s = impl->ReadTop(/*names=*/true);
-  if (!s.ok()) return s.WithContext(path);
-  if (std::optional<std::string> current = impl->CurrentVersion()) {
-    Result<VersionInfo> info = impl->GetVersionInfo(*current);
-    if (!info.ok())
-      return Status::Corruption(path + ": current_version " + *current + " is not a version");
-  }
-  return std::shared_ptr<VersionedFile>(impl);
+  if (::stat(path.c_str(), &st) != 0) return Status::IOError(path + ": " + std::strerror(errno));
+  return FileStamp{st.st_dev, st.st_ino, st.st_size,
+                   st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec,
+                   st.st_ctim.tv_sec * 1000000000LL + st.st_ctim.tv_nsec};
 }
 
-Status VersionedFileImpl::ReadTop(bool names) {
-  std::shared_ptr<FileCore> core = Core();
-  DiskReadLock disk(core->disk_mu);
-  VH5_ASSIGN_OR_RETURN(h5::Handle group,
-                       OpenCheckedGroup(core->file.get(), layout::kVersionsGroup));
-  hid_t versions = group.get();
-  VH5_ASSIGN_OR_RETURN(int64_t data_version, layout::ReadDataVersion(versions));
+// The top of the versions group: what a refresh compares.
+struct Top {
+  int data_version = 1;
   std::optional<std::string> current;
+  std::set<std::string> names;  // every link in versions/ but kFirstVersionName
+};
+
+Result<Top> ReadTop(const FileCore& core) {
+  DiskRead disk(core.access, DiskRead::Kind::kMetadata, core.path);
+  VH5_RETURN_IF_ERROR(disk.status());
+  VH5_ASSIGN_OR_RETURN(h5::Handle group, OpenCheckedGroup(core.file.get(), layout::kVersionsGroup));
+  hid_t versions = group.get();
+  Top top;
+  VH5_ASSIGN_OR_RETURN(int64_t data_version, layout::ReadDataVersion(versions));
+  top.data_version = static_cast<int>(data_version);
   if (h5::AttributeExists(versions, layout::kCurrentVersionAttr)) {
     VH5_ASSIGN_OR_RETURN(std::string name,
                          h5::ReadStringAttribute(versions, layout::kCurrentVersionAttr));
-    if (name != kFirstVersionName) current = name;
+    if (name != kFirstVersionName) top.current = name;
   }
   std::vector<std::string> links;
-  if (names) {
-    hsize_t idx = 0;
-    if (H5Literate(versions, H5_INDEX_NAME, H5_ITER_INC, &idx, CollectGroupName, &links) < 0)
-      return h5::Error("cannot list versions");
-  }
-  MutexLock lock(&mu_);
-  data_version_ = static_cast<int>(data_version);
-  current_ = std::move(current);
-  if (names) {
-    names_.clear();
-    for (std::string& name : links)
-      if (name != kFirstVersionName) names_.insert(std::move(name));
-  }
-  return Status::OK();
+  hsize_t idx = 0;
+  if (H5Literate(versions, H5_INDEX_NAME, H5_ITER_INC, &idx, CollectGroupName, &links) < 0)
+    return h5::Error("cannot list versions");
+  for (std::string& name : links)
+    if (name != kFirstVersionName) top.names.insert(std::move(name));
+  return top;
 }
 
-Result<std::optional<VersionInfo>> VersionedFileImpl::ReadInfo(const std::string& name) const {
-  std::shared_ptr<FileCore> core = Core();
-  DiskReadLock disk(core->disk_mu);
+// The metadata of version `name`, nullopt when it is not a version: not a
+// group, or a commit the Python library never finished.
+Result<std::optional<VersionInfo>> ReadInfoFrom(const FileCore& core, const std::string& name) {
+  DiskRead disk(core.access, DiskRead::Kind::kMetadata, core.path + ": version " + name);
+  VH5_RETURN_IF_ERROR(disk.status());
   VH5_ASSIGN_OR_RETURN(h5::Handle versions,
-                       OpenCheckedGroup(core->file.get(), layout::kVersionsGroup));
+                       OpenCheckedGroup(core.file.get(), layout::kVersionsGroup));
   VH5_RETURN_IF_ERROR(GuardPath(versions.get(), name).WithContext("version " + name));
   H5O_info_t oinfo;
   if (H5Oget_info_by_name2(versions.get(), name.c_str(), &oinfo, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
@@ -191,6 +117,282 @@ Result<std::optional<VersionInfo>> VersionedFileImpl::ReadInfo(const std::string
   return std::optional<VersionInfo>(std::move(info));
 }
 
+// Waits up to `wait` for the file's flock; Busy after.
+Result<Fd> WaitForFileLock(const std::string& path, bool exclusive,
+                           std::chrono::milliseconds wait) {
+  auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    Result<Fd> lock = HoldFileLock(path, exclusive);
+    if (lock.ok() || lock.status().code() != Status::Code::kBusy ||
+        std::chrono::steady_clock::now() >= deadline)
+      return lock;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+class VersionedFileImpl final : public VersionedFile,
+                                public std::enable_shared_from_this<VersionedFileImpl> {
+ public:
+  static Result<std::shared_ptr<VersionedFile>> Open(const std::string& path, Access access,
+                                                     const OpenOptions& options);
+  ~VersionedFileImpl() override {
+    watcher_.reset();  // its thread calls into this object
+  }
+
+  const std::string& path() const override { return path_; }
+  int data_version() const override;
+  std::vector<VersionInfo> ListVersions() const override;
+  std::vector<std::string> ListVersionNames() const override;
+  std::optional<std::string> CurrentVersion() const override;
+  Result<VersionInfo> GetVersionInfo(const std::string& name) const override;
+  Result<std::shared_ptr<const Version>> GetVersion(const std::string& name) const override;
+  Status Commit(const NewVersion& version) override;
+  Status Commit(const VersionPlan& plan) override;
+  Status StartFollowing() override;
+  Status Refresh() override;
+  void SetChangeListener(std::function<void()> listener) override {
+    MutexLock lock(&mu_);
+    listener_ = std::move(listener);
+  }
+  uint64_t foreign_changes() const override { return foreign_changes_.load(); }
+
+ private:
+  // The metadata of version `name`, nullopt when it is not a version: not a
+  // group, or a commit the Python library never finished.
+  Result<std::optional<VersionInfo>> ReadInfo(const std::string& name) const;
+  // The version's tree as the file is now (for LiveVersion).
+  Result<std::shared_ptr<const Version>> LoadTree(const VersionInfo& info) const;
+  // Takes in another process's changes, if the file changed since
+  // known_stamp_. The caller keeps readers out (the gate closed, or the
+  // file's flock held).
+  Status Absorb() REQUIRES(change_mu_);
+  // The watcher's writer_gone: reads the file again, then lets readers in.
+  void AfterForeignWrite(bool writer_was_there);
+  // Closes the gate, absorbs, opens it: for a change no writer was seen making.
+  Status AbsorbBehindGate();
+  void Changed();
+
+  // The readers' handle, replaced by a fresh one after each commit (objects
+  // handed out keep theirs: what they read never changes).
+  std::shared_ptr<FileCore> Core() const {
+    MutexLock lock(&mu_);
+    return core_;
+  }
+  void SetTop(Top top) REQUIRES(mu_);
+
+  std::string path_;
+  Access access_ = Access::kReadOnly;
+  OpenOptions options_;
+  std::shared_ptr<FileState> state_ = std::make_shared<FileState>();
+  std::atomic<uint64_t> foreign_changes_{0};
+
+  // Serializes commits and refreshes.
+  Mutex change_mu_;
+  FileStamp known_stamp_ GUARDED_BY(change_mu_);
+  // Serializes the closings of the gate that no writer asked for.
+  std::mutex closer_mu_;
+  // Readers take only mu_, and never hold it across an HDF5 call.
+  mutable Mutex mu_ ACQUIRED_AFTER(change_mu_);
+  std::shared_ptr<FileCore> core_ GUARDED_BY(mu_);
+  int data_version_ GUARDED_BY(mu_) = 1;
+  std::optional<std::string> current_ GUARDED_BY(mu_);
+  std::set<std::string> names_ GUARDED_BY(mu_);  // every link in versions/ but kFirstVersionName
+  // Metadata read so far, by name; nullopt: named, but not a version.
+  mutable std::map<std::string, std::optional<VersionInfo>> infos_ GUARDED_BY(mu_);
+  // Versions handed out recently, at most kCachedTrees, so that memory stays
+  // bounded however many versions are read; whoever holds one keeps it alive.
+  static constexpr size_t kCachedTrees = 64;
+  struct CachedTree {
+    std::shared_ptr<const Version> tree;
+    uint64_t last_use = 0;
+  };
+  mutable std::map<std::string, CachedTree> trees_ GUARDED_BY(mu_);
+  mutable uint64_t uses_ GUARDED_BY(mu_) = 0;
+  std::function<void()> listener_ GUARDED_BY(mu_);
+  // Last: destroyed first, as its thread calls into the members above.
+  std::unique_ptr<FileWatcher> watcher_;
+};
+
+Result<std::shared_ptr<VersionedFile>> VersionedFileImpl::Open(const std::string& path,
+                                                               Access access,
+                                                               const OpenOptions& options) {
+  h5::SilenceAutomaticErrorPrinting();
+  h5::RegisterLzfFilter();
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return Status::NotFound(path + ": " + std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) return Status::NotHdf5(path + ": is a directory, not an HDF5 file");
+  if (access == Access::kReadWrite) {
+    // A commit opens the file for writing and makes its journal beside it.
+    std::string dir = path.rfind('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
+    if (::access(path.c_str(), W_OK) != 0 || ::access(dir.empty() ? "/" : dir.c_str(), W_OK) != 0)
+      return Status::ReadOnly(path + ": no permission to write it (or its directory)");
+  }
+  VH5_RETURN_IF_ERROR(RecoverInterruptedChange(path));
+  auto impl = std::shared_ptr<VersionedFileImpl>(new VersionedFileImpl());
+  impl->path_ = path;
+  impl->access_ = access;
+  impl->options_ = options;
+  impl->state_->writer_wait = options.writer_wait;
+  {
+    MutexLock change(&impl->change_mu_);
+    // Stamped before reading: a change made meanwhile is seen by the next check.
+    VH5_ASSIGN_OR_RETURN(impl->known_stamp_, StampOf(path));
+  }
+  {
+    DiskRead disk(DiskAccess{impl->state_, 0}, DiskRead::Kind::kMetadata, path);
+    VH5_RETURN_IF_ERROR(disk.status());
+    if (H5Fis_hdf5(path.c_str()) <= 0) {
+      h5::TakeErrorStack();
+      return Status::NotHdf5(path + ": not an HDF5 file");
+    }
+  }
+  VH5_ASSIGN_OR_RETURN(std::shared_ptr<FileCore> core,
+                       FileCore::Open(path, DiskAccess{impl->state_, 0}));
+  {
+    DiskRead disk(core->access, DiskRead::Kind::kMetadata, path);
+    VH5_RETURN_IF_ERROR(disk.status());
+    Status guard = GuardPath(core->file.get(), layout::kVersionsGroup);
+    if (!guard.ok()) return guard.WithContext(path);
+    if (!h5::LinkExists(core->file.get(), layout::kVersionsGroup))
+      return Status::NotVersioned(path + ": an HDF5 file without versioned data (no " +
+                                  std::string(layout::kVersionsGroup) + ")");
+  }
+  Result<Top> top = ReadTop(*core);
+  if (!top.ok()) return top.status().WithContext(path);
+  {
+    MutexLock lock(&impl->mu_);
+    impl->core_ = std::move(core);
+    impl->SetTop(std::move(*top));
+  }
+  if (std::optional<std::string> current = impl->CurrentVersion()) {
+    Result<VersionInfo> info = impl->GetVersionInfo(*current);
+    if (!info.ok())
+      return Status::Corruption(path + ": current_version " + *current + " is not a version");
+  }
+  return std::shared_ptr<VersionedFile>(impl);
+}
+
+void VersionedFileImpl::SetTop(Top top) {
+  data_version_ = top.data_version;
+  current_ = std::move(top.current);
+  names_ = std::move(top.names);
+}
+
+Status VersionedFileImpl::Absorb() {
+  VH5_ASSIGN_OR_RETURN(FileStamp now, StampOf(path_));
+  if (now == known_stamp_) return Status::OK();
+  // Whatever was read before may be out of date from here on (file_state.h).
+  uint64_t generation = state_->generation.load() + 1;
+  state_->generation.store(generation);
+  DiskRead::Owner owner(state_.get());
+  Result<std::shared_ptr<FileCore>> core = FileCore::Open(path_, DiskAccess{state_, generation});
+  if (!core.ok())
+    return core.status().WithContext("reading it again after another process's change");
+  Result<Top> top = ReadTop(**core);
+  if (!top.ok())
+    return top.status().WithContext(path_ + ": reading it again after another process's change");
+  bool moved = !now.SameFile(known_stamp_);
+  {
+    MutexLock lock(&mu_);
+    moved = moved || top->data_version != data_version_ ||
+            !std::includes(top->names.begin(), top->names.end(), names_.begin(), names_.end());
+  }
+  // Chunks moved (a delete compacts raw_data; a repack is another file):
+  // what readers hold of the file's layout is void.
+  if (moved) state_->moved_generation.store(generation);
+  {
+    MutexLock lock(&mu_);
+    core_ = std::move(*core);
+    SetTop(std::move(*top));
+    for (auto it = infos_.begin(); it != infos_.end();) {
+      // A delete rewrites prev_version; an unfinished commit may be finished now.
+      if (moved || !it->second || !names_.count(it->first)) {
+        it = infos_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    for (auto it = trees_.begin(); it != trees_.end();)
+      it = names_.count(it->first) ? std::next(it) : trees_.erase(it);
+  }
+  known_stamp_ = now;
+  foreign_changes_.fetch_add(1);
+  return Status::OK();
+}
+
+void VersionedFileImpl::Changed() {
+  std::function<void()> listener;
+  {
+    MutexLock lock(&mu_);
+    listener = listener_;
+  }
+  if (listener) listener();
+}
+
+void VersionedFileImpl::AfterForeignWrite(bool writer_was_there) {
+  if (!writer_was_there) {
+    (void)AbsorbBehindGate();
+    return;
+  }
+  uint64_t before = foreign_changes_.load();
+  {
+    DiskRead::Owner owner(state_.get());
+    MutexLock change(&change_mu_);
+    if (Core()) (void)Absorb();  // else Open() has yet to read it
+  }
+  state_->gate.Open();
+  if (foreign_changes_.load() != before) Changed();
+}
+
+Status VersionedFileImpl::AbsorbBehindGate() {
+  {
+    MutexLock change(&change_mu_);
+    if (!Core()) return Status::OK();
+    VH5_ASSIGN_OR_RETURN(FileStamp now, StampOf(path_));
+    if (now == known_stamp_) return Status::OK();
+  }
+  uint64_t before = foreign_changes_.load();
+  Status s;
+  {
+    std::lock_guard<std::mutex> closer(closer_mu_);
+    state_->gate.Close();
+    {
+      DiskRead::Owner owner(state_.get());
+      MutexLock change(&change_mu_);
+      s = Absorb();
+    }
+    state_->gate.Open();
+  }
+  if (foreign_changes_.load() != before) Changed();
+  return s;
+}
+
+Status VersionedFileImpl::StartFollowing() {
+  if (watcher_) return Status::OK();
+  FileWatcher::Hooks hooks;
+  hooks.writer_coming = [this] { state_->gate.Close(); };
+  hooks.writer_gone = [this](bool writer_was_there) { AfterForeignWrite(writer_was_there); };
+  VH5_ASSIGN_OR_RETURN(watcher_, FileWatcher::Start(path_, std::move(hooks)));
+  if (!watcher_->WaitForNoWriter(options_.commit_wait))
+    return Status::Busy(path_ + ": another process has been writing it for " +
+                        std::to_string(options_.commit_wait.count() / 1000) + " s");
+  // What changed since Open read the file.
+  return AbsorbBehindGate();
+}
+
+Status VersionedFileImpl::Refresh() {
+  // A lease tells the watcher of every writer before it writes.
+  if (watcher_ && watcher_->leases()) return Status::OK();
+  return AbsorbBehindGate();
+}
+Result<std::optional<VersionInfo>> VersionedFileImpl::ReadInfo(const std::string& name) const {
+  for (int attempt = 1;; ++attempt) {
+    Result<std::optional<VersionInfo>> info = ReadInfoFrom(*Core(), name);
+    // A refresh between taking the core and reading it: once more.
+    if (info.ok() || info.status().code() != Status::Code::kStale || attempt == 3) return info;
+  }
+}
+
 int VersionedFileImpl::data_version() const {
   MutexLock lock(&mu_);
   return data_version_;
@@ -205,23 +407,54 @@ Status VersionedFileImpl::Commit(const NewVersion& version) { return Commit(Plan
 
 Status VersionedFileImpl::Commit(const VersionPlan& plan) {
   if (access_ != Access::kReadWrite) return Status::ReadOnly(path_ + ": opened read-only");
-  MutexLock commit_lock(&commit_mu_);
-  Status written = CommitAtomically(path_, plan, disk_mu_.get());
+  MutexLock change(&change_mu_);
+  // HDF5's own lock: the Python library, vh5 and other mounts wait or fail.
+  VH5_ASSIGN_OR_RETURN(Fd lock, WaitForFileLock(path_, /*exclusive=*/true, options_.commit_wait));
+  if (watcher_ && !watcher_->WaitForNoWriter(options_.commit_wait))
+    return Status::Busy(path_ + ": another process has been writing it for " +
+                        std::to_string(options_.commit_wait.count() / 1000) + " s");
+  // No one else writes while the lock is held: reads need no gate.
+  DiskRead::Owner owner(state_.get());
+  VH5_RETURN_IF_ERROR(Absorb());
+  const std::string& name = plan.version->name;
+  const std::string& base = plan.version->prev_version;
+  {
+    MutexLock lock(&mu_);
+    if (names_.count(name))
+      return Status::Exists(path_ + ": version " + name +
+                            " exists (committed by another process?)");
+    if (!base.empty() && base != kFirstVersionName && !names_.count(base))
+      return Status::Stale(path_ + ": version " + base +
+                           ", the base of this commit, was deleted by another process");
+  }
+  if (watcher_) watcher_->BeginOwnWrite();
+  Status written = CommitAtomically(path_, plan, &state_->disk_mu);
   // HDF5 keeps a virtual dataset's selections (~25 KiB per chunk) on its free
   // lists after the commit: give them back to the system.
   H5garbage_collect();
   malloc_trim(0);
-  // A failed commit left the file, and so the readers' view, as it was.
-  if (!written.ok()) return written;
-  // The readers' handle knows the file as it was before: a fresh one sees it whole.
-  VH5_ASSIGN_OR_RETURN(std::shared_ptr<FileCore> core, FileCore::Open(path_, disk_mu_));
-  {
-    MutexLock lock(&mu_);
-    core_ = std::move(core);
-    // Metadata read so far still holds: a commit adds a version, it changes none.
-    trees_.clear();
+  Status read = Status::OK();
+  if (written.ok()) {
+    // The readers' handle knows the file as it was before: a fresh one sees
+    // it whole. Nothing moved: what readers hold stays valid.
+    Result<std::shared_ptr<FileCore>> core =
+        FileCore::Open(path_, DiskAccess{state_, state_->generation.load()});
+    Result<Top> top = core.ok() ? ReadTop(**core) : Result<Top>(core.status());
+    if (top.ok()) {
+      MutexLock lock(&mu_);
+      core_ = std::move(*core);
+      SetTop(std::move(*top));
+      // Metadata read so far still holds: a commit adds a version, it changes none.
+    } else {
+      read = top.status().WithContext(path_);
+    }
   }
-  return ReadTop(/*names=*/true).WithContext(path_);
+  // A failed commit left the file, and so the readers' view, as it was.
+  Result<FileStamp> stamp = StampOf(path_);
+  if (stamp.ok()) known_stamp_ = *stamp;
+  if (watcher_) watcher_->EndOwnWrite();
+  if (!written.ok()) return written;
+  return read;
 }
 
 std::vector<std::string> VersionedFileImpl::ListVersionNames() const {
@@ -262,21 +495,43 @@ Result<VersionInfo> VersionedFileImpl::GetVersionInfo(const std::string& name) c
   return *it->second;
 }
 
+Result<std::shared_ptr<const Version>> VersionedFileImpl::LoadTree(const VersionInfo& info) const {
+  for (int attempt = 1;; ++attempt) {
+    Result<std::shared_ptr<VersionTree>> tree = VersionTree::Load(Core(), info);
+    if (tree.ok()) return std::shared_ptr<const Version>(std::move(*tree));
+    // A refresh between taking the core and reading it: once more.
+    if (tree.status().code() != Status::Code::kStale || attempt == 3) return tree.status();
+  }
+}
+
 Result<std::shared_ptr<const Version>> VersionedFileImpl::GetVersion(
     const std::string& name) const {
   VH5_ASSIGN_OR_RETURN(VersionInfo info, GetVersionInfo(name));
   {
     MutexLock lock(&mu_);
     auto it = trees_.find(name);
-    if (it != trees_.end()) {
+    if (it != trees_.end() && it->second.tree->info().timestamp == info.timestamp) {
       it->second.last_use = ++uses_;
       return it->second.tree;
     }
   }
   // Loaded outside mu_: a commit must not wait on a tree walk.
-  VH5_ASSIGN_OR_RETURN(std::shared_ptr<VersionTree> tree, VersionTree::Load(Core(), info));
+  VH5_ASSIGN_OR_RETURN(std::shared_ptr<const Version> tree, LoadTree(info));
+  // Loads the tree again after another process changed the file; Stale
+  // when the version is gone (or another one took its name).
+  std::weak_ptr<const VersionedFileImpl> weak = shared_from_this();
+  LiveVersion::Loader loader = [weak, info]() -> Result<std::shared_ptr<const Version>> {
+    std::shared_ptr<const VersionedFileImpl> file = weak.lock();
+    if (!file) return Status::Stale("version " + info.name + ": its file was closed");
+    Result<VersionInfo> now = file->GetVersionInfo(info.name);
+    if (!now.ok() || now->timestamp != info.timestamp)
+      return Status::Stale(file->path() + ": version " + info.name +
+                           " was deleted by another process");
+    return file->LoadTree(*now);
+  };
+  auto live = std::make_shared<LiveVersion>(std::move(tree), std::move(loader));
   MutexLock lock(&mu_);
-  auto [it, inserted] = trees_.emplace(name, CachedTree{tree, 0});
+  auto [it, inserted] = trees_.insert_or_assign(name, CachedTree{live, 0});
   it->second.last_use = ++uses_;
   if (trees_.size() > kCachedTrees) {
     auto oldest = std::min_element(trees_.begin(), trees_.end(), [](const auto& a, const auto& b) {
@@ -289,8 +544,9 @@ Result<std::shared_ptr<const Version>> VersionedFileImpl::GetVersion(
 
 }  // namespace
 
-Result<std::shared_ptr<VersionedFile>> VersionedFile::Open(const std::string& path, Access access) {
-  return VersionedFileImpl::Open(path, access);
+Result<std::shared_ptr<VersionedFile>> VersionedFile::Open(const std::string& path, Access access,
+                                                           const OpenOptions& options) {
+  return VersionedFileImpl::Open(path, access, options);
 }
 
 }  // namespace vh5

@@ -6,20 +6,19 @@
 #include <cstring>
 
 #include "journal/journal_vfd.h"
-#include "read/disk_read_lock.h"
 
 namespace vh5 {
 
-Result<std::shared_ptr<FileCore>> FileCore::Open(const std::string& path,
-                                                 std::shared_ptr<std::shared_mutex> disk_mu) {
+Result<std::shared_ptr<FileCore>> FileCore::Open(const std::string& path, DiskAccess access) {
   auto core = std::make_shared<FileCore>();
   core->path = path;
-  core->disk_mu = std::move(disk_mu);
+  core->access = std::move(access);
   core->fd = std::make_shared<Fd>(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!core->fd->valid()) return Status::IOError(path + ": " + std::strerror(errno));
   // A snapshot handle: HDF5 shares nothing with an older core of the file.
   VH5_ASSIGN_OR_RETURN(h5::Handle fapl, SnapshotFileAccess());
-  DiskReadLock disk(core->disk_mu);
+  DiskRead disk(core->access, DiskRead::Kind::kMetadata, path);
+  VH5_RETURN_IF_ERROR(disk.status());
   core->file = h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()));
   if (!core->file) return h5::Error(path + ": cannot open as HDF5", Status::Code::kNotHdf5);
   Result<std::shared_ptr<ObjectChecker>> checker =
@@ -33,9 +32,10 @@ Result<std::shared_ptr<RawData>> FileCore::Raw(const std::string& raw_path) {
   MutexLock lock(&mu_);
   auto it = raw_.find(raw_path);
   if (it != raw_.end()) return it->second;
-  DiskReadLock disk(disk_mu);
+  DiskRead disk(access, DiskRead::Kind::kMetadata, path);
+  VH5_RETURN_IF_ERROR(disk.status());
   VH5_ASSIGN_OR_RETURN(std::shared_ptr<RawData> raw,
-                       RawData::Open(file.get(), fd, raw_path, disk_mu));
+                       RawData::Open(file.get(), fd, raw_path, access));
   raw_.emplace(raw_path, raw);
   return raw;
 }

@@ -6,11 +6,11 @@
 
 #include <map>
 #include <memory>
-#include <shared_mutex>
 #include <string>
 
 #include "format/object_check.h"
 #include "hdf5/h5_handle.h"
+#include "read/file_state.h"
 #include "read/raw_data.h"
 #include "util/fd.h"
 #include "vh5/mutex.h"
@@ -22,18 +22,15 @@ struct FileCore {
   h5::Handle file;
   std::string path;
   std::shared_ptr<const Fd> fd;
-  // Held shared while reading the file's metadata (through HDF5 or the
-  // engine's own header readers), exclusive while a commit writes its bytes
-  // in place (atomic_commit.h): a reader never sees metadata half
-  // written. One for every core of the same open versioned file.
-  std::shared_ptr<std::shared_mutex> disk_mu = std::make_shared<std::shared_mutex>();
+  // The file's shared state, and the generation this core reads
+  // (file_state.h): every read of the file's bytes passes DiskRead with it.
+  DiskAccess access;
   // Checks every object before HDF5 decodes it (object_check.h).
   std::shared_ptr<ObjectChecker> checker;
 
   // Opens `path` read-only for readers, with HDF5's own file locking off
   // (the versioned file holds its lock itself; held_lock.h).
-  static Result<std::shared_ptr<FileCore>> Open(const std::string& path,
-                                                std::shared_ptr<std::shared_mutex> disk_mu);
+  static Result<std::shared_ptr<FileCore>> Open(const std::string& path, DiskAccess access);
 
   // The raw_data dataset at absolute `raw_path`, opened once and shared.
   Result<std::shared_ptr<RawData>> Raw(const std::string& raw_path);

@@ -27,8 +27,14 @@ MappedDataset::MappedDataset(DatasetInfo info, ChunkMap map,
     row_elements_ *= info_.shape[d];
     if (map_.cell_dims()[d] < info_.shape[d]) row_cells_ = false;
   }
-  if (!sources_.empty()) fd_ = sources_[0]->fd();
+  if (!sources_.empty()) {
+    fd_ = sources_[0]->fd();
+    fd_owner_ = sources_[0]->fd_owner();
+    access_ = sources_[0]->access();
+  }
 }
+
+DiskRead MappedDataset::PassForData() const { return DiskRead(access_, DiskRead::Kind::kData); }
 
 std::optional<uint64_t> MappedDataset::CellFileOffset(uint64_t cell) const {
   const ChunkMap::Piece* piece = nullptr;
@@ -42,9 +48,26 @@ std::optional<uint64_t> MappedDataset::CellFileOffset(uint64_t cell) const {
   return raw.RowsOffset(sstart[0], count[0]);
 }
 
-Status MappedDataset::Locate(uint64_t offset, size_t len, std::vector<Run>* out) const {
+Status MappedDataset::Locate(uint64_t offset, size_t len, std::vector<Run>* out,
+                             ReadHold* hold) const {
+  hold->Release();
   out->clear();
-  if (offset >= size_ || len == 0) return Status::OK();
+  struct Held {
+    Held(const DiskAccess& access, const std::string& path, std::shared_ptr<const Fd> fd)
+        : pass(access, DiskRead::Kind::kData, path), fd(std::move(fd)) {}
+    DiskRead pass;
+    std::shared_ptr<const Fd> fd;
+  };
+  auto held = std::make_shared<Held>(access_, std::string(), fd_owner_);
+  VH5_RETURN_IF_ERROR(held->pass.status());
+  Runs(offset, len, out);
+  *hold = ReadHold(std::move(held), fd_);
+  return Status::OK();
+}
+
+void MappedDataset::Runs(uint64_t offset, size_t len, std::vector<Run>* out) const {
+  out->clear();
+  if (offset >= size_ || len == 0) return;
   uint64_t end = offset + std::min<uint64_t>(len, size_ - offset);
   auto add = [out](uint64_t length, int64_t file_offset) {
     if (!out->empty()) {
@@ -62,7 +85,7 @@ Status MappedDataset::Locate(uint64_t offset, size_t len, std::vector<Run>* out)
   };
   if (!row_cells_ || fd_ < 0) {
     add(end - offset, -1);
-    return Status::OK();
+    return;
   }
   // A row cell is one contiguous stretch of the view: cell_bytes each.
   uint64_t cell_bytes = map_.cell_dims()[0] * row_elements_ * itemsize_;
@@ -77,7 +100,6 @@ Status MappedDataset::Locate(uint64_t offset, size_t len, std::vector<Run>* out)
     }
     pos = stop;
   }
-  return Status::OK();
 }
 
 void MappedDataset::Fill(char* out, uint64_t elements) const {
@@ -94,7 +116,9 @@ Result<size_t> MappedDataset::Read(uint64_t offset, size_t len, char* out) const
   if (offset >= size_ || len == 0) return size_t{0};
   len = static_cast<size_t>(std::min<uint64_t>(len, size_ - offset));
   thread_local std::vector<Run> runs;
-  VH5_RETURN_IF_ERROR(Locate(offset, len, &runs));
+  DiskRead pass = PassForData();
+  VH5_RETURN_IF_ERROR(pass.status());
+  Runs(offset, len, &runs);
   uint64_t done = 0;
   for (const Run& run : runs) {
     char* dst = out + done;

@@ -19,10 +19,13 @@ class MappedDataset final : public Dataset {
   const DatasetInfo& info() const override { return info_; }
   uint64_t size() const override { return size_; }
   Result<size_t> Read(uint64_t offset, size_t len, char* out) const override;
-  Status Locate(uint64_t offset, size_t len, std::vector<Run>* out) const override;
-  int file_descriptor() const override { return fd_; }
+  Status Locate(uint64_t offset, size_t len, std::vector<Run>* out, ReadHold* hold) const override;
 
  private:
+  // The runs of Locate, for a caller that has passed the file's gate.
+  void Runs(uint64_t offset, size_t len, std::vector<Run>* out) const;
+  // Passes the file's gate for reading its data (file_state.h).
+  DiskRead PassForData() const;
   // Where cell `cell`'s bytes lie in the file, as one range: its offset, when
   // one piece maps the whole cell onto rows of a stored, unfiltered chunk.
   std::optional<uint64_t> CellFileOffset(uint64_t cell) const;
@@ -47,6 +50,8 @@ class MappedDataset final : public Dataset {
   uint64_t row_elements_;  // product of shape[1:]
   bool row_cells_;         // every cell spans all trailing dimensions
   int fd_ = -1;            // every source's file (they all live in the versioned file)
+  std::shared_ptr<const Fd> fd_owner_;
+  DiskAccess access_;
 };
 
 }  // namespace vh5

@@ -6,7 +6,7 @@
 #include <cstring>
 
 #include "format/object_check.h"
-#include "read/disk_read_lock.h"
+#include "read/file_state.h"
 #include "vh5/shape.h"
 
 namespace vh5 {
@@ -65,11 +65,10 @@ std::string DescribeFilters(hid_t dcpl) {
 }
 
 Result<std::shared_ptr<RawData>> RawData::Open(hid_t file, std::shared_ptr<const Fd> fd,
-                                               const std::string& path,
-                                               std::shared_ptr<std::shared_mutex> disk_mu) {
+                                               const std::string& path, DiskAccess access) {
   auto raw = std::shared_ptr<RawData>(new RawData());
   raw->path_ = path;
-  raw->disk_mu_ = std::move(disk_mu);
+  raw->access_ = std::move(access);
   VH5_ASSIGN_OR_RETURN(raw->dataset_, OpenCheckedDataset(file, path));
   raw->type_ = h5::Handle(H5Dget_type(raw->dataset_.get()));
   h5::Handle space(H5Dget_space(raw->dataset_.get()));
@@ -115,6 +114,8 @@ Result<bool> RawData::ReadRawChunk(const uint64_t* origin, uint64_t offset, uint
     const ChunkIndex::Entry* entry = index_->Find(origin);
     if (entry == nullptr) return false;  // unallocated: HDF5 supplies the fill value
     if (entry->size != bytes) return WrongChunkSize(entry->size, bytes);
+    DiskRead disk(access_, DiskRead::Kind::kData, path_);
+    VH5_RETURN_IF_ERROR(disk.status());
     ssize_t n = PreadAll(fd_->get(), out, len, entry->offset + offset);
     if (n < 0) return Status::IOError(path_ + ": pread: " + std::strerror(errno));
     if (static_cast<uint64_t>(n) != len)
@@ -126,7 +127,8 @@ Result<bool> RawData::ReadRawChunk(const uint64_t* origin, uint64_t offset, uint
   whole.resize(bytes);
   std::vector<hsize_t> hoffset(origin, origin + rank);
   uint32_t filter_mask = 0;
-  DiskReadLock disk(disk_mu_);
+  DiskRead disk(access_, DiskRead::Kind::kMetadata, path_);
+  VH5_RETURN_IF_ERROR(disk.status());
   // HDF5 writes the stored size, whatever the buffer holds.
   hsize_t stored = 0;
   if (H5Dget_chunk_storage_size(dataset_.get(), hoffset.data(), &stored) < 0) {
@@ -167,6 +169,8 @@ Result<ChunkCache::Chunk> RawData::DecodedChunk(const uint64_t* origin) const {
   // A stored chunk's file offset names it uniquely within this raw_data.
   if (ChunkCache::Chunk hit = cache.Find(cache_owner_, entry->offset)) return hit;
   std::string stored(entry->size, '\0');
+  DiskRead disk(access_, DiskRead::Kind::kData, path_);
+  VH5_RETURN_IF_ERROR(disk.status());
   ssize_t n = PreadAll(fd_->get(), stored.data(), stored.size(), entry->offset);
   if (n < 0) return Status::IOError(path_ + ": pread: " + std::strerror(errno));
   if (static_cast<size_t>(n) != stored.size())
@@ -183,7 +187,8 @@ Result<ChunkCache::Chunk> RawData::DecodedChunk(const uint64_t* origin) const {
 Status RawData::ReadThroughHdf5(const uint64_t* start, const uint64_t* count, hid_t mem_type,
                                 void* out) const {
   size_t rank = dims_.size();
-  DiskReadLock disk(disk_mu_);
+  DiskRead disk(access_, DiskRead::Kind::kMetadata, path_);
+  VH5_RETURN_IF_ERROR(disk.status());
   std::vector<hsize_t> hstart(start, start + rank), hcount(count, count + rank);
   h5::Handle file_space(H5Dget_space(dataset_.get()));
   h5::Handle mem_space(H5Screate_simple(static_cast<int>(rank), hcount.data(), nullptr));
@@ -314,6 +319,9 @@ Status RawData::ReadStrings(const uint64_t* start, const uint64_t* count,
   if (elements == 0) return Status::OK();
   if (H5Tget_class(type_.get()) != H5T_STRING || H5Tis_variable_str(type_.get()) <= 0)
     return Status::Corruption(path_ + " does not hold variable-length strings");
+  // Strings live in global heaps, read through HDF5: metadata.
+  DiskRead disk(access_, DiskRead::Kind::kMetadata, path_);
+  VH5_RETURN_IF_ERROR(disk.status());
   VH5_RETURN_IF_ERROR(CheckStrings(start, count).WithContext(path_));
   h5::Handle mem_type(H5Tcopy(H5T_C_S1));
   H5Tset_size(mem_type.get(), H5T_VARIABLE);

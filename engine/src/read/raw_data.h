@@ -27,6 +27,7 @@
 #include "hdf5/filter_pipeline.h"
 #include "hdf5/h5_handle.h"
 #include "read/chunk_cache.h"
+#include "read/file_state.h"
 #include "util/fd.h"
 #include "vh5/mutex.h"
 #include "vh5/status.h"
@@ -42,11 +43,9 @@ class RawData {
  public:
   // Opens the raw_data dataset at absolute `path` of `file`; `fd` is a
   // read-only descriptor of the same file (nullptr: read through HDF5 only).
-  // `disk_mu`, if given, is held shared around every read through HDF5
-  // (see FileCore::disk_mu).
-  static Result<std::shared_ptr<RawData>> Open(
-      hid_t file, std::shared_ptr<const Fd> fd, const std::string& path,
-      std::shared_ptr<std::shared_mutex> disk_mu = nullptr);
+  // Every read of the file passes DiskRead with `access` (file_state.h).
+  static Result<std::shared_ptr<RawData>> Open(hid_t file, std::shared_ptr<const Fd> fd,
+                                               const std::string& path, DiskAccess access = {});
 
   const std::string& path() const { return path_; }
   hid_t type() const { return type_.get(); }
@@ -68,6 +67,8 @@ class RawData {
   std::optional<uint64_t> RowsOffset(uint64_t row, uint64_t rows) const;
   // The descriptor of the file the offsets above refer to (-1: none).
   int fd() const { return fd_ ? fd_->get() : -1; }
+  const std::shared_ptr<const Fd>& fd_owner() const { return fd_; }
+  const DiskAccess& access() const { return access_; }
 
   // Reads the box as variable-length strings, appended to `out` in C order.
   Status ReadStrings(const uint64_t* start, const uint64_t* count,
@@ -97,7 +98,7 @@ class RawData {
   bool filtered_ = false;
   std::string compression_ = "none";
   std::shared_ptr<const Fd> fd_;
-  std::shared_ptr<std::shared_mutex> disk_mu_;
+  DiskAccess access_;
   std::optional<ChunkIndex> index_;
   FilterPipeline pipeline_;
   uint64_t cache_owner_ = ChunkCache::NewOwner();

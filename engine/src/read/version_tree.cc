@@ -7,7 +7,6 @@
 #include "format/file_walk.h"
 #include "format/object_check.h"
 #include "hdf5/attributes.h"
-#include "read/disk_read_lock.h"
 #include "read/version_dataset.h"
 
 namespace vh5 {
@@ -30,7 +29,9 @@ Result<std::shared_ptr<VersionTree>> VersionTree::Load(std::shared_ptr<FileCore>
                                                        VersionInfo info) {
   h5::SilenceAutomaticErrorPrinting();
   auto tree = std::shared_ptr<VersionTree>(new VersionTree(std::move(core), std::move(info)));
-  DiskReadLock disk(tree->core_->disk_mu);
+  DiskRead disk(tree->core_->access, DiskRead::Kind::kMetadata,
+                tree->core_->path + ": version " + tree->info_.name);
+  VH5_RETURN_IF_ERROR(disk.status());
   std::string group_path = layout::VersionPath(tree->info_.name);
   VH5_ASSIGN_OR_RETURN(h5::Handle group, OpenCheckedGroup(tree->core_->file.get(), group_path));
   std::unordered_set<uint64_t> walked;
@@ -125,7 +126,8 @@ Result<std::shared_ptr<const Dataset>> VersionTree::OpenDataset(std::string_view
   if (it != datasets_.end()) return it->second;
   std::string full = layout::VersionPath(info_.name, key);
   FileCore* core = core_.get();
-  DiskReadLock disk(core->disk_mu);
+  DiskRead disk(core->access, DiskRead::Kind::kMetadata, Context(path));
+  VH5_RETURN_IF_ERROR(disk.status());
   int fd = core->fd ? core->fd->get() : -1;
   Result<std::shared_ptr<const Dataset>> dataset = LoadVersionDataset(
       core->file.get(), fd, full, [core](const std::string& raw) { return core->Raw(raw); });

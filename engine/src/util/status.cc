@@ -34,6 +34,10 @@ const char* Status::CodeName(Code code) {
       return "IsADirectory";
     case Code::kNotEmpty:
       return "NotEmpty";
+    case Code::kStale:
+      return "Stale";
+    case Code::kTryAgain:
+      return "TryAgain";
   }
   return "Unknown";
 }

@@ -1,0 +1,68 @@
+#include "read/file_state.h"
+
+namespace vh5 {
+namespace {
+
+bool Contains(const std::vector<const FileState*>& list, const FileState* state) {
+  return std::find(list.begin(), list.end(), state) != list.end();
+}
+
+void Remove(std::vector<const FileState*>* list, const FileState* state) {
+  list->erase(std::find(list->begin(), list->end(), state));
+}
+
+std::string Prefix(const std::string& context) { return context.empty() ? "" : context + ": "; }
+
+}  // namespace
+
+std::vector<const FileState*>& DiskRead::Passed() {
+  thread_local std::vector<const FileState*> passed;
+  return passed;
+}
+
+std::vector<const FileState*>& DiskRead::Shared() {
+  thread_local std::vector<const FileState*> shared;
+  return shared;
+}
+
+DiskRead::DiskRead(const DiskAccess& access, Kind kind, const std::string& context) {
+  FileState* state = access.state.get();
+  if (state == nullptr) return;
+  if (!Contains(Passed(), state)) {
+    if (!state->gate.Enter(state->writer_wait)) {
+      status_ = Status::TryAgain(
+          Prefix(context) + "another process has been writing the file for " +
+          std::to_string(state->writer_wait.count() / 1000) + " s; try again when it is done");
+      return;
+    }
+    passed_ = state;
+    Passed().push_back(state);
+  }
+  if (kind == Kind::kMetadata && !Contains(Shared(), state)) {
+    state->disk_mu.lock_shared();
+    shared_ = state;
+    Shared().push_back(state);
+  }
+  uint64_t now = kind == Kind::kMetadata ? state->generation.load(std::memory_order_acquire)
+                                         : state->moved_generation.load(std::memory_order_acquire);
+  if (kind == Kind::kMetadata ? access.generation != now : access.generation < now)
+    status_ = Status::Stale(Prefix(context) +
+                            "the file was changed by another process since this was read");
+}
+
+DiskRead::~DiskRead() {
+  if (shared_) {
+    shared_->disk_mu.unlock_shared();
+    Remove(&Shared(), shared_);
+  }
+  if (passed_) {
+    Remove(&Passed(), passed_);
+    passed_->gate.Exit();
+  }
+}
+
+DiskRead::Owner::Owner(FileState* state) : state_(state) { Passed().push_back(state_); }
+
+DiskRead::Owner::~Owner() { Remove(&Passed(), state_); }
+
+}  // namespace vh5
