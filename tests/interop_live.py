@@ -487,14 +487,27 @@ def ro_follows_python(work, vh5fs, vh5):
         holds = [c["closed"] - c["open"] for c in commits]
         figures("writer open..close", holds)
         listing, current = [], []
-        for c in commits:
+        for k, c in enumerate(commits):
             n = c["name"]
             if n in poller.first_seen:
                 t = poller.first_seen[n]
                 check(t >= c["closing"], f"{n} not listed before its writer closed FILE")
                 listing.append(t - c["closed"])
-            if n in poller.current_first:
-                current.append(poller.current_first[n] - c["closed"])
+            # `current` follows when it names this version or a later one
+            # (the next writer may open FILE before the mount read this one).
+            later = [poller.current_first[c2["name"]] for c2 in commits[k:]
+                     if c2["name"] in poller.current_first]
+            if later:
+                current.append(min(later) - c["closed"])
+            hold = c["closed"] - c["open"]
+            if (hold > 1 or n not in poller.first_seen or n not in poller.current_first
+                    or poller.first_seen[n] - c["closed"] > LATENCY):
+                print(f"  {n}: writer open..close {ms(hold)} (closing took "
+                      f"{ms(c['closed'] - c['closing'])}), listed "
+                      f"{ms(poller.first_seen[n] - c['closed']) if n in poller.first_seen else 'never'}"
+                      f", current "
+                      f"{ms(poller.current_first[n] - c['closed']) if n in poller.current_first else 'never (a later one)'}"
+                      f" after close")
         figures("listing latency (close -> versions/)", listing)
         figures("current latency (close -> readlink)", current)
         print(f"figure poller: {poller.polls} polls", flush=True)
@@ -683,21 +696,27 @@ def deletes_sequence(work, vh5fs, vh5, mode):
                     deleted[v] = t
                     remaining.remove(v)
 
+                unlisted, enoent = {}, {}  # when each way of asking first said gone
+
                 def vanished():
                     listed = set(os.listdir(versions))
+                    now = time.monotonic()
                     for v in gone:
-                        if v in listed:
-                            return False
+                        if v not in listed:
+                            unlisted.setdefault(v, now)
                         try:
                             os.stat(os.path.join(versions, v))
-                            return False
                         except FileNotFoundError:
-                            pass
-                    return True
+                            enoent.setdefault(v, time.monotonic())
+                    return len(unlisted) == len(enoent) == len(gone)
 
                 ok = wait_until(vanished, LATENCY)
-                print(f"figure {label}: deleted names ENOENT after "
-                      f"{ms(time.monotonic() - t)}", flush=True)
+                if gone:
+                    print(f"figure {label}: gone from listdir after "
+                          f"{ms(max(unlisted.values()) - t) if len(unlisted) == len(gone) else 'more than the bound'}"
+                          f", stat ENOENT after "
+                          f"{ms(max(enoent.values()) - t) if len(enoent) == len(gone) else 'more than the bound'}",
+                          flush=True)
                 check(ok, f"{label}: {', '.join(gone)} ENOENT within {LATENCY:g} s")
                 outcomes = {}
                 for (v, p), fd in held.items():
