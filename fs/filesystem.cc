@@ -68,6 +68,20 @@ Filesystem::Filesystem(std::shared_ptr<vh5::VersionedFile> file, Options options
   std::string note;
   vh5::Result<std::unique_ptr<vh5::Staging>> staging = vh5::Staging::Open(*file_, &note);
   if (!note.empty()) LogError(note);
+  if (!staging.ok() && staging.status().code() == vh5::Status::Code::kBusy) {
+    // Another read-write mount owns the durable state: this one stages
+    // beside the file too, but only for its own life.
+    int err = 0;
+    std::shared_ptr<const vh5::Version> base = CurrentVersion(&err);
+    if (err == 0) {
+      const std::string& path = file_->path();
+      LogError(staging.status().message() + "; staging/ of this mount is not durable");
+      staging_ = std::make_unique<vh5::Staging>(
+          std::move(base),
+          path.rfind('/') == std::string::npos ? "" : path.substr(0, path.rfind('/') + 1));
+      return;
+    }
+  }
   if (!staging.ok()) {
     LogError("no staging/ for " + file_->path() + ": " + staging.status().ToString());
     options_.read_only = true;

@@ -156,8 +156,9 @@ BOOST_AUTO_TEST_CASE(another_writer_is_refused_while_mounted) {
       BOOST_TEST(!IsMounted(other.path()));
     }
     BOOST_TEST(h5py_open("r+") != 0);
-    CommandResult set = Run({Vh5Binary(), "set-current", file.string(), "v1"});
+    CommandResult set = Run({Vh5Binary(), "set-current", file.string(), "v1", "--wait", "0.5"});
     BOOST_TEST(set.exit_status == 1);
+    BOOST_TEST(set.err.find("in use by another process") != std::string::npos, set.err);
   }
   CheckUnchanged(file, before);
   {
