@@ -32,7 +32,7 @@ enum class NodeType {
 struct NodeId {
   NodeType type = NodeType::kRoot;
   std::string version;
-  std::string path;      // kVersionNode
+  std::string path;  // kVersionNode
   // kVersionNode: the version's timestamp. Another process may delete a
   // version and commit another of the same name: that one's nodes are
   // other inodes, so that nothing the kernel cached of the first shows.
