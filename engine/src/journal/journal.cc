@@ -25,7 +25,9 @@ std::atomic<int> g_last_steps{0};
 
 }  // namespace
 
-void Transaction::CrashAtStepForTesting(int step) { crash::Arm(crash::Point::kJournalStep, step); }
+void Transaction::CrashAtStepForTesting(int step, crash::Scope scope) {
+  crash::Arm(crash::Point::kJournalStep, step, scope);
+}
 
 int Transaction::LastStepsForTesting() { return g_last_steps; }
 
@@ -110,6 +112,9 @@ Result<std::unique_ptr<Transaction>> Transaction::Begin(const std::string& path)
                           " is there: an interrupted commit waits to be rolled back");
     return ErrnoStatus(journal_path);
   }
+  // Without a guard the journal still protects the next open.
+  if (Result<DeathGuard> guard = DeathGuard::Start(path, journal_path); guard.ok())
+    txn->guard_ = std::move(*guard);
   // Durable before the first byte past the base is written, so that a
   // crash is always followed by a cleanup to the base's size.
   std::string header(kJournalMagic, 8);
@@ -265,6 +270,7 @@ Status Transaction::Apply() {
     journal_ = Fd();
     fd_ = Fd();
     Status undone = Recover(path_);
+    guard_.Dismiss();
     return undone.ok() ? s : s.WithContext("rolled back at the next open");
   }
   // 3. Done: without the journal the new state is the file's.
@@ -272,9 +278,14 @@ Status Transaction::Apply() {
   g_last_steps = step_ + 2;  // the unlink and the directory's fsync below
   journal_ = Fd();
   Step();
-  if (::unlink(journal_path.c_str()) != 0) return ErrnoStatus(journal_path + ": unlink");
-  Step();
-  return SyncDir(DirName(path_));
+  if (::unlink(journal_path.c_str()) != 0) {
+    s = ErrnoStatus(journal_path + ": unlink");
+  } else {
+    Step();
+    s = SyncDir(DirName(path_));
+  }
+  guard_.Dismiss();
+  return s;
 }
 
 Status Transaction::Abort() {
@@ -288,6 +299,7 @@ Status Transaction::Abort() {
   if (s.ok() && ::unlink(layout::JournalPath(path_).c_str()) != 0)
     s = ErrnoStatus(layout::JournalPath(path_));
   if (s.ok()) s = SyncDir(DirName(path_));
+  guard_.Dismiss();
   return s;
 }
 
