@@ -82,6 +82,24 @@ std::map<std::string, std::string> Contents(const fs::path& file) {
   return out;
 }
 
+// A versioned file in `dir` holding Version("v1", 3) and Version("v2", 5).
+fs::path BaseWithTwoVersions(const fs::path& dir) {
+  fs::path base = dir / "base.h5";
+  BOOST_TEST_REQUIRE(vh5::CreateVersionedFile(base.string()).ok());
+  BOOST_TEST_REQUIRE(vh5::CommitVersion(base.string(), Version("v1", 3)).ok());
+  BOOST_TEST_REQUIRE(vh5::CommitVersion(base.string(), Version("v2", 5)).ok());
+  return base;
+}
+
+// Where to kill a commit of `steps` steps: every step of the journal's own
+// work, and `spread` of HDF5's writes spread evenly.
+std::set<int> KillPoints(int steps, int spread) {
+  std::set<int> points;
+  for (int s = std::max(1, steps - 14); s <= steps; ++s) points.insert(s);
+  for (int i = 0; i < spread; ++i) points.insert(1 + i * (steps - 15) / spread);
+  return points;
+}
+
 // Runs `commit` in a child that dies at `step` (0: never) as `scope` says;
 // its exit status.
 int CommitInChild(int step, const std::function<vh5::Status()>& commit,
@@ -112,10 +130,7 @@ BOOST_AUTO_TEST_SUITE(crash)
 
 BOOST_AUTO_TEST_CASE(a_commit_killed_at_any_step_leaves_every_version_whole) {
   TempDir dir;
-  fs::path base = dir.path() / "base.h5";
-  BOOST_TEST_REQUIRE(vh5::CreateVersionedFile(base.string()).ok());
-  BOOST_TEST_REQUIRE(vh5::CommitVersion(base.string(), Version("v1", 3)).ok());
-  BOOST_TEST_REQUIRE(vh5::CommitVersion(base.string(), Version("v2", 5)).ok());
+  fs::path base = BaseWithTwoVersions(dir.path());
   std::map<std::string, std::string> before = Contents(base);
   vh5::NewVersion next = Version("v3", 7);
   next.groups.push_back({"added", {{"k", "3", "<i8"}}});
@@ -129,10 +144,7 @@ BOOST_AUTO_TEST_CASE(a_commit_killed_at_any_step_leaves_every_version_whole) {
   BOOST_TEST_MESSAGE("a commit of v3 takes " << steps << " steps");
   BOOST_TEST_REQUIRE(steps > 20);
 
-  // Every step of the journal's own work, and HDF5's writes spread evenly.
-  std::set<int> points;
-  for (int s = std::max(1, steps - 14); s <= steps; ++s) points.insert(s);
-  for (int i = 0; i < 26; ++i) points.insert(1 + i * (steps - 15) / 26);
+  std::set<int> points = KillPoints(steps, 26);
   int kills = 0, absent = 0, present = 0;
   for (int step : points) {
     BOOST_TEST_CONTEXT("killed at step " << step << " of " << steps) {
@@ -219,10 +231,7 @@ BOOST_AUTO_TEST_CASE(a_torn_journal_tail_is_ignored_and_the_file_is_the_base) {
 // exactly.
 BOOST_AUTO_TEST_CASE(a_commit_whose_process_alone_dies_is_rolled_back_before_the_lock_is_free) {
   TempDir dir;
-  fs::path base = dir.path() / "base.h5";
-  BOOST_TEST_REQUIRE(vh5::CreateVersionedFile(base.string()).ok());
-  BOOST_TEST_REQUIRE(vh5::CommitVersion(base.string(), Version("v1", 3)).ok());
-  BOOST_TEST_REQUIRE(vh5::CommitVersion(base.string(), Version("v2", 5)).ok());
+  fs::path base = BaseWithTwoVersions(dir.path());
   std::string base_bytes = ReadFile(base);
   boost::property_tree::ptree before = H5pyOracle(base).get_child("versions");
   vh5::NewVersion next = Version("v3", 7);
@@ -233,10 +242,7 @@ BOOST_AUTO_TEST_CASE(a_commit_whose_process_alone_dies_is_rolled_back_before_the
   int steps = vh5::Transaction::LastStepsForTesting();
   BOOST_TEST_REQUIRE(steps > 20);
 
-  // Every step of the journal's own work, and HDF5's writes spread evenly.
-  std::set<int> points;
-  for (int s = std::max(1, steps - 14); s <= steps; ++s) points.insert(s);
-  for (int i = 0; i < 8; ++i) points.insert(1 + i * (steps - 15) / 8);
+  std::set<int> points = KillPoints(steps, 8);
   int committed = 0;
   for (int step : points) {
     BOOST_TEST_CONTEXT("killed at step " << step << " of " << steps) {
