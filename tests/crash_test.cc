@@ -100,6 +100,19 @@ std::set<int> KillPoints(int steps, int spread) {
   return points;
 }
 
+// How many descriptors this process has open.
+size_t OpenDescriptors() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+// Whether this process has a child, running or not yet reaped.
+bool HasChild() {
+  siginfo_t info{};
+  return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0;
+}
+
 // Runs `commit` in a child that dies at `step` (0: never) as `scope` says;
 // its exit status.
 int CommitInChild(int step, const std::function<vh5::Status()>& commit,
@@ -267,6 +280,38 @@ BOOST_AUTO_TEST_CASE(a_commit_whose_process_alone_dies_is_rolled_back_before_the
     }
   }
   BOOST_TEST_MESSAGE(points.size() << " kills of the process alone; v3 whole after " << committed);
+}
+
+// Every way a transaction ends (applied, aborted, dropped open) reaps its
+// death guard and leaves no descriptor behind.
+BOOST_AUTO_TEST_CASE(a_transaction_leaves_no_guard_and_no_descriptor_behind) {
+  TempDir dir;
+  fs::path file = BaseWithTwoVersions(dir.path());
+  std::string original = ReadFile(file);
+  size_t descriptors = OpenDescriptors();
+  BOOST_TEST_REQUIRE(!HasChild());
+  BOOST_TEST_REQUIRE(vh5::CommitVersion(file.string(), Version("v3", 7)).ok());
+  BOOST_TEST(!HasChild());
+  BOOST_TEST(OpenDescriptors() == descriptors);
+  original = ReadFile(file);
+  for (bool abort : {true, false}) {
+    BOOST_TEST_CONTEXT((abort ? "aborted" : "dropped open")) {
+      {
+        auto txn = vh5::Transaction::Begin(file.string());
+        BOOST_TEST_REQUIRE(txn.ok());
+        BOOST_TEST(HasChild());  // the guard
+        std::string junk(5000, 'x');
+        BOOST_TEST((*txn)->Write(100, junk.data(), junk.size()).ok());
+        BOOST_TEST((*txn)->Write(original.size(), junk.data(), junk.size()).ok());
+        if (abort) BOOST_TEST((*txn)->Abort().ok());
+        if (abort) BOOST_TEST(!HasChild());
+      }
+      BOOST_TEST(!HasChild());
+      BOOST_TEST(OpenDescriptors() == descriptors);
+      BOOST_TEST(!fs::exists(vh5::layout::JournalPath(file.string())));
+      BOOST_TEST((ReadFile(file) == original));
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
