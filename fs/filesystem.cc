@@ -68,6 +68,20 @@ Filesystem::Filesystem(std::shared_ptr<vh5::VersionedFile> file, Options options
   std::string note;
   vh5::Result<std::unique_ptr<vh5::Staging>> staging = vh5::Staging::Open(*file_, &note);
   if (!note.empty()) LogError(note);
+  if (!staging.ok() && staging.status().code() == vh5::Status::Code::kBusy) {
+    // Another read-write mount owns the durable state: this one stages
+    // beside the file too, but only for its own life.
+    int err = 0;
+    std::shared_ptr<const vh5::Version> base = CurrentVersion(&err);
+    if (err == 0) {
+      const std::string& path = file_->path();
+      LogError(staging.status().message() + "; staging/ of this mount is not durable");
+      staging_ = std::make_unique<vh5::Staging>(
+          std::move(base),
+          path.rfind('/') == std::string::npos ? "" : path.substr(0, path.rfind('/') + 1));
+      return;
+    }
+  }
   if (!staging.ok()) {
     LogError("no staging/ for " + file_->path() + ": " + staging.status().ToString());
     options_.read_only = true;
@@ -114,6 +128,16 @@ std::shared_ptr<const vh5::Version> Filesystem::Version(const std::string& name,
   }
   *err = 0;
   return *version;
+}
+
+std::shared_ptr<const vh5::Version> Filesystem::Version(const NodeId& node, int* err) {
+  std::shared_ptr<const vh5::Version> version = Version(node.version, err);
+  if (version && version->info().timestamp != node.incarnation) {
+    // Deleted by another process, and another version took its name.
+    *err = ESTALE;
+    return nullptr;
+  }
+  return version;
 }
 
 int Filesystem::Stat(const NodeId& node, struct stat* st, double* timeout) {
@@ -166,7 +190,7 @@ int Filesystem::Stat(const NodeId& node, struct stat* st, double* timeout) {
     return 0;
   }
   int err = 0;
-  std::shared_ptr<const vh5::Version> version = Version(node.version, &err);
+  std::shared_ptr<const vh5::Version> version = Version(node, &err);
   if (!version) return err;
   if (version->info().timestamp_ns != 0)
     st->st_atim = st->st_mtim = st->st_ctim = FromNs(version->info().timestamp_ns);
@@ -240,11 +264,21 @@ int Filesystem::DoLookup(fuse_ino_t parent_ino, const std::string& name, Entry* 
     case NodeType::kVersionsDir:
       child.type = NodeType::kVersionNode;
       child.version = name;
-      if (!file_->GetVersionInfo(name).ok()) return ENOENT;
+      if (!file_->GetVersionInfo(name).ok()) {
+        // Committed elsewhere a moment ago? (Without leases, the watcher
+        // only checks now and then.)
+        if (vh5::Status s = file_->Refresh(); !s.ok()) Fail(s);
+      }
+      if (vh5::Result<vh5::VersionInfo> info = file_->GetVersionInfo(name); info.ok()) {
+        child.incarnation = info->timestamp;
+      } else {
+        return ENOENT;
+      }
       break;
     case NodeType::kVersionNode:
       child.type = NodeType::kVersionNode;
       child.version = parent.version;
+      child.incarnation = parent.incarnation;
       child.path = ChildPath(parent.path, name);
       break;
     case NodeType::kCurrentLink:
@@ -336,6 +370,7 @@ int Filesystem::DoReaddir(fuse_ino_t ino, std::vector<DirItem>* items) {
       return 0;
     }
     case NodeType::kVersionsDir:
+      if (vh5::Status s = file_->Refresh(); !s.ok()) Fail(s);
       for (const std::string& name : file_->ListVersionNames()) add(name, S_IFDIR);
       return 0;
     case NodeType::kCurrentLink:
@@ -344,7 +379,7 @@ int Filesystem::DoReaddir(fuse_ino_t ino, std::vector<DirItem>* items) {
       break;
   }
   int err = 0;
-  std::shared_ptr<const vh5::Version> version = Version(node.version, &err);
+  std::shared_ptr<const vh5::Version> version = Version(node, &err);
   if (!version) return err;
   vh5::Result<std::vector<vh5::DirEntry>> children = version->List(node.path);
   if (!children.ok()) return Fail(children.status());
@@ -371,7 +406,7 @@ int Filesystem::DoOpen(fuse_ino_t ino, int flags, OpenFile** out) {
   if (node.type != NodeType::kVersionNode) return EISDIR;
   if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) return EROFS;
   int err = 0;
-  std::shared_ptr<const vh5::Version> version = Version(node.version, &err);
+  std::shared_ptr<const vh5::Version> version = Version(node, &err);
   if (!version) return err;
   vh5::Result<std::shared_ptr<const vh5::Dataset>> dataset = version->OpenDataset(node.path);
   if (!dataset.ok()) return Fail(dataset.status());
@@ -445,7 +480,7 @@ int Filesystem::Xattrs(const NodeId& node, std::vector<std::pair<std::string, st
   }
   if (node.type != NodeType::kVersionNode) return 0;
   int err = 0;
-  std::shared_ptr<const vh5::Version> version = Version(node.version, &err);
+  std::shared_ptr<const vh5::Version> version = Version(node, &err);
   if (!version) return err;
   if (node.path.empty()) {
     out->emplace_back("user.vh5.timestamp", version->info().timestamp);
@@ -522,7 +557,7 @@ int Filesystem::LookupStaging(vh5::Staging::NodeId id, Entry* out) {
   if (int err = StatStaging(id, &out->attr)) return err;
   out->timeout = out->entry_timeout = kTopLevelTimeout;
   bool created = false;
-  out->ino = inodes_.Lookup(NodeId{NodeType::kStagingNode, "", "", id}, &created);
+  out->ino = inodes_.Lookup(NodeId{NodeType::kStagingNode, "", "", "", id}, &created);
   // Held while the kernel knows the inode (its open files included), so
   // that a removed node lives on for them; released by the last forget.
   if (created) {

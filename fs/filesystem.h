@@ -144,6 +144,8 @@ class Filesystem {
   // Logs a failed engine call with its context and returns its errno.
   int Fail(const vh5::Status& status);
   std::shared_ptr<const vh5::Version> Version(const std::string& name, int* err);
+  // The version of a node inside versions/; ESTALE when another version took its name.
+  std::shared_ptr<const vh5::Version> Version(const NodeId& node, int* err);
 
   std::shared_ptr<vh5::VersionedFile> file_;
   Options options_;

@@ -7,6 +7,8 @@ std::string NodeId::Key() const {
   key.push_back('\0');
   key += version;
   key.push_back('\0');
+  key += incarnation;
+  key.push_back('\0');
   key += type == NodeType::kStagingNode ? std::to_string(staging) : path;
   return key;
 }

@@ -32,10 +32,15 @@ enum class NodeType {
 struct NodeId {
   NodeType type = NodeType::kRoot;
   std::string version;
-  std::string path;      // kVersionNode
+  std::string path;  // kVersionNode
+  // kVersionNode: the version's timestamp. Another process may delete a
+  // version and commit another of the same name: that one's nodes are
+  // other inodes, so that nothing the kernel cached of the first shows.
+  std::string incarnation;
   uint64_t staging = 0;  // kStagingNode: the vh5::Staging node id
 
-  // A unique key per node: type, version and path (or staging id) joined by NUL bytes.
+  // A unique key per node: type, version, incarnation and path (or staging
+  // id) joined by NUL bytes.
   std::string Key() const;
 };
 

@@ -3,16 +3,21 @@
 // each kill the file must open (the next open rolls back), every earlier
 // version must read exactly as before, and the new version must be absent or
 // whole; h5py must read what vh5fs reads.
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "format/file_layout.h"
 #include "journal/journal.h"
 #include "test_util.h"
+#include "util/crash_point.h"
 #include "vh5/versioned_file.h"
 #include "vh5/writer.h"
 
@@ -77,12 +82,59 @@ std::map<std::string, std::string> Contents(const fs::path& file) {
   return out;
 }
 
-// Runs `commit` in a child that dies at `step` (0: never); its exit status.
-int CommitInChild(int step, const std::function<vh5::Status()>& commit) {
+// A versioned file in `dir` holding Version("v1", 3) and Version("v2", 5).
+fs::path BaseWithTwoVersions(const fs::path& dir) {
+  fs::path base = dir / "base.h5";
+  BOOST_TEST_REQUIRE(vh5::CreateVersionedFile(base.string()).ok());
+  BOOST_TEST_REQUIRE(vh5::CommitVersion(base.string(), Version("v1", 3)).ok());
+  BOOST_TEST_REQUIRE(vh5::CommitVersion(base.string(), Version("v2", 5)).ok());
+  return base;
+}
+
+// Where to kill a commit of `steps` steps: every step of the journal's own
+// work, and `spread` of HDF5's writes spread evenly.
+std::set<int> KillPoints(int steps, int spread) {
+  std::set<int> points;
+  for (int s = std::max(1, steps - 14); s <= steps; ++s) points.insert(s);
+  for (int i = 0; i < spread; ++i) points.insert(1 + i * (steps - 15) / spread);
+  return points;
+}
+
+// How many descriptors this process has open.
+size_t OpenDescriptors() {
+  size_t n = 0;
+  for ([[maybe_unused]] const auto& entry : fs::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+// Whether this process has a child, running or not yet reaped.
+bool HasChild() {
+  siginfo_t info{};
+  return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0;
+}
+
+// Runs `commit` in a child that dies at `step` (0: never) as `scope` says;
+// its exit status.
+int CommitInChild(int step, const std::function<vh5::Status()>& commit,
+                  vh5::crash::Scope scope = vh5::crash::Scope::kPowerLoss) {
   return ExitStatusInChild([&] {
-    vh5::Transaction::CrashAtStepForTesting(step);
+    vh5::Transaction::CrashAtStepForTesting(step, scope);
     return commit().ok() ? 0 : 1;
   });
+}
+
+// Whether `file` could be locked shared, as h5py does to read it, within
+// `seconds`: no one (a death guard) holds it exclusively any more.
+bool LockableWithin(const fs::path& file, int seconds) {
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  bool locked = false;
+  while (!(locked = ::flock(fd, LOCK_SH | LOCK_NB) == 0) &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ::close(fd);
+  return locked;
 }
 
 }  // namespace
@@ -91,10 +143,7 @@ BOOST_AUTO_TEST_SUITE(crash)
 
 BOOST_AUTO_TEST_CASE(a_commit_killed_at_any_step_leaves_every_version_whole) {
   TempDir dir;
-  fs::path base = dir.path() / "base.h5";
-  BOOST_TEST_REQUIRE(vh5::CreateVersionedFile(base.string()).ok());
-  BOOST_TEST_REQUIRE(vh5::CommitVersion(base.string(), Version("v1", 3)).ok());
-  BOOST_TEST_REQUIRE(vh5::CommitVersion(base.string(), Version("v2", 5)).ok());
+  fs::path base = BaseWithTwoVersions(dir.path());
   std::map<std::string, std::string> before = Contents(base);
   vh5::NewVersion next = Version("v3", 7);
   next.groups.push_back({"added", {{"k", "3", "<i8"}}});
@@ -108,10 +157,7 @@ BOOST_AUTO_TEST_CASE(a_commit_killed_at_any_step_leaves_every_version_whole) {
   BOOST_TEST_MESSAGE("a commit of v3 takes " << steps << " steps");
   BOOST_TEST_REQUIRE(steps > 20);
 
-  // Every step of the journal's own work, and HDF5's writes spread evenly.
-  std::set<int> points;
-  for (int s = std::max(1, steps - 14); s <= steps; ++s) points.insert(s);
-  for (int i = 0; i < 26; ++i) points.insert(1 + i * (steps - 15) / 26);
+  std::set<int> points = KillPoints(steps, 26);
   int kills = 0, absent = 0, present = 0;
   for (int step : points) {
     BOOST_TEST_CONTEXT("killed at step " << step << " of " << steps) {
@@ -188,6 +234,84 @@ BOOST_AUTO_TEST_CASE(a_torn_journal_tail_is_ignored_and_the_file_is_the_base) {
   BOOST_TEST(recovered);
   BOOST_TEST(!fs::exists(journal));
   BOOST_TEST((ReadFile(file) == original));
+}
+
+// A commit whose process alone dies (SIGKILL; its death guard lives on) at
+// steps from HDF5's first write to the journal's unlink. By the time anyone
+// else can lock FILE, with no vh5 code run on it, the guard has rolled it
+// back: the journal is gone, FILE is byte for byte what it was (or, killed
+// after the unlink, holds the commit), and h5py reads every earlier version
+// exactly.
+BOOST_AUTO_TEST_CASE(a_commit_whose_process_alone_dies_is_rolled_back_before_the_lock_is_free) {
+  TempDir dir;
+  fs::path base = BaseWithTwoVersions(dir.path());
+  std::string base_bytes = ReadFile(base);
+  boost::property_tree::ptree before = H5pyOracle(base).get_child("versions");
+  vh5::NewVersion next = Version("v3", 7);
+
+  fs::path whole = dir.path() / "whole.h5";
+  fs::copy_file(base, whole);
+  BOOST_TEST_REQUIRE(vh5::CommitVersion(whole.string(), next).ok());
+  int steps = vh5::Transaction::LastStepsForTesting();
+  BOOST_TEST_REQUIRE(steps > 20);
+
+  std::set<int> points = KillPoints(steps, 8);
+  int committed = 0;
+  for (int step : points) {
+    BOOST_TEST_CONTEXT("killed at step " << step << " of " << steps) {
+      fs::path file = dir.path() / ("killed-" + std::to_string(step) + ".h5");
+      fs::copy_file(base, file);
+      int exit = CommitInChild(
+          step, [&] { return vh5::CommitVersion(file.string(), next); },
+          vh5::crash::Scope::kProcessOnly);
+      BOOST_TEST_REQUIRE(exit == 99);
+      BOOST_TEST_REQUIRE(LockableWithin(file, 10));
+      BOOST_TEST(!fs::exists(vh5::layout::JournalPath(file.string())));
+      // Only a kill after the unlink (the last step, the directory's fsync)
+      // leaves the commit; any other leaves the base, byte for byte.
+      bool has_v3 = ReadFile(file) != base_bytes;
+      BOOST_TEST(has_v3 == (step == steps));
+      committed += has_v3;
+      boost::property_tree::ptree now = H5pyOracle(file).get_child("versions");
+      for (const auto& [name, version] : before)
+        BOOST_TEST((At(now, name) == version), "version " << name);
+      BOOST_TEST(now.size() == before.size() + (has_v3 ? 1 : 0));
+      fs::remove(file);
+    }
+  }
+  BOOST_TEST_MESSAGE(points.size() << " kills of the process alone; v3 whole after " << committed);
+}
+
+// Every way a transaction ends (applied, aborted, dropped open) reaps its
+// death guard and leaves no descriptor behind.
+BOOST_AUTO_TEST_CASE(a_transaction_leaves_no_guard_and_no_descriptor_behind) {
+  TempDir dir;
+  fs::path file = BaseWithTwoVersions(dir.path());
+  std::string original = ReadFile(file);
+  size_t descriptors = OpenDescriptors();
+  BOOST_TEST_REQUIRE(!HasChild());
+  BOOST_TEST_REQUIRE(vh5::CommitVersion(file.string(), Version("v3", 7)).ok());
+  BOOST_TEST(!HasChild());
+  BOOST_TEST(OpenDescriptors() == descriptors);
+  original = ReadFile(file);
+  for (bool abort : {true, false}) {
+    BOOST_TEST_CONTEXT((abort ? "aborted" : "dropped open")) {
+      {
+        auto txn = vh5::Transaction::Begin(file.string());
+        BOOST_TEST_REQUIRE(txn.ok());
+        BOOST_TEST(HasChild());  // the guard
+        std::string junk(5000, 'x');
+        BOOST_TEST((*txn)->Write(100, junk.data(), junk.size()).ok());
+        BOOST_TEST((*txn)->Write(original.size(), junk.data(), junk.size()).ok());
+        if (abort) BOOST_TEST((*txn)->Abort().ok());
+        if (abort) BOOST_TEST(!HasChild());
+      }
+      BOOST_TEST(!HasChild());
+      BOOST_TEST(OpenDescriptors() == descriptors);
+      BOOST_TEST(!fs::exists(vh5::layout::JournalPath(file.string())));
+      BOOST_TEST((ReadFile(file) == original));
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

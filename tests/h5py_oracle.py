@@ -3,12 +3,18 @@
 versioned file directly and prints, as JSON, what each version holds and
 whether every hash table row matches the SHA-256 the Python library computes.
 
-usage: h5py_oracle.py FILE
+usage: h5py_oracle.py FILE [WAIT]
+
+WAIT: seconds to keep retrying the open while another process holds FILE's
+lock (HDF5 then fails with errno 11), as a program opening FILE right after
+a commit was killed would.
 """
+import errno
 import hashlib
 import json
 import struct
 import sys
+import time
 
 import h5py
 import numpy as np
@@ -48,8 +54,20 @@ def attr_text(v):
     return repr(v.item() if hasattr(v, "item") else v)
 
 
-def main(path):
-    f = h5py.File(path, "r")
+def open_when_unlocked(path, wait):
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return h5py.File(path, "r")
+        except OSError as e:
+            locked = e.errno == errno.EAGAIN or "errno = 11" in str(e)
+            if not locked or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def main(path, wait):
+    f = open_when_unlocked(path, wait)
     versions = f["_version_data/versions"]
     out = {
         "current_version": versions.attrs["current_version"],
@@ -117,4 +135,4 @@ def main(path):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], float(sys.argv[2]) if len(sys.argv) > 2 else 0)

@@ -14,9 +14,11 @@
 #include <random>
 #include <thread>
 
+#include "format/file_layout.h"
 #include "test_util.h"
 
 using namespace vh5test;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -136,6 +138,64 @@ BOOST_AUTO_TEST_CASE(killing_vh5fs_during_a_commit_loses_no_version) {
   BOOST_TEST_MESSAGE(killed << " of " << kills.size() << " commits killed; next absent after "
                             << absent << ", whole after " << present);
   BOOST_TEST(killed >= 20);
+}
+
+// vh5fs SIGKILLed while `mv staging versions/next` commits, and h5py at the
+// file at once, with no vh5fs or vh5 run in between: it waits while the
+// commit's death guard holds the lock, then finds every earlier version
+// exactly, and the file byte for byte as it was unless `next` is whole.
+BOOST_AUTO_TEST_CASE(h5py_right_after_a_killed_commit_reads_every_earlier_version) {
+  TempDir dir;
+  fs::path base = dir.path() / "base.h5";
+  Sh({Vh5Binary(), "demo", base.string()});
+  std::string base_bytes = ReadFile(base);
+  boost::property_tree::ptree before = H5pyOracle(base).get_child("versions");
+  fs::path file = dir.path() / "killed.h5";
+  int kills = 0, whole_after = 0;
+  // Commits as "next", killing vh5fs `delay` after the rename starts (never
+  // when negative); how long the rename took.
+  auto commit = [&](std::chrono::microseconds delay) {
+    fs::copy_file(base, file, fs::copy_options::overwrite_existing);
+    Mount mount(file);
+    StageChanges(mount.root() / "staging");
+    auto start = std::chrono::steady_clock::now();
+    int rc = -1;
+    std::jthread rename([&] {
+      rc = ::rename((mount.root() / "staging").c_str(), (mount.root() / "versions/next").c_str());
+    });
+    if (delay.count() < 0) {
+      rename.join();
+      BOOST_TEST(rc == 0);
+    } else {
+      std::this_thread::sleep_for(delay);
+      ::kill(mount.pid(), SIGKILL);
+      for (int i = 0; i < 200 && mount.Ended().empty(); ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      BOOST_TEST(!mount.Ended().empty());
+      // At once, before the mount comes down: h5py, as a user would run it.
+      Isolated([&] {
+        boost::property_tree::ptree now = H5pyOracle(file, 10).get_child("versions");
+        for (const auto& [name, version] : before)
+          BOOST_TEST((At(now, name) == version), "version " << name);
+        bool has_next = now.count("next") > 0;
+        ++kills;
+        whole_after += has_next;
+        BOOST_TEST(now.size() == before.size() + (has_next ? 1 : 0));
+        BOOST_TEST(!fs::exists(vh5::layout::JournalPath(file.string())));
+        if (!has_next) BOOST_TEST((ReadFile(file) == base_bytes));
+      });
+    }
+    if (rename.joinable()) rename.join();
+    return std::chrono::steady_clock::now() - start;
+  };
+  auto whole = std::chrono::duration_cast<std::chrono::microseconds>(commit(-1us));
+  BOOST_TEST_MESSAGE("the commit takes " << whole.count() << " us");
+  for (int percent : {5, 20, 35, 50, 65, 80, 95})
+    BOOST_TEST_CONTEXT("killed " << percent << "% into the commit") {
+      commit(whole * percent / 100);
+    }
+  BOOST_TEST_MESSAGE(kills << " kills; next whole after " << whole_after);
+  BOOST_TEST(kills == 7);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

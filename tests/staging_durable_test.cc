@@ -1,6 +1,7 @@
 // Durable staging in the engine: a staging tree with every kind of change,
 // persisted, reopened over the same file and compared whole; torn, corrupt
-// and committed states; discard, rebase, log rewrites, scratch page reuse.
+// and committed states; discard, rebase, log rewrites, scratch page reuse;
+// one owner of a state at a time.
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -344,6 +345,7 @@ BOOST_AUTO_TEST_CASE(a_torn_tail_is_recovered_up_to_the_last_whole_record) {
   BOOST_TEST(s->Kind("after").ok());
   BOOST_TEST(s->Kind("kept").ok());
   BOOST_TEST(!s->Kind("torn").ok());
+  s.reset();  // the state has one owner at a time
   // Garbage after the records is a torn tail too.
   {
     std::ofstream out(log, std::ios::app | std::ios::binary);
@@ -572,6 +574,45 @@ BOOST_AUTO_TEST_CASE(discard_deletes_the_state_and_rebase_persists_the_base) {
   BOOST_TEST(s->base_name() == "v0");
   BOOST_TEST(!s->HasChanges());
   BOOST_TEST(s->make_current());
+}
+
+BOOST_AUTO_TEST_CASE(one_process_at_a_time_owns_the_durable_state) {
+  TempDir dir;
+  fs::path file = MakeBase(dir);
+  auto f = OpenWritable(file);
+  const fs::path lock = dir.path() / ".base.h5.vh5-staging.lock";
+  // Another process's Open: 0 when Busy, 1 when it opened the state and
+  // found the changes, 2 otherwise.
+  auto other_open = [&] {
+    return ExitStatusInChild([&] {
+      std::string note;
+      auto other = vh5::Staging::Open(*f, &note);
+      if (!other.ok()) return other.status().code() == Code::kBusy ? 0 : 2;
+      return (*other)->HasChanges() ? 1 : 2;
+    });
+  };
+  {
+    auto s = OpenStaging(*f);
+    BOOST_TEST_REQUIRE(s->Write("values", 0, Pattern(1, 3000)).ok());
+    BOOST_TEST_REQUIRE(s->Flush("values").ok());
+    std::string note;
+    auto second = vh5::Staging::Open(*f, &note);
+    BOOST_TEST_REQUIRE(!second.ok());
+    BOOST_TEST(second.status().code() == Code::kBusy);
+    const std::string& message = second.status().message();
+    BOOST_TEST(message.find(StateDir(file).string()) != std::string::npos, message);
+    BOOST_TEST(message.find("(pid " + std::to_string(::getpid()) + ")") != std::string::npos,
+               message);
+    BOOST_TEST(other_open() == 0, "another process is refused too");
+    // The offline reader of the state waits for no owner: Busy.
+    BOOST_TEST(vh5::Staging::PersistedBase(file.string()).status().code() == Code::kBusy);
+  }
+  BOOST_TEST(fs::exists(lock), "a lock file is never deleted");
+  BOOST_TEST(other_open() == 1, "the owner gone, another process owns the state, changes and all");
+  auto base = vh5::Staging::PersistedBase(file.string());
+  BOOST_TEST_REQUIRE(base.ok(), base.status().ToString());
+  BOOST_TEST(base->value_or("") == "base");
+  BOOST_TEST(OpenStaging(*f)->HasChanges());
 }
 
 BOOST_AUTO_TEST_CASE(pages_a_persisted_state_names_wait_for_a_sync_before_reuse) {

@@ -355,9 +355,9 @@ boost::test_tools::assertion_result RequiresSharedFixtures::operator()(
   return result;
 }
 
-boost::property_tree::ptree H5pyOracle(const fs::path& file) {
-  CommandResult r = Run(
-      {"/usr/bin/python3", std::string(VH5_SOURCE_DIR) + "/tests/h5py_oracle.py", file.string()});
+boost::property_tree::ptree H5pyOracle(const fs::path& file, int wait_seconds) {
+  CommandResult r = Run({"/usr/bin/python3", std::string(VH5_SOURCE_DIR) + "/tests/h5py_oracle.py",
+                         file.string(), std::to_string(wait_seconds)});
   BOOST_REQUIRE_MESSAGE(r.exit_status == 0, "h5py oracle failed: " << r.err);
   std::istringstream in(r.out);
   boost::property_tree::ptree tree;

@@ -177,8 +177,10 @@ struct RequiresSharedFixtures {
 };
 
 // tests/h5py_oracle.py's JSON about `file`: h5py (Debian's python3-h5py),
-// an independent reader, on every version and every hash table row.
-boost::property_tree::ptree H5pyOracle(const fs::path& file);
+// an independent reader, on every version and every hash table row. It
+// retries opening for up to `wait_seconds` while another process holds
+// FILE's lock.
+boost::property_tree::ptree H5pyOracle(const fs::path& file, int wait_seconds = 0);
 // The child of `tree` named `key`, whatever characters (dots) the key holds.
 const boost::property_tree::ptree& At(const boost::property_tree::ptree& tree,
                                       const std::string& key);

@@ -1,20 +1,26 @@
 // vh5, the offline tool: every subcommand run as a real process on copies of
 // the shared fixtures and on files the tests make, checked against the
 // fixtures' manifest and against h5py (tests/h5py_oracle.py); verify on
-// files damaged on purpose (tests/damage_file.py); modifying subcommands
-// refused under read-write and read-only mounts.
+// files damaged on purpose (tests/damage_file.py); every subcommand beside
+// h5py readers and writers of the same file (waiting for their locks).
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <boost/property_tree/json_parser.hpp>
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
 
 #include "manifest.h"
 #include "test_util.h"
+#include "util/fd.h"
 #include "vh5/writer.h"
 
 using namespace vh5test;
@@ -116,6 +122,73 @@ uint64_t NumberBefore(const std::string& text, const std::string& word) {
   size_t begin = text.rfind(' ', at - 2) + 1;
   return std::stoull(text.substr(begin, at - 1 - begin));
 }
+
+// Seconds since it was made.
+class Seconds {
+ public:
+  double operator()() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+};
+
+// A python3 process with `file` open in h5py (mode "r" or "r+") for
+// `seconds`, then closed; made once the file is open. Killed and reaped at
+// the end unless it ended before.
+class H5pyHolder {
+ public:
+  H5pyHolder(const fs::path& file, const std::string& mode, double seconds) {
+    int fds[2];
+    BOOST_TEST_REQUIRE(::pipe(fds) == 0);
+    pid_ = ::fork();
+    BOOST_TEST_REQUIRE(pid_ >= 0);
+    if (pid_ == 0) {
+      ::dup2(fds[1], 1);
+      ::close(fds[0]);
+      ::close(fds[1]);
+      const char* script =
+          "import sys, time, h5py\n"
+          "f = h5py.File(sys.argv[1], sys.argv[2])\n"
+          "print('open', flush=True)\n"
+          "time.sleep(float(sys.argv[3]))\n"
+          "f.close()\n";
+      std::string secs = std::to_string(seconds);
+      ::execl("/usr/bin/python3", "python3", "-c", script, file.c_str(), mode.c_str(), secs.c_str(),
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    // Kept open while it runs: it may write more.
+    out_ = vh5::Fd(fds[0]);
+    std::string ready;
+    char c = 0;
+    while (ready.size() < 5 && ::read(out_.get(), &c, 1) == 1) ready += c;
+    BOOST_TEST_REQUIRE(ready == "open\n", "h5py did not open " << file);
+  }
+  ~H5pyHolder() { Stop(); }
+  H5pyHolder(const H5pyHolder&) = delete;
+  H5pyHolder& operator=(const H5pyHolder&) = delete;
+  pid_t pid() const { return pid_; }
+  // Its exit status once it ended by itself.
+  int Wait() {
+    int status = 0;
+    if (pid_ <= 0 || ::waitpid(pid_, &status, 0) != pid_) return -1;
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  void Stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  vh5::Fd out_;
+};
 
 const char* const kSubcommands[] = {"init",        "log",    "ls",     "cat",   "diff",
                                     "set-current", "delete", "repack", "verify"};
@@ -671,34 +744,149 @@ BOOST_AUTO_TEST_CASE(verify_reports_each_damage_in_one_line,
   }
 }
 
-BOOST_AUTO_TEST_CASE(changes_are_refused_while_vh5fs_has_the_file_mounted,
+// vh5 waits for other processes' locks and writes (vh5/file_lock.h): a
+// holder is a python3 process with the file open in h5py, which takes
+// HDF5's flock, shared for 'r' and exclusive for 'r+' (and opens it for
+// writing), for as long as the file is open.
+
+BOOST_AUTO_TEST_CASE(set_current_waits_for_a_writer_then_names_it_or_goes_through,
                      *boost::unit_test::precondition(RequiresSharedFixtures())) {
   TempDir dir;
   fs::path file = CopyOf(*SharedFixtures() / "basic.h5", dir.path());
-  std::string f = file.string();
-  const std::vector<std::vector<std::string>> changes = {{"delete", f, "v1"},
-                                                         {"delete", f, "v1", "--repack"},
-                                                         {"set-current", f, "v1"},
-                                                         {"repack", f}};
+  const std::string f = file.string();
+  {
+    H5pyHolder writer(file, "r+", 30);
+    FileState before = FileState::Of(file);
+    Seconds took;
+    CommandResult r = Vh5({"set-current", f, "v1", "--wait", "1"});
+    double waited = took();
+    ExpectOneLineError(r, "set-current", "(pid " + std::to_string(writer.pid()) + ")");
+    BOOST_TEST(Contains(r.err, f + ": in use by another process"), r.err);
+    BOOST_TEST(Contains(r.err, "held by python3"), r.err);
+    BOOST_TEST(Contains(r.err, "after waiting 1 s"), r.err);
+    BOOST_TEST(waited >= 0.9, waited);
+    BOOST_TEST(waited < 5, waited);
+    writer.Stop();
+    CheckUnchanged(file, before);
+  }
+  // A holder that lets go within the wait: the change goes through.
+  H5pyHolder writer(file, "r+", 1);
+  Seconds took;
+  CommandResult r = Vh5({"set-current", f, "v1", "--wait=20"});
+  BOOST_TEST(r.exit_status == 0, r.err);
+  BOOST_TEST(took() >= 0.5, "it waited for the writer");
+  BOOST_TEST(writer.Wait() == 0, "h5py closed the file cleanly");
+  BOOST_TEST(H5pyOracle(file).get<std::string>("current_version") == "v1");
+  VerifyClean(file);
+}
+
+BOOST_AUTO_TEST_CASE(reads_go_beside_a_reader_and_wait_for_a_writer,
+                     *boost::unit_test::precondition(RequiresSharedFixtures())) {
+  TempDir dir;
+  fs::path file = CopyOf(*SharedFixtures() / "basic.h5", dir.path());
+  const std::string f = file.string();
+  {
+    H5pyHolder reader(file, "r", 30);
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"log", f}, {"ls", f}, {"diff", f, "v1", "v2"}, {"verify", f}}) {
+      std::vector<std::string> argv = args;
+      argv.insert(argv.end(), {"--wait", "0"});
+      CommandResult r = Vh5(argv);
+      BOOST_TEST(r.exit_status == 0, args[0] << ": " << r.err);
+    }
+  }
+  {
+    // A writer that stays: every read gives up after its wait, naming it.
+    H5pyHolder writer(file, "r+", 30);
+    for (const std::vector<std::string>& args : {std::vector<std::string>{"log", f},
+                                                 {"cat", f, "v1:prices"},
+                                                 {"diff", f, "v1", "v2"},
+                                                 {"verify", f}}) {
+      std::vector<std::string> argv = args;
+      argv.insert(argv.end(), {"--wait", "0.3"});
+      CommandResult r = Vh5(argv);
+      ExpectOneLineError(r, args[0], f + ": open for writing by another process");
+      BOOST_TEST(Contains(r.err, "(pid " + std::to_string(writer.pid()) + ")"), r.err);
+    }
+  }
+  // A writer that closes the file: log waits, then reads what it wrote.
+  CommandResult before = Vh5({"log", f});
+  BOOST_TEST_REQUIRE(before.exit_status == 0, before.err);
+  H5pyHolder writer(file, "r+", 1);
+  Seconds took;
+  CommandResult log = Vh5({"log", f});
+  BOOST_TEST(log.exit_status == 0, log.err);
+  BOOST_TEST(took() >= 0.5, "it waited for the writer");
+  BOOST_TEST(log.out == before.out);
+}
+
+BOOST_AUTO_TEST_CASE(repack_waits_for_a_reader_then_replaces_the_file,
+                     *boost::unit_test::precondition(RequiresSharedFixtures())) {
+  TempDir dir;
+  fs::path file = CopyOf(*SharedFixtures() / "basic.h5", dir.path());
+  const std::string f = file.string();
+  CommandResult log = Vh5({"log", f});
+  struct stat old_st;
+  BOOST_TEST_REQUIRE(::stat(f.c_str(), &old_st) == 0);
+  {
+    H5pyHolder reader(file, "r", 30);
+    ExpectOneLineError(Vh5({"repack", f, "--wait", "0.2"}), "repack",
+                       "(pid " + std::to_string(reader.pid()) + ")");
+  }
+  H5pyHolder reader(file, "r", 1);
+  Seconds took;
+  CommandResult r = Vh5({"repack", f});
+  BOOST_TEST(r.exit_status == 0, r.err);
+  BOOST_TEST(took() >= 0.5, "it waited for the reader");
+  BOOST_TEST(reader.Wait() == 0);
+  struct stat new_st;
+  BOOST_TEST_REQUIRE(::stat(f.c_str(), &new_st) == 0);
+  BOOST_TEST(new_st.st_ino != old_st.st_ino, "a new file replaced it");
+  BOOST_TEST(Vh5({"log", f}).out == log.out);
+  VerifyClean(file);
+}
+
+// A mount holds no lock between commits (doc/sharing.md): vh5 changes the
+// file beside it, and the mount shows the change.
+BOOST_AUTO_TEST_CASE(changes_go_through_while_vh5fs_has_the_file_mounted,
+                     *boost::unit_test::precondition(RequiresSharedFixtures())) {
+  TempDir dir;
+  fs::path file = CopyOf(*SharedFixtures() / "basic.h5", dir.path());
+  const std::string f = file.string();
+  // Within 2 s, as SPEC.md promises for versions committed elsewhere.
+  auto within = [](const std::function<bool()>& seen) {
+    for (int i = 0; i < 200; ++i) {
+      if (seen()) return true;
+      usleep(10000);
+    }
+    return seen();
+  };
+  auto current = [](const Mount& mount) {
+    std::error_code ec;
+    return fs::read_symlink(mount.root() / "current", ec).filename().string();
+  };
   for (bool read_only : {false, true}) {
     BOOST_TEST_CONTEXT((read_only ? "-o ro mount" : "read-write mount")) {
       Mount mount(file,
                   read_only ? std::vector<std::string>{"-o", "ro"} : std::vector<std::string>{});
-      FileState before = FileState::Of(file);
-      for (const auto& args : changes) ExpectOneLineError(Vh5(args), args[0], "in use");
-      CheckUnchanged(file, before);
-      BOOST_TEST(fs::exists(mount.root() / "versions" / "v1"));
-      CommandResult log = Vh5({"log", f});
-      if (read_only) {
-        BOOST_TEST(log.exit_status == 0, log.err);
-        VerifyClean(file);
-      } else {
-        ExpectOneLineError(log, "log", "open for writing by another process");
+      std::string target = read_only ? "v3" : "v1";
+      CommandResult set = Vh5({"set-current", f, target, "--wait", "5"});
+      BOOST_TEST(set.exit_status == 0, set.err);
+      BOOST_TEST(within([&] { return current(mount) == target; }), current(mount));
+      if (!read_only) {
+        CommandResult del = Vh5({"delete", f, "v2", "--wait", "5"});
+        BOOST_TEST(del.exit_status == 0, del.err);
+        BOOST_TEST(within([&] { return !fs::exists(mount.root() / "versions" / "v2"); }));
       }
+      CommandResult repack = Vh5({"repack", f, "--wait", "5"});
+      BOOST_TEST(repack.exit_status == 0, repack.err);
+      BOOST_TEST(within([&] { return fs::exists(mount.root() / "versions" / target); }));
+      CommandResult log = Vh5({"log", f, "--wait", "5"});
+      BOOST_TEST(log.exit_status == 0, log.err);
+      BOOST_TEST(within([&] { return current(mount) == target; }), current(mount));
     }
   }
-  CommandResult after = Vh5({"set-current", f, "v1"});
-  BOOST_TEST(after.exit_status == 0, "unmounted, the change goes through: " << after.err);
+  VerifyClean(file);
 }
 
 BOOST_AUTO_TEST_CASE(progress_is_drawn_on_a_terminal_only,

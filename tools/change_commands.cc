@@ -52,25 +52,26 @@ int RunDemo(const Argv& argv) {
 }
 
 int RunSetCurrent(const Argv& argv) {
-  vh5::Result<Args> args = ParseArgs(argv, {});
+  vh5::Result<Args> args = ParseArgs(argv, {kWaitOption});
   if (!args.ok()) return Fail("set-current", args.status());
   if (args->positional.size() != 2)
     return Fail("set-current", "usage: vh5 set-current FILE VERSION");
   const std::string &path = args->positional[0], &name = args->positional[1];
-  vh5::Status s = vh5::SetCurrentVersion(path, name);
+  vh5::Status s = vh5::SetCurrentVersion(path, name, args->wait);
   if (!s.ok()) return Fail("set-current", s);
   return Report("set-current", path + ": current version " + name + "\n");
 }
 
 int RunDelete(const Argv& argv) {
-  vh5::Result<Args> args = ParseArgs(argv, {"--repack"});
+  vh5::Result<Args> args = ParseArgs(argv, {"--repack", kWaitOption});
   if (!args.ok()) return Fail("delete", args.status());
   const std::vector<std::string>& pos = args->positional;
   if (pos.size() < 2) return Fail("delete", "usage: vh5 delete FILE VERSION... [--repack]");
   const std::string& path = pos[0];
   std::vector<std::string> names(pos.begin() + 1, pos.end());
   ProgressLine progress("delete");
-  vh5::Result<vh5::DeleteReport> deleted = vh5::DeleteVersions(path, names, progress.callback());
+  vh5::Result<vh5::DeleteReport> deleted =
+      vh5::DeleteVersions(path, names, progress.callback(), args->wait);
   progress.Clear();
   if (!deleted.ok()) return Fail("delete", deleted.status());
   const vh5::DeleteReport& r = *deleted;
@@ -91,7 +92,7 @@ int RunDelete(const Argv& argv) {
   }
   vh5::Result<vh5::RepackReport> repacked = [&] {
     ProgressLine repack_progress("delete --repack");
-    return vh5::Repack(path, repack_progress.callback());
+    return vh5::Repack(path, repack_progress.callback(), args->wait);
   }();
   if (!repacked.ok()) {
     Report("delete", out);
@@ -103,13 +104,13 @@ int RunDelete(const Argv& argv) {
 }
 
 int RunRepack(const Argv& argv) {
-  vh5::Result<Args> args = ParseArgs(argv, {});
+  vh5::Result<Args> args = ParseArgs(argv, {kWaitOption});
   if (!args.ok()) return Fail("repack", args.status());
   if (args->positional.size() != 1) return Fail("repack", "usage: vh5 repack FILE");
   const std::string& path = args->positional[0];
   vh5::Result<vh5::RepackReport> r = [&] {
     ProgressLine progress("repack");
-    return vh5::Repack(path, progress.callback());
+    return vh5::Repack(path, progress.callback(), args->wait);
   }();
   if (!r.ok()) return Fail("repack", r.status());
   int64_t returned =

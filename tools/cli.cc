@@ -1,9 +1,9 @@
 #include "cli.h"
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
-#include "vh5/file_lock.h"
 #include "vh5/shape.h"
 
 namespace vh5tool {
@@ -12,13 +12,35 @@ vh5::Result<Args> ParseArgs(const std::vector<std::string>& argv,
                             std::initializer_list<const char*> known) {
   Args args;
   bool options_done = false;
-  for (const std::string& a : argv) {
+  bool waits = false;
+  for (const char* k : known) waits = waits || std::string_view(k) == kWaitOption;
+  for (size_t i = 0; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
     if (options_done || a.size() < 2 || a[0] != '-') {
       args.positional.push_back(a);
       continue;
     }
     if (a == "--") {
       options_done = true;
+      continue;
+    }
+    const std::string wait_eq = std::string(kWaitOption) + "=";
+    if (waits && (a == kWaitOption || a.rfind(wait_eq, 0) == 0)) {
+      std::string value;
+      if (a != kWaitOption) {
+        value = a.substr(wait_eq.size());
+      } else if (i + 1 < argv.size()) {
+        value = argv[++i];
+      } else {
+        return vh5::Status::InvalidArgument("--wait needs a number of seconds");
+      }
+      char* end = nullptr;
+      errno = 0;
+      double seconds = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0' || errno != 0 || !(seconds >= 0) || seconds > 1e9)
+        return vh5::Status::InvalidArgument("--wait " + value +
+                                            ": not a number of seconds (0 or more)");
+      args.wait = std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000 + 0.5));
       continue;
     }
     bool found = false;
@@ -36,8 +58,9 @@ int Fail(const char* command, const std::string& message) {
   return 1;
 }
 
-vh5::Result<std::shared_ptr<vh5::VersionedFile>> OpenForReading(const std::string& path) {
-  VH5_RETURN_IF_ERROR(vh5::CheckNotLocked(path, vh5::VersionedFile::Access::kReadOnly));
+vh5::Result<std::shared_ptr<vh5::VersionedFile>> OpenForReading(const std::string& path,
+                                                                std::chrono::milliseconds wait) {
+  VH5_RETURN_IF_ERROR(vh5::WaitUntilNotWritten(path, wait));
   return vh5::VersionedFile::OpenReadOnly(path);
 }
 

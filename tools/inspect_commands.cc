@@ -8,7 +8,6 @@
 #include "commands.h"
 #include "progress_line.h"
 #include "vh5/diff.h"
-#include "vh5/file_lock.h"
 #include "vh5/shape.h"
 #include "vh5/verify.h"
 
@@ -66,10 +65,10 @@ size_t Columns(const std::string& text) {
 }  // namespace
 
 int RunLog(const Argv& argv) {
-  vh5::Result<Args> args = ParseArgs(argv, {"--json"});
+  vh5::Result<Args> args = ParseArgs(argv, {"--json", kWaitOption});
   if (!args.ok()) return Fail("log", args.status());
   if (args->positional.size() != 1) return Fail("log", "usage: vh5 log FILE [--json]");
-  auto file = OpenForReading(args->positional[0]);
+  auto file = OpenForReading(args->positional[0], args->wait);
   if (!file.ok()) return Fail("log", file.status());
   std::vector<LogEntry> entries = LogOrder(**file);
   std::optional<std::string> current = (*file)->CurrentVersion();
@@ -134,12 +133,12 @@ vh5::Status Collect(const vh5::Version& version, const std::string& group,
 }  // namespace
 
 int RunLs(const Argv& argv) {
-  vh5::Result<Args> args = ParseArgs(argv, {"-l", "-r"});
+  vh5::Result<Args> args = ParseArgs(argv, {"-l", "-r", kWaitOption});
   if (!args.ok()) return Fail("ls", args.status());
   const std::vector<std::string>& pos = args->positional;
   if (pos.empty() || pos.size() > 2)
     return Fail("ls", "usage: vh5 ls FILE [VERSION[:PATH]] [-l] [-r]");
-  auto file = OpenForReading(pos[0]);
+  auto file = OpenForReading(pos[0], args->wait);
   if (!file.ok()) return Fail("ls", file.status());
   vh5::Result<VersionPath> where =
       ResolveVersionPath(**file, pos.size() == 2 ? pos[1] : ":", false);
@@ -181,10 +180,10 @@ int RunLs(const Argv& argv) {
 }
 
 int RunCat(const Argv& argv) {
-  vh5::Result<Args> args = ParseArgs(argv, {});
+  vh5::Result<Args> args = ParseArgs(argv, {kWaitOption});
   if (!args.ok()) return Fail("cat", args.status());
   if (args->positional.size() != 2) return Fail("cat", "usage: vh5 cat FILE VERSION:PATH");
-  auto file = OpenForReading(args->positional[0]);
+  auto file = OpenForReading(args->positional[0], args->wait);
   if (!file.ok()) return Fail("cat", file.status());
   vh5::Result<VersionPath> where = ResolveVersionPath(**file, args->positional[1], true);
   if (!where.ok()) return Fail("cat", where.status());
@@ -296,14 +295,12 @@ std::string DiffText(const vh5::VersionDiff& diff) {
 }  // namespace
 
 int RunDiff(const Argv& argv) {
-  vh5::Result<Args> args = ParseArgs(argv, {"--json"});
+  vh5::Result<Args> args = ParseArgs(argv, {"--json", kWaitOption});
   if (!args.ok()) return Fail("diff", args.status());
   if (args->positional.size() != 3) return Fail("diff", "usage: vh5 diff FILE A B [--json]");
   const std::string& path = args->positional[0];
-  vh5::Status unlocked = vh5::CheckNotLocked(path, vh5::VersionedFile::Access::kReadOnly);
-  if (!unlocked.ok()) return Fail("diff", unlocked);
   vh5::Result<vh5::VersionDiff> diff =
-      vh5::DiffVersions(path, args->positional[1], args->positional[2]);
+      vh5::DiffVersions(path, args->positional[1], args->positional[2], args->wait);
   if (!diff.ok()) return Fail("diff", diff.status());
   std::string out = args->has("--json") ? DiffJson(*diff) : DiffText(*diff);
   if (!WriteAll(stdout, out)) return Fail("diff", "cannot write to standard output");
@@ -311,13 +308,13 @@ int RunDiff(const Argv& argv) {
 }
 
 int RunVerify(const Argv& argv) {
-  vh5::Result<Args> args = ParseArgs(argv, {});
+  vh5::Result<Args> args = ParseArgs(argv, {kWaitOption});
   if (!args.ok()) return Fail("verify", args.status());
   if (args->positional.size() != 1) return Fail("verify", "usage: vh5 verify FILE");
   const std::string& path = args->positional[0];
   vh5::Result<vh5::VerifyReport> report = [&] {
     ProgressLine progress("verify");
-    return vh5::VerifyFile(path, progress.callback());
+    return vh5::VerifyFile(path, progress.callback(), args->wait);
   }();
   if (!report.ok()) return Fail("verify", report.status());
   std::string out;

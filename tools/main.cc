@@ -65,9 +65,20 @@ const std::vector<Subcommand>& Subcommands() {
   return table;
 }
 
+// What every subcommand that opens an existing FILE takes.
+constexpr char kWaitHelp[] =
+    "  --wait SECONDS  how long to wait while another process (h5py, versioned-hdf5,\n"
+    "                  a vh5fs commit) has FILE locked or open for writing; then the\n"
+    "                  command fails, naming the holder (default 30)\n";
+
+bool Waits(const Subcommand& s) {
+  return std::strcmp(s.name, "init") != 0 && std::strcmp(s.name, "demo") != 0;
+}
+
 void Usage(FILE* out) {
   std::fprintf(out, "usage: vh5 SUBCOMMAND ARGS...\n\nsubcommands:\n");
   for (const Subcommand& s : Subcommands()) std::fprintf(out, "  %-40s %s\n", s.usage, s.summary);
+  std::fprintf(out, "\nevery subcommand but init and demo takes:\n%s", kWaitHelp);
   std::fprintf(out, "\nvh5 SUBCOMMAND --help shows one subcommand; see vh5(1).\n");
 }
 
@@ -91,7 +102,8 @@ int Run(int argc, char** argv) {
     for (const std::string& a : args) {
       if (a == "--") break;
       if (a == "-h" || a == "--help") {
-        std::printf("usage: %s\n  %s\n%s", s.usage, s.summary, s.details);
+        std::printf("usage: %s\n  %s\n%s%s", s.usage, s.summary, s.details,
+                    Waits(s) ? kWaitHelp : "");
         return 0;
       }
     }

@@ -16,6 +16,7 @@
 // space freed inside the file returns to the filesystem only with Repack().
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -38,9 +39,10 @@ struct DeleteReport {
 
 // Deletes `names` from the file at `path`. Nothing is written when a name is
 // not a version or is kFirstVersionName (NotFound / InvalidArgument), when
-// another process has the file open (Busy), or when a mapping to rewrite is
-// not one the format allows (Corruption: run verify).
+// another process still holds the file's lock after `wait` (Busy), or when a
+// mapping to rewrite is not one the format allows (Corruption: run verify).
 Result<DeleteReport> DeleteVersions(const std::string& path, const std::vector<std::string>& names,
-                                    const Progress& progress = {});
+                                    const Progress& progress = {},
+                                    std::chrono::milliseconds wait = std::chrono::milliseconds(0));
 
 }  // namespace vh5

@@ -5,6 +5,7 @@
 // deduplication makes the same as different content.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -44,8 +45,10 @@ struct VersionDiff {
 };
 
 // Compares committed versions `from` and `to` of the file at `path`.
-// NotFound when either is not a version.
+// NotFound when either is not a version. The file's lock is held shared
+// while it is read; Busy when a writer still holds it after `wait`.
 Result<VersionDiff> DiffVersions(const std::string& path, const std::string& from,
-                                 const std::string& to);
+                                 const std::string& to,
+                                 std::chrono::milliseconds wait = std::chrono::milliseconds(0));
 
 }  // namespace vh5

@@ -2,6 +2,7 @@
 // freed inside it (by deleting versions) returns to the filesystem.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 
@@ -20,8 +21,11 @@ struct RepackReport {
 // with H5Ocopy; attributes, links, the user block and the file's creation
 // properties kept), flushes it to disk and renames it over `path`, so that
 // readers see the old file or the new one, never a mix. The new file has
-// the original's permissions. Busy while another process has the file open;
-// on any failure the original is left as it was.
-Result<RepackReport> Repack(const std::string& path, const Progress& progress = {});
+// the original's permissions. The file's lock is held exclusively from the
+// first read until the copy has replaced it, so that nobody writes the old
+// file meanwhile; Busy when another process still holds it after `wait`. On
+// any failure the original is left as it was.
+Result<RepackReport> Repack(const std::string& path, const Progress& progress = {},
+                            std::chrono::milliseconds wait = std::chrono::milliseconds(0));
 
 }  // namespace vh5

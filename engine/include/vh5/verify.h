@@ -15,6 +15,7 @@
 // rebuild those tables on the next commit: their string rows are not hashed.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -36,7 +37,8 @@ struct VerifyReport {
 
 // Examines the file at `path` read-only. A Status error only when the file
 // cannot be examined at all: missing, not HDF5, without versioned data, or
-// open for writing by another process.
-Result<VerifyReport> VerifyFile(const std::string& path, const Progress& progress = {});
+// still held by a writer after `wait` (the lock is held shared while it reads).
+Result<VerifyReport> VerifyFile(const std::string& path, const Progress& progress = {},
+                                std::chrono::milliseconds wait = std::chrono::milliseconds(0));
 
 }  // namespace vh5

@@ -70,17 +70,22 @@ Status FileWatcher::Setup() {
   (void)::inotify_add_watch(
       inotify_fd_.get(), dir_.c_str(),
       IN_CLOSE_WRITE | IN_MODIFY | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_ATTRIB);
+  tid_ = static_cast<pid_t>(::gettid());
   lease_fd_ = Fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
   if (!lease_fd_.valid()) return Status::IOError(path_ + ": " + std::strerror(errno));
-  f_owner_ex owner{F_OWNER_TID, static_cast<pid_t>(::gettid())};
-  if (::fcntl(lease_fd_.get(), F_SETSIG, signal_) != 0 ||
-      ::fcntl(lease_fd_.get(), F_SETOWN_EX, &owner) != 0)
-    leases_ = false;
   return Status::OK();
 }
 
 bool FileWatcher::TakeLease() {
   if (!leases_) return false;
+  // Giving a lease back resets the descriptor's owner and signal (to the
+  // whole process, and SIGIO, which would end it): set both before each.
+  f_owner_ex owner{F_OWNER_TID, tid_};
+  if (::fcntl(lease_fd_.get(), F_SETSIG, signal_) != 0 ||
+      ::fcntl(lease_fd_.get(), F_SETOWN_EX, &owner) != 0) {
+    leases_ = false;
+    return false;
+  }
   if (::fcntl(lease_fd_.get(), F_SETLEASE, F_RDLCK) == 0) return true;
   if (errno != EAGAIN && errno != EBUSY) leases_ = false;  // not on this filesystem
   return false;
@@ -95,9 +100,6 @@ bool FileWatcher::Replaced() {
   Fd fd(::open(path_.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return false;
   GiveLeaseBack();
-  f_owner_ex owner{F_OWNER_TID, static_cast<pid_t>(::gettid())};
-  (void)::fcntl(fd.get(), F_SETSIG, signal_);
-  (void)::fcntl(fd.get(), F_SETOWN_EX, &owner);
   lease_fd_ = std::move(fd);
   return true;
 }

@@ -84,6 +84,7 @@ class FileWatcher {
   std::string dir_, name_;
   Fd lease_fd_, inotify_fd_, signal_fd_, wake_fd_;
   int signal_ = 0;
+  pid_t tid_ = 0;  // the watcher's thread, which the lease's signal goes to
   bool leases_ = true;
   std::thread thread_;
 

@@ -15,7 +15,6 @@
 #include <mutex>
 #include <set>
 #include <shared_mutex>
-#include <thread>
 
 #include "commit/atomic_commit.h"
 #include "file/file_watcher.h"
@@ -117,19 +116,6 @@ Result<std::optional<VersionInfo>> ReadInfoFrom(const FileCore& core, const std:
   return std::optional<VersionInfo>(std::move(info));
 }
 
-// Waits up to `wait` for the file's flock; Busy after.
-Result<Fd> WaitForFileLock(const std::string& path, bool exclusive,
-                           std::chrono::milliseconds wait) {
-  auto deadline = std::chrono::steady_clock::now() + wait;
-  for (;;) {
-    Result<Fd> lock = HoldFileLock(path, exclusive);
-    if (lock.ok() || lock.status().code() != Status::Code::kBusy ||
-        std::chrono::steady_clock::now() >= deadline)
-      return lock;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-}
-
 class VersionedFileImpl final : public VersionedFile,
                                 public std::enable_shared_from_this<VersionedFileImpl> {
  public:
@@ -227,7 +213,7 @@ Result<std::shared_ptr<VersionedFile>> VersionedFileImpl::Open(const std::string
     if (::access(path.c_str(), W_OK) != 0 || ::access(dir.empty() ? "/" : dir.c_str(), W_OK) != 0)
       return Status::ReadOnly(path + ": no permission to write it (or its directory)");
   }
-  VH5_RETURN_IF_ERROR(RecoverInterruptedChange(path));
+  VH5_RETURN_IF_ERROR(RecoverInterruptedChange(path, options.commit_wait));
   auto impl = std::shared_ptr<VersionedFileImpl>(new VersionedFileImpl());
   impl->path_ = path;
   impl->access_ = access;
@@ -409,7 +395,7 @@ Status VersionedFileImpl::Commit(const VersionPlan& plan) {
   if (access_ != Access::kReadWrite) return Status::ReadOnly(path_ + ": opened read-only");
   MutexLock change(&change_mu_);
   // HDF5's own lock: the Python library, vh5 and other mounts wait or fail.
-  VH5_ASSIGN_OR_RETURN(Fd lock, WaitForFileLock(path_, /*exclusive=*/true, options_.commit_wait));
+  VH5_ASSIGN_OR_RETURN(Fd lock, HoldFileLock(path_, /*exclusive=*/true, options_.commit_wait));
   if (watcher_ && !watcher_->WaitForNoWriter(options_.commit_wait))
     return Status::Busy(path_ + ": another process has been writing it for " +
                         std::to_string(options_.commit_wait.count() / 1000) + " s");

@@ -34,4 +34,8 @@ std::string StagingStateDir(const std::string& file_path) {
   return SiblingPath(file_path, ".vh5-staging");
 }
 
+std::string StagingLockPath(const std::string& file_path) {
+  return SiblingPath(file_path, ".vh5-staging.lock");
+}
+
 }  // namespace vh5::layout

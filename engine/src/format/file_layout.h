@@ -11,7 +11,8 @@
 //       hash_table                     SHA-256 of each chunk -> its slot in raw_data
 //
 // Beside FILE (dir/name): dir/.name.vh5-journal while a change is being
-// made (journal.h), dir/.name.vh5-staging/ for a durable staging/.
+// made (journal.h), dir/.name.vh5-staging/ for a durable staging/, and
+// dir/.name.vh5-staging.lock, whose flock says which process owns it.
 #pragma once
 
 #include <hdf5.h>
@@ -60,5 +61,6 @@ Result<int64_t> ReadDataVersion(hid_t versions_group);
 // The files beside `file_path`.
 std::string JournalPath(const std::string& file_path);
 std::string StagingStateDir(const std::string& file_path);
+std::string StagingLockPath(const std::string& file_path);
 
 }  // namespace vh5::layout

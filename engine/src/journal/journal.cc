@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <atomic>
 #include <cerrno>
@@ -13,6 +12,7 @@
 #include <vector>
 
 #include "format/file_layout.h"
+#include "journal/rollback.h"
 #include "util/byte_decoder.h"
 #include "util/crash_point.h"
 #include "util/posix_file.h"
@@ -21,24 +21,13 @@
 namespace vh5 {
 namespace {
 
-constexpr char kMagic[8] = {'V', 'H', '5', 'J', 'R', 'N', 'L', '1'};
-constexpr size_t kHeaderBytes = 8 + 8 + 4;
-
 std::atomic<int> g_last_steps{0};
-
-uint64_t GetLe(const char* p, size_t n) {
-  uint64_t v = 0;
-  for (size_t i = n; i-- > 0;) v = (v << 8) | static_cast<unsigned char>(p[i]);
-  return v;
-}
-
-uint32_t Crc(const char* p, size_t n, uint32_t crc = 0) {
-  return static_cast<uint32_t>(crc32(crc, reinterpret_cast<const Bytef*>(p), static_cast<uInt>(n)));
-}
 
 }  // namespace
 
-void Transaction::CrashAtStepForTesting(int step) { crash::Arm(crash::Point::kJournalStep, step); }
+void Transaction::CrashAtStepForTesting(int step, crash::Scope scope) {
+  crash::Arm(crash::Point::kJournalStep, step, scope);
+}
 
 int Transaction::LastStepsForTesting() { return g_last_steps; }
 
@@ -50,43 +39,29 @@ void Transaction::Step() {
 Status Transaction::Recover(const std::string& path, bool* recovered) {
   if (recovered) *recovered = false;
   std::string journal_path = layout::JournalPath(path);
-  Fd journal(::open(journal_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!journal.valid()) {
-    if (errno == ENOENT) return Status::OK();
-    return ErrnoStatus(journal_path);
+  std::vector<char> buf(1 << 20);
+  RollbackResult r = RollBackByJournal(path.c_str(), journal_path.c_str(), DirName(path).c_str(),
+                                       buf.data(), buf.size());
+  using Step = RollbackResult::Step;
+  switch (r.failed) {
+    case Step::kNone:
+      break;
+    case Step::kReadJournal:
+      return ErrnoStatus(journal_path, r.error);
+    case Step::kOpenFile:
+      return ErrnoStatus(path + ": cannot roll back an interrupted commit", r.error);
+    case Step::kTruncate:
+      return ErrnoStatus(path + ": truncate", r.error);
+    case Step::kWrite:
+      return ErrnoStatus(path, r.error);
+    case Step::kFsync:
+      return ErrnoStatus(path + ": fsync", r.error);
+    case Step::kUnlink:
+      return ErrnoStatus(journal_path + ": unlink", r.error);
+    case Step::kSyncDir:
+      return ErrnoStatus(DirName(path) + ": fsync", r.error);
   }
-  std::string header(kHeaderBytes, '\0');
-  ssize_t got = PreadAll(journal.get(), header.data(), header.size(), 0);
-  bool valid = got == static_cast<ssize_t>(kHeaderBytes) &&
-               std::memcmp(header.data(), kMagic, 8) == 0 &&
-               Crc(header.data(), 16) == GetLe(header.data() + 16, 4);
-  if (valid) {
-    // The file was touched: give the base back its size and bytes.
-    Fd file(::open(path.c_str(), O_RDWR | O_CLOEXEC));
-    if (!file.valid()) return ErrnoStatus(path + ": cannot roll back an interrupted commit");
-    uint64_t base = GetLe(header.data() + 8, 8);
-    if (::ftruncate(file.get(), static_cast<off_t>(base)) != 0)
-      return ErrnoStatus(path + ": truncate");
-    uint64_t at = kHeaderBytes;
-    std::string head(16, '\0'), bytes;
-    while (PreadAll(journal.get(), head.data(), 16, at) == 16) {
-      uint64_t offset = GetLe(head.data(), 8), length = GetLe(head.data() + 8, 8);
-      if (length > base || offset > base - length) break;  // not a record of ours
-      bytes.resize(length + 4);
-      if (PreadAll(journal.get(), bytes.data(), bytes.size(), at + 16) !=
-          static_cast<ssize_t>(bytes.size()))
-        break;
-      if (Crc(bytes.data(), length, Crc(head.data(), 16)) != GetLe(bytes.data() + length, 4))
-        break;  // a torn tail, never fsynced: the file was not touched under it
-      VH5_RETURN_IF_ERROR(PwriteAll(file.get(), bytes.data(), length, offset, path));
-      at += 16 + length + 4;
-    }
-    if (::fsync(file.get()) != 0) return ErrnoStatus(path + ": fsync");
-  }
-  journal = Fd();
-  if (::unlink(journal_path.c_str()) != 0) return ErrnoStatus(journal_path + ": unlink");
-  VH5_RETURN_IF_ERROR(SyncDir(DirName(path)));
-  if (recovered) *recovered = valid;
+  if (recovered) *recovered = r.rolled_back;
   return Status::OK();
 }
 
@@ -137,11 +112,14 @@ Result<std::unique_ptr<Transaction>> Transaction::Begin(const std::string& path)
                           " is there: an interrupted commit waits to be rolled back");
     return ErrnoStatus(journal_path);
   }
+  // Without a guard the journal still protects the next open.
+  if (Result<DeathGuard> guard = DeathGuard::Start(path, journal_path); guard.ok())
+    txn->guard_ = std::move(*guard);
   // Durable before the first byte past the base is written, so that a
   // crash is always followed by a cleanup to the base's size.
-  std::string header(kMagic, 8);
+  std::string header(kJournalMagic, 8);
   AppendLe(&header, 8, txn->base_);
-  AppendLe(&header, 4, Crc(header.data(), 16));
+  AppendLe(&header, 4, JournalCrc(header.data(), 16));
   Status s = PwriteAll(txn->journal_.get(), header.data(), header.size(), 0, journal_path);
   if (s.ok() && ::fdatasync(txn->journal_.get()) != 0) s = ErrnoStatus(journal_path + ": fsync");
   if (s.ok()) s = SyncDir(DirName(path));
@@ -256,7 +234,7 @@ Status Transaction::Apply() {
       std::string record;
       AppendLe(&record, 8, offset);
       AppendLe(&record, 8, original.size());
-      uint32_t crc = Crc(original.data(), original.size(), Crc(record.data(), 16));
+      uint32_t crc = JournalCrc(original.data(), original.size(), JournalCrc(record.data(), 16));
       record += original;
       AppendLe(&record, 4, crc);
       batch += record;
@@ -292,6 +270,7 @@ Status Transaction::Apply() {
     journal_ = Fd();
     fd_ = Fd();
     Status undone = Recover(path_);
+    guard_.Dismiss();
     return undone.ok() ? s : s.WithContext("rolled back at the next open");
   }
   // 3. Done: without the journal the new state is the file's.
@@ -299,9 +278,14 @@ Status Transaction::Apply() {
   g_last_steps = step_ + 2;  // the unlink and the directory's fsync below
   journal_ = Fd();
   Step();
-  if (::unlink(journal_path.c_str()) != 0) return ErrnoStatus(journal_path + ": unlink");
-  Step();
-  return SyncDir(DirName(path_));
+  if (::unlink(journal_path.c_str()) != 0) {
+    s = ErrnoStatus(journal_path + ": unlink");
+  } else {
+    Step();
+    s = SyncDir(DirName(path_));
+  }
+  guard_.Dismiss();
+  return s;
 }
 
 Status Transaction::Abort() {
@@ -315,6 +299,7 @@ Status Transaction::Abort() {
   if (s.ok() && ::unlink(layout::JournalPath(path_).c_str()) != 0)
     s = ErrnoStatus(layout::JournalPath(path_));
   if (s.ok()) s = SyncDir(DirName(path_));
+  guard_.Dismiss();
   return s;
 }
 

@@ -16,6 +16,14 @@
 // its original bytes back. Abort() forgets the held writes and truncates the
 // file back to the base.
 //
+// The caller holds FILE's exclusive flock for the whole transaction. From
+// just before the journal is first written until the transaction ends, a
+// death guard (death_guard.h) shares that lock: if the process dies (a
+// SIGKILL) the guard rolls FILE back before the lock is free, so no other
+// opener ever sees it half-written. Only a power loss leaves the journal to
+// the next open's Recover(). Without a guard (the fork failed) it is so
+// after any death.
+//
 // Journal format, little-endian: "VH5JRNL1", u64 base size, u32 CRC-32 of
 // the preceding 16 bytes; then records of u64 offset, u64 length, the bytes,
 // u32 CRC-32 of offset, length and bytes. Recovery stops at the first record
@@ -30,6 +38,8 @@
 #include <memory>
 #include <string>
 
+#include "journal/death_guard.h"
+#include "util/crash_point.h"
 #include "util/fd.h"
 #include "vh5/byte_source.h"
 #include "vh5/status.h"
@@ -72,10 +82,11 @@ class Transaction {
   const Status& first_error() const { return first_error_; }
 
   // Tests only: a transaction exits the process (_exit(99)) on reaching
-  // step `step`, as a kill at that point would. Steps count from 1 over
+  // step `step`, as a power loss (the death guard dies too) or a SIGKILL of
+  // the process alone (`scope`) at that point would. Steps count from 1 over
   // every write and truncation HDF5 makes, then Apply()'s journal writes,
   // fsyncs, writes in place, truncation and unlink (util/crash_point.h).
-  static void CrashAtStepForTesting(int step);
+  static void CrashAtStepForTesting(int step, crash::Scope scope = crash::Scope::kPowerLoss);
   // Tests only: the steps the last finished transaction took.
   static int LastStepsForTesting();
 
@@ -103,6 +114,7 @@ class Transaction {
   bool open_ = true;
   bool discard_ = false;
   Fd journal_;
+  DeathGuard guard_;  // from the journal's first write to the end
   int step_ = 0;
   View view_{this};
   mutable Status first_error_;

@@ -6,12 +6,16 @@
 
 namespace vh5 {
 
-Status SetCurrentVersion(const std::string& path, const std::string& name) {
-  auto exists = [&](const OfflineFile& f) {
+Status SetCurrentVersion(const std::string& path, const std::string& name,
+                         std::chrono::milliseconds wait) {
+  OfflineOpen how;
+  how.access = VersionedFile::Access::kReadWrite;
+  how.wait = wait;
+  how.check = [&](const OfflineFile& f) {
     if (IsCommittedVersion(f.versions.get(), name)) return Status::OK();
     return Status::NotFound(path + ": no version " + name);
   };
-  VH5_ASSIGN_OR_RETURN(OfflineFile f, OpenOffline(path, VersionedFile::Access::kReadWrite, exists));
+  VH5_ASSIGN_OR_RETURN(OfflineFile f, OpenOffline(path, how));
   VH5_RETURN_IF_ERROR(
       WriteAttribute(f.versions.get(), Attribute{layout::kCurrentVersionAttr, name, ""})
           .WithContext(path));

@@ -100,12 +100,14 @@ class Deleter {
     return Plan(f);
   }
 
-  Result<DeleteReport> Run() {
-    report_.file_bytes_before = FileSize(path_);
+  Result<DeleteReport> Run(std::chrono::milliseconds wait) {
     Deleter* self = this;
-    VH5_ASSIGN_OR_RETURN(OfflineFile f,
-                         OpenOffline(path_, VersionedFile::Access::kReadWrite,
-                                     [self](const OfflineFile& ro) { return self->Check(ro); }));
+    OfflineOpen how;
+    how.access = VersionedFile::Access::kReadWrite;
+    how.wait = wait;
+    how.check = [self](const OfflineFile& ro) { return self->Check(ro); };
+    VH5_ASSIGN_OR_RETURN(OfflineFile f, OpenOffline(path_, how));
+    report_.file_bytes_before = FileSize(path_);
     Storage(f.file.get(), &report_.stored_bytes_before, &report_.chunks_before);
     Status s = Apply(f);
     if (!s.ok()) return s.WithContext(path_);
@@ -383,10 +385,10 @@ class Deleter {
 }  // namespace
 
 Result<DeleteReport> DeleteVersions(const std::string& path, const std::vector<std::string>& names,
-                                    const Progress& progress) {
+                                    const Progress& progress, std::chrono::milliseconds wait) {
   if (names.empty()) return Status::InvalidArgument("no version to delete");
   Deleter deleter(path, names, progress);
-  return deleter.Run();
+  return deleter.Run(wait);
 }
 
 }  // namespace vh5

@@ -196,8 +196,10 @@ Result<VersionDiff> Diff(const OfflineFile& f, const std::string& from, const st
 }  // namespace
 
 Result<VersionDiff> DiffVersions(const std::string& path, const std::string& from,
-                                 const std::string& to) {
-  VH5_ASSIGN_OR_RETURN(OfflineFile f, OpenOffline(path, VersionedFile::Access::kReadOnly));
+                                 const std::string& to, std::chrono::milliseconds wait) {
+  OfflineOpen how;
+  how.wait = wait;
+  VH5_ASSIGN_OR_RETURN(OfflineFile f, OpenOffline(path, how));
   for (const std::string& name : {from, to})
     if (!IsCommittedVersion(f.versions.get(), name))
       return Status::NotFound(path + ": no version " + name);

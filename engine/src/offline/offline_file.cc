@@ -11,12 +11,10 @@
 #include "journal/held_lock.h"
 #include "journal/journal_vfd.h"
 #include "read/file_core.h"
-#include "vh5/file_lock.h"
 
 namespace vh5 {
 
-Result<OfflineFile> OpenOffline(const std::string& path, VersionedFile::Access access,
-                                const std::function<Status(const OfflineFile&)>& check) {
+Result<OfflineFile> OpenOffline(const std::string& path, const OfflineOpen& how) {
   h5::SilenceAutomaticErrorPrinting();
   h5::RegisterLzfFilter();
   struct stat st;
@@ -25,15 +23,26 @@ Result<OfflineFile> OpenOffline(const std::string& path, VersionedFile::Access a
     return Status::IOError(path + ": " + std::strerror(errno));
   }
   if (S_ISDIR(st.st_mode)) return Status::NotHdf5(path + ": is a directory, not an HDF5 file");
-  VH5_RETURN_IF_ERROR(RecoverInterruptedChange(path));
-  VH5_RETURN_IF_ERROR(CheckNotLocked(path, access));
+  const bool writing = how.access == VersionedFile::Access::kReadWrite;
+  OfflineFile out;
+  // Held from before the first read to the end (held_lock.h): HDF5's own
+  // lock is off in every handle below, this one stands for them.
+  if (writing || how.exclusive) {
+    VH5_ASSIGN_OR_RETURN(out.lock, HoldFileLock(path, /*exclusive=*/true, how.wait));
+    VH5_RETURN_IF_ERROR(RecoverHeldFile(path));
+  } else {
+    VH5_RETURN_IF_ERROR(RecoverInterruptedChange(path, how.wait));
+    VH5_ASSIGN_OR_RETURN(out.lock, HoldFileLock(path, /*exclusive=*/false, how.wait));
+  }
   if (H5Fis_hdf5(path.c_str()) <= 0) {
     h5::TakeErrorStack();
     return Status::NotHdf5(path + ": not an HDF5 file");
   }
-  OfflineFile out;
   out.path = path;
-  out.file = h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+  h5::Handle read_access(H5Pcreate(H5P_FILE_ACCESS));
+  if (!read_access || H5Pset_file_locking(read_access.get(), false, true) < 0)
+    return h5::Error(path + ": cannot set up file access");
+  out.file = h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, read_access.get()));
   if (!out.file) return h5::Error(path + ": cannot open", Status::Code::kNotHdf5);
   out.fd = std::make_shared<const Fd>(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!out.fd->valid()) return Status::IOError(path + ": " + std::strerror(errno));
@@ -48,20 +57,18 @@ Result<OfflineFile> OpenOffline(const std::string& path, VersionedFile::Access a
   Result<int64_t> data_version = layout::ReadDataVersion(out.versions.get());
   if (!data_version.ok()) return data_version.status().WithContext(path + ": data_version");
   out.data_version = static_cast<int>(*data_version);
-  if (access == VersionedFile::Access::kReadOnly) return out;
+  if (!writing) return out;
   // Every check is made read-only: HDF5 writes to a file opened read-write
   // when it closes it, even when nothing changed.
   if (out.data_version < 1 || out.data_version > layout::kDataVersion)
     return Status::Unsupported(path + ": data_version " + std::to_string(out.data_version) +
                                " is not one this vh5 knows (1 to " +
                                std::to_string(layout::kDataVersion) + ")");
-  if (check) VH5_RETURN_IF_ERROR(check(out));
+  if (how.check) VH5_RETURN_IF_ERROR(how.check(out));
   // Written in place from here on: the checker's bytes would go stale.
   out.checker.reset();
   out.versions.Reset();
   out.file.Reset();
-  // HDF5's own lock went with its handle: ours, then, for the whole change.
-  VH5_ASSIGN_OR_RETURN(out.lock, HoldFileLock(path, /*exclusive=*/true));
   VH5_ASSIGN_OR_RETURN(out.txn, Transaction::Begin(path));
   VH5_ASSIGN_OR_RETURN(h5::Handle fapl, JournaledFileAccess(out.txn.get()));
   out.file = h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get()));

@@ -4,6 +4,7 @@
 // that a damaged file can still be examined.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -18,8 +19,9 @@
 namespace vh5 {
 
 struct OfflineFile {
-  // Read-write opens only, declared first to end last: the exclusive lock,
-  // and the transaction every change goes through (journal.h).
+  // Declared first to end last: the flock held while the file is open
+  // (held_lock.h), and for read-write opens the transaction every change
+  // goes through (journal.h).
   Fd lock;
   std::unique_ptr<Transaction> txn;
   h5::Handle file;
@@ -42,12 +44,24 @@ struct OfflineFile {
   Status Apply();
 };
 
-// Opens `path`: NotFound for a missing file, NotHdf5, NotVersioned, Busy
-// while another process holds it against `access` (see file_lock.h).
+struct OfflineOpen {
+  VersionedFile::Access access = VersionedFile::Access::kReadOnly;
+  // The lock held while the file is open: shared, or exclusive for a
+  // read-write open and whenever this is set (a read that ends in replacing
+  // the file: repack).
+  bool exclusive = false;
+  // How long to wait for another process's conflicting lock.
+  std::chrono::milliseconds wait{0};
+  // Read-write opens: run on the read-only handle before anything is written.
+  std::function<Status(const OfflineFile&)> check;
+};
+
+// Opens `path`, its lock taken first (waiting up to `how.wait`) and an
+// interrupted change rolled back: NotFound for a missing file, NotHdf5,
+// NotVersioned, Busy while another process's lock still conflicts.
 // Read-write opens first run every check (a data_version the engine does not
-// know, then `check`) on a read-only handle, so that a refusal writes nothing.
-Result<OfflineFile> OpenOffline(const std::string& path, VersionedFile::Access access,
-                                const std::function<Status(const OfflineFile&)>& check = {});
+// know, then `how.check`) on a read-only handle, so that a refusal writes nothing.
+Result<OfflineFile> OpenOffline(const std::string& path, const OfflineOpen& how);
 
 // Whether /_version_data/versions/<name> is a committed version (a group,
 // not kFirstVersionName, its committed attribute not False).

@@ -14,7 +14,6 @@
 #include "offline/chunk_copy.h"
 #include "offline/offline_file.h"
 #include "util/fd.h"
-#include "vh5/file_lock.h"
 #include "vh5/shape.h"
 
 namespace vh5 {
@@ -233,10 +232,16 @@ Status WriteCopy(const OfflineFile& f, const std::string& tmp, const struct stat
 
 }  // namespace
 
-Result<RepackReport> Repack(const std::string& path, const Progress& progress) {
+Result<RepackReport> Repack(const std::string& path, const Progress& progress,
+                            std::chrono::milliseconds wait) {
   RepackReport report;
-  VH5_RETURN_IF_ERROR(CheckNotLocked(path, VersionedFile::Access::kReadWrite));
-  VH5_ASSIGN_OR_RETURN(OfflineFile f, OpenOffline(path, VersionedFile::Access::kReadOnly));
+  // Exclusive until the copy has replaced the file: a writer of the old
+  // file meanwhile would lose its change. Those waiting for it then lock
+  // the new file (held_lock.h).
+  OfflineOpen how;
+  how.exclusive = true;
+  how.wait = wait;
+  VH5_ASSIGN_OR_RETURN(OfflineFile f, OpenOffline(path, how));
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return Status::IOError(path + ": " + std::strerror(errno));
   report.file_bytes_before = static_cast<uint64_t>(st.st_size);

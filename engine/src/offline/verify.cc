@@ -429,8 +429,11 @@ class Verifier {
 
 }  // namespace
 
-Result<VerifyReport> VerifyFile(const std::string& path, const Progress& progress) {
-  VH5_ASSIGN_OR_RETURN(OfflineFile f, OpenOffline(path, VersionedFile::Access::kReadOnly));
+Result<VerifyReport> VerifyFile(const std::string& path, const Progress& progress,
+                                std::chrono::milliseconds wait) {
+  OfflineOpen how;
+  how.wait = wait;
+  VH5_ASSIGN_OR_RETURN(OfflineFile f, OpenOffline(path, how));
   Verifier verifier(std::move(f), progress);
   return verifier.Run();
 }

@@ -17,6 +17,7 @@
 #include <optional>
 
 #include "format/file_layout.h"
+#include "journal/held_lock.h"
 #include "staging/record_log.h"
 #include "staging/scratch_file.h"
 #include "staging/staged_content.h"
@@ -175,6 +176,12 @@ std::string Staging::StateDir(const std::string& file_path) {
 }
 
 Result<std::optional<std::string>> Staging::PersistedBase(const std::string& file_path) {
+  // Shared, so that no process takes the state while it is read; absent:
+  // no process ever owned a state.
+  Result<Fd> lock = HoldLockFile(layout::StagingLockPath(file_path), /*exclusive=*/false,
+                                 /*create=*/false);
+  if (!lock.ok() && lock.status().code() != Status::Code::kNotFound)
+    return lock.status().WithContext("staging state " + StateDir(file_path));
   std::string log = StateDir(file_path) + kLogName;
   if (!Exists(log)) return std::optional<std::string>();
   VH5_ASSIGN_OR_RETURN(RecordReader reader, RecordReader::Open(log));
@@ -670,6 +677,20 @@ Status StagingTree::AdoptPages() {
 
 Result<std::unique_ptr<StagingTree>> StagingTree::Open(const VersionedFile& file,
                                                        std::string* note) {
+  // One process at a time owns the state: two read-write mounts of one file
+  // would otherwise write one log.
+  Result<Fd> lock =
+      HoldLockFile(layout::StagingLockPath(file.path()), /*exclusive=*/true, /*create=*/true);
+  if (!lock.ok())
+    return lock.status().WithContext("staging state " + Staging::StateDir(file.path()) +
+                                     " is owned by another process");
+  VH5_ASSIGN_OR_RETURN(std::unique_ptr<StagingTree> tree, OpenOwned(file, note));
+  tree->state_lock_ = std::move(*lock);
+  return tree;
+}
+
+Result<std::unique_ptr<StagingTree>> StagingTree::OpenOwned(const VersionedFile& file,
+                                                            std::string* note) {
   note->clear();
   std::string dir = Staging::StateDir(file.path());
   auto fresh = [&]() -> Result<std::unique_ptr<StagingTree>> {

@@ -24,6 +24,7 @@
 #include "staging/record_log.h"
 #include "staging/scratch_file.h"
 #include "staging/staged_content.h"
+#include "util/fd.h"
 #include "vh5/dataset.h"
 #include "vh5/metadata.h"
 #include "vh5/staging.h"
@@ -149,6 +150,9 @@ class StagingTree {
   // A durable tree over `base` keeping its state in `state_dir`; `mirror`:
   // the tree starts as the base's (else empty, for a replay to fill).
   StagingTree(std::shared_ptr<const Version> base, std::string state_dir, bool mirror);
+  // Open() once the state's lock is held.
+  static Result<std::unique_ptr<StagingTree>> OpenOwned(const VersionedFile& file,
+                                                        std::string* note);
 
   // A live node by id, its base metadata loaded. NotFound when none lives.
   Result<Node*> Find(NodeId id) const;
@@ -226,6 +230,10 @@ class StagingTree {
   void Reset(std::shared_ptr<const Version> base);
   std::shared_ptr<ScratchFile> NewScratch();
 
+  // Durable: the exclusive flock of the state's lock file, which makes this
+  // process its one owner; declared first to be released last, once the
+  // state is synced.
+  Fd state_lock_;
   std::shared_ptr<const Version> base_;
   std::shared_ptr<ScratchFile> scratch_;
   std::string base_name_;
