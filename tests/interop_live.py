@@ -826,8 +826,9 @@ def two_rw_mounts(work, vh5fs, vh5):
     make_first_version(file, "base")
     commits = {}  # name -> (mount tag, when rename returned)
     ebusy = {"a": 0, "b": 0}
-    with live_util.Mount(vh5fs, file) as ma:
-        with live_util.Mount(vh5fs, file) as mb:
+    # commit_wait=10 (not 30): a commit that waits for nothing fails sooner.
+    with live_util.Mount(vh5fs, file, "-o", "commit_wait=10") as ma:
+        with live_util.Mount(vh5fs, file, "-o", "commit_wait=10") as mb:
             mounts = {"a": ma, "b": mb}
             pollers = {k: Poller(mm.root) for k, mm in mounts.items()}
             for p in pollers.values():
@@ -842,12 +843,17 @@ def two_rw_mounts(work, vh5fs, vh5):
                         with open(os.path.join(st, f"{tag}_{i:02d}"), "wb") as f:
                             f.write(data)
                         while True:
+                            t = time.monotonic()
                             try:
                                 os.rename(st, os.path.join(root, "versions", name))
+                                if time.monotonic() - t > 1:
+                                    print(f"  {name}: the commit took {time.monotonic() - t:.2f} s")
                                 break
                             except OSError as e:
                                 if e.errno != errno.EBUSY:
                                     raise
+                                print(f"  {name}: EBUSY after {time.monotonic() - t:.2f} s "
+                                      f"(commits so far: {sorted(commits)[-3:]})", flush=True)
                                 ebusy[tag] += 1
                                 if read_fully(os.path.join(st, f"{tag}_{i:02d}")) != data:
                                     check(False, f"{name}: staging lost its change on EBUSY")
