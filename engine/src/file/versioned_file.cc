@@ -20,6 +20,7 @@
 #include "file/file_watcher.h"
 #include "file/live_version.h"
 #include "format/file_layout.h"
+#include "format/hash_table.h"
 #include "format/object_check.h"
 #include "hdf5/h5_handle.h"
 #include "journal/held_lock.h"
@@ -152,6 +153,9 @@ class VersionedFileImpl final : public VersionedFile,
   // known_stamp_. The caller keeps readers out (the gate closed, or the
   // file's flock held).
   Status Absorb() REQUIRES(change_mu_);
+  // The watcher's writer_coming, before the gate closes: the slot hashes of
+  // every raw_data alive, for reads checked while the other process writes.
+  void PrepareForWriter();
   // The watcher's writer_gone: reads the file again, then lets readers in.
   void AfterForeignWrite(bool writer_was_there);
   // Closes the gate, absorbs, opens it: for a change no writer was seen making.
@@ -326,8 +330,45 @@ void VersionedFileImpl::AfterForeignWrite(bool writer_was_there) {
     MutexLock change(&change_mu_);
     if (Core()) (void)Absorb();  // else Open() has yet to read it
   }
+  state_->checked_reads.store(false);
   state_->gate.Open();
   if (foreign_changes_.load() != before) Changed();
+}
+
+void VersionedFileImpl::PrepareForWriter() {
+  std::shared_ptr<FileCore> core = Core();
+  if (!core) return;
+  std::vector<std::shared_ptr<RawData>> raws;
+  {
+    MutexLock lock(&state_->raws_mu);
+    uint64_t moved = state_->moved_generation.load();
+    for (const std::weak_ptr<RawData>& weak : state_->raws)
+      if (std::shared_ptr<RawData> raw = weak.lock(); raw && raw->access().generation >= moved)
+        raws.push_back(std::move(raw));
+  }
+  if (raws.empty()) return;
+  DiskRead disk(core->access, DiskRead::Kind::kMetadata, path_);
+  if (!disk.status().ok()) return;
+  // By raw_data path: the rows of its dataset's hash table (nullptr: none readable).
+  std::map<std::string, std::shared_ptr<const RawData::SlotHashes>> tables;
+  for (const std::shared_ptr<RawData>& raw : raws) {
+    auto [it, fresh] = tables.emplace(raw->path(), nullptr);
+    if (fresh) {
+      std::string group_path = raw->path().substr(0, raw->path().rfind('/'));
+      Result<h5::Handle> group = OpenCheckedGroup(core->file.get(), group_path);
+      Result<HashTable> table =
+          group.ok() ? HashTable::Open(group->get()) : Result<HashTable>(group.status());
+      h5::TakeErrorStack();
+      if (table.ok()) {
+        auto slots = std::make_shared<RawData::SlotHashes>();
+        for (const HashTable::Row& row : table->rows())
+          slots->emplace(row.start, RawData::Slot{row.stop, row.hash});
+        it->second = std::move(slots);
+      }
+    }
+    raw->SetSlotHashes(it->second);
+  }
+  state_->checked_reads.store(true);
 }
 
 Status VersionedFileImpl::AbsorbBehindGate() {
@@ -356,7 +397,10 @@ Status VersionedFileImpl::AbsorbBehindGate() {
 Status VersionedFileImpl::StartFollowing() {
   if (watcher_) return Status::OK();
   FileWatcher::Hooks hooks;
-  hooks.writer_coming = [this] { state_->gate.Close(); };
+  hooks.writer_coming = [this] {
+    PrepareForWriter();
+    state_->gate.Close();
+  };
   hooks.writer_gone = [this](bool writer_was_there) { AfterForeignWrite(writer_was_there); };
   VH5_ASSIGN_OR_RETURN(watcher_, FileWatcher::Start(path_, std::move(hooks)));
   if (!watcher_->WaitForNoWriter(options_.commit_wait))

@@ -37,6 +37,12 @@ Result<std::shared_ptr<RawData>> FileCore::Raw(const std::string& raw_path) {
   VH5_ASSIGN_OR_RETURN(std::shared_ptr<RawData> raw,
                        RawData::Open(file.get(), fd, raw_path, access));
   raw_.emplace(raw_path, raw);
+  if (access.state) {
+    MutexLock raws(&access.state->raws_mu);
+    std::vector<std::weak_ptr<RawData>>& all = access.state->raws;
+    std::erase_if(all, [](const std::weak_ptr<RawData>& r) { return r.expired(); });
+    all.push_back(raw);
+  }
   return raw;
 }
 

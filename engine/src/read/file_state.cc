@@ -20,6 +20,11 @@ std::vector<const FileState*>& DiskRead::Passed() {
   return passed;
 }
 
+std::vector<const FileState*>& DiskRead::Checking() {
+  thread_local std::vector<const FileState*> checking;
+  return checking;
+}
+
 std::vector<const FileState*>& DiskRead::Shared() {
   thread_local std::vector<const FileState*> shared;
   return shared;
@@ -28,14 +33,27 @@ std::vector<const FileState*>& DiskRead::Shared() {
 DiskRead::DiskRead(const DiskAccess& access, Kind kind, const std::string& context) {
   FileState* state = access.state.get();
   if (state == nullptr) return;
+  if (kind == Kind::kMetadata && Contains(Checking(), state)) {
+    // Past a closed gate only data may be read, and checked: the metadata
+    // may be half written.
+    status_ = Status::TryAgain(Prefix(context) + "another process is writing the file");
+    return;
+  }
   if (!Contains(Passed(), state)) {
-    if (!state->gate.Enter(state->writer_wait)) {
+    bool may_check = kind == Kind::kChecked && state->checked_reads.load(std::memory_order_acquire);
+    if (state->gate.Enter(may_check ? std::chrono::milliseconds(0) : state->writer_wait)) {
+      passed_ = state;
+    } else if (may_check) {
+      // Past the closed gate, as its owner is: nested reads pass too.
+      checked_ = true;
+      checking_ = state;
+      Checking().push_back(state);
+    } else {
       status_ = Status::TryAgain(
           Prefix(context) + "another process has been writing the file for " +
           std::to_string(state->writer_wait.count() / 1000) + " s; try again when it is done");
       return;
     }
-    passed_ = state;
     Passed().push_back(state);
   }
   if (kind == Kind::kMetadata && !Contains(Shared(), state)) {
@@ -51,6 +69,10 @@ DiskRead::DiskRead(const DiskAccess& access, Kind kind, const std::string& conte
 }
 
 DiskRead::~DiskRead() {
+  if (checking_) {
+    Remove(&Passed(), checking_);
+    Remove(&Checking(), checking_);
+  }
   if (shared_) {
     shared_->disk_mu.unlock_shared();
     Remove(&Shared(), shared_);

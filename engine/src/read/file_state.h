@@ -14,6 +14,13 @@
 // data through a core opened since chunks last moved (a delete compacts
 // raw_data in place; a repack replaces the file). Otherwise Stale: the
 // caller opens the object again through the file's current core.
+//
+// Data the mount has loaded the layout of is served while another process
+// writes, checked: before that process may write, the watcher loads the
+// hash of every chunk slot of the raw_data objects alive (RawData::
+// SetSlotHashes) and sets `checked_reads`; a read then hashes each chunk it
+// reads as versioned-hdf5 does and compares (a delete moves chunks under
+// it). A chunk that does not match waits for the writer like any other read.
 #pragma once
 
 #include <algorithm>
@@ -26,9 +33,12 @@
 #include <vector>
 
 #include "util/read_gate.h"
+#include "vh5/mutex.h"
 #include "vh5/status.h"
 
 namespace vh5 {
+
+class RawData;
 
 struct FileState {
   std::shared_mutex disk_mu;
@@ -36,6 +46,12 @@ struct FileState {
   std::atomic<uint64_t> generation{0};
   std::atomic<uint64_t> moved_generation{0};  // the generation of the last move of chunks
   std::chrono::milliseconds writer_wait{5000};
+  // Set while the gate is closed for a writer and slot hashes are loaded.
+  std::atomic<bool> checked_reads{false};
+  // Every raw_data object opened through a core of the file, for the
+  // watcher to load slot hashes into.
+  Mutex raws_mu;
+  std::vector<std::weak_ptr<RawData>> raws GUARDED_BY(raws_mu);
 };
 
 // A core's view of its FileState: which generation it reads.
@@ -51,12 +67,16 @@ struct DiskAccess {
 // go on.
 class DiskRead {
  public:
-  enum class Kind { kMetadata, kData };
+  // kChecked: data, which may be read while another process writes if the
+  // caller checks every chunk (checked() says when it must).
+  enum class Kind { kMetadata, kData, kChecked };
   DiskRead(const DiskAccess& access, Kind kind, const std::string& context = "");
   ~DiskRead();
   DiskRead(const DiskRead&) = delete;
   DiskRead& operator=(const DiskRead&) = delete;
   const Status& status() const { return status_; }
+  // The read goes on while another process writes: check each chunk.
+  bool checked() const { return checked_; }
 
   // Marks this thread as holding `state`'s gate closed for the life of the
   // object: its reads pass at once.
@@ -76,8 +96,11 @@ class DiskRead {
   // those whose disk_mu it holds shared.
   static std::vector<const FileState*>& Passed();
   static std::vector<const FileState*>& Shared();
-  FileState* passed_ = nullptr;  // set when this object passed the gate
-  FileState* shared_ = nullptr;  // set when this object holds disk_mu shared
+  static std::vector<const FileState*>& Checking();  // passed a closed gate, checked
+  FileState* passed_ = nullptr;                      // set when this object passed the gate
+  FileState* shared_ = nullptr;                      // set when this object holds disk_mu shared
+  FileState* checking_ = nullptr;  // set when this object passed a closed gate, checked
+  bool checked_ = false;
   Status status_;
 };
 

@@ -13,6 +13,21 @@
 #include "vh5/shape.h"
 
 namespace vh5 {
+namespace {
+
+// Set on a thread while it reads past a closed gate: every chunk it reads
+// is checked against its slot's hash (file_state.h).
+thread_local bool checking_chunks = false;
+
+class CheckingChunks {
+ public:
+  CheckingChunks() { checking_chunks = true; }
+  ~CheckingChunks() { checking_chunks = false; }
+  CheckingChunks(const CheckingChunks&) = delete;
+  CheckingChunks& operator=(const CheckingChunks&) = delete;
+};
+
+}  // namespace
 
 MappedDataset::MappedDataset(DatasetInfo info, ChunkMap map,
                              std::vector<std::shared_ptr<RawData>> sources)
@@ -54,12 +69,17 @@ Status MappedDataset::Locate(uint64_t offset, size_t len, std::vector<Run>* out,
   out->clear();
   struct Held {
     Held(const DiskAccess& access, const std::string& path, std::shared_ptr<const Fd> fd)
-        : pass(access, DiskRead::Kind::kData, path), fd(std::move(fd)) {}
+        : pass(access, DiskRead::Kind::kChecked, path), fd(std::move(fd)) {}
     DiskRead pass;
     std::shared_ptr<const Fd> fd;
   };
   auto held = std::make_shared<Held>(access_, std::string(), fd_owner_);
   VH5_RETURN_IF_ERROR(held->pass.status());
+  if (held->pass.checked()) {
+    // Another process writes: no bytes leave unchecked, so Read() makes them all.
+    if (offset < size_ && len > 0) out->push_back(Run{std::min<uint64_t>(len, size_ - offset), -1});
+    return Status::OK();
+  }
   Runs(offset, len, out);
   *hold = ReadHold(std::move(held), fd_);
   return Status::OK();
@@ -115,9 +135,23 @@ void MappedDataset::Fill(char* out, uint64_t elements) const {
 Result<size_t> MappedDataset::Read(uint64_t offset, size_t len, char* out) const {
   if (offset >= size_ || len == 0) return size_t{0};
   len = static_cast<size_t>(std::min<uint64_t>(len, size_ - offset));
-  thread_local std::vector<Run> runs;
+  {
+    DiskRead pass(access_, DiskRead::Kind::kChecked);
+    VH5_RETURN_IF_ERROR(pass.status());
+    if (!pass.checked()) return ReadPassed(offset, len, out);
+    CheckingChunks checking;
+    Status checked = ReadOther(offset, len, out);
+    if (checked.ok()) return len;
+  }
+  // A chunk not as it was (moved by a delete under way), or gone: wait for
+  // the writer like any other read (and then, most likely, Stale).
   DiskRead pass = PassForData();
   VH5_RETURN_IF_ERROR(pass.status());
+  return ReadPassed(offset, len, out);
+}
+
+Result<size_t> MappedDataset::ReadPassed(uint64_t offset, size_t len, char* out) const {
+  thread_local std::vector<Run> runs;
   Runs(offset, len, &runs);
   uint64_t done = 0;
   for (const Run& run : runs) {
@@ -146,6 +180,28 @@ Status MappedDataset::ReadOther(uint64_t offset, size_t len, char* out) const {
   return Status::OK();
 }
 
+Status MappedDataset::ReadSource(const ChunkMap::Piece& piece, const uint64_t* start,
+                                 const uint64_t* count, char* out) const {
+  const RawData& raw = *sources_[piece.source];
+  if (!checking_chunks) return raw.ReadBlock(start, count, out);
+  size_t rank = map_.rank();
+  const uint64_t* whole_start = map_.SourceStart(piece);
+  std::vector<uint64_t> extent(map_.Count(piece), map_.Count(piece) + rank);
+  uint64_t row_bytes = itemsize_;
+  for (size_t d = 1; d < rank; ++d) {
+    if (start[d] != whole_start[d] || count[d] != extent[d])
+      return Status::TryAgain("a part of a chunk's rows cannot be checked");
+    row_bytes *= extent[d];
+  }
+  // The whole chunk, hashed as versioned-hdf5 did when it stored it.
+  std::string whole(extent[0] * row_bytes, '\0');
+  VH5_RETURN_IF_ERROR(raw.ReadBlock(whole_start, extent.data(), whole.data()));
+  if (!raw.MatchesSlot(whole_start[0], whole, extent))
+    return Status::TryAgain("a chunk is not what its slot held: another process moved it");
+  std::memcpy(out, whole.data() + (start[0] - whole_start[0]) * row_bytes, count[0] * row_bytes);
+  return Status::OK();
+}
+
 bool MappedDataset::CoveredByOnePiece(uint64_t cell, const ChunkMap::Piece** piece) const {
   std::span<const ChunkMap::Piece> pieces = map_.PiecesOf(cell);
   if (pieces.size() != 1) return false;
@@ -169,8 +225,7 @@ Status MappedDataset::BuildCell(uint64_t cell, std::vector<char>* out) const {
   out->resize(elements * itemsize_);
   const ChunkMap::Piece* whole = nullptr;
   if (CoveredByOnePiece(cell, &whole))
-    return sources_[whole->source]->ReadBlock(map_.SourceStart(*whole), map_.Count(*whole),
-                                              out->data());
+    return ReadSource(*whole, map_.SourceStart(*whole), map_.Count(*whole), out->data());
   Fill(out->data(), elements);
   std::vector<char> block;
   std::vector<uint64_t> in_cell(rank);
@@ -178,8 +233,7 @@ Status MappedDataset::BuildCell(uint64_t cell, std::vector<char>* out) const {
     std::span<const uint64_t> count(map_.Count(piece), rank);
     const uint64_t* vstart = map_.VirtualStart(piece);
     block.resize(Product(count) * itemsize_);
-    VH5_RETURN_IF_ERROR(
-        sources_[piece.source]->ReadBlock(map_.SourceStart(piece), count.data(), block.data()));
+    VH5_RETURN_IF_ERROR(ReadSource(piece, map_.SourceStart(piece), count.data(), block.data()));
     // Scatter rows of the piece into the cell buffer.
     uint64_t row = count[rank - 1] * itemsize_;
     for (size_t d = 0; d < rank; ++d) in_cell[d] = vstart[d] - origin[d];
@@ -200,11 +254,10 @@ Status MappedDataset::ReadFromRowCell(uint64_t cell, uint64_t first, uint64_t la
     std::vector<uint64_t> count(map_.Count(*piece), map_.Count(*piece) + map_.rank());
     start[0] += row_first;
     count[0] = row_last - row_first;
-    const RawData& raw = *sources_[piece->source];
     if (first % row_elements_ == 0 && last % row_elements_ == 0)
-      return raw.ReadBlock(start.data(), count.data(), out);
+      return ReadSource(*piece, start.data(), count.data(), out);
     std::vector<char> tmp((row_last - row_first) * row_elements_ * itemsize_);
-    VH5_RETURN_IF_ERROR(raw.ReadBlock(start.data(), count.data(), tmp.data()));
+    VH5_RETURN_IF_ERROR(ReadSource(*piece, start.data(), count.data(), tmp.data()));
     std::memcpy(out, tmp.data() + (first - row_first * row_elements_) * itemsize_,
                 (last - first) * itemsize_);
     return Status::OK();
@@ -243,7 +296,9 @@ Status MappedDataset::ReadElements(uint64_t first, uint64_t last, char* out) con
     // Filtered chunks are decoded on every core: inflating is the cost of
     // such a read, and the cells' bytes go to places no other cell touches.
     uint64_t helpers = 0;
-    if (!sources_.empty() && sources_[0]->filtered() && end_cell - first_cell >= 4)
+    // (Checked reads stay on this thread: it alone has passed the gate.)
+    if (!checking_chunks && !sources_.empty() && sources_[0]->filtered() &&
+        end_cell - first_cell >= 4)
       helpers = std::min<uint64_t>(end_cell - first_cell,
                                    std::max(1u, std::thread::hardware_concurrency())) -
                 1;

@@ -29,6 +29,13 @@ class MappedDataset final : public Dataset {
   // Where cell `cell`'s bytes lie in the file, as one range: its offset, when
   // one piece maps the whole cell onto rows of a stored, unfiltered chunk.
   std::optional<uint64_t> CellFileOffset(uint64_t cell) const;
+  // Read() once the file's gate is passed.
+  Result<size_t> ReadPassed(uint64_t offset, size_t len, char* out) const;
+  // The box [start, start + count) of `piece`'s source (the whole box, or
+  // rows of it), checked against its slot's hash while another process
+  // writes the file (file_state.h).
+  Status ReadSource(const ChunkMap::Piece& piece, const uint64_t* start, const uint64_t* count,
+                    char* out) const;
   // Read() of a range Locate() says is not in the file as it is.
   Status ReadOther(uint64_t offset, size_t len, char* out) const;
   // Elements [first, last) in C order into `out`.

@@ -100,6 +100,25 @@ Result<std::shared_ptr<RawData>> RawData::Open(hid_t file, std::shared_ptr<const
   return raw;
 }
 
+void RawData::SetSlotHashes(std::shared_ptr<const SlotHashes> hashes) {
+  MutexLock lock(&slots_mu_);
+  slot_hashes_ = std::move(hashes);
+}
+
+bool RawData::MatchesSlot(uint64_t first_row, std::string_view bytes,
+                          const std::vector<uint64_t>& extent) const {
+  std::shared_ptr<const SlotHashes> hashes;
+  {
+    MutexLock lock(&slots_mu_);
+    hashes = slot_hashes_;
+  }
+  if (!hashes || extent.empty()) return false;
+  auto it = hashes->find(static_cast<int64_t>(first_row));
+  if (it == hashes->end() || it->second.stop != static_cast<int64_t>(first_row + extent[0]))
+    return false;
+  return HashFixedChunk(bytes, extent) == it->second.hash;
+}
+
 Status RawData::WrongChunkSize(uint64_t stored, uint64_t bytes) const {
   return Status::Corruption(path_ + ": an unfiltered chunk of " + std::to_string(bytes) +
                             " bytes is stored in " + std::to_string(stored));

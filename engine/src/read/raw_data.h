@@ -20,8 +20,11 @@
 #include <set>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
 
+#include "format/chunk_hash.h"
 #include "format/chunk_index.h"
 #include "format/object_check.h"
 #include "hdf5/filter_pipeline.h"
@@ -70,6 +73,20 @@ class RawData {
   const std::shared_ptr<const Fd>& fd_owner() const { return fd_; }
   const DiskAccess& access() const { return access_; }
 
+  // The hash versioned-hdf5 stored for each slot (chunk) of raw_data, by the
+  // slot's first row along axis 0: loaded while no other process writes,
+  // for reads checked while one does (file_state.h).
+  struct Slot {
+    int64_t stop;
+    ChunkHash hash;
+  };
+  using SlotHashes = std::unordered_map<int64_t, Slot>;
+  void SetSlotHashes(std::shared_ptr<const SlotHashes> hashes);
+  // Whether `bytes`, the box of extent `extent` read from row `first_row`
+  // on, is the whole chunk versioned-hdf5 stored in that slot.
+  bool MatchesSlot(uint64_t first_row, std::string_view bytes,
+                   const std::vector<uint64_t>& extent) const;
+
   // Reads the box as variable-length strings, appended to `out` in C order.
   Status ReadStrings(const uint64_t* start, const uint64_t* count,
                      std::vector<std::string>* out) const;
@@ -103,6 +120,8 @@ class RawData {
   FilterPipeline pipeline_;
   uint64_t cache_owner_ = ChunkCache::NewOwner();
   std::shared_ptr<ObjectChecker> checker_;  // nullptr: HDF5 reads unchecked
+  mutable Mutex slots_mu_;
+  std::shared_ptr<const SlotHashes> slot_hashes_ GUARDED_BY(slots_mu_);
   mutable Mutex checked_mu_;
   mutable std::set<uint64_t> checked_chunks_ GUARDED_BY(checked_mu_);  // by file offset
 };
