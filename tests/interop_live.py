@@ -528,7 +528,10 @@ def ro_follows_python(work, vh5fs, vh5):
     check(sorted(expected) == sorted(["v000"] + [c["name"] for c in commits]),
           f"h5py reads {len(expected)} versions")
     long_hold = any(h > HOLD_LIMIT for h in holds)
-    check(not long_hold, f"no writer held FILE longer than {HOLD_LIMIT:g} s")
+    opens = [c["opened"] - c["open"] for c in commits]
+    check(not long_hold, f"no writer's open..close took {HOLD_LIMIT:g} s or more (longest "
+                         f"{ms(max(holds)) if holds else '-'}, of which its h5py.File(r+) open "
+                         f"{ms(max(opens)) if opens else '-'}: the mount's lease break)")
     readers.judge(expected)  # EAGAIN counts: no writer held FILE > 5 s
 
 
