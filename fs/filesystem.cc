@@ -297,6 +297,9 @@ int Filesystem::DoLookup(fuse_ino_t parent_ino, const std::string& name, Entry* 
   // through them, four per entry for ls -l, would ask again.
   bool fixed_name = child.type == NodeType::kVersionsDir || child.type == NodeType::kCurrentLink;
   out->entry_timeout = fixed_name ? kImmutableTimeout : out->timeout;
+  // Another process may delete a version: its name must stop resolving
+  // (what is inside it stays cached, under its own inode).
+  if (parent.type == NodeType::kVersionsDir) out->entry_timeout = kTopLevelTimeout;
   out->ino = inodes_.Lookup(child);
   out->attr.st_ino = out->ino;
   return 0;

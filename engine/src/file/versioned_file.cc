@@ -437,12 +437,15 @@ Status VersionedFileImpl::Commit(const NewVersion& version) { return Commit(Plan
 
 Status VersionedFileImpl::Commit(const VersionPlan& plan) {
   if (access_ != Access::kReadWrite) return Status::ReadOnly(path_ + ": opened read-only");
-  MutexLock change(&change_mu_);
   // HDF5's own lock: the Python library, vh5 and other mounts wait or fail.
+  // Waited for before change_mu_, which the watcher needs to take in the
+  // change of the process that holds the lock now: else that process
+  // could wait in open(2) for the lease the watcher cannot give back.
   VH5_ASSIGN_OR_RETURN(Fd lock, HoldFileLock(path_, /*exclusive=*/true, options_.commit_wait));
   if (watcher_ && !watcher_->WaitForNoWriter(options_.commit_wait))
     return Status::Busy(path_ + ": another process has been writing it for " +
                         std::to_string(options_.commit_wait.count() / 1000) + " s");
+  MutexLock change(&change_mu_);
   // No one else writes while the lock is held: reads need no gate.
   DiskRead::Owner owner(state_.get());
   VH5_RETURN_IF_ERROR(Absorb());

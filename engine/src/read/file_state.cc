@@ -83,6 +83,18 @@ DiskRead::~DiskRead() {
   }
 }
 
+DiskRead::Adopt::Adopt(const Passes& passes) : saved_(Current()) {
+  Passed() = passes.passed;
+  Shared() = passes.shared;
+  Checking() = passes.checking;
+}
+
+DiskRead::Adopt::~Adopt() {
+  Passed() = std::move(saved_.passed);
+  Shared() = std::move(saved_.shared);
+  Checking() = std::move(saved_.checking);
+}
+
 DiskRead::Owner::Owner(FileState* state) : state_(state) { Passed().push_back(state_); }
 
 DiskRead::Owner::~Owner() { Remove(&Passed(), state_); }

@@ -78,6 +78,23 @@ class DiskRead {
   // The read goes on while another process writes: check each chunk.
   bool checked() const { return checked_; }
 
+  // What this thread has passed, for threads it starts and joins before it
+  // lets go (a read decoding chunks on every core): they Adopt it.
+  struct Passes {
+    std::vector<const FileState*> passed, shared, checking;
+  };
+  static Passes Current() { return Passes{Passed(), Shared(), Checking()}; }
+  class Adopt {
+   public:
+    explicit Adopt(const Passes& passes);
+    ~Adopt();
+    Adopt(const Adopt&) = delete;
+    Adopt& operator=(const Adopt&) = delete;
+
+   private:
+    Passes saved_;
+  };
+
   // Marks this thread as holding `state`'s gate closed for the life of the
   // object: its reads pass at once.
   class Owner {

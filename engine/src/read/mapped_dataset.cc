@@ -304,8 +304,13 @@ Status MappedDataset::ReadElements(uint64_t first, uint64_t last, char* out) con
                 1;
     if (helpers == 0) return read_cells(first_cell, end_cell, 1);
     std::vector<Status> results(helpers + 1);
-    // Nothing may escape before every helper is joined.
+    // Nothing may escape before every helper is joined. The helpers read
+    // under this thread's pass of the file's gate (which it holds until
+    // they are joined): passing it again could wait for a writer that
+    // waits for this very read.
+    DiskRead::Passes passes = DiskRead::Current();
     auto share = [&](uint64_t h) {
+      DiskRead::Adopt adopt(passes);
       try {
         results[h] = read_cells(first_cell + h, end_cell, helpers + 1);
       } catch (const std::exception& e) {
