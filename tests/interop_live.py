@@ -20,6 +20,12 @@ One scenario per run (each a ctest, interop_live_<scenario>):
                         or the old bytes; the rest stays exact.
   two_rw_mounts         two read-write mounts of one FILE commit concurrently;
                         every version lands, exact, listed by both within 1 s.
+  reads_beside_a_long_writer
+                        an h5py 'r+' holder keeps FILE open longer than a read
+                        may wait (5 s): data the mount has loaded is still
+                        served, exact (checked chunk by chunk); while a holder
+                        runs delete_versions (chunks move) a read gives the
+                        exact bytes or EAGAIN, never others; after it, exact.
 
 The 1 s becomes 5 s when $VH5_SANITIZED is set (sanitizer builds), which also
 scales the counts down. Exits 77 (skipped) when versioned_hdf5 is not
@@ -915,8 +921,83 @@ def two_rw_mounts(work, vh5fs, vh5):
     check(r.returncode == 0, f"vh5 verify: {r.stdout.strip()} {r.stderr.strip()}")
 
 
+def holder_run(file, seconds, delete=None):
+    """Holds FILE open 'r+' for `seconds` (after delete_versions(`delete`))."""
+    with h5py.File(file, "r+") as f:
+        if delete:
+            delete_versions(f, delete)
+        print("held", flush=True)
+        time.sleep(float(seconds))
+
+
+def uncached_read(path):
+    """The file's bytes from vh5fs, not from the page cache."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+    return read_fully(path)
+
+
+def reads_beside_a_long_writer(work, vh5fs, vh5):
+    file = os.path.join(work, "live.h5")
+    make_first_version(file)
+    rng = np.random.default_rng(11)
+    for i in range(1, 5):
+        commit_python(file, f"v{i:03d}", lambda g, i=i: change_version(g, i, rng))
+    hold = HOLD_LIMIT + 3  # longer than any read may wait for a writer
+    with live_util.Mount(vh5fs, file, "-o", "ro") as m:
+        want = h5py_contents(file)
+        check(set(want) == set(os.listdir(os.path.join(m.root, "versions"))), "versions listed")
+        for version in want:  # loads every dataset's layout
+            check(mount_contents(m.root, version) == want[version], f"{version} exact")
+
+        def during(label, delete, allowed):
+            holder = subprocess.Popen([sys.executable, SELF, "_hold_for", file, str(hold)]
+                                      + list(delete), stdout=subprocess.PIPE, text=True)
+            try:
+                check(holder.stdout.readline().strip() == "held", f"{label}: the holder holds FILE")
+                start = time.monotonic()
+                served = wrong = 0
+                errors = {}
+                for version in sorted(want):
+                    for path, content in sorted(want[version].items()):
+                        if version in delete:
+                            continue
+                        try:
+                            got = uncached_read(os.path.join(m.root, "versions", version, path))
+                        except OSError as e:
+                            errors[errno.errorcode[e.errno]] = errors.get(errno.errorcode[e.errno], 0) + 1
+                            continue
+                        if got == content:
+                            served += 1
+                        else:
+                            wrong += 1
+                            print(f"  {label}: {version}/{path}: {first_difference(got, content)}")
+                reading = time.monotonic() - start
+                check(holder.poll() is None, f"{label}: the holder still held FILE when the reads ended "
+                      f"({reading:.2f} s)")
+                print(f"figure {label}: {served} files exact, {wrong} wrong, errors {errors}, "
+                      f"in {reading:.2f} s while FILE was held")
+                check(wrong == 0, f"{label}: no byte other than the version's")
+                check(set(errors) <= allowed, f"{label}: errors only {sorted(allowed)}: {errors}")
+                return served
+            finally:
+                holder.wait(timeout=60)
+
+        served = during("plain holder", [], set())
+        check(served > 0, "data served while another process held FILE")
+        during("delete_versions holder", ["v002"], {"EAGAIN", "ESTALE"})
+        after = h5py_contents(file)
+        check(wait_until(lambda: "v002" not in os.listdir(os.path.join(m.root, "versions")), LATENCY),
+              "v002 gone")
+        for version in after:
+            check(mount_contents(m.root, version) == after[version], f"{version} exact after the delete")
+
+
 SCENARIOS = {f.__name__: f for f in (ro_follows_python, rw_beside_python, deletes_while_mounted,
-                                     two_rw_mounts)}
+                                     two_rw_mounts, reads_beside_a_long_writer)}
 
 
 def main(argv):
@@ -926,6 +1007,8 @@ def main(argv):
         return writer_main(argv[2], int(argv[3]))
     if argv[1:2] == ["_holder"]:
         return holder_main(argv[2])
+    if argv[1:2] == ["_hold_for"]:
+        return holder_run(argv[2], argv[3], argv[4:])
     if len(argv) != 4 or argv[1] not in SCENARIOS:
         sys.exit(f"usage: {argv[0]} {{{'|'.join(SCENARIOS)}}} VH5FS VH5")
     work = tempfile.mkdtemp(prefix="vh5fs-test-live-work-")
