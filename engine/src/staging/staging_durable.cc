@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
@@ -678,9 +679,11 @@ Status StagingTree::AdoptPages() {
 Result<std::unique_ptr<StagingTree>> StagingTree::Open(const VersionedFile& file,
                                                        std::string* note) {
   // One process at a time owns the state: two read-write mounts of one file
-  // would otherwise write one log.
-  Result<Fd> lock =
-      HoldLockFile(layout::StagingLockPath(file.path()), /*exclusive=*/true, /*create=*/true);
+  // would otherwise write one log. A mount unmounted a moment ago may still
+  // be letting go of it (fusermount3 -u returns before the daemon exits):
+  // a remount waits that long, not to come up without its staged changes.
+  Result<Fd> lock = HoldLockFile(layout::StagingLockPath(file.path()), /*exclusive=*/true,
+                                 /*create=*/true, std::chrono::seconds(2));
   if (!lock.ok())
     return lock.status().WithContext("staging state " + Staging::StateDir(file.path()) +
                                      " is owned by another process");
