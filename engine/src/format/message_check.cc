@@ -204,27 +204,32 @@ namespace {
 // flags, a maximum creation index of `index_bytes` when tracked, the
 // fractal heap and name index addresses, and an order index when indexed.
 Status CheckHeapInfo(const char* what, size_t index_bytes, std::span<const uint8_t> m,
-                     const MessageContext& ctx, bool* dense) {
+                     const MessageContext& ctx, DenseStorage* dense) {
   ByteDecoder in(m);
   uint8_t version = 0, flags = 0;
-  uint64_t heap = 0;
+  uint64_t heap = 0, name_index = 0, order_index = 0;
   if (!in.U8(&version) || !in.U8(&flags)) return Short(what);
   if (version != 0) return Bad(what, "version " + std::to_string(version));
   if (flags & ~0x03) return Bad(what, "unknown flags");
   if ((flags & 0x01) && !in.Skip(index_bytes)) return Short(what);
-  if (!in.Uint(ctx.addr_size, &heap) || !in.Skip(ctx.addr_size)) return Short(what);
-  if ((flags & 0x02) && !in.Skip(ctx.addr_size)) return Short(what);
-  *dense = heap != ctx.undefined_address();
+  if (!in.Uint(ctx.addr_size, &heap) || !in.Uint(ctx.addr_size, &name_index)) return Short(what);
+  if ((flags & 0x02) && !in.Uint(ctx.addr_size, &order_index)) return Short(what);
+  *dense = DenseStorage{};
+  dense->dense = heap != ctx.undefined_address();
+  dense->heap = heap;
+  dense->name_index = name_index;
+  if (flags & 0x02) dense->order_index = order_index;
   return Status::OK();
 }
 
 }  // namespace
 
-Status CheckLinkInfo(std::span<const uint8_t> m, const MessageContext& ctx, bool* dense) {
+Status CheckLinkInfo(std::span<const uint8_t> m, const MessageContext& ctx, DenseStorage* dense) {
   return CheckHeapInfo("link info", 8, m, ctx, dense);
 }
 
-Status CheckAttributeInfo(std::span<const uint8_t> m, const MessageContext& ctx, bool* dense) {
+Status CheckAttributeInfo(std::span<const uint8_t> m, const MessageContext& ctx,
+                          DenseStorage* dense) {
   return CheckHeapInfo("attribute info", 2, m, ctx, dense);
 }
 

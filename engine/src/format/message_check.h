@@ -52,10 +52,18 @@ Result<std::optional<uint64_t>> CheckSharedMessage(std::span<const uint8_t> m,
 Status CheckLink(std::span<const uint8_t> m, const MessageContext& ctx,
                  std::optional<uint64_t>* hard);
 
-// Link info and attribute info: `dense` is set when the links or attributes
-// live in a fractal heap (which HDF5 reads on its own).
-Status CheckLinkInfo(std::span<const uint8_t> m, const MessageContext& ctx, bool* dense);
-Status CheckAttributeInfo(std::span<const uint8_t> m, const MessageContext& ctx, bool* dense);
+// Link info and attribute info: where the links or attributes live when
+// they are "dense" (in a fractal heap, indexed by v2 B-trees), which HDF5
+// reads on its own once dense_storage_check.h has checked the headers.
+struct DenseStorage {
+  bool dense = false;
+  uint64_t heap = 0;                    // the fractal heap's header
+  uint64_t name_index = 0;              // the v2 B-tree by name
+  std::optional<uint64_t> order_index;  // the v2 B-tree by creation order, if any
+};
+Status CheckLinkInfo(std::span<const uint8_t> m, const MessageContext& ctx, DenseStorage* dense);
+Status CheckAttributeInfo(std::span<const uint8_t> m, const MessageContext& ctx,
+                          DenseStorage* dense);
 Status CheckGroupInfo(std::span<const uint8_t> m);
 
 // A symbol table message: the group's B-tree and local heap addresses.

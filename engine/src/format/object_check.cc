@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "format/dense_storage_check.h"
 #include "format/message_check.h"
 #include "format/object_header.h"
 #include "format/symbol_table_check.h"
@@ -219,8 +220,9 @@ Status ObjectChecker::CheckUncached(uint64_t address, int depth) {
         break;
       }
       case kAttributeInfoMessage: {
-        bool dense = false;  // attributes in a fractal heap: read by HDF5 alone
+        DenseStorage dense;  // attributes in a fractal heap: read by HDF5, headers checked
         VH5_RETURN_IF_ERROR(CheckAttributeInfo(m.data, ctx, &dense));
+        VH5_RETURN_IF_ERROR(CheckDenseStorage(bytes_, dense));
         break;
       }
       case kLinkMessage: {
@@ -229,8 +231,9 @@ Status ObjectChecker::CheckUncached(uint64_t address, int depth) {
         break;
       }
       case kLinkInfoMessage: {
-        bool dense = false;  // links in a fractal heap: read by HDF5 alone
+        DenseStorage dense;  // links in a fractal heap: read by HDF5, headers checked
         VH5_RETURN_IF_ERROR(CheckLinkInfo(m.data, ctx, &dense));
+        VH5_RETURN_IF_ERROR(CheckDenseStorage(bytes_, dense));
         break;
       }
       case kGroupInfoMessage:

@@ -8,7 +8,8 @@
 //
 // What stays HDF5's own: the superblock and the root group's header (read
 // by H5Fopen), links and attributes kept in fractal heaps ("dense" storage
-// of libver=latest files), shared messages in the shared message heap,
+// of libver=latest files; only the heap's and B-trees' headers are checked,
+// dense_storage_check.h), shared messages in the shared message heap,
 // and chunk indexes other than the version-1 B-tree. HDF5 1.10.8 checks
 // those less well; see fuzz/README.md.
 //
