@@ -104,17 +104,23 @@ Result<std::unique_ptr<Transaction>> Transaction::Begin(const std::string& path)
   std::unique_ptr<Transaction> txn(
       new Transaction(path, std::move(fd), static_cast<uint64_t>(st.st_size)));
   std::string journal_path = layout::JournalPath(path);
+  // Started before the journal exists, so that no journal is ever left
+  // without a guard: if this process dies once it is made, even before
+  // its header is written, the guard removes it. Without a guard the
+  // journal still protects the next open.
+  if (Result<DeathGuard> guard = DeathGuard::Start(path, journal_path); guard.ok())
+    txn->guard_ = std::move(*guard);
   txn->journal_ = Fd(::open(journal_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
   if (!txn->journal_.valid()) {
+    int err = errno;
     txn->open_ = false;
+    txn->guard_.Dismiss();  // an earlier journal is the next open's to roll back
+    errno = err;
     if (errno == EEXIST)
       return Status::Busy(journal_path +
                           " is there: an interrupted commit waits to be rolled back");
     return ErrnoStatus(journal_path);
   }
-  // Without a guard the journal still protects the next open.
-  if (Result<DeathGuard> guard = DeathGuard::Start(path, journal_path); guard.ok())
-    txn->guard_ = std::move(*guard);
   // Durable before the first byte past the base is written, so that a
   // crash is always followed by a cleanup to the base's size.
   std::string header(kJournalMagic, 8);

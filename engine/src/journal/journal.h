@@ -114,7 +114,7 @@ class Transaction {
   bool open_ = true;
   bool discard_ = false;
   Fd journal_;
-  DeathGuard guard_;  // from the journal's first write to the end
+  DeathGuard guard_;  // from before the journal is made to the end
   int step_ = 0;
   View view_{this};
   mutable Status first_error_;
