@@ -131,14 +131,18 @@ def read_fully(path):
         os.close(fd)
 
 
-def mount_contents(root, version):
-    base = os.path.join(root, "versions", version)
+def tree_contents(base):
+    """{path relative to `base`: bytes} of every file under `base`."""
     out = {}
     for dirpath, _, files in os.walk(base):
         for name in files:
             path = os.path.join(dirpath, name)
             out[os.path.relpath(path, base)] = read_fully(path)
     return out
+
+
+def mount_contents(root, version):
+    return tree_contents(os.path.join(root, "versions", version))
 
 
 def first_difference(a, b):
@@ -542,13 +546,7 @@ def ro_follows_python(work, vh5fs, vh5):
 
 
 def staged_view(root):
-    st = os.path.join(root, "staging")
-    out = {}
-    for dirpath, _, files in os.walk(st):
-        for name in files:
-            path = os.path.join(dirpath, name)
-            out[os.path.relpath(path, st)] = read_fully(path)
-    return out
+    return tree_contents(os.path.join(root, "staging"))
 
 
 def stage_changes(root, tag, base_values):

@@ -165,13 +165,11 @@ void FileWatcher::EndOwnWrite() {
 
 void FileWatcher::Run() {
   Status s = Setup();
-  bool writer_now = false;
   if (s.ok()) {
     if (!TakeLease()) {
       if (leases_) {
         hooks_.writer_coming();  // a writer has it open already
         state_ = State::kWriter;
-        writer_now = true;
       } else {
         state_ = State::kNoLease;
       }
@@ -184,7 +182,6 @@ void FileWatcher::Run() {
     changed_.notify_all();
   }
   if (!s.ok()) return;
-  (void)writer_now;
   for (;;) {
     State state;
     {
