@@ -467,6 +467,7 @@ int Filesystem::Xattrs(const NodeId& node, std::vector<std::pair<std::string, st
       if (!staging_->commit_timestamp().empty())
         out->emplace_back("user.vh5.timestamp", staging_->commit_timestamp());
       out->emplace_back("user.vh5.make_current", staging_->make_current() ? "1" : "0");
+      if (!commit_error_.empty()) out->emplace_back("user.vh5.commit_error", commit_error_);
     }
     vh5::Result<vh5::NodeKind> kind = staging_->Kind(node.staging);
     if (!kind.ok()) return Fail(kind.status());
@@ -508,7 +509,12 @@ int Filesystem::DoListxattr(fuse_ino_t ino, std::string* names) {
   if (int err = Resolve(ino, &node)) return err;
   std::vector<std::pair<std::string, std::string>> xattrs;
   if (int err = Xattrs(node, &xattrs)) return err;
+  // A version's own metadata is read by name, not listed: a copy of a
+  // version (cp -a, rsync -X, tar --xattrs) must not carry it onto staging/,
+  // where the same names rebase and set the next commit's timestamp.
+  bool version_root = node.type == NodeType::kVersionNode && node.path.empty();
   for (const auto& [name, value] : xattrs) {
+    if (version_root && (name == "user.vh5.timestamp" || name == "user.vh5.prev_version")) continue;
     *names += name;
     names->push_back('\0');
   }
@@ -661,7 +667,15 @@ int Filesystem::Commit(const std::string& name) {
   std::string note;
   vh5::Status committed = staging_->Commit(*file_, name, &note);
   if (!note.empty()) LogError(note);
-  if (!committed.ok()) return Fail(committed);
+  if (!committed.ok()) {
+    // Where the user looks: mv prints only the errno.
+    commit_error_ = "committing " + name + ": " + committed.ToString();
+    int err = Fail(committed);
+    // rename(2)'s EINVAL reads as "a subdirectory of itself" in mv: staged
+    // content that cannot be committed is refused as not permitted.
+    return err == EINVAL ? EPERM : err;
+  }
+  commit_error_.clear();
   LogInfo("committed version " + name + " of " + file_->path());
   Touch();
   return 0;
@@ -821,6 +835,15 @@ int Filesystem::SetStagingMetadata(vh5::Staging::NodeId id, const std::string& n
   return 0;
 }
 
+namespace {
+
+bool IsDatasetFact(const std::string& name) {
+  return name == "user.vh5.dtype" || name == "user.vh5.shape" || name == "user.vh5.chunks" ||
+         name == "user.vh5.fillvalue" || name == "user.vh5.compression";
+}
+
+}  // namespace
+
 int Filesystem::DoRemovexattr(fuse_ino_t ino, const std::string& name) {
   NodeId node;
   if (int err = Resolve(ino, &node)) return err;
@@ -834,6 +857,18 @@ int Filesystem::DoRemovexattr(fuse_ino_t ino, const std::string& name) {
     s = staging_->SetAttributeType(node.staging, name.substr(kType.size()), "");
   } else if (node.staging == vh5::Staging::kRootId && name == "user.vh5.timestamp") {
     if (vh5::Status st = staging_->SetCommitTimestamp(""); !st.ok()) return Fail(st);
+    return 0;
+  } else if (node.staging == vh5::Staging::kRootId && name == "user.vh5.make_current") {
+    if (vh5::Status st = staging_->SetMakeCurrent(true); !st.ok()) return Fail(st);
+    return 0;
+  } else if (node.staging == vh5::Staging::kRootId && name == "user.vh5.commit_error") {
+    commit_error_.clear();
+    return 0;
+  } else if (node.staging == vh5::Staging::kRootId && name == "user.vh5.prev_version") {
+    return 0;  // staging/ always has a base: rsync -X removing it changes nothing
+  } else if (IsDatasetFact(name)) {
+    // Every dataset has each of them: removing one (rsync -X clearing what
+    // its source lacks) leaves it as it is.
     return 0;
   } else {
     return EINVAL;  // dataset metadata can be set, not removed

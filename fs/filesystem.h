@@ -158,6 +158,8 @@ class Filesystem {
   // Set once, when constructed (nullptr for a read-only mount).
   std::unique_ptr<vh5::Staging> staging_ PT_GUARDED_BY(staging_mu_);
   struct timespec staging_time_ GUARDED_BY(staging_mu_) {};
+  // Why the last commit failed (user.vh5.commit_error); empty after a success.
+  std::string commit_error_ GUARDED_BY(staging_mu_);
 };
 
 }  // namespace vh5fs

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,14 @@ class Version {
   virtual Result<Attributes> GetAttributes(std::string_view path) const = 0;
   // The dataset at `path`; the same object for every call with the same path.
   virtual Result<std::shared_ptr<const Dataset>> OpenDataset(std::string_view path) const = 0;
+  // How the file stores the data of a dataset at `path`, whichever version
+  // has it: its raw_data's dtype, chunks, fill value and compression (shape
+  // and attributes empty); nullopt when the file stores none.
+  // versioned-hdf5 keeps one raw_data per path: a dataset there must match.
+  virtual Result<std::optional<DatasetInfo>> StoredLayout(std::string_view path) const {
+    (void)path;
+    return std::optional<DatasetInfo>();
+  }
 };
 
 }  // namespace vh5

@@ -98,6 +98,11 @@ Result<Attributes> LiveVersion::GetAttributes(std::string_view path) const {
   return WithTree<Attributes>([&](const Version& t) { return t.GetAttributes(path); });
 }
 
+Result<std::optional<DatasetInfo>> LiveVersion::StoredLayout(std::string_view path) const {
+  return WithTree<std::optional<DatasetInfo>>(
+      [&](const Version& t) { return t.StoredLayout(path); });
+}
+
 Result<std::shared_ptr<const Dataset>> LiveVersion::OpenDataset(std::string_view path) const {
   {
     MutexLock lock(&mu_);

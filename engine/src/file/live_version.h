@@ -33,6 +33,7 @@ class LiveVersion final : public Version, public std::enable_shared_from_this<Li
   Result<std::vector<DirEntry>> List(std::string_view path) const override;
   Result<Attributes> GetAttributes(std::string_view path) const override;
   Result<std::shared_ptr<const Dataset>> OpenDataset(std::string_view path) const override;
+  Result<std::optional<DatasetInfo>> StoredLayout(std::string_view path) const override;
 
   // The tree now; a fresh one when `stale` is the one held.
   Result<std::shared_ptr<const Version>> Tree(const Version* stale = nullptr) const;

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "format/object_check.h"
+#include "hdf5/dtype.h"
 #include "read/file_state.h"
 #include "vh5/shape.h"
 
@@ -98,6 +99,24 @@ Result<std::shared_ptr<RawData>> RawData::Open(hid_t file, std::shared_ptr<const
     if (index.status().code() == Status::Code::kCorruption) return index.status().WithContext(path);
   }
   return raw;
+}
+
+Result<DatasetInfo> RawData::Layout() const {
+  DatasetInfo info;
+  VH5_ASSIGN_OR_RETURN(info.dtype, DescribeType(type_.get()));
+  info.chunks = chunk_dims_;
+  info.compression = compression_;
+  if (info.dtype.is_vlen_string) return info;
+  std::string fill(itemsize_, '\0');
+  h5::Handle dcpl(H5Dget_create_plist(dataset_.get()));
+  // No fill value set: HDF5's default, zeros.
+  if (!dcpl || H5Pget_fill_value(dcpl.get(), type_.get(), fill.data()) < 0) {
+    h5::TakeErrorStack();
+    fill.assign(itemsize_, '\0');
+  }
+  VH5_ASSIGN_OR_RETURN(info.fill_text, ElementToText(type_.get(), fill.data()));
+  info.fill_bytes = std::move(fill);
+  return info;
 }
 
 void RawData::SetSlotHashes(std::shared_ptr<const SlotHashes> hashes) {

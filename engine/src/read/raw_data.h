@@ -32,6 +32,7 @@
 #include "read/chunk_cache.h"
 #include "read/file_state.h"
 #include "util/fd.h"
+#include "vh5/metadata.h"
 #include "vh5/mutex.h"
 #include "vh5/status.h"
 
@@ -58,6 +59,8 @@ class RawData {
   bool filtered() const { return filtered_; }
   // "none", "gzip:4", "gzip:4,shuffle", "lzf", ...
   const std::string& compression() const { return compression_; }
+  // dtype, chunks, fill value and compression (vh5/version.h StoredLayout).
+  Result<DatasetInfo> Layout() const;
 
   // Copies the box [start, start + count) of elements, C order, into `out`
   // (product(count) * itemsize bytes). Not for variable-length types.

@@ -24,6 +24,7 @@ class VersionTree final : public Version {
   Result<std::vector<DirEntry>> List(std::string_view path) const override;
   Result<Attributes> GetAttributes(std::string_view path) const override;
   Result<std::shared_ptr<const Dataset>> OpenDataset(std::string_view path) const override;
+  Result<std::optional<DatasetInfo>> StoredLayout(std::string_view path) const override;
 
  private:
   struct Node {

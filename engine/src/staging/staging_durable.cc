@@ -267,6 +267,7 @@ void StagingTree::LogDataset(Node* node) {
   r.is_new = node->is_new;
   r.auto_chunks = node->auto_chunks;
   r.aligned_with_base = node->aligned_with_base;
+  r.explicit_bits = node->explicit_bits;
   if (node->content) {
     r.content = node->content_new ? node->content->Whole() : node->content->Unsaved();
     node->content->MarkSaved();
@@ -420,6 +421,8 @@ Status StagingTree::Compact(Durability durability) {
       r.is_new = node->is_new;
       r.auto_chunks = node->auto_chunks;
       r.aligned_with_base = node->aligned_with_base;
+      r.explicit_bits = node->explicit_bits;
+      r.explicit_bits = node->explicit_bits;
       if (node->content) r.content = node->content->Whole();
       s = add(RecordType::kDataset, Encode(r));
     }
@@ -596,6 +599,7 @@ Status StagingTree::Replay(uint8_t type, const std::string& payload) {
       VH5_ASSIGN_OR_RETURN(Node * node, Find(id));
       node->attrs = std::move(r.attrs);
       node->attrs_logged = true;
+      if (node->is_new) node->explicit_bits |= kSetAttrs;
       changed_ = true;
       return Status::OK();
     }
@@ -614,6 +618,7 @@ Status StagingTree::Replay(uint8_t type, const std::string& payload) {
       node->is_new = r.is_new;
       node->auto_chunks = r.auto_chunks;
       node->aligned_with_base = r.aligned_with_base;
+      node->explicit_bits = static_cast<uint32_t>(r.explicit_bits);
       node->valid_shape = info.shape;
       node->dataset_logged = true;
       changed_ = true;
@@ -689,6 +694,7 @@ Result<std::unique_ptr<StagingTree>> StagingTree::Open(const VersionedFile& file
                                      " is owned by another process");
   VH5_ASSIGN_OR_RETURN(std::unique_ptr<StagingTree> tree, OpenOwned(file, note));
   tree->state_lock_ = std::move(*lock);
+  tree->find_version_ = [&file](const std::string& name) { return file.GetVersion(name); };
   return tree;
 }
 

@@ -55,6 +55,7 @@ class Decoder {
     return s;
   }
   // A count of items of at least `min_bytes` each: never more than the bytes left allow.
+  bool AtEnd() const { return failed_ || pos_ >= in_.size(); }
   uint64_t Count(size_t min_bytes = 1) {
     uint64_t n = U();
     if (n > (in_.size() - pos_) / min_bytes) return Fail();
@@ -192,6 +193,7 @@ std::string Encode(const DatasetRecord& r) {
       e.U(run.step);
     }
   }
+  e.U(r.explicit_bits);
   return e.Take();
 }
 
@@ -226,6 +228,8 @@ Status Decode(std::string_view payload, DatasetRecord* r) {
       run.step = d.U();
     }
   }
+  // Absent from logs written before metadata could be set in any order.
+  r->explicit_bits = d.AtEnd() ? 0 : d.U();
   return d.Finish("dataset");
 }
 

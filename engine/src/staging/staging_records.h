@@ -88,6 +88,7 @@ struct DatasetRecord {
   bool auto_chunks = false;
   bool aligned_with_base = false;
   std::optional<ContentRecord> content;
+  uint64_t explicit_bits = 0;  // StagingTree::Explicit: metadata the user set
 };
 
 struct SettingsRecord {

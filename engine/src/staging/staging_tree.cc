@@ -37,6 +37,16 @@ bool SameTrailingDims(const std::vector<uint64_t>& a, const std::vector<uint64_t
   return a.size() == b.size() && std::equal(a.begin() + 1, a.end(), b.begin() + 1);
 }
 
+// Chunks of about kAutoChunkBytes: whole rows (every trailing dimension), as
+// many as fit.
+std::vector<uint64_t> AutoChunks(const std::vector<uint64_t>& shape, uint64_t item) {
+  std::vector<uint64_t> chunks(shape.size(), 0);
+  for (size_t d = 1; d < shape.size(); ++d) chunks[d] = std::max<uint64_t>(1, shape[d]);
+  uint64_t row = std::max<uint64_t>(1, std::max<uint64_t>(1, item) * RowElements(shape));
+  chunks[0] = std::max<uint64_t>(1, kAutoChunkBytes / row);
+  return chunks;
+}
+
 // Writes are refused past this offset (1 TiB): a typo in dd's seek= must
 // not become a dataset nobody can commit.
 constexpr uint64_t kMaxContentBytes = uint64_t{1} << 40;
@@ -80,6 +90,12 @@ void CopyRowOverlap(const char* from, char* to, const std::vector<uint64_t>& old
   uint64_t stride = Product(std::span(shape).subspan(dim + 1)) * item;
   for (uint64_t i = 0; i < n; ++i)
     CopyRowOverlap(from + i * old_stride, to + i * stride, old_shape, shape, item, dim + 1);
+}
+
+std::string DimsText(const std::vector<uint64_t>& dims) {
+  std::string out;
+  for (size_t i = 0; i < dims.size(); ++i) out += (i ? "," : "") + std::to_string(dims[i]);
+  return out;
 }
 
 // A name a node can have in a group.
@@ -401,11 +417,25 @@ Result<StagingTree::NodeId> StagingTree::CreateDataset(NodeId parent_id, std::st
   made->content = std::make_shared<StagedContent>(nullptr, scratch_, info.fill_bytes, false);
   made->info = info;
   made->valid_shape = info.shape;
+  made->unwritten = true;
+  // At a path the file already has data for (`rm f; cat > f`, tar), it is
+  // that dataset again unless its xattrs say otherwise.
+  DatasetInfo adopted;
+  std::optional<Attributes> adopted_attrs;
+  std::string path = PathOf(parent);
+  path = path.empty() ? std::string(name) : path + "/" + std::string(name);
+  bool adopting = false;
+  if (!replaying_) {
+    Result<bool> found = PlanAdoption(made.get(), path, nullptr, &adopted, &adopted_attrs);
+    if (!found.ok()) return found.status();
+    adopting = *found;
+  }
   Node* node = Attach(parent, name, std::move(made));
   changed_ = true;
   // Replaying the record makes this very node: its content is the log's already.
   Log(static_cast<uint8_t>(RecordType::kPlace),
       Encode(PlaceRecord{PathOf(node), NodeKind::kDataset, false, ""}));
+  if (adopting) Adopt(node, std::move(adopted), std::move(adopted_attrs));
   VH5_RETURN_IF_ERROR(Persist(Durability::kWritten));
   return node->id;
 }
@@ -435,6 +465,26 @@ Status StagingTree::Rename(NodeId parent_id, std::string_view name, NodeId new_p
     if (to_group && !target->second->children.empty())
       return Status::NotEmpty(Where(to_parent, new_name) + " is not empty");
   }
+  // A new dataset renamed over another (rsync, editors' safe save) becomes
+  // that dataset with new content; any dataset must be storable there.
+  DatasetInfo adopted;
+  std::optional<Attributes> adopted_attrs;
+  bool adopting = false;
+  if (node->kind == NodeKind::kDataset && !replaying_) {
+    std::string to_path = PathOf(to_parent);
+    to_path = to_path.empty() ? std::string(new_name) : to_path + "/" + std::string(new_name);
+    Node* replaced = target != to_parent->children.end() ? target->second.get() : nullptr;
+    if (replaced) VH5_RETURN_IF_ERROR(Load(replaced));
+    // Still being written: its close checks it, the commit tells.
+    bool open_writes = node->content && node->content->modified();
+    if (node->is_new && !open_writes) {
+      Result<bool> found = PlanAdoption(node, to_path, replaced, &adopted, &adopted_attrs);
+      if (!found.ok()) return found.status();
+      adopting = *found;
+    } else if (!open_writes) {
+      VH5_RETURN_IF_ERROR(CheckStorable(to_path, node->info->dtype.numpy, node->info->chunks));
+    }
+  }
   std::string from = PathOf(node);
   std::unique_ptr<Node> moved = std::move(it->second);
   from_parent->children.erase(it);
@@ -447,8 +497,156 @@ Status StagingTree::Rename(NodeId parent_id, std::string_view name, NodeId new_p
   if (replaced) Drop(std::move(replaced));
   changed_ = true;
   Log(static_cast<uint8_t>(RecordType::kMove), Encode(PathRecord{from, PathOf(node)}));
+  if (adopting) Adopt(node, std::move(adopted), std::move(adopted_attrs));
   return Persist(Durability::kWritten);
 }
+Result<std::optional<DatasetInfo>> StagingTree::StoredLayout(const std::string& path) const {
+  if (!base_) return std::optional<DatasetInfo>();
+  return base_->StoredLayout(path);
+}
+
+Status StagingTree::CheckStorable(const std::string& path, const std::string& dtype,
+                                  const std::vector<uint64_t>& chunks) const {
+  VH5_ASSIGN_OR_RETURN(std::optional<DatasetInfo> stored, StoredLayout(path));
+  if (!stored) return Status::OK();
+  std::string why;
+  if (!dtype.empty() && dtype != stored->dtype.numpy)
+    why = "dtype " + dtype + ", where the file stores " + stored->dtype.numpy;
+  else if (!chunks.empty() && chunks != stored->chunks)
+    why = "chunks " + DimsText(chunks) + ", where the file stores chunks of " +
+          DimsText(stored->chunks);
+  if (why.empty()) return Status::OK();
+  return Status::InvalidArgument("staging: /" + path + ": " + why +
+                                 " (versioned-hdf5 keeps one raw_data per path)");
+}
+
+Result<bool> StagingTree::PlanAdoption(const Node* node, const std::string& path,
+                                       const Node* replaced, DatasetInfo* out,
+                                       std::optional<Attributes>* attrs) const {
+  const DatasetInfo& now = *node->info;
+  *out = now;
+  attrs->reset();
+  std::string where = "staging: /" + path;
+  // What the file has at `path`: the dataset replaced, the base's, or only raw_data.
+  std::shared_ptr<const Dataset> base_dataset;
+  const DatasetInfo* from = nullptr;
+  const Attributes* from_attrs = nullptr;
+  if (replaced && replaced->kind == NodeKind::kDataset && replaced->info) {
+    from = &*replaced->info;
+    from_attrs = replaced->attrs ? &*replaced->attrs : nullptr;
+  } else if (base_) {
+    Result<NodeKind> kind = base_->Kind(path);
+    if (kind.ok() && *kind == NodeKind::kDataset) {
+      VH5_ASSIGN_OR_RETURN(base_dataset, base_->OpenDataset(path));
+      from = &base_dataset->info();
+      from_attrs = &from->attrs;
+    }
+  }
+  VH5_ASSIGN_OR_RETURN(std::optional<DatasetInfo> stored, StoredLayout(path));
+  if (!from && stored) from = &*stored;
+  uint32_t set = node->explicit_bits;
+  // A dtype set explicitly to another type: nothing of that dataset applies.
+  if (!from || ((set & kSetDtype) && now.dtype.numpy != from->dtype.numpy)) {
+    VH5_RETURN_IF_ERROR(CheckStorable(path, now.dtype.numpy,
+                                      (set & kSetChunks) ? now.chunks : std::vector<uint64_t>{}));
+    return false;
+  }
+  DatasetInfo& info = *out;
+  info.dtype = from->dtype;
+  if (!(set & kSetFill)) {
+    info.fill_bytes = from->fill_bytes;
+    info.fill_text = from->fill_text;
+  }
+  if (!(set & kSetCompression)) info.compression = from->compression;
+  if (!(set & kSetChunks)) info.chunks = from->chunks;
+  if (!(set & kSetAttrs) && from_attrs) *attrs = *from_attrs;
+  VH5_RETURN_IF_ERROR(CheckStorable(path, info.dtype.numpy, info.chunks));
+  if (set & kSetShape) return true;
+  // The shape: rows of the dataset's row size, as many as the bytes hold.
+  // Only raw_data: its rows' width is unknown, so 1-D until user.vh5.shape says.
+  std::vector<uint64_t> shape = from->shape.empty() ? std::vector<uint64_t>{0} : from->shape;
+  uint64_t size = node->source().size();
+  uint64_t count = size;  // bytes, or lines of variable-length strings
+  uint64_t item = info.dtype.itemsize;
+  if (info.dtype.is_vlen_string) {
+    std::string text(size, '\0');
+    VH5_ASSIGN_OR_RETURN(size_t n, node->source().Read(0, size, text.data()));
+    text.resize(n);
+    Result<std::vector<std::string>> lines = DecodeLines(text);
+    if (!lines.ok()) return lines.status().WithContext(where);
+    count = lines->size();
+    item = 1;
+  }
+  auto fits = [&](const std::vector<uint64_t>& s) {
+    uint64_t row = item * RowElements(s);
+    return row == 0 ? count == 0 : count % row == 0;
+  };
+  // Another size, in rows of an N-D dataset: an earlier version of exactly
+  // that size (a resized dataset copied back from it) says the width
+  // better than the rows it has now; rows of that width that fit come next.
+  bool same_size = !from->shape.empty() && item * Product(from->shape) == count;
+  if (shape.size() > 1 && !same_size) {
+    std::optional<std::vector<uint64_t>> earlier = EarlierShape(path, info.dtype, count, item);
+    if (earlier && (item * Product(*earlier) == count || !fits(shape))) shape = *earlier;
+  }
+  if (!fits(shape))
+    return Status::InvalidArgument(where + ": " + std::to_string(size) +
+                                   " bytes are not whole rows of the dataset there (" +
+                                   info.dtype.numpy + ", " + DimsText(shape) + ")");
+  uint64_t row = item * RowElements(shape);
+  if (row != 0) shape[0] = count / row;
+  info.shape = shape;
+  return true;
+}
+
+std::optional<std::vector<uint64_t>> StagingTree::EarlierShape(const std::string& path,
+                                                               const DType& dtype, uint64_t count,
+                                                               uint64_t item) const {
+  if (!find_version_ || !base_) return std::nullopt;
+  std::optional<std::vector<uint64_t>> divides;
+  std::string name = base_->info().prev_version;
+  // Bounded: a lookup of at most this many versions' trees.
+  for (int steps = 0; steps < 64 && name != kFirstVersionName; ++steps) {
+    Result<std::shared_ptr<const Version>> version = find_version_(name);
+    if (!version.ok()) break;
+    Result<NodeKind> kind = (*version)->Kind(path);
+    if (kind.ok() && *kind == NodeKind::kDataset) {
+      Result<std::shared_ptr<const Dataset>> dataset = (*version)->OpenDataset(path);
+      if (dataset.ok() && (*dataset)->info().dtype.numpy == dtype.numpy) {
+        const std::vector<uint64_t>& shape = (*dataset)->info().shape;
+        uint64_t row = item * RowElements(shape);
+        if (!shape.empty() && row != 0 && count % row == 0) {
+          if (row * shape[0] == count) return shape;  // its very size
+          if (!divides) divides = shape;
+        }
+      }
+    }
+    name = (*version)->info().prev_version;
+  }
+  return divides;
+}
+
+void StagingTree::Adopt(Node* node, DatasetInfo info, std::optional<Attributes> attrs) {
+  // Its chunks are that dataset's now: they no longer follow the shape.
+  node->auto_chunks = false;
+  bool same = info.dtype.numpy == node->info->dtype.numpy && info.shape == node->info->shape &&
+              info.chunks == node->info->chunks && info.fill_bytes == node->info->fill_bytes &&
+              info.compression == node->info->compression;
+  if (!same) {
+    node->info = std::move(info);
+    if (node->content) {
+      node->content->SetFill(node->info->fill_bytes);
+      node->content->Checkpoint();
+    }
+    node->valid_shape = node->info->shape;
+    LogDataset(node);
+  }
+  if (attrs) {
+    node->attrs = std::move(*attrs);
+    LogAttributes(node);
+  }
+}
+
 std::shared_ptr<ScratchFile> StagingTree::ScratchFor(const Node* node) {
   if (IsAttached(node) || !durable()) return scratch_;
   // Not the state's pages: a rebase may start that file afresh while a
@@ -514,6 +712,7 @@ Result<size_t> StagingTree::Write(NodeId id, uint64_t offset, std::string_view d
   if (attached) VH5_RETURN_IF_ERROR(EnsureState().WithContext(Where(node)));
   VH5_RETURN_IF_ERROR(Materialize(node));
   changed_ |= attached;
+  node->unwritten = false;
   Result<size_t> written = node->content->Write(offset, data);
   if (!written.ok()) return written.status().WithContext(Where(node));
   return written;
@@ -533,11 +732,20 @@ Status StagingTree::Flush(NodeId id) {
   VH5_ASSIGN_OR_RETURN(Node * node, Find(id));
   bool checkpointed = false;
   VH5_RETURN_IF_ERROR(FlushNode(node, &checkpointed));
-  if (!checkpointed) return Status::OK();
-  LogDataset(node);
-  // Written, not synced: a kill of the process keeps it, fsync(2) (Sync)
-  // makes it survive a crash of the machine.
-  return Persist(Durability::kWritten);
+  Status persisted;
+  if (checkpointed) {
+    LogDataset(node);
+    // Written, not synced: a kill of the process keeps it, fsync(2) (Sync)
+    // makes it survive a crash of the machine.
+    persisted = Persist(Durability::kWritten);
+  }
+  VH5_RETURN_IF_ERROR(persisted);
+  // Chunks set ahead of a shape of their rank: by the close, the shape must be there.
+  if (node->kind == NodeKind::kDataset && node->info->chunks.size() != node->info->shape.size())
+    return Status::InvalidArgument(
+        Where(node) + ": user.vh5.chunks " + DimsText(node->info->chunks) +
+        " has another rank than its shape " + DimsText(node->info->shape) + ": set user.vh5.shape");
+  return Status::OK();
 }
 
 Status StagingTree::FlushNode(Node* node, bool* checkpointed) {
@@ -546,6 +754,9 @@ Status StagingTree::FlushNode(Node* node, bool* checkpointed) {
     return Status::OK();
   DatasetInfo& info = *node->info;
   StagedContent& content = *node->content;
+  // A new dataset's row width that nobody set (taken after the dataset at
+  // its path) gives way to bytes of another width: 1-D until a shape is set.
+  bool width_open = node->is_new && !(node->explicit_bits & kSetShape) && info.shape.size() > 1;
   Status refused;
   if (info.dtype.is_vlen_string) {
     std::string text(content.size(), '\0');
@@ -553,19 +764,28 @@ Status StagingTree::FlushNode(Node* node, bool* checkpointed) {
     Result<std::vector<std::string>> lines = DecodeLines(text);
     if (!lines.ok()) {
       refused = lines.status();
-    } else if (info.shape.size() == 1) {
-      info.shape[0] = lines->size();
-    } else if (lines->size() != Product(info.shape)) {
-      refused = Status::InvalidArgument("not one line per element");
+    } else {
+      // Whole rows of lines, as bytes are whole rows of a fixed-size type.
+      uint64_t row = RowElements(info.shape);
+      if (row != 0 && lines->size() % row == 0)
+        info.shape[0] = lines->size() / row;
+      else if (width_open)
+        info.shape = {lines->size()};
+      else if (row != 0 || !lines->empty())
+        refused = Status::InvalidArgument(std::to_string(lines->size()) +
+                                          " lines are not whole rows of " + std::to_string(row));
     }
   } else {
-    uint64_t row = info.dtype.itemsize * RowElements(info.shape);
-    if (row == 0 || content.size() % row != 0) {
+    uint64_t item = info.dtype.itemsize;
+    uint64_t row = item * RowElements(info.shape);
+    if (row != 0 && content.size() % row == 0) {
+      info.shape[0] = content.size() / row;
+    } else if (width_open && item != 0 && content.size() % item == 0) {
+      info.shape = {content.size() / item};
+    } else {
       refused = Status::InvalidArgument(std::to_string(content.size()) +
                                         " bytes are not a whole number of rows of " +
                                         std::to_string(row) + " bytes");
-    } else {
-      info.shape[0] = content.size() / row;
     }
   }
   if (!refused.ok()) {
@@ -573,14 +793,7 @@ Status StagingTree::FlushNode(Node* node, bool* checkpointed) {
     info.shape = node->valid_shape;
     return refused.WithContext(Where(node));
   }
-  if (node->auto_chunks) {
-    info.chunks.assign(info.shape.size(), 0);
-    for (size_t d = 1; d < info.shape.size(); ++d)
-      info.chunks[d] = std::max<uint64_t>(1, info.shape[d]);
-    uint64_t row =
-        std::max<uint64_t>(1, std::max<uint64_t>(1, info.dtype.itemsize) * RowElements(info.shape));
-    info.chunks[0] = std::max<uint64_t>(1, kAutoChunkBytes / row);
-  }
+  if (node->auto_chunks) info.chunks = AutoChunks(info.shape, info.dtype.itemsize);
   content.Checkpoint();
   node->valid_shape = info.shape;
   *checkpointed = true;
@@ -599,12 +812,6 @@ Status CheckAttributeName(bool root, const std::string& name) {
   return Status::OK();
 }
 
-std::string DimsText(const std::vector<uint64_t>& dims) {
-  std::string out;
-  for (size_t i = 0; i < dims.size(); ++i) out += (i ? "," : "") + std::to_string(dims[i]);
-  return out;
-}
-
 }  // namespace
 
 void StagingTree::Changed(const Node* node) { changed_ |= IsAttached(node); }
@@ -619,6 +826,7 @@ Status StagingTree::SetAttributeText(NodeId id, const std::string& name, const s
   } else {
     node->attrs->push_back(Attribute{name, text, ""});
   }
+  node->explicit_bits |= kSetAttrs;
   Changed(node);
   LogAttributes(node);
   return Persist(Durability::kWritten);
@@ -636,6 +844,7 @@ Status StagingTree::SetAttributeType(NodeId id, const std::string& name, const s
   } else {
     node->attrs->push_back(Attribute{name, "", type});
   }
+  node->explicit_bits |= kSetAttrs;
   Changed(node);
   LogAttributes(node);
   return Persist(Durability::kWritten);
@@ -647,6 +856,7 @@ Status StagingTree::RemoveAttribute(NodeId id, const std::string& name) {
                          [&](const Attribute& a) { return a.name == name; });
   if (it == node->attrs->end()) return Status::NotFound("staging: no attribute " + name);
   node->attrs->erase(it);
+  node->explicit_bits |= kSetAttrs;
   Changed(node);
   LogAttributes(node);
   return Persist(Durability::kWritten);
@@ -669,13 +879,51 @@ Status StagingTree::ChangeMetadata(NodeId id, const char* key, Change&& change) 
 
 Status StagingTree::SetShape(NodeId id, const std::vector<uint64_t>& shape) {
   return ChangeMetadata(id, "shape", [&](Node* node, const std::string& where, bool* flushed) {
+    if (shape.empty()) return Status::InvalidArgument(where + ": no dimensions");
+    const DatasetInfo& info = *node->info;
+    if (!node->auto_chunks && info.chunks.size() != shape.size())
+      return Status::InvalidArgument(where + ": " + DimsText(shape) + " has another rank than " +
+                                     "user.vh5.chunks " + DimsText(info.chunks));
+    if (node->is_new && node->unwritten) {
+      VH5_RETURN_IF_ERROR(ShapeAhead(node, shape).WithContext(where));
+      node->explicit_bits |= kSetShape;
+      return Status::OK();
+    }
     // Writes not yet closed (cp -a sets xattrs before close) count as they stand.
     if (node->content) {
       Status s = FlushNode(node, flushed);
       if (!s.ok()) return s.WithContext(where);
     }
-    return ApplyShape(node, shape, where);
+    VH5_RETURN_IF_ERROR(ApplyShape(node, shape, where));
+    if (node->is_new) node->explicit_bits |= kSetShape;
+    return Status::OK();
   });
+}
+
+Status StagingTree::ShapeAhead(Node* node, const std::vector<uint64_t>& shape) {
+  DatasetInfo& info = *node->info;
+  uint64_t item = info.dtype.itemsize;
+  VH5_RETURN_IF_ERROR(CheckShapeBytes(shape, item, "the shape " + DimsText(shape)));
+  VH5_RETURN_IF_ERROR(Materialize(node));
+  StagedContent& content = *node->content;
+  VH5_RETURN_IF_ERROR(content.Truncate(0));
+  if (info.dtype.is_vlen_string) {
+    // Empty strings, one line each, for the lines to come to overwrite.
+    std::string lines(Product(shape), '\n');
+    for (size_t done = 0; done < lines.size();) {
+      VH5_ASSIGN_OR_RETURN(size_t n, content.Write(done, std::string_view(lines).substr(done)));
+      done += n;
+    }
+  } else {
+    VH5_RETURN_IF_ERROR(content.Truncate(Product(shape) * item));
+  }
+  info.shape = shape;
+  if (node->auto_chunks) info.chunks = AutoChunks(shape, item);
+  content.Checkpoint();
+  node->valid_shape = shape;
+  node->aligned_with_base = false;
+  Changed(node);
+  return Status::OK();
 }
 
 Status StagingTree::ApplyShape(Node* node, const std::vector<uint64_t>& shape,
@@ -690,8 +938,11 @@ Status StagingTree::ApplyShape(Node* node, const std::vector<uint64_t>& shape,
     if (Product(shape) != Product(info.shape))
       return Status::Unsupported(where + ": resizing variable-length strings to " +
                                  DimsText(shape));
-  } else if (shape.size() != info.shape.size()) {
-    // Another rank: the same bytes, reinterpreted in C order.
+  } else if (shape.size() != info.shape.size() ||
+             (node->is_new && !(node->explicit_bits & kSetShape) &&
+              Product(shape) * item == node->source().size())) {
+    // Another rank, or a first shape given to bytes whose width nobody set
+    // (cp -a sets it after the bytes): the same bytes, read in C order.
     uint64_t size = node->source().size();
     if (Product(shape) * item != size)
       return Status::InvalidArgument(where + ": " + DimsText(shape) + " does not fit " +
@@ -705,12 +956,7 @@ Status StagingTree::ApplyShape(Node* node, const std::vector<uint64_t>& shape,
     VH5_RETURN_IF_ERROR(Regrid(node, shape).WithContext(where));
   }
   info.shape = shape;
-  if (node->auto_chunks) {
-    info.chunks.assign(shape.size(), 0);
-    for (size_t d = 1; d < shape.size(); ++d) info.chunks[d] = std::max<uint64_t>(1, shape[d]);
-    info.chunks[0] =
-        std::max<uint64_t>(1, kAutoChunkBytes / std::max<uint64_t>(1, item * RowElements(shape)));
-  }
+  if (node->auto_chunks) info.chunks = AutoChunks(shape, item);
   if (node->content) node->content->Checkpoint();
   node->valid_shape = shape;
   Changed(node);
@@ -719,11 +965,15 @@ Status StagingTree::ApplyShape(Node* node, const std::vector<uint64_t>& shape,
 
 Status StagingTree::SetDtype(NodeId id, const std::string& dtype) {
   return ChangeMetadata(id, "dtype", [&](Node* node, const std::string& where, bool* flushed) {
-    if (node->content) {
+    if (node->is_new && IsAttached(node))
+      VH5_RETURN_IF_ERROR(CheckStorable(PathOf(node), dtype, {}).WithContext("user.vh5.dtype"));
+    if (node->content && !node->unwritten) {
       Status s = FlushNode(node, flushed);
       if (!s.ok()) return s.WithContext(where);
     }
-    return ApplyDtype(node, dtype, where);
+    VH5_RETURN_IF_ERROR(ApplyDtype(node, dtype, where));
+    if (node->is_new) node->explicit_bits |= kSetDtype;
+    return Status::OK();
   });
 }
 
@@ -738,6 +988,20 @@ Status StagingTree::ApplyDtype(Node* node, const std::string& value, const std::
   VH5_RETURN_IF_ERROR(Materialize(node));
   StagedContent& content = *node->content;
   uint64_t size = content.size();
+  if (node->unwritten && (node->explicit_bits & kSetShape)) {
+    // A shape set ahead of the bytes stays: the elements to come change type.
+    Result<std::string> fill = ParseElement(dtype.numpy, info.fill_text);
+    info.fill_bytes = dtype.is_vlen_string ? std::string()
+                      : fill.ok()          ? *fill
+                                           : std::string(dtype.itemsize, '\0');
+    info.fill_text.clear();
+    if (!dtype.is_vlen_string) {
+      VH5_ASSIGN_OR_RETURN(info.fill_text, ElementToText(type.get(), info.fill_bytes.data()));
+    }
+    info.dtype = dtype;
+    content.SetFill(info.fill_bytes);
+    return ShapeAhead(node, std::vector<uint64_t>(info.shape)).WithContext(where);
+  }
   if (dtype.is_vlen_string) {
     std::string text(size, '\0');
     VH5_RETURN_IF_ERROR(content.Read(0, size, text.data()).status());
@@ -776,6 +1040,10 @@ Status StagingTree::SetChunks(NodeId id, const std::vector<uint64_t>& chunks) {
     if (!node->is_new)
       return Status::Unsupported(where +
                                  ": the chunks of a dataset already in the file cannot change");
+    if (RankSettled(node) && chunks.size() != info.shape.size())
+      return Status::InvalidArgument(where + ": " + DimsText(chunks) +
+                                     " has another rank than the shape " + DimsText(info.shape));
+    if (IsAttached(node)) VH5_RETURN_IF_ERROR(CheckStorable(PathOf(node), "", chunks));
     // Readers refuse chunks past 1 GiB (HDF5 allocates one whole to read it).
     uint64_t chunk_bytes = std::max<uint64_t>(1, info.dtype.itemsize);
     for (uint64_t c : chunks) {
@@ -786,6 +1054,7 @@ Status StagingTree::SetChunks(NodeId id, const std::vector<uint64_t>& chunks) {
     }
     info.chunks = chunks;
     node->auto_chunks = false;
+    node->explicit_bits |= kSetChunks;
     Changed(node);
     return Status::OK();
   });
@@ -802,6 +1071,7 @@ Status StagingTree::SetFillValue(NodeId id, const std::string& fill) {
     info.fill_bytes = bytes;
     info.fill_text = fill;
     if (node->content) node->content->SetFill(bytes);
+    node->explicit_bits |= kSetFill;
     Changed(node);
     return Status::OK();
   });
@@ -816,6 +1086,7 @@ Status StagingTree::SetCompression(NodeId id, const std::string& compression) {
           where + ": the compression of a dataset already in the file cannot change");
     VH5_RETURN_IF_ERROR(ParseCompression(compression).status().WithContext(where));
     info.compression = compression;
+    node->explicit_bits |= kSetCompression;
     Changed(node);
     return Status::OK();
   });

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -40,6 +41,16 @@ class StagingTree {
  public:
   using NodeId = Staging::NodeId;
 
+  // Metadata facts of a new dataset that the user set (Node::explicit_bits).
+  enum Explicit : uint32_t {
+    kSetDtype = 1,
+    kSetShape = 2,
+    kSetChunks = 4,
+    kSetFill = 8,
+    kSetCompression = 16,
+    kSetAttrs = 32,
+  };
+
   struct Node {
     NodeId id = 0;
     Node* parent = nullptr;  // null for the root and detached nodes
@@ -57,6 +68,13 @@ class StagingTree {
     std::optional<DatasetInfo> info;              // current metadata
     bool is_new = false;                          // created in this tree: all metadata may change
     bool auto_chunks = false;                     // chunks follow the shape until set
+    // New datasets: the Explicit facts the user set. The others follow the
+    // dataset the file has at the node's path (Adopt), else the defaults.
+    uint32_t explicit_bits = 0;
+    // The content holds only fill (nothing written since it was made):
+    // metadata set now describes bytes still to come, as tar sets xattrs
+    // before it writes.
+    bool unwritten = false;
     // Byte offsets of the content name the same elements as in the base
     // dataset (false once a resize moved them).
     bool aligned_with_base = false;
@@ -194,6 +212,37 @@ class StagingTree {
   template <typename Change>
   Status ChangeMetadata(NodeId id, const char* key, Change&& change);
   Status ApplyShape(Node* node, const std::vector<uint64_t>& shape, const std::string& where);
+  // A shape set on a new dataset before its bytes: the content becomes that
+  // many elements of fill, for the writes to come.
+  Status ShapeAhead(Node* node, const std::vector<uint64_t>& shape);
+  // Whether the rank of a new dataset is fixed: by its shape set, or by the
+  // dataset it took after. Until then, chunks of another rank wait for a shape.
+  static bool RankSettled(const Node* node) {
+    return !node->is_new || (node->explicit_bits & kSetShape) || !node->auto_chunks;
+  }
+
+  // How the file stores the data of `path` (its raw_data), if it does.
+  Result<std::optional<DatasetInfo>> StoredLayout(const std::string& path) const;
+  // InvalidArgument when a dataset of `dtype` in `chunks` cannot be stored
+  // at `path`: versioned-hdf5 keeps one raw_data per path, of one dtype and
+  // chunk shape.
+  Status CheckStorable(const std::string& path, const std::string& dtype,
+                       const std::vector<uint64_t>& chunks) const;
+  // What a new dataset (`node`) becomes placed at `path`: the metadata it was
+  // not given explicitly taken from the dataset there (`replaced`, else the
+  // base's, else the file's raw_data), its shape from its size. Nothing
+  // changes yet: `*info` and `*attrs` are the result (nullopt attrs: kept);
+  // false when there is nothing to take after. InvalidArgument when its
+  // bytes are not whole rows of that dataset or it cannot be stored there.
+  Result<bool> PlanAdoption(const Node* node, const std::string& path, const Node* replaced,
+                            DatasetInfo* info, std::optional<Attributes>* attrs) const;
+  // The shape of the dataset at `path` in the nearest version before the
+  // base whose rows `count` bytes (or lines) fill: exactly, else a whole
+  // number of times; nullopt when none does.
+  std::optional<std::vector<uint64_t>> EarlierShape(const std::string& path, const DType& dtype,
+                                                    uint64_t count, uint64_t item) const;
+  // Applies PlanAdoption's result to `node`, and logs it.
+  void Adopt(Node* node, DatasetInfo info, std::optional<Attributes> attrs);
   Status ApplyDtype(Node* node, const std::string& dtype, const std::string& where);
 
   // Durability (staging_durable.cc).
@@ -235,6 +284,9 @@ class StagingTree {
   // state is synced.
   Fd state_lock_;
   std::shared_ptr<const Version> base_;
+  // Versions of the file by name, to look back along prev_version (durable
+  // only: the file outlives its staging).
+  std::function<Result<std::shared_ptr<const Version>>(const std::string&)> find_version_;
   std::shared_ptr<ScratchFile> scratch_;
   std::string base_name_;
   std::unique_ptr<Node> root_;
