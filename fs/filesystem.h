@@ -12,6 +12,7 @@
 #pragma once
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include <memory>
 #include <string>
@@ -116,19 +117,25 @@ class Filesystem {
   int DoGetxattr(fuse_ino_t ino, const std::string& name, std::string* value);
   int DoSetxattr(fuse_ino_t ino, const std::string& name, const std::string& value);
   int DoRemovexattr(fuse_ino_t ino, const std::string& name);
-  // Anything else that would change the tree: EROFS.
-  int DoChange(fuse_ino_t ino);
+  // symlink(2), link(2): EPERM in staging/ (only groups and datasets live
+  // there), EROFS elsewhere.
+  int DoLink(fuse_ino_t parent, const std::string& name);
+  // fallocate(2) on a staging dataset (see vh5fs(1)); EROFS elsewhere.
+  int DoFallocate(fuse_ino_t ino, const OpenFile& file, int mode, off_t offset, off_t length);
+  // The totals of the filesystem that holds the versioned file.
+  int DoStatfs(struct statvfs* out);
 
  private:
   int Resolve(fuse_ino_t ino, NodeId* node);
   int Stat(const NodeId& node, struct stat* out, double* timeout);
+  // The newest version's timestamp (0: none): versions/ changes with it.
+  int64_t NewestTimestampNs();
   int StatStaging(vh5::Staging::NodeId id, struct stat* out) REQUIRES(staging_mu_);
   int Xattrs(const NodeId& node, std::vector<std::pair<std::string, std::string>>* out);
-  // The staging node of `parent`, to name `name` in; EROFS outside staging/.
+  // The staging node of `parent`, to name `name` in; EROFS outside staging/,
+  // a name longer than NAME_MAX ENAMETOOLONG anywhere (as on a disk
+  // filesystem, where a copy of it would fail).
   int StagingParent(fuse_ino_t parent, const std::string& name, vh5::Staging::NodeId* id);
-  // The same for a name about to be made: longer than NAME_MAX is
-  // ENAMETOOLONG, as on a disk filesystem, where a copy of it would fail.
-  int NewStagingParent(fuse_ino_t parent, const std::string& name, vh5::Staging::NodeId* id);
   // The entry of a staging node, its inode counted (and the node held by
   // the first).
   int LookupStaging(vh5::Staging::NodeId id, Entry* out) REQUIRES(staging_mu_);
