@@ -219,10 +219,15 @@ int Filesystem::Stat(const NodeId& node, struct stat* st, double* timeout) {
 }
 
 int64_t Filesystem::NewestTimestampNs() {
-  // Each version's metadata is read once and kept (ls -l versions/ reads it anyway).
-  int64_t newest = 0;
-  for (const vh5::VersionInfo& info : file_->ListVersions())
-    newest = std::max(newest, info.timestamp_ns);
+  // The current version's, not the newest of all: that would read every
+  // version's metadata (seconds for 10,000) on the first stat of versions/.
+  // A commit that leaves current where it was (make_current 0) counts when
+  // made through this mount.
+  int64_t newest = newest_commit_ns_.load();
+  if (std::optional<std::string> current = file_->CurrentVersion()) {
+    if (vh5::Result<vh5::VersionInfo> info = file_->GetVersionInfo(*current); info.ok())
+      newest = std::max(newest, info->timestamp_ns);
+  }
   return newest;
 }
 
@@ -725,6 +730,8 @@ int Filesystem::Commit(const std::string& name) {
   if (!note.empty()) LogError(note);
   if (!committed.ok()) return Fail(committed);
   LogInfo("committed version " + name + " of " + file_->path());
+  if (vh5::Result<vh5::VersionInfo> info = file_->GetVersionInfo(name); info.ok())
+    newest_commit_ns_.store(std::max(newest_commit_ns_.load(), info->timestamp_ns));
   Touch();
   return 0;
 }

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <utility>
@@ -128,7 +129,8 @@ class Filesystem {
  private:
   int Resolve(fuse_ino_t ino, NodeId* node);
   int Stat(const NodeId& node, struct stat* out, double* timeout);
-  // The newest version's timestamp (0: none): versions/ changes with it.
+  // The timestamp versions/ shows (0: none): the current version's, or a
+  // later one committed through this mount.
   int64_t NewestTimestampNs();
   int StatStaging(vh5::Staging::NodeId id, struct stat* out) REQUIRES(staging_mu_);
   int Xattrs(const NodeId& node, std::vector<std::pair<std::string, std::string>>* out);
@@ -158,6 +160,7 @@ class Filesystem {
   Options options_;
   InodeTable inodes_;
   struct timespec file_time_ {};
+  std::atomic<int64_t> newest_commit_ns_{0};  // of commits through this mount
   uid_t uid_;
   gid_t gid_;
 

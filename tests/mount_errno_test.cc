@@ -245,8 +245,9 @@ BOOST_AUTO_TEST_CASE(statfs_reports_the_disk_of_the_file) {
 }
 
 // versions/ changes when a version is made, as a directory does when an
-// entry is: its mtime (and ctime) is the newest version's timestamp, after
-// a commit through the mount and after one by another process.
+// entry is: its mtime (and ctime) is the latest commit's timestamp, after a
+// commit through the mount (current or not) and after one by another
+// process (that moved current).
 BOOST_AUTO_TEST_CASE(versions_mtime_is_the_newest_commit) {
   TempDir dir;
   fs::path file = dir.path() / "f.h5";
@@ -284,6 +285,15 @@ BOOST_AUTO_TEST_CASE(versions_mtime_is_the_newest_commit) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   BOOST_TEST(MtimeNs(versions) == want);
   BOOST_TEST(MtimeNs(versions / "v3") == want);
+
+  // A version that does not become current, committed here.
+  WriteFile(staging / "f", "4");
+  SetX(staging, "user.vh5.make_current", "0");
+  SetX(staging, "user.vh5.timestamp", "2030-01-04 00:00:00.000000+0000");
+  BOOST_TEST_REQUIRE(Errno(::rename(staging.c_str(), (versions / "side").c_str())) == 0);
+  BOOST_TEST(fs::read_symlink(mount.root() / "current").string() == "versions/v3");
+  BOOST_TEST(MtimeNs(versions) == MtimeNs(versions / "side"));
+  BOOST_TEST(MtimeNs(versions) > want);
 }
 
 // A commit that fails once it has the file open for writing (an attribute
