@@ -1,12 +1,14 @@
 #include "filesystem.h"
 
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 
 #include "errno_map.h"
@@ -159,6 +161,9 @@ int Filesystem::Stat(const NodeId& node, struct stat* st, double* timeout) {
       *timeout = kTopDirectoryTimeout;
       st->st_mode = S_IFDIR | 0555;
       st->st_nlink = 1;
+      // Changes with every commit, as a directory does when an entry is made.
+      if (int64_t ns = NewestTimestampNs(); ns != 0)
+        st->st_atim = st->st_mtim = st->st_ctim = FromNs(ns);
       return 0;
     case NodeType::kCurrentLink: {
       std::optional<std::string> current = file_->CurrentVersion();
@@ -213,6 +218,19 @@ int Filesystem::Stat(const NodeId& node, struct stat* st, double* timeout) {
   return 0;
 }
 
+int64_t Filesystem::NewestTimestampNs() {
+  // The current version's, not the newest of all: that would read every
+  // version's metadata (seconds for 10,000) on the first stat of versions/.
+  // A commit that leaves current where it was (make_current 0) counts when
+  // made through this mount.
+  int64_t newest = newest_commit_ns_.load();
+  if (std::optional<std::string> current = file_->CurrentVersion()) {
+    if (vh5::Result<vh5::VersionInfo> info = file_->GetVersionInfo(*current); info.ok())
+      newest = std::max(newest, info->timestamp_ns);
+  }
+  return newest;
+}
+
 int Filesystem::StatStaging(vh5::Staging::NodeId id, struct stat* st) {
   st->st_atim = st->st_mtim = st->st_ctim = staging_time_;
   vh5::Result<vh5::NodeKind> kind = staging_->Kind(id);
@@ -241,6 +259,9 @@ int Filesystem::StatStaging(vh5::Staging::NodeId id, struct stat* st) {
 int Filesystem::DoLookup(fuse_ino_t parent_ino, const std::string& name, Entry* out) {
   NodeId parent;
   if (int err = Resolve(parent_ino, &parent)) return err;
+  // As a disk filesystem answers: every call naming it fails so, not only
+  // those that would make it.
+  if (name.size() > NAME_MAX) return ENAMETOOLONG;
   NodeId child;
   switch (parent.type) {
     case NodeType::kRoot:
@@ -539,27 +560,74 @@ int Filesystem::DoGetxattr(fuse_ino_t ino, const std::string& name, std::string*
   return ENODATA;
 }
 
-int Filesystem::DoChange(fuse_ino_t ino) {
+int Filesystem::DoLink(fuse_ino_t parent, const std::string& name) {
+  vh5::Staging::NodeId parent_id = 0;
+  if (int err = StagingParent(parent, name, &parent_id)) return err;
+  return EPERM;  // only groups and datasets live in staging/
+}
+
+int Filesystem::DoFallocate(fuse_ino_t ino, const OpenFile& file, int mode, off_t offset,
+                            off_t length) {
   NodeId node;
   if (int err = Resolve(ino, &node)) return err;
-  return EROFS;
+  if (node.type != NodeType::kStagingNode || file.dataset) return EROFS;
+  if (offset < 0 || length <= 0) return EINVAL;
+  bool keep_size = mode & FALLOC_FL_KEEP_SIZE;
+  mode &= ~FALLOC_FL_KEEP_SIZE;
+  // Collapsing or inserting moves rows; the rest is about disk blocks.
+  if (mode != 0 && mode != FALLOC_FL_PUNCH_HOLE && mode != FALLOC_FL_ZERO_RANGE) return EOPNOTSUPP;
+  if (mode == FALLOC_FL_PUNCH_HOLE && !keep_size) return EOPNOTSUPP;
+  uint64_t begin = static_cast<uint64_t>(offset);
+  uint64_t end = begin + static_cast<uint64_t>(length);
+  vh5::MutexLock lock(&staging_mu_);
+  vh5::Result<uint64_t> size = staging_->Size(file.staging_node);
+  if (!size.ok()) return Fail(size.status());
+  vh5::Status s;
+  if (mode == 0) {
+    // Space is never reserved ahead: growing is all there is to do, and
+    // new rows read as the fill value, as after a truncate.
+    if (keep_size || end <= *size) return 0;
+    vh5::Result<vh5::DatasetInfo> info = staging_->Info(file.staging_node);
+    if (!info.ok()) return Fail(info.status());
+    if (info->dtype.is_vlen_string) return EOPNOTSUPP;  // no fill value for a line
+    s = staging_->Truncate(file.staging_node, end);
+  } else {
+    // A hole, or zeroed blocks, of a dataset: the fill value, which is
+    // what a dataset's unwritten regions read as.
+    if (keep_size) end = std::min(end, *size);
+    if (begin >= end) return 0;
+    s = staging_->FillRange(file.staging_node, begin, end - begin);
+  }
+  if (!s.ok()) return s.code() == vh5::Status::Code::kUnsupported ? EOPNOTSUPP : Fail(s);
+  Touch();
+  return 0;
+}
+
+int Filesystem::DoStatfs(struct statvfs* out) {
+  // Staged and committed data both land on the disk that holds the file.
+  const std::string& path = file_->path();
+  size_t slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  if (::statvfs(dir.c_str(), out) != 0) {
+    int err = errno;
+    LogError(dir + ": statvfs: " + std::strerror(err));
+    return err;
+  }
+  out->f_namemax = NAME_MAX;
+  return 0;
 }
 
 int Filesystem::StagingParent(fuse_ino_t parent, const std::string& name,
                               vh5::Staging::NodeId* id) {
   NodeId node;
   if (int err = Resolve(parent, &node)) return err;
+  // Before EROFS, as the lookup that precedes every such call answers.
+  if (name.size() > NAME_MAX) return ENAMETOOLONG;
   if (node.type != NodeType::kStagingNode) return EROFS;
   if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos)
     return EINVAL;
   *id = node.staging;
   return 0;
-}
-
-int Filesystem::NewStagingParent(fuse_ino_t parent, const std::string& name,
-                                 vh5::Staging::NodeId* id) {
-  if (int err = StagingParent(parent, name, id)) return err;
-  return name.size() > NAME_MAX ? ENAMETOOLONG : 0;
 }
 
 int Filesystem::LookupStaging(vh5::Staging::NodeId id, Entry* out) {
@@ -586,8 +654,6 @@ int Filesystem::DoCreate(fuse_ino_t parent, const std::string& name, Entry* entr
     if (!kind.ok()) return Fail(kind.status());
     if (*kind != vh5::NodeKind::kDataset) return EISDIR;
     if (vh5::Status s = staging_->Truncate(*id, 0); !s.ok()) return Fail(s);
-  } else if (name.size() > NAME_MAX) {
-    return ENAMETOOLONG;
   } else {
     id = staging_->CreateDataset(parent_id, name);
     if (!id.ok()) return Fail(id.status());
@@ -600,7 +666,7 @@ int Filesystem::DoCreate(fuse_ino_t parent, const std::string& name, Entry* entr
 
 int Filesystem::DoMknod(fuse_ino_t parent, const std::string& name, mode_t mode, Entry* out) {
   vh5::Staging::NodeId parent_id = 0;
-  if (int err = NewStagingParent(parent, name, &parent_id)) return err;
+  if (int err = StagingParent(parent, name, &parent_id)) return err;
   if (!S_ISREG(mode)) return EPERM;  // only datasets live here
   vh5::MutexLock lock(&staging_mu_);
   vh5::Result<vh5::Staging::NodeId> id = staging_->CreateDataset(parent_id, name);
@@ -611,7 +677,7 @@ int Filesystem::DoMknod(fuse_ino_t parent, const std::string& name, mode_t mode,
 
 int Filesystem::DoMkdir(fuse_ino_t parent, const std::string& name, Entry* out) {
   vh5::Staging::NodeId parent_id = 0;
-  if (int err = NewStagingParent(parent, name, &parent_id)) return err;
+  if (int err = StagingParent(parent, name, &parent_id)) return err;
   vh5::MutexLock lock(&staging_mu_);
   vh5::Result<vh5::Staging::NodeId> id = staging_->Mkdir(parent_id, name);
   if (!id.ok()) return Fail(id.status());
@@ -642,15 +708,16 @@ int Filesystem::DoRename(fuse_ino_t parent, const std::string& name, fuse_ino_t 
   NodeId from, to;
   if (int err = Resolve(parent, &from)) return err;
   if (int err = Resolve(new_parent, &to)) return err;
+  // RENAME_EXCHANGE, RENAME_WHITEOUT (for overlayfs) and any flag to come:
+  // unsupported, as on a filesystem without them.
+  if (flags & ~static_cast<unsigned int>(RENAME_NOREPLACE)) return EINVAL;
+  if (name.size() > NAME_MAX || new_name.size() > NAME_MAX) return ENAMETOOLONG;
   if (from.type == NodeType::kRoot && name == kStagingName && !options_.read_only &&
-      to.type == NodeType::kVersionsDir) {
-    if (flags & RENAME_EXCHANGE) return EINVAL;
+      to.type == NodeType::kVersionsDir)
     return Commit(new_name);
-  }
-  if (flags & RENAME_EXCHANGE) return EINVAL;
   vh5::Staging::NodeId from_id = 0, to_id = 0;
   if (int err = StagingParent(parent, name, &from_id)) return err;
-  if (int err = NewStagingParent(new_parent, new_name, &to_id)) return err;
+  if (int err = StagingParent(new_parent, new_name, &to_id)) return err;
   vh5::MutexLock lock(&staging_mu_);
   if ((flags & RENAME_NOREPLACE) && staging_->Lookup(to_id, new_name).ok()) return EEXIST;
   // Inodes name nodes, not paths: the moved node keeps its inode, a
@@ -677,6 +744,8 @@ int Filesystem::Commit(const std::string& name) {
   }
   commit_error_.clear();
   LogInfo("committed version " + name + " of " + file_->path());
+  if (vh5::Result<vh5::VersionInfo> info = file_->GetVersionInfo(name); info.ok())
+    newest_commit_ns_.store(std::max(newest_commit_ns_.load(), info->timestamp_ns));
   Touch();
   return 0;
 }

@@ -12,7 +12,9 @@
 #pragma once
 
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <utility>
@@ -116,19 +118,26 @@ class Filesystem {
   int DoGetxattr(fuse_ino_t ino, const std::string& name, std::string* value);
   int DoSetxattr(fuse_ino_t ino, const std::string& name, const std::string& value);
   int DoRemovexattr(fuse_ino_t ino, const std::string& name);
-  // Anything else that would change the tree: EROFS.
-  int DoChange(fuse_ino_t ino);
+  // symlink(2), link(2): EPERM in staging/ (only groups and datasets live
+  // there), EROFS elsewhere.
+  int DoLink(fuse_ino_t parent, const std::string& name);
+  // fallocate(2) on a staging dataset (see vh5fs(1)); EROFS elsewhere.
+  int DoFallocate(fuse_ino_t ino, const OpenFile& file, int mode, off_t offset, off_t length);
+  // The totals of the filesystem that holds the versioned file.
+  int DoStatfs(struct statvfs* out);
 
  private:
   int Resolve(fuse_ino_t ino, NodeId* node);
   int Stat(const NodeId& node, struct stat* out, double* timeout);
+  // The timestamp versions/ shows (0: none): the current version's, or a
+  // later one committed through this mount.
+  int64_t NewestTimestampNs();
   int StatStaging(vh5::Staging::NodeId id, struct stat* out) REQUIRES(staging_mu_);
   int Xattrs(const NodeId& node, std::vector<std::pair<std::string, std::string>>* out);
-  // The staging node of `parent`, to name `name` in; EROFS outside staging/.
+  // The staging node of `parent`, to name `name` in; EROFS outside staging/,
+  // a name longer than NAME_MAX ENAMETOOLONG anywhere (as on a disk
+  // filesystem, where a copy of it would fail).
   int StagingParent(fuse_ino_t parent, const std::string& name, vh5::Staging::NodeId* id);
-  // The same for a name about to be made: longer than NAME_MAX is
-  // ENAMETOOLONG, as on a disk filesystem, where a copy of it would fail.
-  int NewStagingParent(fuse_ino_t parent, const std::string& name, vh5::Staging::NodeId* id);
   // The entry of a staging node, its inode counted (and the node held by
   // the first).
   int LookupStaging(vh5::Staging::NodeId id, Entry* out) REQUIRES(staging_mu_);
@@ -151,6 +160,7 @@ class Filesystem {
   Options options_;
   InodeTable inodes_;
   struct timespec file_time_ {};
+  std::atomic<int64_t> newest_commit_ns_{0};  // of commits through this mount
   uid_t uid_;
   gid_t gid_;
 

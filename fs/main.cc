@@ -145,6 +145,19 @@ struct LoopConfig {
   ~LoopConfig() { fuse_loop_cfg_destroy(config); }
 };
 
+// Reading the file moved its access time: put back what it was at mount
+// when nothing changed the file since (no commit, here or elsewhere), so
+// that a mount that committed nothing leaves its times as they were.
+void RestoreAccessTime(const char* path, const struct stat& before) {
+  struct stat now;
+  if (::stat(path, &now) != 0 || now.st_ino != before.st_ino || now.st_size != before.st_size ||
+      now.st_mtim.tv_sec != before.st_mtim.tv_sec || now.st_mtim.tv_nsec != before.st_mtim.tv_nsec)
+    return;
+  struct timespec times[2] = {before.st_atim, {0, UTIME_OMIT}};
+  if (::utimensat(AT_FDCWD, path, times, 0) != 0)
+    LogInfo(std::string(path) + ": access time not restored: " + std::strerror(errno));
+}
+
 // Mounts `file` and serves it until unmounted; returns the exit status.
 int Serve(const CommandLine& cl, const char* argv0, const std::string& resolved,
           std::shared_ptr<vh5::VersionedFile> file, bool read_only) {
@@ -218,6 +231,9 @@ int Run(int argc, char** argv) {
   char resolved[PATH_MAX];
   if (::realpath(cl.file.c_str(), resolved) == nullptr)
     return Refuse(cl.file + ": " + std::strerror(errno));
+  // Its times before anything reads it: see RestoreAccessTime.
+  struct stat before {};
+  bool have_before = ::stat(resolved, &before) == 0;
   // Refuse bad files before anything could write to them.
   vh5::OpenOptions options;
   options.commit_wait = std::chrono::seconds(cl.commit_wait_seconds);
@@ -244,9 +260,12 @@ int Run(int argc, char** argv) {
       if (!file.ok()) return Refuse(file.status().message());
     }
   }
-  // The file is opened for writing only inside a commit: an uncommitted
-  // mount leaves its bytes and times as they were.
-  return Serve(cl, argv[0], resolved, std::move(*file), read_only);
+  // The file is opened for writing only inside a commit (a failed one puts
+  // its times back at once): an uncommitted mount leaves its bytes and
+  // modification time as they were, and its access time too, below.
+  int status = Serve(cl, argv[0], resolved, std::move(*file), read_only);
+  if (!read_only && have_before) RestoreAccessTime(resolved, before);
+  return status;
 }
 
 }  // namespace vh5fs

@@ -380,26 +380,29 @@ void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char* name) {
   Guarded(req, [&] { fuse_reply_err(req, Fs(req).DoRemovexattr(ino, name)); });
 }
 
-// Requests that no node of vh5fs accepts.
-void ReplyChange(fuse_req_t req, fuse_ino_t ino) {
-  Guarded(req, [&] { fuse_reply_err(req, Fs(req).DoChange(ino)); });
+void op_symlink(fuse_req_t req, const char*, fuse_ino_t parent, const char* name) {
+  Guarded(req, [&] { fuse_reply_err(req, Fs(req).DoLink(parent, name)); });
 }
-void op_symlink(fuse_req_t req, const char*, fuse_ino_t parent, const char*) {
-  ReplyChange(req, parent);
+void op_link(fuse_req_t req, fuse_ino_t, fuse_ino_t parent, const char* name) {
+  Guarded(req, [&] { fuse_reply_err(req, Fs(req).DoLink(parent, name)); });
 }
-void op_link(fuse_req_t req, fuse_ino_t, fuse_ino_t parent, const char*) {
-  ReplyChange(req, parent);
-}
-void op_fallocate(fuse_req_t req, fuse_ino_t ino, int, off_t, off_t, fuse_file_info*) {
-  ReplyChange(req, ino);
+void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length,
+                  fuse_file_info* fi) {
+  Guarded(req, [&] {
+    const auto* file = reinterpret_cast<const Filesystem::OpenFile*>(fi->fh);
+    fuse_reply_err(req, Fs(req).DoFallocate(ino, *file, mode, offset, length));
+  });
 }
 
 void op_statfs(fuse_req_t req, fuse_ino_t) {
-  struct statvfs st {};
-  st.f_bsize = 1 << 20;
-  st.f_frsize = 4096;
-  st.f_namemax = 255;
-  fuse_reply_statfs(req, &st);
+  Guarded(req, [&] {
+    struct statvfs st {};
+    if (int err = Fs(req).DoStatfs(&st)) {
+      fuse_reply_err(req, err);
+      return;
+    }
+    fuse_reply_statfs(req, &st);
+  });
 }
 
 }  // namespace

@@ -149,6 +149,10 @@ class Staging {
   Result<size_t> Write(std::string_view path, uint64_t offset, std::string_view data);
   Status Truncate(NodeId node, uint64_t size);
   Status Truncate(std::string_view path, uint64_t size);
+  // The fill value's bytes over [offset, offset + len), growing the dataset
+  // when the range ends past it (fallocate(2)'s zeroing and hole punching).
+  // Unsupported unless the range is whole rows of a fixed-size dtype.
+  Status FillRange(NodeId node, uint64_t offset, uint64_t len);
   // What close(2) checks: a fixed-size dataset holds whole rows, a string
   // dataset whole lines. InvalidArgument, and the last valid content back,
   // when it does not.

@@ -103,6 +103,8 @@ Result<std::unique_ptr<Transaction>> Transaction::Begin(const std::string& path)
   if (::fstat(fd.get(), &st) != 0) return ErrnoStatus(path);
   std::unique_ptr<Transaction> txn(
       new Transaction(path, std::move(fd), static_cast<uint64_t>(st.st_size)));
+  txn->base_times_[0] = st.st_atim;
+  txn->base_times_[1] = st.st_mtim;
   std::string journal_path = layout::JournalPath(path);
   // Started before the journal exists, so that no journal is ever left
   // without a guard: if this process dies once it is made, even before
@@ -301,6 +303,9 @@ Status Transaction::Abort() {
   // Nothing of the base was touched: drop what was written past it.
   Status s;
   if (::ftruncate(fd_.get(), static_cast<off_t>(base_)) != 0) s = ErrnoStatus(path_ + ": truncate");
+  // Nothing was committed: the file looks untouched to make(1), rsync and
+  // backups too (only its ctime tells).
+  if (s.ok() && ::futimens(fd_.get(), base_times_) != 0) s = ErrnoStatus(path_ + ": futimens");
   journal_ = Fd();
   if (s.ok() && ::unlink(layout::JournalPath(path_).c_str()) != 0)
     s = ErrnoStatus(layout::JournalPath(path_));

@@ -14,7 +14,7 @@
 // touched, or the change is complete) or a journal that Recover() replays:
 // the file shrinks back to the base's size and every journaled range gets
 // its original bytes back. Abort() forgets the held writes and truncates the
-// file back to the base.
+// file back to the base, and its access and modification times to theirs.
 //
 // The caller holds FILE's exclusive flock for the whole transaction. From
 // just before the journal is first written until the transaction ends, a
@@ -32,6 +32,8 @@
 //
 // Thread safety: none; the owner serializes all calls.
 #pragma once
+
+#include <sys/stat.h>
 
 #include <cstdint>
 #include <map>
@@ -109,6 +111,7 @@ class Transaction {
   std::string path_;
   Fd fd_;
   uint64_t base_;                         // the file's size at Begin
+  struct timespec base_times_[2]{};       // its access and modification times then
   uint64_t size_;                         // the file's size as seen inside the transaction
   std::map<uint64_t, std::string> held_;  // disjoint writes inside the base, by offset
   bool open_ = true;

@@ -182,6 +182,10 @@ Status Staging::Truncate(std::string_view path, uint64_t size) {
   return Truncate(node, size);
 }
 
+Status Staging::FillRange(NodeId node, uint64_t offset, uint64_t len) {
+  return tree_->FillRange(node, offset, len);
+}
+
 Status Staging::Flush(NodeId node) { return tree_->Flush(node); }
 Status Staging::Flush(std::string_view path) {
   VH5_ASSIGN_OR_RETURN(NodeId node, Resolve(path));

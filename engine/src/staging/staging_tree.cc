@@ -728,6 +728,33 @@ Status StagingTree::Truncate(NodeId id, uint64_t size) {
   return node->content->Truncate(size).WithContext(Where(node));
 }
 
+Status StagingTree::FillRange(NodeId id, uint64_t offset, uint64_t len) {
+  VH5_ASSIGN_OR_RETURN(Node * node, FindDataset(id));
+  if (offset > kMaxContentBytes || len > kMaxContentBytes - offset)
+    return Status::InvalidArgument(Where(node) + ": a range past 1 TiB");
+  const DatasetInfo& info = *node->info;
+  uint64_t item = info.dtype.itemsize;
+  uint64_t row = item * RowElements(info.shape);
+  // Part of a row, or part of a line, has no fill value of its own.
+  if (info.dtype.is_vlen_string || row == 0 || offset % row != 0 || len % row != 0)
+    return Status::Unsupported(Where(node) + ": only whole rows can be filled");
+  bool attached = IsAttached(node);
+  if (attached) VH5_RETURN_IF_ERROR(EnsureState().WithContext(Where(node)));
+  VH5_RETURN_IF_ERROR(Materialize(node));
+  changed_ |= attached;
+  // Persisted as writes are: with the content, at the next Flush.
+  std::string fill(std::min<uint64_t>(len, std::max<uint64_t>(row, 1 << 20) / row * row), '\0');
+  FillElements(info.fill_bytes, item, fill.data(), fill.size() / item);
+  for (uint64_t done = 0; done < len;) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(fill.size(), len - done));
+    Result<size_t> written = node->content->Write(offset + done, std::string_view(fill.data(), n));
+    if (!written.ok()) return written.status().WithContext(Where(node));
+    if (*written == 0) return Status::NoSpace(Where(node) + ": the scratch disk is full");
+    done += *written;
+  }
+  return Status::OK();
+}
+
 Status StagingTree::Flush(NodeId id) {
   VH5_ASSIGN_OR_RETURN(Node * node, Find(id));
   bool checkpointed = false;

@@ -143,6 +143,7 @@ class StagingTree {
 
   Result<size_t> Write(NodeId id, uint64_t offset, std::string_view data);
   Status Truncate(NodeId id, uint64_t size);
+  Status FillRange(NodeId id, uint64_t offset, uint64_t len);
   Status Flush(NodeId id);
 
   Status SetAttributeText(NodeId id, const std::string& name, const std::string& text);
