@@ -25,9 +25,7 @@ std::string ChildOf(const std::string& parent, const std::string& name) {
 std::optional<uint64_t> MappedCell(const vh5::Dataset& dataset, const std::string& key) {
   const vh5::DatasetInfo& info = dataset.info();
   std::optional<uint64_t> cell = vh5::ZarrCellOfKey(key, info.shape, vh5::ZarrChunks(info));
-  if (!cell) return std::nullopt;
-  std::vector<uint64_t> cells = dataset.MappedCells();
-  if (!std::binary_search(cells.begin(), cells.end(), *cell)) return std::nullopt;
+  if (!cell || !dataset.MapsCell(*cell)) return std::nullopt;
   return cell;
 }
 

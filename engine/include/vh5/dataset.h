@@ -49,6 +49,11 @@ class Dataset : public ByteSource {
   // this version maps, as C-order linear indexes, ascending: a cell no
   // mapping touches is all fill value and has no chunk file.
   virtual std::vector<uint64_t> MappedCells() const { return {}; }
+  // Whether MappedCells() holds `cell`, without listing them all.
+  virtual bool MapsCell(uint64_t cell) const {
+    std::vector<uint64_t> cells = MappedCells();
+    return std::binary_search(cells.begin(), cells.end(), cell);
+  }
   // Cell `cell` as its Zarr chunk file: the whole chunk (edge chunks too),
   // C order, encoded as ZarrArrayJson says; the stored bytes themselves,
   // whose file runs Locate names, wherever they are that already.
