@@ -19,6 +19,7 @@ import sec_memory  # noqa: E402
 import sec_random  # noqa: E402
 import sec_seq  # noqa: E402
 import sec_versions  # noqa: E402
+import sec_zarr  # noqa: E402
 
 SECTIONS = {
     "seq": sec_seq,
@@ -26,6 +27,7 @@ SECTIONS = {
     "versions": sec_versions,
     "commit": sec_commit,
     "memory": sec_memory,
+    "zarr": sec_zarr,
 }
 
 DEFAULT_VH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "peers")

@@ -66,28 +66,47 @@ def slab_list(spec):
     return out
 
 
-def h5py_slabs(h5, version, path, spec):
-    """Row slabs d[r:r+k, :] and column slabs d[:, c:c+k]; seconds per slab."""
-    f, d = open_vds(h5, version, path)
+def time_slabs(d, spec, copy=False):
+    """Row slabs d[r:r+k, :] and column slabs d[:, c:c+k] of an array-like;
+    prints the median seconds per slab of each kind."""
     times = {"row": [], "col": []}
     for kind, start, count in slab_list(spec):
         t0 = time.perf_counter()
         a = d[start : start + count, :] if kind == "row" else d[:, start : start + count]
+        if copy:
+            a = np.array(a)
         times[kind].append(time.perf_counter() - t0)
         assert a.size == count * (d.shape[1] if kind == "row" else d.shape[0])
     print(" ".join(f"{k}={sorted(v)[len(v) // 2]:.6f}" for k, v in times.items() if v))
 
 
+def h5py_slabs(h5, version, path, spec):
+    """Row slabs d[r:r+k, :] and column slabs d[:, c:c+k]; seconds per slab."""
+    f, d = open_vds(h5, version, path)
+    time_slabs(d, spec)
+
+
 def numpy_slabs(raw, rows, cols, dtype, spec):
     """The same slabs from the file as numpy.memmap (a copy of each slab)."""
     m = np.memmap(raw, dtype=dtype, mode="r", shape=(int(rows), int(cols)))
-    times = {"row": [], "col": []}
-    for kind, start, count in slab_list(spec):
-        t0 = time.perf_counter()
-        a = np.array(m[start : start + count, :] if kind == "row" else m[:, start : start + count])
-        times[kind].append(time.perf_counter() - t0)
-        assert a.size == count * (m.shape[1] if kind == "row" else m.shape[0])
-    print(" ".join(f"{k}={sorted(v)[len(v) // 2]:.6f}" for k, v in times.items() if v))
+    time_slabs(m, spec, copy=True)
+
+
+def zarr_slabs(array_dir, spec):
+    """The same slabs through zarr from a zarr/ array directory of a mount."""
+    import zarr
+
+    time_slabs(zarr.open_array(array_dir, mode="r"), spec)
+
+
+def zarr_whole(array_dir):
+    """z[...] of a zarr/ array directory of a mount."""
+    import zarr
+
+    z = zarr.open_array(array_dir, mode="r")
+    t0 = time.perf_counter()
+    a = z[...]
+    print(f"bytes={a.nbytes} seconds={time.perf_counter() - t0:.6f}")
 
 
 def h5py_list_versions(h5):

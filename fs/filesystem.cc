@@ -23,6 +23,7 @@ namespace {
 constexpr const char kVersionsName[] = "versions";
 constexpr const char kCurrentName[] = "current";
 constexpr const char kStagingName[] = "staging";
+constexpr const char kZarrName[] = "zarr";
 constexpr blksize_t kPreferredIoSize = 1 << 20;  // cp and friends size their buffers by it
 
 struct timespec FromNs(int64_t ns) {
@@ -153,9 +154,13 @@ int Filesystem::Stat(const NodeId& node, struct stat* st, double* timeout) {
     case NodeType::kRoot:
       *timeout = kTopDirectoryTimeout;
       st->st_mode = S_IFDIR | (options_.read_only ? 0555 : 0755);
-      st->st_nlink = options_.read_only ? 3 : 4;
+      st->st_nlink = (options_.read_only ? 3 : 4) + (options_.zarr ? 1 : 0);
       return 0;
+    case NodeType::kZarrNode:
+      *timeout = kImmutableTimeout;
+      return StatZarr(node, st);
     case NodeType::kVersionsDir:
+    case NodeType::kZarrDir:
       // Every lookup below revalidates this directory: no per-version work
       // here (nlink 1: subdirectories not counted, as for version roots).
       *timeout = kTopDirectoryTimeout;
@@ -165,12 +170,13 @@ int Filesystem::Stat(const NodeId& node, struct stat* st, double* timeout) {
       if (int64_t ns = NewestTimestampNs(); ns != 0)
         st->st_atim = st->st_mtim = st->st_ctim = FromNs(ns);
       return 0;
-    case NodeType::kCurrentLink: {
-      std::optional<std::string> current = file_->CurrentVersion();
-      if (!current) return ENOENT;
+    case NodeType::kCurrentLink:
+    case NodeType::kZarrCurrent: {
+      std::string target;
+      if (int err = CurrentTarget(node, &target)) return err;
       st->st_mode = S_IFLNK | 0777;
       st->st_nlink = 1;
-      st->st_size = static_cast<off_t>(std::string(kVersionsName).size() + 1 + current->size());
+      st->st_size = static_cast<off_t>(target.size());
       return 0;
     }
     case NodeType::kStagingNode: {
@@ -269,6 +275,8 @@ int Filesystem::DoLookup(fuse_ino_t parent_ino, const std::string& name, Entry* 
         child.type = NodeType::kVersionsDir;
       } else if (name == kCurrentName) {
         child.type = NodeType::kCurrentLink;
+      } else if (name == kZarrName && options_.zarr) {
+        child.type = NodeType::kZarrDir;
       } else if (name == kStagingName && !options_.read_only) {
         vh5::MutexLock lock(&staging_mu_);
         return LookupStaging(vh5::Staging::kRootId, out);
@@ -282,8 +290,14 @@ int Filesystem::DoLookup(fuse_ino_t parent_ino, const std::string& name, Entry* 
       if (!id.ok()) return Fail(id.status());
       return LookupStaging(*id, out);
     }
+    case NodeType::kZarrDir:
+      if (name == kCurrentName) {
+        child.type = NodeType::kZarrCurrent;
+        break;
+      }
+      [[fallthrough]];
     case NodeType::kVersionsDir:
-      child.type = NodeType::kVersionNode;
+      child.type = parent.type == NodeType::kZarrDir ? NodeType::kZarrNode : NodeType::kVersionNode;
       child.version = name;
       if (!file_->GetVersionInfo(name).ok()) {
         // Committed elsewhere a moment ago? (Without leases, the watcher
@@ -302,13 +316,19 @@ int Filesystem::DoLookup(fuse_ino_t parent_ino, const std::string& name, Entry* 
       child.incarnation = parent.incarnation;
       child.path = ChildPath(parent.path, name);
       break;
+    case NodeType::kZarrNode:
+      if (int err = ZarrChild(parent, name, &child)) return err;
+      break;
     case NodeType::kCurrentLink:
+    case NodeType::kZarrCurrent:
       return ENOTDIR;
   }
   if (int err = Stat(child, &out->attr, &out->timeout)) {
     // A name missing in a committed version stays missing: the kernel may
     // remember that as long as it remembers the names that are there.
-    if (err != ENOENT || parent.type != NodeType::kVersionNode) return err;
+    if (err != ENOENT ||
+        (parent.type != NodeType::kVersionNode && parent.type != NodeType::kZarrNode))
+      return err;
     *out = Entry{};
     out->entry_timeout = kImmutableTimeout;
     return 0;
@@ -316,11 +336,13 @@ int Filesystem::DoLookup(fuse_ino_t parent_ino, const std::string& name, Entry* 
   // versions/ and current are always these inodes once they exist (their
   // attributes still change with commits): without this every path walked
   // through them, four per entry for ls -l, would ask again.
-  bool fixed_name = child.type == NodeType::kVersionsDir || child.type == NodeType::kCurrentLink;
+  bool fixed_name = child.type == NodeType::kVersionsDir || child.type == NodeType::kCurrentLink ||
+                    child.type == NodeType::kZarrDir || child.type == NodeType::kZarrCurrent;
   out->entry_timeout = fixed_name ? kImmutableTimeout : out->timeout;
   // Another process may delete a version: its name must stop resolving
   // (what is inside it stays cached, under its own inode).
-  if (parent.type == NodeType::kVersionsDir) out->entry_timeout = kTopLevelTimeout;
+  if (parent.type == NodeType::kVersionsDir || parent.type == NodeType::kZarrDir)
+    out->entry_timeout = kTopLevelTimeout;
   out->ino = inodes_.Lookup(child);
   out->attr.st_ino = out->ino;
   return 0;
@@ -345,10 +367,15 @@ int Filesystem::DoGetattr(fuse_ino_t ino, struct stat* out, double* timeout) {
 int Filesystem::DoReadlink(fuse_ino_t ino, std::string* target) {
   NodeId node;
   if (int err = Resolve(ino, &node)) return err;
-  if (node.type != NodeType::kCurrentLink) return EINVAL;
+  if (node.type != NodeType::kCurrentLink && node.type != NodeType::kZarrCurrent) return EINVAL;
+  return CurrentTarget(node, target);
+}
+
+int Filesystem::CurrentTarget(const NodeId& link, std::string* target) {
   std::optional<std::string> current = file_->CurrentVersion();
   if (!current) return ENOENT;
-  *target = std::string(kVersionsName) + "/" + *current;
+  // current -> versions/NAME; zarr/current -> NAME, beside it.
+  *target = link.type == NodeType::kZarrCurrent ? *current : kVersionsName + ("/" + *current);
   return 0;
 }
 
@@ -384,7 +411,20 @@ int Filesystem::DoReaddir(fuse_ino_t ino, std::vector<DirItem>* items) {
       add(kVersionsName, S_IFDIR);
       if (file_->CurrentVersion()) add(kCurrentName, S_IFLNK);
       if (!options_.read_only) add(kStagingName, S_IFDIR);
+      if (options_.zarr) add(kZarrName, S_IFDIR);
       return 0;
+    case NodeType::kZarrDir:
+      if (vh5::Status s = file_->Refresh(); !s.ok()) Fail(s);
+      if (file_->CurrentVersion()) add(kCurrentName, S_IFLNK);
+      for (const std::string& name : file_->ListVersionNames())
+        if (name != kCurrentName) add(name, S_IFDIR);
+      return 0;
+    case NodeType::kZarrNode: {
+      std::vector<std::pair<std::string, bool>> entries;
+      if (int err = ListZarr(node, &entries)) return err;
+      for (auto& [name, dir] : entries) add(std::move(name), dir ? S_IFDIR : S_IFREG);
+      return 0;
+    }
     case NodeType::kStagingNode: {
       vh5::MutexLock lock(&staging_mu_);
       vh5::Result<std::vector<vh5::DirEntry>> children = staging_->List(node.staging);
@@ -398,6 +438,7 @@ int Filesystem::DoReaddir(fuse_ino_t ino, std::vector<DirItem>* items) {
       for (const std::string& name : file_->ListVersionNames()) add(name, S_IFDIR);
       return 0;
     case NodeType::kCurrentLink:
+    case NodeType::kZarrCurrent:
       return ENOTDIR;
     case NodeType::kVersionNode:
       break;
@@ -424,8 +465,12 @@ int Filesystem::DoOpen(fuse_ino_t ino, int flags, OpenFile** out) {
       if (vh5::Status s = staging_->Truncate(node.staging, 0); !s.ok()) return Fail(s);
       Touch();
     }
-    *out = new OpenFile{nullptr, node.staging};
+    *out = new OpenFile{nullptr, node.staging, nullptr};
     return 0;
+  }
+  if (node.type == NodeType::kZarrNode) {
+    if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) return EROFS;
+    return OpenZarr(node, out);
   }
   if (node.type != NodeType::kVersionNode) return EISDIR;
   if ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) return EROFS;
@@ -434,13 +479,18 @@ int Filesystem::DoOpen(fuse_ino_t ino, int flags, OpenFile** out) {
   if (!version) return err;
   vh5::Result<std::shared_ptr<const vh5::Dataset>> dataset = version->OpenDataset(node.path);
   if (!dataset.ok()) return Fail(dataset.status());
-  *out = new OpenFile{*dataset};
+  *out = new OpenFile{*dataset, 0, nullptr};
   return 0;
 }
 
 int Filesystem::DoRead(const OpenFile& file, uint64_t offset, size_t size, std::vector<char>* buf,
                        size_t* n) {
   if (buf->size() < size) buf->resize(size);
+  if (file.text) {
+    *n = offset < file.text->size() ? std::min<uint64_t>(size, file.text->size() - offset) : 0;
+    if (*n > 0) std::memcpy(buf->data(), file.text->data() + offset, *n);
+    return 0;
+  }
   if (!file.dataset) {
     vh5::MutexLock lock(&staging_mu_);
     vh5::Result<size_t> read = staging_->Read(file.staging_node, offset, size, buf->data());
@@ -634,7 +684,7 @@ int Filesystem::LookupStaging(vh5::Staging::NodeId id, Entry* out) {
   if (int err = StatStaging(id, &out->attr)) return err;
   out->timeout = out->entry_timeout = kTopLevelTimeout;
   bool created = false;
-  out->ino = inodes_.Lookup(NodeId{NodeType::kStagingNode, "", "", "", id}, &created);
+  out->ino = inodes_.Lookup(NodeId{NodeType::kStagingNode, "", "", "", id, ""}, &created);
   // Held while the kernel knows the inode (its open files included), so
   // that a removed node lives on for them; released by the last forget.
   if (created) {
@@ -660,7 +710,7 @@ int Filesystem::DoCreate(fuse_ino_t parent, const std::string& name, Entry* entr
   }
   Touch();
   if (int err = LookupStaging(*id, entry)) return err;
-  *out = new OpenFile{nullptr, *id};
+  *out = new OpenFile{nullptr, *id, nullptr};
   return 0;
 }
 
@@ -752,7 +802,7 @@ int Filesystem::Commit(const std::string& name) {
 
 int Filesystem::DoWrite(const OpenFile& file, uint64_t offset, std::string_view data,
                         size_t* written) {
-  if (file.dataset) return EBADF;
+  if (file.dataset || file.text) return EBADF;
   vh5::MutexLock lock(&staging_mu_);
   vh5::Result<size_t> n = staging_->Write(file.staging_node, offset, data);
   if (!n.ok()) return Fail(n.status());
@@ -764,7 +814,7 @@ int Filesystem::DoWrite(const OpenFile& file, uint64_t offset, std::string_view 
 int Filesystem::DoCopyFileRange(const OpenFile& in, uint64_t in_offset, const OpenFile& out,
                                 uint64_t out_offset, size_t len, size_t* copied) {
   *copied = 0;
-  if (out.dataset) return EBADF;  // committed versions are read-only
+  if (out.dataset || out.text) return EBADF;  // committed versions are read-only
   constexpr size_t kPiece = 1 << 20;
   thread_local std::vector<char> buf;
   len = std::min(len, kCopyBytesPerRequest);
@@ -792,7 +842,7 @@ int Filesystem::DoFsync(fuse_ino_t ino) {
 }
 
 int Filesystem::DoFlush(const OpenFile& file) {
-  if (file.dataset) return 0;
+  if (file.dataset || file.text) return 0;
   vh5::MutexLock lock(&staging_mu_);
   // A removed dataset is checked too: its content is what this file reads.
   if (vh5::Status s = staging_->Flush(file.staging_node); !s.ok()) return Fail(s);

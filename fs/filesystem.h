@@ -29,6 +29,7 @@ namespace vh5fs {
 
 struct Options {
   bool read_only = false;  // no staging/
+  bool zarr = true;        // zarr/: each version as a Zarr v2 store
 };
 
 // Kernel cache lifetimes: committed versions never change (names missing in
@@ -63,6 +64,7 @@ class Filesystem {
   struct OpenFile {
     std::shared_ptr<const vh5::Dataset> dataset;  // a committed version's dataset
     vh5::Staging::NodeId staging_node = 0;        // or a dataset in staging/
+    std::shared_ptr<const std::string> text;      // or a Zarr metadata file
   };
   // An open directory: its listing as of opendir (or the last rewind), so
   // that offsets stay stable while the directory changes and no readdir
@@ -132,6 +134,20 @@ class Filesystem {
   // The timestamp versions/ shows (0: none): the current version's, or a
   // later one committed through this mount.
   int64_t NewestTimestampNs();
+  // What the symlink `link` (current or zarr/current) points to.
+  int CurrentTarget(const NodeId& link, std::string* target);
+  // The zarr/ view (fs/zarr_nodes.cc): a node's stat, a child's name, a
+  // directory's entries, a file's content.
+  int StatZarr(const NodeId& node, struct stat* out);
+  int ZarrChild(const NodeId& parent, const std::string& name, NodeId* child);
+  int ListZarr(const NodeId& node, std::vector<std::pair<std::string, bool>>* entries);
+  int OpenZarr(const NodeId& node, OpenFile** out);
+  // The text of a .zgroup, .zattrs or .zarray node.
+  int ZarrText(const NodeId& node, std::string* text);
+  // The dataset a zarr/ node's path names; nullptr for a group (`*err` 0).
+  std::shared_ptr<const vh5::Dataset> ZarrDataset(const NodeId& node, int* err);
+  // The chunk file a zarr/ node names; ENOENT for a cell the version does not map.
+  int ZarrChunk(const NodeId& node, std::shared_ptr<const vh5::Dataset>* chunk);
   int StatStaging(vh5::Staging::NodeId id, struct stat* out) REQUIRES(staging_mu_);
   int Xattrs(const NodeId& node, std::vector<std::pair<std::string, std::string>>* out);
   // The staging node of `parent`, to name `name` in; EROFS outside staging/,

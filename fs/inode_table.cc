@@ -10,6 +10,10 @@ std::string NodeId::Key() const {
   key += incarnation;
   key.push_back('\0');
   key += type == NodeType::kStagingNode ? std::to_string(staging) : path;
+  if (type == NodeType::kZarrNode) {
+    key.push_back('\0');
+    key += leaf;
+  }
   return key;
 }
 

@@ -27,20 +27,26 @@ enum class NodeType {
   kCurrentLink,  // current -> versions/<name>
   kVersionNode,  // versions/<version>/<path>; path "" is the version directory
   kStagingNode,  // a node of staging/ by its id; vh5::Staging::kRootId is staging/ itself
+  kZarrDir,      // zarr/
+  kZarrCurrent,  // zarr/current -> <current version>
+  kZarrNode,     // zarr/<version>/<path>[/<leaf>]
 };
 
 struct NodeId {
   NodeType type = NodeType::kRoot;
   std::string version;
-  std::string path;  // kVersionNode
+  std::string path;  // kVersionNode, kZarrNode
   // kVersionNode: the version's timestamp. Another process may delete a
   // version and commit another of the same name: that one's nodes are
   // other inodes, so that nothing the kernel cached of the first shows.
   std::string incarnation;
   uint64_t staging = 0;  // kStagingNode: the vh5::Staging node id
+  // kZarrNode: "" for the group or dataset at `path` (a directory), else a
+  // file in it: ".zgroup", ".zattrs", ".zarray" or a chunk key ("0.3").
+  std::string leaf;
 
-  // A unique key per node: type, version, incarnation and path (or staging
-  // id) joined by NUL bytes.
+  // A unique key per node: type, version, incarnation, path (or staging
+  // id) and leaf joined by NUL bytes.
   std::string Key() const;
 };
 

@@ -154,7 +154,9 @@ void op_open(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     // A committed version's content never changes: what the kernel cached
     // stays good. A staging file's may change under it (a refused close
     // rolls back, a discard or a commit rebuilds staging/), so not that.
-    fi->keep_cache = file->dataset != nullptr;
+    fi->keep_cache = file->dataset != nullptr || file->text != nullptr;
+    // Nothing to do at close(2) for those: no FLUSH round trip per close.
+    fi->noflush = fi->keep_cache;
     if (fuse_reply_open(req, fi) != 0) delete file;  // the open was interrupted
   });
 }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <hdf5.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
@@ -16,6 +17,8 @@
 #include "vh5/timestamp.h"
 #include "vh5/versioned_file.h"
 #include "vh5/vlen_text.h"
+#include "vh5/writer.h"
+#include "vh5/zarr.h"
 
 using namespace vh5test;
 
@@ -361,3 +364,96 @@ BOOST_AUTO_TEST_CASE(vlen_lines_round_trip) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// The zarr/ view's chunks: a stored uncompressed or gzip+shuffle chunk is
+// served as it lies in the file (one file run, nothing decoded), an edge
+// chunk whole; LZF is decoded; a chunk of fill value has no cell.
+BOOST_AUTO_TEST_CASE(zarr_cells_of_stored_chunks_are_the_stored_bytes) {
+  TempDir dir;
+  std::string path = (dir.path() / "z.h5").string();
+  BOOST_TEST_REQUIRE(vh5::CreateVersionedFile(path).ok());
+  std::string g(40 * 10 * 4, '\0'), u(40 * 4, '\0'), l(40 * 8, '\0');
+  for (size_t i = 0; i < g.size(); ++i)
+    if (i / 40 < 16 || i / 40 >= 32) g[i] = static_cast<char>(i * 7 + 1);  // rows 16-31: fill
+  for (size_t i = 0; i < u.size(); ++i) u[i] = static_cast<char>(i + 3);
+  for (size_t i = 0; i < l.size(); ++i) l[i] = static_cast<char>(i % 5);
+  vh5::NewVersion v;
+  v.name = "v1";
+  v.datasets.push_back({"g", "<f4", {40, 10}, {16, 10}, "", "gzip:4,shuffle", nullptr, g, {}, {}});
+  v.datasets.push_back({"u", "<i4", {40}, {16}, "", "none", nullptr, u, {}, {}});
+  v.datasets.push_back({"l", "<f8", {40}, {16}, "", "lzf", nullptr, l, {}, {}});
+  BOOST_TEST_REQUIRE(vh5::CommitVersion(path, v).ok());
+  auto file = vh5::VersionedFile::OpenReadOnly(path);
+  BOOST_TEST_REQUIRE(file.ok());
+  auto version = (*file)->GetVersion("v1");
+  BOOST_TEST_REQUIRE(version.ok());
+  auto open = [&](const char* name) {
+    auto d = (*version)->OpenDataset(name);
+    BOOST_TEST_REQUIRE(d.ok());
+    return *d;
+  };
+  // Whole bytes of a cell: through Locate's file run when it gives one.
+  auto cell_bytes = [](const vh5::Dataset& cell, bool* in_place) {
+    std::vector<vh5::Dataset::Run> runs;
+    vh5::ReadHold hold;
+    BOOST_TEST_REQUIRE(cell.Locate(0, cell.size(), &runs, &hold).ok());
+    std::string bytes(cell.size(), '\0');
+    *in_place = runs.size() == 1 && runs[0].file_offset >= 0 && runs[0].length == cell.size();
+    if (*in_place) {
+      BOOST_TEST(pread(hold.fd(), bytes.data(), bytes.size(), runs[0].file_offset) ==
+                 static_cast<ssize_t>(bytes.size()));
+      return bytes;
+    }
+    auto n = cell.Read(0, bytes.size(), bytes.data());
+    BOOST_TEST_REQUIRE(n.ok());
+    return bytes;
+  };
+
+  auto gd = open("g");
+  BOOST_TEST((gd->MappedCells() == std::vector<uint64_t>{0, 2}));
+  std::string zarray = vh5::ZarrArrayJson(gd->info());
+  BOOST_TEST(zarray.find("\"id\": \"zlib\",\n        \"level\": 4") != std::string::npos, zarray);
+  BOOST_TEST(zarray.find("\"elementsize\": 4") != std::string::npos, zarray);
+  for (uint64_t cell : {0, 2}) {
+    auto chunk = gd->OpenCell(cell);
+    BOOST_TEST_REQUIRE(chunk.ok());
+    bool in_place = false;
+    std::string stored = cell_bytes(**chunk, &in_place);
+    BOOST_TEST(in_place, "cell " << cell);
+    // zlib, then unshuffle: the whole chunk, the edge's rows first.
+    std::string shuffled(16 * 10 * 4, '\0');
+    uLongf size = shuffled.size();
+    BOOST_TEST_REQUIRE(uncompress(reinterpret_cast<Bytef*>(shuffled.data()), &size,
+                                  reinterpret_cast<const Bytef*>(stored.data()),
+                                  stored.size()) == Z_OK);
+    std::string raw(shuffled.size(), '\0');
+    for (size_t e = 0; e < 160; ++e)
+      for (size_t k = 0; k < 4; ++k) raw[e * 4 + k] = shuffled[k * 160 + e];
+    size_t rows = cell == 2 ? 8 : 16;
+    BOOST_TEST(raw.substr(0, rows * 40) == g.substr(cell * 16 * 40, rows * 40), "cell " << cell);
+  }
+
+  auto ud = open("u");
+  auto edge = ud->OpenCell(2);
+  BOOST_TEST_REQUIRE(edge.ok());
+  BOOST_TEST((*edge)->size() == 64u);
+  bool in_place = false;
+  BOOST_TEST(cell_bytes(**edge, &in_place).substr(0, 32) == u.substr(128));
+  BOOST_TEST(in_place);
+
+  auto ld = open("l");
+  BOOST_TEST(vh5::ZarrArrayJson(ld->info()).find("\"compressor\": null") != std::string::npos);
+  auto decoded = ld->OpenCell(1);
+  BOOST_TEST_REQUIRE(decoded.ok());
+  BOOST_TEST(cell_bytes(**decoded, &in_place) == l.substr(128, 128));
+  BOOST_TEST(!in_place);
+
+  std::vector<uint64_t> shape{40, 10}, chunks{16, 4};
+  for (uint64_t cell = 0; cell < 9; ++cell)
+    BOOST_TEST(
+        vh5::ZarrCellOfKey(vh5::ZarrChunkKey(cell, shape, chunks), shape, chunks).value_or(99) ==
+        cell);
+  BOOST_TEST(vh5::ZarrChunkKey(5, shape, chunks) == "1.2");
+  BOOST_TEST(!vh5::ZarrCellOfKey("3.0", shape, chunks));
+  BOOST_TEST(!vh5::ZarrCellOfKey("01.0", shape, chunks));
+}

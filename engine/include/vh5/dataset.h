@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "vh5/byte_source.h"
@@ -42,6 +43,23 @@ class Dataset : public ByteSource {
     hold->Release();
     if (offset < size()) out->push_back(Run{std::min<uint64_t>(len, size() - offset), -1});
     return Status::OK();
+  }
+
+  // The Zarr view (zarr.h). The cells of the chunk grid (ZarrChunks(info()))
+  // this version maps, as C-order linear indexes, ascending: a cell no
+  // mapping touches is all fill value and has no chunk file.
+  virtual std::vector<uint64_t> MappedCells() const { return {}; }
+  // Whether MappedCells() holds `cell`, without listing them all.
+  virtual bool MapsCell(uint64_t cell) const {
+    std::vector<uint64_t> cells = MappedCells();
+    return std::binary_search(cells.begin(), cells.end(), cell);
+  }
+  // Cell `cell` as its Zarr chunk file: the whole chunk (edge chunks too),
+  // C order, encoded as ZarrArrayJson says; the stored bytes themselves,
+  // whose file runs Locate names, wherever they are that already.
+  virtual Result<std::shared_ptr<const Dataset>> OpenCell(uint64_t cell) const {
+    (void)cell;
+    return Status::Unsupported("no Zarr chunks for this dataset");
   }
 };
 

@@ -32,6 +32,20 @@ class LiveDataset final : public Dataset {
            })
         .status();
   }
+  std::vector<uint64_t> MappedCells() const override {
+    Result<std::vector<uint64_t>> cells = Retry<std::vector<uint64_t>>(
+        [](const Dataset& d) -> Result<std::vector<uint64_t>> { return d.MappedCells(); });
+    return cells.ok() ? *cells : std::vector<uint64_t>();
+  }
+  bool MapsCell(uint64_t cell) const override {
+    Result<bool> maps =
+        Retry<bool>([cell](const Dataset& d) -> Result<bool> { return d.MapsCell(cell); });
+    return maps.ok() && *maps;
+  }
+  Result<std::shared_ptr<const Dataset>> OpenCell(uint64_t cell) const override {
+    return Retry<std::shared_ptr<const Dataset>>(
+        [cell](const Dataset& d) { return d.OpenCell(cell); });
+  }
 
  private:
   template <typename T>

@@ -165,6 +165,13 @@ std::span<const ChunkMap::Piece> ChunkMap::PiecesOf(uint64_t cell) const {
                                 static_cast<size_t>(hi - lo));
 }
 
+std::vector<uint64_t> ChunkMap::MappedCells() const {
+  std::vector<uint64_t> cells;
+  for (const Piece& p : pieces_)
+    if (cells.empty() || cells.back() != p.cell) cells.push_back(p.cell);
+  return cells;
+}
+
 uint64_t ChunkMap::CellOf(const uint64_t* index) const {
   uint64_t linear = 0;
   for (size_t d = 0; d < rank(); ++d) linear = linear * grid_[d] + index[d] / cell_dims_[d];

@@ -60,6 +60,8 @@ class ChunkMap {
   const uint64_t* Count(const Piece& p) const { return &coords_[p.coords + rank()]; }
   const uint64_t* SourceStart(const Piece& p) const { return &coords_[p.coords + 2 * rank()]; }
 
+  // The cells with at least one piece, ascending.
+  std::vector<uint64_t> MappedCells() const;
   uint64_t CellOf(const uint64_t* index) const;
   // The cell's first element and its extent (clipped to the shape).
   void CellBox(uint64_t cell, uint64_t* origin, uint64_t* extent) const;

@@ -9,8 +9,10 @@
 #include <thread>
 #include <unordered_map>
 
+#include "read/cell_file.h"
 #include "util/fd.h"
 #include "vh5/shape.h"
+#include "vh5/zarr.h"
 
 namespace vh5 {
 namespace {
@@ -363,6 +365,61 @@ Status MappedDataset::ReadElements(uint64_t first, uint64_t last, char* out) con
       ++idx[d - 1];
     }
   }
+  return Status::OK();
+}
+
+Result<std::shared_ptr<const Dataset>> MappedDataset::OpenCell(uint64_t cell) const {
+  const std::vector<uint64_t>& chunks = map_.cell_dims();
+  uint64_t chunk_bytes = Product(chunks) * itemsize_;
+  bool keep = ZarrKeepsEncoding(info_);
+  // A cell that is one whole slot of raw_data (versioned-hdf5 stores every
+  // chunk so, edge chunks whole too) is that slot's stored chunk.
+  const ChunkMap::Piece* piece = nullptr;
+  const ChunkMap::Piece* aligned = nullptr;
+  if (CoveredByOnePiece(cell, &piece)) {
+    const RawData& raw = *sources_[piece->source];
+    const uint64_t* sstart = map_.SourceStart(*piece);
+    bool whole_slot = raw.chunk_dims() == chunks;
+    for (size_t d = 0; whole_slot && d < map_.rank(); ++d)
+      whole_slot = sstart[d] % chunks[d] == 0 && sstart[d] + chunks[d] <= raw.dims()[d];
+    if (whole_slot) {
+      aligned = piece;
+      std::optional<ChunkIndex::Entry> entry = raw.StoredChunk(sstart);
+      bool as_stored = keep && raw.fd() >= 0 && entry && entry->filter_mask == 0 &&
+                       (raw.filtered() || entry->size == chunk_bytes);
+      if (as_stored)
+        return std::shared_ptr<const Dataset>(std::make_shared<StoredCellFile>(
+            info_, raw.fd_owner(), raw.access(), entry->offset, entry->size));
+    }
+  }
+  std::shared_ptr<const MappedDataset> self = shared_from_this();
+  bool encode = keep && info_.compression != "none";
+  BuiltCellFile::Builder build = [self, cell, aligned, encode]() -> Result<std::string> {
+    std::string whole;
+    VH5_RETURN_IF_ERROR(self->WholeCell(cell, aligned, &whole));
+    if (!encode) return whole;
+    return ZarrEncode(self->info_, std::move(whole));
+  };
+  return BuiltCellFile::Make(info_, encode ? 0 : chunk_bytes, std::move(build));
+}
+
+Status MappedDataset::WholeCell(uint64_t cell, const ChunkMap::Piece* aligned,
+                                std::string* out) const {
+  const std::vector<uint64_t>& chunks = map_.cell_dims();
+  uint64_t elements = Product(chunks);
+  out->assign(elements * itemsize_, '\0');
+  if (aligned)
+    return sources_[aligned->source]->ReadBlock(map_.SourceStart(*aligned), chunks.data(),
+                                                out->data());
+  size_t rank = map_.rank();
+  std::vector<uint64_t> origin(rank), extent(rank), zero(rank, 0);
+  map_.CellBox(cell, origin.data(), extent.data());
+  std::vector<char> clipped;
+  VH5_RETURN_IF_ERROR(BuildCell(cell, &clipped));
+  Fill(out->data(), elements);
+  uint64_t row = extent[rank - 1] * itemsize_;
+  for (BoxRows rows(chunks, zero, extent); !rows.done(); rows.Next())
+    std::memcpy(out->data() + rows.offset() * itemsize_, clipped.data() + rows.row() * row, row);
   return Status::OK();
 }
 

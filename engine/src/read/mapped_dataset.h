@@ -11,7 +11,7 @@
 
 namespace vh5 {
 
-class MappedDataset final : public Dataset {
+class MappedDataset final : public Dataset, public std::enable_shared_from_this<MappedDataset> {
  public:
   // `sources[i]` is the raw_data of `map.sources()[i]`.
   MappedDataset(DatasetInfo info, ChunkMap map, std::vector<std::shared_ptr<RawData>> sources);
@@ -20,8 +20,16 @@ class MappedDataset final : public Dataset {
   uint64_t size() const override { return size_; }
   Result<size_t> Read(uint64_t offset, size_t len, char* out) const override;
   Status Locate(uint64_t offset, size_t len, std::vector<Run>* out, ReadHold* hold) const override;
+  std::vector<uint64_t> MappedCells() const override { return map_.MappedCells(); }
+  bool MapsCell(uint64_t cell) const override { return !map_.PiecesOf(cell).empty(); }
+  // The stored chunk itself when the cell is one whole slot of raw_data in
+  // an encoding Zarr reads; else built (decoded, padded to the whole chunk).
+  Result<std::shared_ptr<const Dataset>> OpenCell(uint64_t cell) const override;
 
  private:
+  // The whole chunk of `cell`, C order over the chunk's dims: the slot of
+  // `aligned` read whole, or the cell built and padded with the fill value.
+  Status WholeCell(uint64_t cell, const ChunkMap::Piece* aligned, std::string* out) const;
   // The runs of Locate, for a caller that has passed the file's gate.
   void Runs(uint64_t offset, size_t len, std::vector<Run>* out) const;
   // Passes the file's gate for reading its data (file_state.h).

@@ -199,6 +199,13 @@ std::optional<uint64_t> RawData::RowsOffset(uint64_t row, uint64_t rows) const {
   return entry->offset + (row - chunk_row) * row_bytes;
 }
 
+std::optional<ChunkIndex::Entry> RawData::StoredChunk(const uint64_t* origin) const {
+  if (!index_) return std::nullopt;
+  const ChunkIndex::Entry* entry = index_->Find(origin);
+  if (entry == nullptr) return std::nullopt;
+  return *entry;
+}
+
 Result<ChunkCache::Chunk> RawData::DecodedChunk(const uint64_t* origin) const {
   if (!index_ || !pipeline_.supported()) return ChunkCache::Chunk();
   const ChunkIndex::Entry* entry = index_->Find(origin);

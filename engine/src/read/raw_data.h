@@ -71,6 +71,9 @@ class RawData {
   // chunk; nullopt otherwise (read them with ReadBlock). The chunk's rows are
   // contiguous there, every trailing dimension of the chunk being in them.
   std::optional<uint64_t> RowsOffset(uint64_t row, uint64_t rows) const;
+  // The stored chunk whose first element is at `origin`, as the file's
+  // chunk index names it (nullopt: not stored, or no index read).
+  std::optional<ChunkIndex::Entry> StoredChunk(const uint64_t* origin) const;
   // The descriptor of the file the offsets above refer to (-1: none).
   int fd() const { return fd_ ? fd_->get() : -1; }
   const std::shared_ptr<const Fd>& fd_owner() const { return fd_; }

@@ -109,7 +109,7 @@ Result<std::shared_ptr<const Dataset>> FromChunkMap(DatasetInfo info, hid_t type
     VH5_ASSIGN_OR_RETURN(elements, BufferedElements(info.shape, 0));
     VH5_ASSIGN_OR_RETURN(std::string content, RenderMappedStrings(map, sources, elements));
     return std::shared_ptr<const Dataset>(
-        std::make_shared<BufferedDataset>(std::move(info), std::move(content)));
+        std::make_shared<BufferedDataset>(std::move(info), std::move(content), map.MappedCells()));
   }
   return std::shared_ptr<const Dataset>(
       std::make_shared<MappedDataset>(std::move(info), std::move(map), std::move(sources)));

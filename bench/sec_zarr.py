@@ -1,0 +1,50 @@
+"""The zarr/ view against h5py: 64 whole columns and the whole array of an
+8192 x 8192 <f4 dataset in 512 x 512 chunks, zarr reading MNT/zarr/v1/grid
+and h5py the version's virtual dataset (issue #17's targets)."""
+import os
+import random
+
+from benchlib import Section, bench_read, median, peer, run, vh5fs
+
+SLAB = 64   # columns per slab
+SLABS = 5   # slabs, median time
+
+
+def grid512_file(ctx):
+    n = 4096 if ctx.quick else 8192
+
+    def make():
+        h5 = ctx.path("grid512.h5")
+        run([ctx.tool("bench_gen"), "grid", h5, n, n, 512, 512, ctx.path("grid512.bin")])
+        os.remove(ctx.path("grid512.bin"))
+        return h5
+    return ctx.data("grid512.h5", make), n
+
+
+def run_section(ctx):
+    h5, n = grid512_file(ctx)
+    rng = random.Random(17)
+    spec = ",".join(f"col:{rng.randrange(0, n - SLAB)}:{SLAB}" for _ in range(SLABS))
+    s = Section(f"zarr/ view: {SLAB} whole columns and the whole {n} x {n} <f4 array in 512 x 512 chunks",
+                f"zarr (python3-zarr) on MNT/zarr/v1/grid on a fresh mount against h5py on the "
+                f"version's virtual dataset; FILE in page cache; {SLABS} column slabs at random "
+                f"places, median ms; whole array median of {ctx.repeats}")
+    bench_read(ctx, "seq", h5)
+    cols_z, cols_h, whole_z, whole_h = [], [], [], []
+    for _ in range(ctx.repeats):
+        with vh5fs(ctx, h5, options=("ro",)) as m:
+            cols_z.append(peer(ctx, "zarr_slabs", os.path.join(m.mnt, "zarr/v1/grid"), spec)["col"])
+        with vh5fs(ctx, h5, options=("ro",)) as m:
+            whole_z.append(peer(ctx, "zarr_whole", os.path.join(m.mnt, "zarr/v1/grid"))["seconds"])
+        cols_h.append(peer(ctx, "h5py_slabs", h5, "v1", "grid", spec)["col"])
+        whole_h.append(peer(ctx, "h5py_whole", h5, "v1", "grid")["seconds"])
+    zc = s.figure("64 columns: zarr through zarr/", median(cols_z) * 1e3, "ms")
+    hc = s.figure("64 columns: h5py virtual dataset", median(cols_h) * 1e3, "ms")
+    zw = s.figure("whole array: zarr through zarr/", median(whole_z) * 1e3, "ms")
+    hw = s.figure("whole array: h5py virtual dataset", median(whole_h) * 1e3, "ms")
+    # Speed ratios (time of h5py / time of zarr): above 1, zarr is faster.
+    s.ratio("64 columns: zarr speed / h5py speed", hc, zc, ">= 1.0x", minimum=1.0)
+    s.ratio("whole array: zarr speed / h5py speed", hw, zw, ">= 0.8x", minimum=0.8)
+    s.print()
+    ctx.discard("grid512.h5")
+    return s
