@@ -2,8 +2,8 @@
 """Everyday tools copying a version into staging/, then a commit.
 
 For every fixture versioned-hdf5 wrote (../shared/fixtures, legacy/ too),
-on a copy of the file, each version V (at most 8 of a file) is copied from
-MNT/versions/V into MNT/staging by each of:
+on a copy of the file, each version V (in sanitizer builds at most 8 of a
+file) is copied from MNT/versions/V into MNT/staging by each of:
 
   rsync     rsync -a --delete        (temp files renamed over each dataset; no xattrs)
   rsync-X   rsync -aX --delete       (xattrs set after the bytes, in name order)
@@ -103,7 +103,8 @@ def test_file(src, manifest, work):
     path = os.path.join(work, name)
     shutil.copy(src, path)
     versions = list(manifest["versions"])
-    if len(versions) > 8:
+    # Sanitizer builds (VH5_SANITIZED): the first and last 4 of a long history.
+    if os.environ.get("VH5_SANITIZED") and len(versions) > 8:
         versions = versions[:4] + versions[-4:]
     if not versions:
         return
