@@ -119,11 +119,10 @@ Result<Attributes> VersionTree::GetAttributes(std::string_view path) const {
 
 Result<std::optional<DatasetInfo>> VersionTree::StoredLayout(std::string_view path) const {
   std::string raw_path = layout::RawDataPath(path);
-  {
-    DiskRead disk(core_->access, DiskRead::Kind::kMetadata, core_->path);
-    VH5_RETURN_IF_ERROR(disk.status());
-    if (!h5::LinkExists(core_->file.get(), raw_path)) return std::optional<DatasetInfo>();
-  }
+  // Held across Raw(), as OpenDataset does: the same lock order everywhere.
+  DiskRead disk(core_->access, DiskRead::Kind::kMetadata, core_->path);
+  VH5_RETURN_IF_ERROR(disk.status());
+  if (!h5::LinkExists(core_->file.get(), raw_path)) return std::optional<DatasetInfo>();
   VH5_ASSIGN_OR_RETURN(std::shared_ptr<RawData> raw, core_->Raw(raw_path));
   VH5_ASSIGN_OR_RETURN(DatasetInfo info, raw->Layout());
   return std::optional<DatasetInfo>(std::move(info));
