@@ -508,6 +508,12 @@ Result<std::optional<DatasetInfo>> StagingTree::StoredLayout(const std::string& 
 Status StagingTree::CheckStorable(const std::string& path, const std::string& dtype,
                                   const std::vector<uint64_t>& chunks) const {
   VH5_ASSIGN_OR_RETURN(std::optional<DatasetInfo> stored, StoredLayout(path));
+  return CheckStorableIn(stored, path, dtype, chunks);
+}
+
+Status StagingTree::CheckStorableIn(const std::optional<DatasetInfo>& stored,
+                                    const std::string& path, const std::string& dtype,
+                                    const std::vector<uint64_t>& chunks) {
   if (!stored) return Status::OK();
   std::string why;
   if (!dtype.empty() && dtype != stored->dtype.numpy)
@@ -547,8 +553,8 @@ Result<bool> StagingTree::PlanAdoption(const Node* node, const std::string& path
   uint32_t set = node->explicit_bits;
   // A dtype set explicitly to another type: nothing of that dataset applies.
   if (!from || ((set & kSetDtype) && now.dtype.numpy != from->dtype.numpy)) {
-    VH5_RETURN_IF_ERROR(CheckStorable(path, now.dtype.numpy,
-                                      (set & kSetChunks) ? now.chunks : std::vector<uint64_t>{}));
+    VH5_RETURN_IF_ERROR(CheckStorableIn(stored, path, now.dtype.numpy,
+                                        (set & kSetChunks) ? now.chunks : std::vector<uint64_t>{}));
     return false;
   }
   DatasetInfo& info = *out;
@@ -560,7 +566,7 @@ Result<bool> StagingTree::PlanAdoption(const Node* node, const std::string& path
   if (!(set & kSetCompression)) info.compression = from->compression;
   if (!(set & kSetChunks)) info.chunks = from->chunks;
   if (!(set & kSetAttrs) && from_attrs) *attrs = *from_attrs;
-  VH5_RETURN_IF_ERROR(CheckStorable(path, info.dtype.numpy, info.chunks));
+  VH5_RETURN_IF_ERROR(CheckStorableIn(stored, path, info.dtype.numpy, info.chunks));
   if (set & kSetShape) return true;
   // The shape: rows of the dataset's row size, as many as the bytes hold.
   // Only raw_data: its rows' width is unknown, so 1-D until user.vh5.shape says.

@@ -229,6 +229,9 @@ class StagingTree {
   // chunk shape.
   Status CheckStorable(const std::string& path, const std::string& dtype,
                        const std::vector<uint64_t>& chunks) const;
+  // The same against the layout `stored`, read already (StoredLayout).
+  static Status CheckStorableIn(const std::optional<DatasetInfo>& stored, const std::string& path,
+                                const std::string& dtype, const std::vector<uint64_t>& chunks);
   // What a new dataset (`node`) becomes placed at `path`: the metadata it was
   // not given explicitly taken from the dataset there (`replaced`, else the
   // base's, else the file's raw_data), its shape from its size. Nothing
