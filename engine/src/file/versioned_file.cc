@@ -64,7 +64,9 @@ struct Top {
   std::set<std::string> names;  // every link in versions/ but kFirstVersionName
 };
 
-Result<Top> ReadTop(const FileCore& core) {
+// `known_names`: the versions, known already (after this process's own
+// commit), not listed again: a listing costs in proportion to the history.
+Result<Top> ReadTop(const FileCore& core, const std::set<std::string>* known_names = nullptr) {
   DiskRead disk(core.access, DiskRead::Kind::kMetadata, core.path);
   VH5_RETURN_IF_ERROR(disk.status());
   VH5_ASSIGN_OR_RETURN(h5::Handle group, OpenCheckedGroup(core.file.get(), layout::kVersionsGroup));
@@ -76,6 +78,10 @@ Result<Top> ReadTop(const FileCore& core) {
     VH5_ASSIGN_OR_RETURN(std::string name,
                          h5::ReadStringAttribute(versions, layout::kCurrentVersionAttr));
     if (name != kFirstVersionName) top.current = name;
+  }
+  if (known_names) {
+    top.names = *known_names;
+    return top;
   }
   std::vector<std::string> links;
   hsize_t idx = 0;
@@ -472,7 +478,17 @@ Status VersionedFileImpl::Commit(const VersionPlan& plan) {
     // it whole. Nothing moved: what readers hold stays valid.
     Result<std::shared_ptr<FileCore>> core =
         FileCore::Open(path_, DiskAccess{state_, state_->generation.load()});
-    Result<Top> top = core.ok() ? ReadTop(**core) : Result<Top>(core.status());
+    // Only this commit changed the file since it was last read (Absorb):
+    // what was checked stays checked, and the versions are known, so that a
+    // commit costs the same after 20 versions or 2,000.
+    std::set<std::string> names;
+    if (core.ok()) {
+      MutexLock lock(&mu_);
+      if (core_ && core_->checker) (*core)->checker->Inherit(*core_->checker);
+      names = names_;
+      names.insert(name);
+    }
+    Result<Top> top = core.ok() ? ReadTop(**core, &names) : Result<Top>(core.status());
     if (top.ok()) {
       MutexLock lock(&mu_);
       core_ = std::move(*core);

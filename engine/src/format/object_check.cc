@@ -109,6 +109,21 @@ Status ObjectChecker::CheckPath(hid_t loc, const std::string& path) {
 
 Status ObjectChecker::CheckObject(uint64_t address) { return Check(address, 0); }
 
+void ObjectChecker::Inherit(const ObjectChecker& older) {
+  if (&older == this) return;
+  std::map<uint64_t, Status> objects;
+  std::map<uint64_t, std::optional<DatatypeFacts>> types;
+  {
+    MutexLock lock(&const_cast<ObjectChecker&>(older).mu_);
+    for (const auto& [address, status] : older.objects_)
+      if (status.ok()) objects.emplace(address, status);
+    types = older.types_;
+  }
+  MutexLock lock(&mu_);
+  objects_.merge(objects);
+  types_.merge(types);
+}
+
 Status ObjectChecker::Check(uint64_t address, int depth) {
   {
     MutexLock lock(&mu_);

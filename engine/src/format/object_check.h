@@ -57,6 +57,13 @@ class ObjectChecker {
   // The same for `count` elements stored contiguously at file address `address`.
   Status CheckVlenAt(uint64_t address, uint64_t count, uint32_t base_size);
 
+  // Takes `older`'s verdicts of objects found sound (and their committed
+  // datatypes) as its own: for the same file after a change only this
+  // process made, through HDF5, under the file's lock. Whatever that change
+  // wrote, HDF5 (or the engine) wrote; everything else was checked before.
+  // Global heap collections are not taken: a change may add objects to them.
+  void Inherit(const ObjectChecker& older);
+
   const FileBytes& bytes() const { return bytes_; }
 
  private:
