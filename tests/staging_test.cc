@@ -190,6 +190,51 @@ BOOST_AUTO_TEST_CASE(a_new_file_takes_its_metadata_from_xattrs) {
   VerifyClean(file);
 }
 
+// versioned-hdf5 gives a 1-D dataset made without chunks 4096 elements a
+// chunk, whatever its dtype; it requires chunks of N-D ones, for which vh5fs
+// takes h5py's guess (chunks=True): the figures are h5py 3.7's guess_chunk.
+BOOST_AUTO_TEST_CASE(new_datasets_get_the_chunks_the_python_library_and_h5py_choose) {
+  TempDir dir;
+  fs::path file = MakeBase(dir);
+  {
+    auto f = OpenWritable(file);
+    vh5::Staging s(Open(*f, "base"));
+    BOOST_TEST_REQUIRE(s.CreateDataset("series").ok());
+    BOOST_TEST(s.Info("series")->chunks == (std::vector<uint64_t>{4096}));
+    std::vector<double> values(100, 2.5);
+    BOOST_TEST_REQUIRE(s.Write("series", 0, Doubles(values)).ok());
+    BOOST_TEST_REQUIRE(s.SetDtype("series", "<f8").ok());
+    BOOST_TEST(s.Info("series")->chunks == (std::vector<uint64_t>{4096}));
+    const std::vector<std::pair<std::vector<uint64_t>, std::vector<uint64_t>>> f8 = {
+        {{1000, 1000}, {63, 63}}, {{10, 3}, {10, 3}}, {{100000, 3}, {3125, 1}}};
+    for (const auto& [shape, chunks] : f8) {
+      BOOST_TEST_REQUIRE(s.CreateDataset("grid").ok());
+      BOOST_TEST_REQUIRE(s.SetDtype("grid", "<f8").ok());
+      BOOST_TEST_REQUIRE(s.SetShape("grid", shape).ok());
+      BOOST_TEST(s.Info("grid")->chunks == chunks);
+      BOOST_TEST_REQUIRE(s.Unlink("grid").ok());
+    }
+    BOOST_TEST_REQUIRE(s.CreateDataset("image").ok());
+    BOOST_TEST_REQUIRE(s.SetShape("image", {8192, 8192}).ok());
+    BOOST_TEST(s.Info("image")->chunks == (std::vector<uint64_t>{256, 256}));
+    BOOST_TEST_REQUIRE(s.SetDtype("image", "<f4").ok());
+    BOOST_TEST(s.Info("image")->chunks == (std::vector<uint64_t>{128, 128}));
+    BOOST_TEST_REQUIRE(s.SetShape("image", {7, 100000}).ok());
+    BOOST_TEST_REQUIRE(s.SetDtype("image", "|u1").ok());
+    BOOST_TEST(s.Info("image")->chunks == (std::vector<uint64_t>{1, 12500}));
+    BOOST_TEST_REQUIRE(Commit(*f, s, "chunked").ok());
+  }
+  auto v = Open(file, "chunked");
+  auto d = v->OpenDataset("series");
+  BOOST_TEST_REQUIRE(d.ok());
+  BOOST_TEST((*d)->info().chunks == (std::vector<uint64_t>{4096}));
+  BOOST_TEST((*d)->info().dtype.numpy == "<f8");
+  d = v->OpenDataset("image");
+  BOOST_TEST_REQUIRE(d.ok());
+  BOOST_TEST((*d)->info().chunks == (std::vector<uint64_t>{1, 12500}));
+  VerifyClean(file);
+}
+
 BOOST_AUTO_TEST_CASE(close_refuses_partial_rows_and_keeps_the_last_valid_content) {
   TempDir dir;
   fs::path file = MakeBase(dir);

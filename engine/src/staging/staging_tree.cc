@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 
 #include "format/file_layout.h"
@@ -17,8 +18,9 @@
 namespace vh5 {
 namespace {
 
-// New datasets get chunks of about this size until user.vh5.chunks says otherwise.
-constexpr uint64_t kAutoChunkBytes = 64 << 10;
+// versioned-hdf5's chunk length of a 1-D dataset made without chunks
+// (DEFAULT_CHUNK_SIZE), whatever the dtype.
+constexpr uint64_t kDefaultChunkElements = 4096;
 
 std::vector<std::string> SplitPath(std::string_view path) {
   std::vector<std::string> parts;
@@ -37,14 +39,32 @@ bool SameTrailingDims(const std::vector<uint64_t>& a, const std::vector<uint64_t
   return a.size() == b.size() && std::equal(a.begin() + 1, a.end(), b.begin() + 1);
 }
 
-// Chunks of about kAutoChunkBytes: whole rows (every trailing dimension), as
-// many as fit.
+// The chunks a new dataset gets until user.vh5.chunks says otherwise, as
+// versioned-hdf5 chooses them: 1-D, kDefaultChunkElements. It requires
+// chunks of N-D datasets; for those vh5fs takes h5py's own guess
+// (chunks=True, h5py._hl.filters.guess_chunk): halve each axis in turn until
+// the chunk is near a target that grows with the dataset (8 KiB to 1 MiB).
 std::vector<uint64_t> AutoChunks(const std::vector<uint64_t>& shape, uint64_t item) {
-  std::vector<uint64_t> chunks(shape.size(), 0);
-  for (size_t d = 1; d < shape.size(); ++d) chunks[d] = std::max<uint64_t>(1, shape[d]);
-  uint64_t row = std::max<uint64_t>(1, std::max<uint64_t>(1, item) * RowElements(shape));
-  chunks[0] = std::max<uint64_t>(1, kAutoChunkBytes / row);
-  return chunks;
+  if (shape.size() <= 1) return {kDefaultChunkElements};
+  constexpr double kBase = 16 << 10, kMin = 8 << 10, kMax = 1 << 20;
+  std::vector<double> chunks;
+  double elements = 1;
+  for (uint64_t d : shape) {
+    chunks.push_back(d == 0 ? 1024 : static_cast<double>(d));  // h5py's guess for 0
+    elements *= chunks.back();
+  }
+  double typesize = static_cast<double>(std::max<uint64_t>(item, 1));
+  double target =
+      std::clamp(kBase * std::pow(2.0, std::log10(elements * typesize / (1 << 20))), kMin, kMax);
+  for (size_t axis = 0;; axis = (axis + 1) % chunks.size()) {
+    double count = 1;
+    for (double c : chunks) count *= c;
+    double bytes = count * typesize;
+    if ((bytes < target || std::abs(bytes - target) / target < 0.5) && bytes < kMax) break;
+    if (count == 1) break;  // one element is larger than kMax
+    chunks[axis] = std::ceil(chunks[axis] / 2);
+  }
+  return std::vector<uint64_t>(chunks.begin(), chunks.end());
 }
 
 // Writes are refused past this offset (1 TiB): a typo in dd's seek= must
@@ -410,7 +430,7 @@ Result<StagingTree::NodeId> StagingTree::CreateDataset(NodeId parent_id, std::st
   DatasetInfo info;
   info.dtype = DType{"|u1", 1, false};
   info.shape = {0};
-  info.chunks = {kAutoChunkBytes};
+  info.chunks = AutoChunks(info.shape, info.dtype.itemsize);
   info.fill_bytes = std::string(1, '\0');
   info.fill_text = "0";
   info.compression = "none";
@@ -1058,6 +1078,7 @@ Status StagingTree::ApplyDtype(Node* node, const std::string& value, const std::
     VH5_ASSIGN_OR_RETURN(info.fill_text, ElementToText(type.get(), info.fill_bytes.data()));
   }
   info.dtype = dtype;
+  if (node->auto_chunks) info.chunks = AutoChunks(info.shape, dtype.itemsize);
   content.SetFill(info.fill_bytes);
   content.Checkpoint();
   node->valid_shape = info.shape;
