@@ -268,6 +268,7 @@ int Filesystem::DoLookup(fuse_ino_t parent_ino, const std::string& name, Entry* 
   // As a disk filesystem answers: every call naming it fails so, not only
   // those that would make it.
   if (name.size() > NAME_MAX) return ENAMETOOLONG;
+  uint64_t changes_seen = file_->foreign_changes();
   NodeId child;
   switch (parent.type) {
     case NodeType::kRoot:
@@ -340,9 +341,18 @@ int Filesystem::DoLookup(fuse_ino_t parent_ino, const std::string& name, Entry* 
                     child.type == NodeType::kZarrDir || child.type == NodeType::kZarrCurrent;
   out->entry_timeout = fixed_name ? kImmutableTimeout : out->timeout;
   // Another process may delete a version: its name must stop resolving
-  // (what is inside it stays cached, under its own inode).
-  if (parent.type == NodeType::kVersionsDir || parent.type == NodeType::kZarrDir)
+  // (what is inside it stays cached, under its own inode). The kernel keeps
+  // it only where it is told when that happens (TakeStaleNames).
+  if (parent.type == NodeType::kVersionsDir || parent.type == NodeType::kZarrDir) {
     out->entry_timeout = kTopLevelTimeout;
+    if (keep_names_.load() && !child.incarnation.empty()) {
+      vh5::MutexLock lock(&kept_mu_);
+      kept_names_[{parent_ino, name}] = child.incarnation;
+      // A change absorbed since the version was looked up: its
+      // notification may have come before this name was kept.
+      if (file_->foreign_changes() == changes_seen) out->entry_timeout = kImmutableTimeout;
+    }
+  }
   out->ino = inodes_.Lookup(child);
   out->attr.st_ino = out->ino;
   return 0;
@@ -369,6 +379,28 @@ int Filesystem::DoReadlink(fuse_ino_t ino, std::string* target) {
   if (int err = Resolve(ino, &node)) return err;
   if (node.type != NodeType::kCurrentLink && node.type != NodeType::kZarrCurrent) return EINVAL;
   return CurrentTarget(node, target);
+}
+
+void Filesystem::KeepVersionNames() { keep_names_.store(true); }
+
+std::vector<std::pair<fuse_ino_t, std::string>> Filesystem::TakeStaleNames() {
+  std::map<std::pair<fuse_ino_t, std::string>, std::string> kept;
+  {
+    vh5::MutexLock lock(&kept_mu_);
+    kept = kept_names_;
+  }
+  std::vector<std::pair<fuse_ino_t, std::string>> stale;
+  for (const auto& [entry, incarnation] : kept) {
+    vh5::Result<vh5::VersionInfo> info = file_->GetVersionInfo(entry.second);
+    if (!info.ok() || info->timestamp != incarnation) stale.push_back(entry);
+  }
+  vh5::MutexLock lock(&kept_mu_);
+  for (const auto& entry : stale) {
+    auto it = kept_names_.find(entry);
+    // Kept again meanwhile, for the version now under that name: stays.
+    if (it != kept_names_.end() && it->second == kept[entry]) kept_names_.erase(it);
+  }
+  return stale;
 }
 
 int Filesystem::CurrentTarget(const NodeId& link, std::string* target) {

@@ -15,6 +15,7 @@
 #include <sys/statvfs.h>
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
@@ -128,6 +129,15 @@ class Filesystem {
   // The totals of the filesystem that holds the versioned file.
   int DoStatfs(struct statvfs* out);
 
+  // From now on the kernel keeps the names of versions/ and zarr/ it looks
+  // up, for as long as a version's contents, instead of asking each time:
+  // for a mount that tells it when other processes delete a version, by
+  // sending it what TakeStaleNames returns (name_invalidator.h).
+  void KeepVersionNames();
+  // The kept names (parent inode, name) whose version is gone or was
+  // replaced since; kept no more.
+  std::vector<std::pair<fuse_ino_t, std::string>> TakeStaleNames();
+
  private:
   int Resolve(fuse_ino_t ino, NodeId* node);
   int Stat(const NodeId& node, struct stat* out, double* timeout);
@@ -186,6 +196,11 @@ class Filesystem {
   struct timespec staging_time_ GUARDED_BY(staging_mu_) {};
   // Why the last commit failed (user.vh5.commit_error); empty after a success.
   std::string commit_error_ GUARDED_BY(staging_mu_);
+
+  std::atomic<bool> keep_names_{false};
+  vh5::Mutex kept_mu_;
+  // Names of versions/ and zarr/ the kernel keeps: the incarnation of each.
+  std::map<std::pair<fuse_ino_t, std::string>, std::string> kept_names_ GUARDED_BY(kept_mu_);
 };
 
 }  // namespace vh5fs

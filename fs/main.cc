@@ -8,11 +8,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "filesystem.h"
 #include "log.h"
+#include "name_invalidator.h"
 #include "ops.h"
 #include "readahead.h"
 #include "run.h"
@@ -144,6 +146,15 @@ struct Mount {
     if (se) fuse_session_unmount(se);
   }
 };
+// The file's change listener for as long as this lives: its thread must
+// not call into what is destroyed after it.
+struct ChangeListener {
+  vh5::VersionedFile& file;
+  ChangeListener(vh5::VersionedFile& followed, std::function<void()> listener) : file(followed) {
+    file.SetChangeListener(std::move(listener));
+  }
+  ~ChangeListener() { file.SetChangeListener(nullptr); }
+};
 struct LoopConfig {
   fuse_loop_config* config = fuse_loop_cfg_create();
   ~LoopConfig() { fuse_loop_cfg_destroy(config); }
@@ -208,6 +219,10 @@ int Serve(const CommandLine& cl, const char* argv0, const std::string& resolved,
   if (!cl.foreground) UseSyslog();
   // After daemonizing: threads do not survive its fork.
   if (vh5::Status s = followed->StartFollowing(); !s.ok()) return Refuse(s.message());
+  // Other processes' deletes reach the kernel's cache of versions/ names.
+  NameInvalidator invalidator(session.se, [&fs] { return fs.TakeStaleNames(); });
+  ChangeListener listener(*followed, [&invalidator] { invalidator.Poke(); });
+  fs.KeepVersionNames();
 
   LoopConfig loop;
   fuse_loop_cfg_set_clone_fd(loop.config, 0);

@@ -91,6 +91,8 @@ class VersionedFile {
   virtual Status Refresh() = 0;
   // Called after other processes' changes were taken in (on the watcher's
   // thread): versions may have come or gone, the current one changed.
+  // It must not block nor call into this file; once this returns, the
+  // listener replaced is not called any more.
   virtual void SetChangeListener(std::function<void()> listener) = 0;
   // How many times other processes' changes were taken in.
   virtual uint64_t foreign_changes() const = 0;

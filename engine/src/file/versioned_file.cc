@@ -144,7 +144,7 @@ class VersionedFileImpl final : public VersionedFile,
   Status StartFollowing() override;
   Status Refresh() override;
   void SetChangeListener(std::function<void()> listener) override {
-    MutexLock lock(&mu_);
+    MutexLock lock(&listener_mu_);
     listener_ = std::move(listener);
   }
   uint64_t foreign_changes() const override { return foreign_changes_.load(); }
@@ -204,7 +204,9 @@ class VersionedFileImpl final : public VersionedFile,
   };
   mutable std::map<std::string, CachedTree> trees_ GUARDED_BY(mu_);
   mutable uint64_t uses_ GUARDED_BY(mu_) = 0;
-  std::function<void()> listener_ GUARDED_BY(mu_);
+  // A leaf lock: the listener takes none of this object's.
+  Mutex listener_mu_;
+  std::function<void()> listener_ GUARDED_BY(listener_mu_);
   // Last: destroyed first, as its thread calls into the members above.
   std::unique_ptr<FileWatcher> watcher_;
 };
@@ -317,12 +319,10 @@ Status VersionedFileImpl::Absorb() {
 }
 
 void VersionedFileImpl::Changed() {
-  std::function<void()> listener;
-  {
-    MutexLock lock(&mu_);
-    listener = listener_;
-  }
-  if (listener) listener();
+  // Called under its lock: once SetChangeListener returns, the listener
+  // it replaced is called no more (its owner may be gone).
+  MutexLock lock(&listener_mu_);
+  if (listener_) listener_();
 }
 
 void VersionedFileImpl::AfterForeignWrite(bool writer_was_there) {
