@@ -15,6 +15,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import benchlib  # noqa: E402
 import sec_commit  # noqa: E402
+import sec_defaults  # noqa: E402
+import sec_history  # noqa: E402
 import sec_memory  # noqa: E402
 import sec_random  # noqa: E402
 import sec_seq  # noqa: E402
@@ -26,6 +28,8 @@ SECTIONS = {
     "random": sec_random,
     "versions": sec_versions,
     "commit": sec_commit,
+    "history": sec_history,
+    "defaults": sec_defaults,
     "memory": sec_memory,
     "zarr": sec_zarr,
 }

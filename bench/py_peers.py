@@ -160,6 +160,66 @@ def vh_commit_fraction(h5, path, every_chunk, name):
     print(f"seconds={secs:.6f} chunks={changed}")
 
 
+def vh_one_element_commits(h5, elements, chunk, count, window):
+    """versioned-hdf5: `count` commits each changing one element of a 1-D <f8
+    dataset, the file kept open ('r+') throughout; growth and time per commit
+    for the first and the last `window` commits."""
+    import h5py
+    import numpy as np
+    from versioned_hdf5 import VersionedHDF5File
+
+    elements, chunk, count, window = int(elements), int(chunk), int(count), int(window)
+    with h5py.File(h5, "w") as f:
+        vf = VersionedHDF5File(f)
+        with vf.stage_version("v1") as g:
+            g.create_dataset("big", data=np.random.default_rng(1).random(elements), chunks=(chunk,))
+    grow, secs = [], []
+    with h5py.File(h5, "r+") as f:
+        vf = VersionedHDF5File(f)
+        for i in range(count):
+            measured = i < window or i >= count - window
+            if measured:
+                f.flush()
+            size0 = f.id.get_filesize()
+            t0 = time.perf_counter()
+            with vf.stage_version(f"h{i:05d}") as g:
+                g["big"][i * 7919 % elements] = i + 0.5
+            t = time.perf_counter() - t0
+            if measured:
+                f.flush()
+                grow.append(f.id.get_filesize() - size0)
+                secs.append(t)
+
+    def med(v):
+        v = sorted(v)
+        return v[len(v) // 2]
+    print(f"grow_first_kib={sum(grow[:window]) / window / 1024:.3f} "
+          f"grow_last_kib={sum(grow[window:]) / window / 1024:.3f} "
+          f"ms_first={med(secs[:window]) * 1000:.3f} ms_last={med(secs[window:]) * 1000:.3f}")
+
+
+def vh_new_datasets(h5, count, elements):
+    """versioned-hdf5: `count` datasets of `elements` <f8 made in one version
+    with no chunks given; the file's size over an empty versioned file."""
+    import h5py
+    from versioned_hdf5 import VersionedHDF5File
+
+    count, elements = int(count), int(elements)
+    with h5py.File(h5, "w") as f:
+        VersionedHDF5File(f)
+    empty = os.path.getsize(h5)
+    with h5py.File(h5, "r+") as f:
+        vf = VersionedHDF5File(f)
+        t0 = time.perf_counter()
+        with vf.stage_version("v1") as g:
+            for i in range(count):
+                g.create_dataset(f"d{i:05d}", data=np.arange(i, i + elements, dtype="<f8"))
+        secs = time.perf_counter() - t0
+    with h5py.File(h5, "r") as f:
+        chunks = ",".join(map(str, VersionedHDF5File(f)["v1"]["d00000"].chunks))
+    print(f"bytes={os.path.getsize(h5) - empty} seconds={secs:.3f} chunks={chunks}")
+
+
 def vh_importable():
     try:
         import versioned_hdf5  # noqa: F401
