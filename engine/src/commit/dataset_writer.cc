@@ -66,7 +66,8 @@ class DatasetWriter {
         patches_(patches) {}
 
   Status Write() {
-    if (plan_.keep == DatasetPlan::Keep::kObject) return LinkFrom(base_);
+    if (plan_.keep == DatasetPlan::Keep::kObject)
+      return Status::InvalidArgument(ds_.path + ": the version writer links kObject datasets");
     if (plan_.keep == DatasetPlan::Keep::kAll) {
       if (patches_) {
         VH5_ASSIGN_OR_RETURN(bool done, WriteUnchangedWithBaseList());
@@ -88,17 +89,6 @@ class DatasetWriter {
   }
 
  private:
-  // Links the dataset object of version `from` into this version: the
-  // object's header gains a reference, nothing else is written.
-  Status LinkFrom(const std::string& from) {
-    std::string source = layout::VersionPath(from, ds_.path);
-    h5::Handle lcpl = h5::IntermediateGroups();
-    if (H5Lcreate_hard(file_, source.c_str(), version_group_, ds_.path.c_str(), lcpl.get(),
-                       H5P_DEFAULT) < 0)
-      return h5::Error("cannot link " + source);
-    return Status::OK();
-  }
-
   // Copies the dataset object (its virtual mappings into the same raw_data)
   // from version `from`, then gives it this version's attributes.
   Status CopyFrom(const std::string& from) {
