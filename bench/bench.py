@@ -21,6 +21,7 @@ import sec_memory  # noqa: E402
 import sec_random  # noqa: E402
 import sec_seq  # noqa: E402
 import sec_versions  # noqa: E402
+import sec_wide  # noqa: E402
 import sec_zarr  # noqa: E402
 
 SECTIONS = {
@@ -32,6 +33,7 @@ SECTIONS = {
     "defaults": sec_defaults,
     "memory": sec_memory,
     "zarr": sec_zarr,
+    "wide": sec_wide,
 }
 
 DEFAULT_VH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "peers")

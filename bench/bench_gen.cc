@@ -18,6 +18,9 @@
 //       COUNT versions v00000, v00001, ... committed one by one, each
 //       changing one chunk of data/series and
 //       the attribute "revision" of the group meta, other datasets unchanged
+//   bench_gen wide FILE COUNT ELEMENTS
+//       version "v1" holding COUNT 1-D <f8 datasets d00000, d00001, ... of
+//       ELEMENTS elements each (seed 4), in chunks of 4096 elements
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -302,11 +305,36 @@ int Versions(int argc, char** argv) {
 
 }  // namespace
 
+int Wide(int argc, char** argv) {
+  if (argc != 5) return Fail("usage: bench_gen wide FILE COUNT ELEMENTS");
+  uint64_t count = std::strtoull(argv[3], nullptr, 10), n = std::strtoull(argv[4], nullptr, 10);
+  std::string all(count * n * 8, '\0');
+  if (auto r = RandomSource(4, count * n, 8).Read(0, all.size(), all.data()); !r.ok())
+    return Fail(r.status().ToString());
+  vh5::NewVersion v;
+  v.name = "v1";
+  for (uint64_t i = 0; i < count; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "d%05" PRIu64, i);
+    vh5::NewDataset d;
+    d.path = name;
+    d.dtype = "<f8";
+    d.shape = {n};
+    d.chunks = {4096};
+    d.data = all.substr(i * n * 8, n * 8);
+    v.datasets.push_back(std::move(d));
+  }
+  vh5::Status s = vh5::CreateVersionedFile(argv[2]);
+  if (s.ok()) s = vh5::CommitVersion(argv[2], v);
+  return s.ok() ? 0 : Fail(s.ToString());
+}
+
 int main(int argc, char** argv) {
   std::string cmd = argc > 1 ? argv[1] : "";
   if (cmd == "seq") return Seq(argc, argv);
   if (cmd == "raw") return Raw(argc, argv);
   if (cmd == "grid") return Grid(argc, argv);
   if (cmd == "versions") return Versions(argc, argv);
-  return Fail("usage: bench_gen seq|raw|grid|versions ... (see bench/bench_gen.cc)");
+  if (cmd == "wide") return Wide(argc, argv);
+  return Fail("usage: bench_gen seq|raw|grid|versions|wide ... (see bench/bench_gen.cc)");
 }

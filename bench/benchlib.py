@@ -194,6 +194,13 @@ def fuse_ceiling(ctx, size, mnt=None):
     return Mount([ctx.tool("fuse_ceiling"), mnt, str(size)], mnt, os.path.join(mnt, "data"))
 
 
+def proc_cpu_seconds(pid):
+    """User plus system CPU time the process has used, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def proc_memory(pid):
     out = {}
     with open(f"/proc/{pid}/status") as f:

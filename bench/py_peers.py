@@ -220,6 +220,29 @@ def vh_new_datasets(h5, count, elements):
     print(f"bytes={os.path.getsize(h5) - empty} seconds={secs:.3f} chunks={chunks}")
 
 
+def vh_wide_commits(h5, commits):
+    """versioned-hdf5: `commits` versions on a file kept open, each changing
+    element 0 of dataset d<k>; the median seconds and KiB of growth."""
+    import h5py
+    from versioned_hdf5 import VersionedHDF5File
+
+    secs, kib = [], []
+    with h5py.File(h5, "r+") as f:
+        vf = VersionedHDF5File(f)
+        for k in range(int(commits)):
+            f.flush()
+            before = os.path.getsize(h5)
+            t0 = time.perf_counter()
+            with vf.stage_version(f"w{k}") as g:
+                g[f"d{k:05d}"][0] = -1.0
+            secs.append(time.perf_counter() - t0)
+            f.flush()
+            kib.append((os.path.getsize(h5) - before) / 1024)
+    secs.sort()
+    kib.sort()
+    print(f"seconds={secs[len(secs) // 2]:.6f} kib={kib[len(kib) // 2]:.1f}")
+
+
 def vh_importable():
     try:
         import versioned_hdf5  # noqa: F401

@@ -66,6 +66,8 @@ class DatasetWriter {
         patches_(patches) {}
 
   Status Write() {
+    if (plan_.keep == DatasetPlan::Keep::kObject)
+      return Status::InvalidArgument(ds_.path + ": the version writer links kObject datasets");
     if (plan_.keep == DatasetPlan::Keep::kAll) {
       if (patches_) {
         VH5_ASSIGN_OR_RETURN(bool done, WriteUnchangedWithBaseList());

@@ -21,6 +21,12 @@ struct DatasetPlan {
     // The base's dataset unchanged but for the attributes: its mappings are
     // copied, no element read or hashed.
     kAll,
+    // As kAll, and the attributes too: the base's dataset object itself,
+    // linked into the new version (a second HDF5 hard link), nothing copied
+    // or written. The Python library reads, copies and deletes versions of
+    // such files (tests/interop_wide.py); its delete_versions gives each
+    // remaining version its own object again.
+    kObject,
     // The base's dataset has the same dtype, chunks and shape but perhaps
     // shape[0], and the content's bytes outside `dirty` equal the base's at
     // the same offsets: chunks no dirty range touches keep their mappings

@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "format/file_layout.h"
@@ -234,16 +236,25 @@ Status Transaction::Apply() {
   Status s;
   if (!held_.empty()) {
     // 1. The base's bytes under every held write, durable in the journal.
-    std::string batch;
+    // Only the bytes that change: HDF5 rewrites a whole object header to
+    // count one more link to it (a wide commit links thousands).
+    std::vector<std::pair<uint64_t, std::string_view>> changes;
+    std::string batch, original;
     for (const auto& [offset, bytes] : held_) {
-      std::string original(bytes.size(), '\0');
+      original.resize(bytes.size());
       if (PreadAll(fd_.get(), original.data(), original.size(), offset) < 0)
         return ErrnoStatus(path_ + ": read");
+      size_t first = 0, last = bytes.size();
+      while (first < last && bytes[first] == original[first]) ++first;
+      while (last > first && bytes[last - 1] == original[last - 1]) --last;
+      if (first == last) continue;
+      changes.emplace_back(offset + first, std::string_view(bytes).substr(first, last - first));
       std::string record;
-      AppendLe(&record, 8, offset);
-      AppendLe(&record, 8, original.size());
-      uint32_t crc = JournalCrc(original.data(), original.size(), JournalCrc(record.data(), 16));
-      record += original;
+      AppendLe(&record, 8, offset + first);
+      AppendLe(&record, 8, last - first);
+      uint32_t crc =
+          JournalCrc(original.data() + first, last - first, JournalCrc(record.data(), 16));
+      record.append(original, first, last - first);
       AppendLe(&record, 4, crc);
       batch += record;
       if (batch.size() >= (8 << 20)) {
@@ -255,7 +266,7 @@ Status Transaction::Apply() {
     Step();
     if (::fdatasync(journal_.get()) != 0) return ErrnoStatus(journal_path + ": fsync");
     // 2. The held writes, in place. From here a failure must roll back.
-    for (const auto& [offset, bytes] : held_) {
+    for (const auto& [offset, bytes] : changes) {
       Step();
       s = PwriteAll(fd_.get(), bytes.data(), bytes.size(), offset, path_);
       if (!s.ok()) break;

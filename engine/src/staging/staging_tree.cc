@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <tuple>
 
 #include "format/file_layout.h"
 #include "hdf5/attribute_codec.h"
@@ -37,6 +38,18 @@ std::vector<std::string> SplitPath(std::string_view path) {
 
 bool SameTrailingDims(const std::vector<uint64_t>& a, const std::vector<uint64_t>& b) {
   return a.size() == b.size() && std::equal(a.begin() + 1, a.end(), b.begin() + 1);
+}
+
+// The same attributes (names are unique), whatever their order.
+bool SameAttributes(const Attributes& a, const Attributes& b) {
+  if (a.size() != b.size()) return false;
+  auto key = [](const Attribute& x) { return std::tie(x.name, x.text, x.type); };
+  auto by_name = [](const Attribute& x, const Attribute& y) { return x.name < y.name; };
+  Attributes x = a, y = b;
+  std::sort(x.begin(), x.end(), by_name);
+  std::sort(y.begin(), y.end(), by_name);
+  return std::equal(x.begin(), x.end(), y.begin(),
+                    [&](const Attribute& p, const Attribute& q) { return key(p) == key(q); });
 }
 
 // The chunks a new dataset gets until user.vh5.chunks says otherwise, as
@@ -1157,6 +1170,19 @@ Status StagingTree::Plan(const std::string& name, NewVersion* out, VersionPlan* 
   while (!pending.empty()) {
     auto [loaded, path] = pending.back();
     pending.pop_back();
+    // A dataset nothing has loaded since the tree was made over its base is
+    // the base's, attributes and all: linked as it is, never opened (a wide
+    // version's untouched datasets cost neither reads nor memory).
+    if (loaded->kind == NodeKind::kDataset && !loaded->info && !loaded->attrs && !loaded->content &&
+        !loaded->is_new && loaded->origin == path) {
+      NewDataset d;
+      d.path = path;
+      version.datasets.push_back(std::move(d));
+      DatasetPlan keep;
+      keep.keep = DatasetPlan::Keep::kObject;
+      kept.push_back(std::move(keep));
+      continue;
+    }
     VH5_RETURN_IF_ERROR(Load(loaded));
     if (loaded->kind == NodeKind::kGroup) {
       version.groups.push_back(NewGroup{path, *loaded->attrs});
@@ -1182,7 +1208,10 @@ Status StagingTree::Plan(const std::string& name, NewVersion* out, VersionPlan* 
     // Unchanged and still at its base path: the commit copies its mappings.
     if (base_shape && info.shape == *base_shape &&
         (!loaded->content || loaded->content->SameAsBase())) {
-      keep.keep = DatasetPlan::Keep::kAll;
+      // Attributes as the base's too: the base's object itself is linked.
+      keep.keep = SameAttributes(*loaded->attrs, loaded->base_dataset->info().attrs)
+                      ? DatasetPlan::Keep::kObject
+                      : DatasetPlan::Keep::kAll;
       version.datasets.push_back(std::move(d));
       kept.push_back(std::move(keep));
       continue;
