@@ -18,6 +18,7 @@ import sec_commit  # noqa: E402
 import sec_memory  # noqa: E402
 import sec_random  # noqa: E402
 import sec_seq  # noqa: E402
+import sec_times  # noqa: E402
 import sec_versions  # noqa: E402
 import sec_zarr  # noqa: E402
 
@@ -28,6 +29,7 @@ SECTIONS = {
     "commit": sec_commit,
     "memory": sec_memory,
     "zarr": sec_zarr,
+    "times": sec_times,
 }
 
 DEFAULT_VH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "peers")

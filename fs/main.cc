@@ -166,7 +166,8 @@ void RestoreAccessTime(const char* path, const struct stat& before) {
 int Serve(const CommandLine& cl, const char* argv0, const std::string& resolved,
           std::shared_ptr<vh5::VersionedFile> file, bool read_only) {
   std::shared_ptr<vh5::VersionedFile> followed = file;
-  Filesystem fs(std::move(file), Options{read_only, cl.zarr});
+  Filesystem fs(std::move(file),
+                Options{read_only, cl.zarr, std::chrono::seconds(cl.commit_wait_seconds)});
   fuse_lowlevel_ops ops = MakeOperations();
   Served served{fs, ReadReplies::FromSystem(), 0};
   served.max_read = served.replies.max_read();
