@@ -7,7 +7,8 @@ removed (not current, current), with and without staged changes; EEXIST,
 EINVAL, EBUSY, EROFS (-o ro) where the contract says. After each step the
 mount shows what the file holds; in the end `vh5 verify` is clean and the
 library reads every remaining version (its data, prev_version, current)
-exactly as expected, then commits on the file, which vh5 verify accepts.
+exactly as expected, then commits on the file, which vh5 verify accepts;
+then `vh5 rename` renames the library's version (EEXIST refused).
 
 Exits 77 (skipped) when versioned_hdf5 is not importable.
 
@@ -204,6 +205,16 @@ def main():
             check(a[0] == 12345 and vf["py7"].attrs["prev_version"] == "w5",
                   "library commits on the file")
         verify(file, "the library's commit")
+        # vh5 rename: the same engine call, offline.
+        r = subprocess.run([VH5, "rename", file, "py7", "w5"], capture_output=True, text=True)
+        check(r.returncode == 1 and "exists" in r.stderr, f"vh5 rename onto w5: {r.stderr.strip()}")
+        r = subprocess.run([VH5, "rename", file, "py7", "py8"], capture_output=True, text=True)
+        check(r.returncode == 0, f"vh5 rename py7 py8: {r.stderr.strip()}")
+        with h5py.File(file, "r") as f:
+            vf = VersionedHDF5File(f)
+            check(vf.current_version == "py8" and vf["py8"]["a"][0] == 12345
+                  and "py7" not in vf._versions, "library after vh5 rename: current py8")
+        verify(file, "vh5 rename")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     if failures:
