@@ -20,6 +20,7 @@ import sec_history  # noqa: E402
 import sec_memory  # noqa: E402
 import sec_random  # noqa: E402
 import sec_seq  # noqa: E402
+import sec_times  # noqa: E402
 import sec_versions  # noqa: E402
 import sec_wide  # noqa: E402
 import sec_zarr  # noqa: E402
@@ -34,6 +35,7 @@ SECTIONS = {
     "memory": sec_memory,
     "zarr": sec_zarr,
     "wide": sec_wide,
+    "times": sec_times,
 }
 
 DEFAULT_VH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "peers")

@@ -21,6 +21,10 @@
 //   bench_gen wide FILE COUNT ELEMENTS
 //       version "v1" holding COUNT 1-D <f8 datasets d00000, d00001, ... of
 //       ELEMENTS elements each (seed 4), in chunks of 4096 elements
+//   bench_gen times FILE COUNT
+//       COUNT versions v00000, ... of 100 datasets d000..d099 at the root
+//       (512 <f8, one chunk each); d000 changes in v00002 and nothing after,
+//       the group meta's attribute "revision" in every version
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -303,6 +307,54 @@ int Versions(int argc, char** argv) {
   return 0;
 }
 
+int Times(int argc, char** argv) {
+  if (argc != 4) return Fail("usage: bench_gen times FILE COUNT");
+  std::string file = argv[2];
+  uint64_t count = std::strtoull(argv[3], nullptr, 10);
+  vh5::Status s = vh5::CreateVersionedFile(file);
+  if (!s.ok()) return Fail(s.ToString());
+  constexpr int kDatasets = 100;
+  constexpr uint64_t kElements = 512;
+  std::vector<std::string> contents(kDatasets);
+  for (int k = 0; k < kDatasets; ++k) {
+    contents[k].resize(kElements * 8);
+    if (auto r = RandomSource(10 + k, kElements, 8).Read(0, contents[k].size(), contents[k].data());
+        !r.ok())
+      return Fail(r.status().ToString());
+  }
+  for (uint64_t i = 0; i < count; ++i) {
+    vh5::NewVersion v;
+    v.name = VersionName(i);
+    v.groups.push_back({"meta", {{"revision", std::to_string(i), "<i8"}}});
+    if (i == 2) contents[0][0] ^= 1;
+    for (int k = 0; k < kDatasets; ++k) {
+      vh5::NewDataset d;
+      char name[8];
+      std::snprintf(name, sizeof name, "d%03d", k);
+      d.path = name;
+      d.dtype = "<f8";
+      d.shape = {kElements};
+      d.chunks = {kElements};
+      d.data = contents[k];
+      v.datasets.push_back(std::move(d));
+    }
+    vh5::VersionPlan plan = vh5::PlanAsGiven(v);
+    if (i > 0) {
+      for (int k = 0; k < kDatasets; ++k) {
+        if (i == 2 && k == 0) {
+          plan.datasets[k].keep = vh5::DatasetPlan::Keep::kCleanCells;
+          plan.datasets[k].dirty = {{0, 8}};
+        } else {
+          plan.datasets[k].keep = vh5::DatasetPlan::Keep::kAll;
+        }
+      }
+    }
+    s = vh5::CommitVersion(file, plan);
+    if (!s.ok()) return Fail(v.name + ": " + s.ToString());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int Wide(int argc, char** argv) {
@@ -336,5 +388,6 @@ int main(int argc, char** argv) {
   if (cmd == "grid") return Grid(argc, argv);
   if (cmd == "versions") return Versions(argc, argv);
   if (cmd == "wide") return Wide(argc, argv);
-  return Fail("usage: bench_gen seq|raw|grid|versions|wide ... (see bench/bench_gen.cc)");
+  if (cmd == "times") return Times(argc, argv);
+  return Fail("usage: bench_gen seq|raw|grid|versions|wide|times ... (see bench/bench_gen.cc)");
 }

@@ -13,6 +13,8 @@
 
 #include "errno_map.h"
 #include "log.h"
+#include "vh5/delete_versions.h"
+#include "vh5/rename_version.h"
 #include "vh5/shape.h"
 #include "vh5/timestamp.h"
 #include "vh5/writer.h"
@@ -134,7 +136,18 @@ std::shared_ptr<const vh5::Version> Filesystem::Version(const std::string& name,
 }
 
 std::shared_ptr<const vh5::Version> Filesystem::Version(const NodeId& node, int* err) {
-  std::shared_ptr<const vh5::Version> version = Version(node.version, err);
+  std::string name = node.version;
+  {
+    // Renamed here: what the kernel cached under the old name (for a day)
+    // reads the version under its new name.
+    vh5::MutexLock lock(&renames_mu_);
+    for (size_t steps = 0; steps <= renamed_.size(); ++steps) {
+      auto it = renamed_.find(name + '\0' + node.incarnation);
+      if (it == renamed_.end()) break;
+      name = it->second;
+    }
+  }
+  std::shared_ptr<const vh5::Version> version = Version(name, err);
   if (version && version->info().timestamp != node.incarnation) {
     // Deleted by another process, and another version took its name.
     *err = ESTALE;
@@ -203,10 +216,20 @@ int Filesystem::Stat(const NodeId& node, struct stat* st, double* timeout) {
   int err = 0;
   std::shared_ptr<const vh5::Version> version = Version(node, &err);
   if (!version) return err;
-  if (version->info().timestamp_ns != 0)
-    st->st_atim = st->st_mtim = st->st_ctim = FromNs(version->info().timestamp_ns);
   vh5::Result<vh5::NodeKind> kind = version->Kind(node.path);
   if (!kind.ok()) return Fail(kind.status());
+  // Its own time (-o own_times): when it last changed along prev_version
+  // (rsync, make and find -newer see what changed), else the version's.
+  int64_t ns = version->info().timestamp_ns;
+  if (options_.own_times) {
+    vh5::Result<int64_t> changed = file_->ChangedAtNs(version->info().name, node.path);
+    if (changed.ok()) {
+      ns = *changed;
+    } else {
+      Fail(changed.status());
+    }
+  }
+  if (ns != 0) st->st_atim = st->st_mtim = st->st_ctim = FromNs(ns);
   if (*kind == vh5::NodeKind::kGroup) {
     vh5::Result<std::vector<vh5::DirEntry>> children = version->List(node.path);
     if (!children.ok()) return Fail(children.status());
@@ -354,7 +377,7 @@ int Filesystem::DoLookup(fuse_ino_t parent_ino, const std::string& name, Entry* 
     }
   }
   out->ino = inodes_.Lookup(child);
-  out->attr.st_ino = out->ino;
+  out->attr.st_ino = child.StableIno().value_or(out->ino);
   return 0;
 }
 
@@ -370,7 +393,7 @@ int Filesystem::DoGetattr(fuse_ino_t ino, struct stat* out, double* timeout) {
   NodeId node;
   if (int err = Resolve(ino, &node)) return err;
   if (int err = Stat(node, out, timeout)) return err;
-  out->st_ino = ino;
+  out->st_ino = node.StableIno().value_or(ino);
   return 0;
 }
 
@@ -480,8 +503,17 @@ int Filesystem::DoReaddir(fuse_ino_t ino, std::vector<DirItem>* items) {
   if (!version) return err;
   vh5::Result<std::vector<vh5::DirEntry>> children = version->List(node.path);
   if (!children.ok()) return Fail(children.status());
-  for (const vh5::DirEntry& e : *children)
+  for (const vh5::DirEntry& e : *children) {
     add(e.name, e.kind == vh5::NodeKind::kGroup ? S_IFDIR : S_IFREG);
+    // The st_ino that a stat of the entry gives (ls -i reads d_ino).
+    NodeId child{NodeType::kVersionNode,
+                 node.version,
+                 ChildPath(node.path, e.name),
+                 node.incarnation,
+                 0,
+                 ""};
+    items->back().attr.st_ino = *child.StableIno();
+  }
   return 0;
 }
 
@@ -777,11 +809,74 @@ int Filesystem::DoUnlink(fuse_ino_t parent, const std::string& name) {
 }
 
 int Filesystem::DoRmdir(fuse_ino_t parent, const std::string& name) {
+  NodeId node;
+  if (int err = Resolve(parent, &node)) return err;
+  if (node.type == NodeType::kVersionsDir && name.size() <= NAME_MAX) return RemoveVersion(name);
   vh5::Staging::NodeId parent_id = 0;
   if (int err = StagingParent(parent, name, &parent_id)) return err;
   vh5::MutexLock lock(&staging_mu_);
   if (vh5::Status s = staging_->Rmdir(parent_id, name); !s.ok()) return Fail(s);
   Touch();
+  return 0;
+}
+
+int Filesystem::CheckStagingBase(const std::string& name, bool* base) {
+  *base = staging_ && staging_->base_name() == name;
+  return *base && staging_->HasChanges() ? EBUSY : 0;
+}
+
+int Filesystem::RemoveVersion(const std::string& name) {
+  if (options_.read_only) return EROFS;
+  if (!file_->GetVersionInfo(name).ok()) return ENOENT;
+  vh5::MutexLock lock(&staging_mu_);
+  bool base = false;
+  if (int err = CheckStagingBase(name, &base)) return err;
+  // The same code and transaction as vh5 delete, under the file's lock.
+  vh5::Status deleted = file_->Rewrite([&] {
+    return vh5::DeleteVersions(file_->path(), {name}, {}, options_.commit_wait).status();
+  });
+  if (!deleted.ok()) return Fail(deleted);
+  LogInfo("deleted version " + name + " of " + file_->path());
+  if (base) {
+    // staging/ mirrored it: it mirrors what is current now, as after a commit.
+    int err = 0;
+    std::shared_ptr<const vh5::Version> current = CurrentVersion(&err);
+    if (err != 0) return err;
+    if (vh5::Status s = staging_->Rebase(current); !s.ok()) return Fail(s);
+    Touch();
+  }
+  return 0;
+}
+
+int Filesystem::RenameVersion(const std::string& from, const std::string& to) {
+  if (options_.read_only) return EROFS;
+  if (from == to) return file_->GetVersionInfo(from).ok() ? 0 : ENOENT;
+  vh5::Result<vh5::VersionInfo> info = file_->GetVersionInfo(from);
+  if (!info.ok()) return ENOENT;
+  if (vh5::Status s = vh5::ValidateVersionName(to); !s.ok()) return Fail(s);
+  if (file_->GetVersionInfo(to).ok()) return EEXIST;
+  vh5::MutexLock lock(&staging_mu_);
+  bool base = false;
+  if (int err = CheckStagingBase(from, &base)) return err;
+  vh5::Status renamed = file_->Rewrite(
+      [&] { return vh5::RenameVersion(file_->path(), from, to, options_.commit_wait); });
+  if (!renamed.ok()) return Fail(renamed);
+  LogInfo("renamed version " + from + " of " + file_->path() + " to " + to);
+  // The kernel moved the directory's inode to the new name: from now on it
+  // names the renamed version (what is inside, looked up before, is stale).
+  inodes_.Rename(NodeId{NodeType::kVersionNode, from, "", info->timestamp, 0, ""},
+                 NodeId{NodeType::kVersionNode, to, "", info->timestamp, 0, ""});
+  {
+    vh5::MutexLock renames(&renames_mu_);
+    renamed_[from + '\0' + info->timestamp] = to;
+  }
+  if (base) {
+    int err = 0;
+    std::shared_ptr<const vh5::Version> renamed_base = Version(to, &err);
+    if (err != 0) return err;
+    if (vh5::Status s = staging_->Rebase(renamed_base); !s.ok()) return Fail(s);
+    Touch();
+  }
   return 0;
 }
 
@@ -797,6 +892,8 @@ int Filesystem::DoRename(fuse_ino_t parent, const std::string& name, fuse_ino_t 
   if (from.type == NodeType::kRoot && name == kStagingName && !options_.read_only &&
       to.type == NodeType::kVersionsDir)
     return Commit(new_name);
+  if (from.type == NodeType::kVersionsDir && to.type == NodeType::kVersionsDir)
+    return RenameVersion(name, new_name);
   vh5::Staging::NodeId from_id = 0, to_id = 0;
   if (int err = StagingParent(parent, name, &from_id)) return err;
   if (int err = StagingParent(new_parent, new_name, &to_id)) return err;

@@ -17,6 +17,20 @@ std::string NodeId::Key() const {
   return key;
 }
 
+std::optional<ino_t> NodeId::StableIno() const {
+  if (type != NodeType::kVersionNode) return std::nullopt;
+  uint64_t hash = 14695981039346656037ULL;
+  for (const std::string* part : {&version, &incarnation, &path}) {
+    for (unsigned char c : *part) {
+      hash ^= c;
+      hash *= 1099511628211ULL;
+    }
+    hash ^= 0xff;  // a separator no name holds (names are UTF-8 without NUL)
+    hash *= 1099511628211ULL;
+  }
+  return static_cast<ino_t>(hash | (uint64_t{1} << 63));
+}
+
 InodeTable::InodeTable() {
   NodeId root;
   by_ino_[FUSE_ROOT_ID] = Entry{root, 1};
@@ -51,6 +65,16 @@ std::optional<NodeId> InodeTable::Forget(fuse_ino_t ino, uint64_t count) {
   by_key_.erase(node.Key());
   by_ino_.erase(it);
   return node;
+}
+
+void InodeTable::Rename(const NodeId& from, const NodeId& to) {
+  vh5::MutexLock lock(&mu_);
+  auto it = by_key_.find(from.Key());
+  if (it == by_key_.end() || by_key_.count(to.Key())) return;
+  fuse_ino_t ino = it->second;
+  by_key_.erase(it);
+  by_key_.emplace(to.Key(), ino);
+  by_ino_[ino].node = to;
 }
 
 std::optional<NodeId> InodeTable::Get(fuse_ino_t ino) const {

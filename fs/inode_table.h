@@ -14,6 +14,7 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
+#include <sys/types.h>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -48,6 +49,10 @@ struct NodeId {
   // A unique key per node: type, version, incarnation, path (or staging
   // id) and leaf joined by NUL bytes.
   std::string Key() const;
+  // kVersionNode: an inode number made of version, incarnation and path
+  // alone (FNV-1a, top bit set: never a table number), the same on every
+  // mount of the file; nullopt for other nodes.
+  std::optional<ino_t> StableIno() const;
 };
 
 class InodeTable {
@@ -60,6 +65,8 @@ class InodeTable {
   // Drops `count` lookups; the inode is forgotten at zero, and its node
   // returned (for its owner to let go of).
   std::optional<NodeId> Forget(fuse_ino_t ino, uint64_t count);
+  // The inode of `from`, if live, names `to` from now on.
+  void Rename(const NodeId& from, const NodeId& to);
   // The node of a live inode.
   std::optional<NodeId> Get(fuse_ino_t ino) const;
 

@@ -28,6 +28,7 @@ constexpr const char kUsage[] =
     "  -d            debug: foreground, log every FUSE request\n"
     "  -o ro         read-only mount\n"
     "  -o nozarr     no zarr/ (each version as a Zarr v2 store)\n"
+    "  -o own_times  a dataset's or group's times: the version that last changed it\n"
     "  -o commit_wait=SECONDS  how long a commit waits for another process\n"
     "                holding FILE (default 30), then EBUSY\n"
     "  -o OPT        any other option is passed to FUSE (allow_other, ...)\n"
@@ -42,6 +43,7 @@ struct CommandLine {
   bool read_only = false;
   bool create = false;
   bool zarr = true;
+  bool own_times = false;
   int commit_wait_seconds = 30;
   std::vector<std::string> fuse_options;  // passed through to FUSE
 };
@@ -63,6 +65,8 @@ bool AddOptions(const std::string& list, CommandLine* cl) {
       cl->read_only = false;
     } else if (opt == "nozarr") {
       cl->zarr = false;
+    } else if (opt == "own_times") {
+      cl->own_times = true;
     } else if (opt == "create") {
       cl->create = true;
     } else if (opt.rfind("commit_wait=", 0) == 0) {
@@ -177,7 +181,9 @@ void RestoreAccessTime(const char* path, const struct stat& before) {
 int Serve(const CommandLine& cl, const char* argv0, const std::string& resolved,
           std::shared_ptr<vh5::VersionedFile> file, bool read_only) {
   std::shared_ptr<vh5::VersionedFile> followed = file;
-  Filesystem fs(std::move(file), Options{read_only, cl.zarr});
+  Filesystem fs(std::move(file),
+                Options{read_only, cl.zarr, std::chrono::seconds(cl.commit_wait_seconds),
+                        cl.own_times});
   fuse_lowlevel_ops ops = MakeOperations();
   Served served{fs, ReadReplies::FromSystem(), 0};
   served.max_read = served.replies.max_read();

@@ -1,4 +1,4 @@
-// init, demo, set-current, delete and repack: the subcommands that write.
+// init, demo, set-current, delete, rename and repack: the subcommands that write.
 #include <cstdio>
 
 #include "cli.h"
@@ -7,6 +7,7 @@
 #include "progress_line.h"
 #include "vh5/current_version.h"
 #include "vh5/delete_versions.h"
+#include "vh5/rename_version.h"
 #include "vh5/repack.h"
 #include "vh5/staging.h"
 #include "vh5/writer.h"
@@ -101,6 +102,17 @@ int RunDelete(const Argv& argv) {
   out += path + ": file " + Bytes(r.file_bytes_before) + " -> " +
          Bytes(repacked->file_bytes_after) + " after repacking\n";
   return Report("delete", out);
+}
+
+int RunRename(const Argv& argv) {
+  vh5::Result<Args> args = ParseArgs(argv, {kWaitOption});
+  if (!args.ok()) return Fail("rename", args.status());
+  if (args->positional.size() != 3) return Fail("rename", "usage: vh5 rename FILE OLD NEW");
+  const std::string &path = args->positional[0], &from = args->positional[1],
+                    &to = args->positional[2];
+  vh5::Status s = vh5::RenameVersion(path, from, to, args->wait);
+  if (!s.ok()) return Fail("rename", s);
+  return Report("rename", path + ": version " + from + " renamed " + to + "\n");
 }
 
 int RunRepack(const Argv& argv) {

@@ -21,6 +21,7 @@ int RunInit(const Argv& argv);
 int RunDemo(const Argv& argv);
 int RunSetCurrent(const Argv& argv);
 int RunDelete(const Argv& argv);
+int RunRename(const Argv& argv);
 int RunRepack(const Argv& argv);
 
 }  // namespace vh5tool

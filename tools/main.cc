@@ -53,6 +53,10 @@ const std::vector<Subcommand>& Subcommands() {
        "  --repack  then rewrite the file (as vh5 repack) so the space returns to the\n"
        "            filesystem\n",
        RunDelete},
+      {"rename", "vh5 rename FILE OLD NEW", "rename a version",
+       "  The version's group, the prev_version of the versions made on it and\n"
+       "  current_version, in one transaction. NEW follows the rules of a commit's name.\n",
+       RunRename},
       {"repack", "vh5 repack FILE", "rewrite the file without the space freed inside it",
        "  Copies every object into a new file beside FILE and renames it over FILE.\n", RunRepack},
       {"verify", "vh5 verify FILE", "check every invariant of the format",

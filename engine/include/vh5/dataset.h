@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "vh5/byte_source.h"
@@ -44,6 +45,11 @@ class Dataset : public ByteSource {
     if (offset < size()) out->push_back(Run{std::min<uint64_t>(len, size() - offset), -1});
     return Status::OK();
   }
+
+  // What identifies the content beside info(), without reading any chunk:
+  // equal keys of two versions' datasets at one path (with equal info())
+  // mean equal bytes. Empty when unknown: then never equal to another.
+  virtual std::string ContentKey() const { return {}; }
 
   // The Zarr view (zarr.h). The cells of the chunk grid (ZarrChunks(info()))
   // this version maps, as C-order linear indexes, ascending: a cell no

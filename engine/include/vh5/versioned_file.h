@@ -81,6 +81,25 @@ class VersionedFile {
   // another process committed the name meanwhile.
   virtual Status Commit(const NewVersion& version) = 0;
 
+  // Runs `write`, a change this process makes to the file through its own
+  // handle and lock (vh5::DeleteVersions, vh5::RenameVersion: they take the
+  // file's flock, waiting, as a commit does), and takes the change in before
+  // returning. The change is followed as another process's is: readers wait
+  // at the read gate while it writes, read moved chunks again after it, and
+  // get Stale for versions that are gone (deleted or renamed). ReadOnly for a
+  // read-only open, and then `write` is not run.
+  virtual Status Rewrite(const std::function<Status()>& write) = 0;
+
+  // When the dataset or group at `path` of version `version` last changed:
+  // the timestamp (ns) of the newest version along prev_version from it in
+  // which it is unchanged since. A dataset is unchanged when its mapping
+  // list, dtype, shape, chunks, fill value and attributes are (no chunk is
+  // read); a group when its attributes and its children's names and kinds
+  // are, and it is then the newest of that and its children's times.
+  // Memoized per (version, path). NotFound when there is no such node.
+  virtual Result<int64_t> ChangedAtNs(const std::string& version,
+                                      const std::string& path) const = 0;
+
   // Starts watching for other processes' changes (file_watcher.h), as a
   // mount does, on a thread of its own (so: after any fork). Without it,
   // Refresh() alone takes them in. Busy if another process has been

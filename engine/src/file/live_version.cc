@@ -32,6 +32,11 @@ class LiveDataset final : public Dataset {
            })
         .status();
   }
+  std::string ContentKey() const override {
+    Result<std::string> key =
+        Retry<std::string>([](const Dataset& d) -> Result<std::string> { return d.ContentKey(); });
+    return key.ok() ? *key : std::string();
+  }
   std::vector<uint64_t> MappedCells() const override {
     Result<std::vector<uint64_t>> cells = Retry<std::vector<uint64_t>>(
         [](const Dataset& d) -> Result<std::vector<uint64_t>> { return d.MappedCells(); });

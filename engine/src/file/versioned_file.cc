@@ -15,6 +15,7 @@
 #include <mutex>
 #include <set>
 #include <shared_mutex>
+#include <unordered_map>
 
 #include "commit/atomic_commit.h"
 #include "file/file_watcher.h"
@@ -28,6 +29,7 @@
 #include "read/file_state.h"
 #include "read/version_tree.h"
 #include "vh5/mutex.h"
+#include "vh5/shape.h"
 #include "vh5/timestamp.h"
 
 namespace vh5 {
@@ -123,6 +125,59 @@ Result<std::optional<VersionInfo>> ReadInfoFrom(const FileCore& core, const std:
   return std::optional<VersionInfo>(std::move(info));
 }
 
+// What a node's times follow (VersionedFile::ChangedAtNs): a dataset's
+// type, shape, chunks, fill value, compression, attributes and mappings; a
+// group's attributes and children. nullopt when `version` has no node at `path`.
+Result<std::optional<std::string>> Fingerprint(const Version& version, const std::string& path) {
+  Result<NodeKind> kind = version.Kind(path);
+  if (!kind.ok()) {
+    if (kind.status().IsNotFound()) return std::optional<std::string>();
+    return kind.status();
+  }
+  std::string fp;
+  auto field = [&fp](std::string_view text) {
+    fp += std::to_string(text.size());
+    fp.push_back(':');
+    fp += text;
+  };
+  auto attributes = [&field](const Attributes& attrs) {
+    for (const Attribute& a : attrs) {
+      field(a.name);
+      field(a.text);
+      field(a.type);
+    }
+  };
+  if (*kind == NodeKind::kGroup) {
+    fp = "g";
+    VH5_ASSIGN_OR_RETURN(std::vector<DirEntry> children, version.List(path));
+    for (const DirEntry& e : children) {
+      field(e.name);
+      fp.push_back(e.kind == NodeKind::kGroup ? 'g' : 'd');
+    }
+    VH5_ASSIGN_OR_RETURN(Attributes attrs, version.GetAttributes(path));
+    attributes(attrs);
+    return std::optional<std::string>(std::move(fp));
+  }
+  VH5_ASSIGN_OR_RETURN(std::shared_ptr<const Dataset> dataset, version.OpenDataset(path));
+  std::string key = dataset->ContentKey();
+  if (key.empty()) return std::optional<std::string>(std::string());  // never equal
+  const DatasetInfo& info = dataset->info();
+  fp = "d";
+  field(info.dtype.numpy);
+  field(DimsText(info.shape));
+  field(DimsText(info.chunks));
+  field(info.fill_bytes);
+  field(info.compression);
+  attributes(info.attrs);
+  field(key);
+  return std::optional<std::string>(std::move(fp));
+}
+
+std::string ParentPath(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? std::string() : path.substr(0, slash);
+}
+
 class VersionedFileImpl final : public VersionedFile,
                                 public std::enable_shared_from_this<VersionedFileImpl> {
  public:
@@ -141,6 +196,8 @@ class VersionedFileImpl final : public VersionedFile,
   Result<std::shared_ptr<const Version>> GetVersion(const std::string& name) const override;
   Status Commit(const NewVersion& version) override;
   Status Commit(const VersionPlan& plan) override;
+  Status Rewrite(const std::function<Status()>& write) override;
+  Result<int64_t> ChangedAtNs(const std::string& version, const std::string& path) const override;
   Status StartFollowing() override;
   Status Refresh() override;
   void SetChangeListener(std::function<void()> listener) override {
@@ -167,6 +224,12 @@ class VersionedFileImpl final : public VersionedFile,
   // Closes the gate, absorbs, opens it: for a change no writer was seen making.
   Status AbsorbBehindGate();
   void Changed();
+  // When each of `paths` (nodes of `version`) last changed itself
+  // (Fingerprint), into times_: one walk along prev_version for all, each
+  // older version's tree loaded once.
+  Status WalkOwnChanges(const std::string& version, const std::vector<std::string>& paths) const;
+  // A tree for that walk: the cached one, else loaded without caching it.
+  Result<std::shared_ptr<const Version>> WalkTree(const VersionInfo& info) const;
 
   // The readers' handle, replaced by a fresh one after each commit (objects
   // handed out keep theirs: what they read never changes).
@@ -207,6 +270,11 @@ class VersionedFileImpl final : public VersionedFile,
   // A leaf lock: the listener takes none of this object's.
   Mutex listener_mu_;
   std::function<void()> listener_ GUARDED_BY(listener_mu_);
+  // ChangedAtNs, memoized: "o" (own change) or "t" (with children), the
+  // version, NUL, the path. Cleared when another process moved things (a
+  // delete or rename rewrites prev_version); commits only add versions.
+  mutable Mutex times_mu_ ACQUIRED_AFTER(mu_);
+  mutable std::unordered_map<std::string, int64_t> times_ GUARDED_BY(times_mu_);
   // Last: destroyed first, as its thread calls into the members above.
   std::unique_ptr<FileWatcher> watcher_;
 };
@@ -310,8 +378,13 @@ Status VersionedFileImpl::Absorb() {
         ++it;
       }
     }
+    // A delete or rename rewrites prev_version, which the trees' infos hold.
     for (auto it = trees_.begin(); it != trees_.end();)
-      it = names_.count(it->first) ? std::next(it) : trees_.erase(it);
+      it = !moved && names_.count(it->first) ? std::next(it) : trees_.erase(it);
+  }
+  if (moved) {
+    MutexLock lock(&times_mu_);
+    times_.clear();
   }
   known_stamp_ = now;
   foreign_changes_.fetch_add(1);
@@ -504,6 +577,140 @@ Status VersionedFileImpl::Commit(const VersionPlan& plan) {
   if (watcher_) watcher_->EndOwnWrite();
   if (!written.ok()) return written;
   return read;
+}
+
+Status VersionedFileImpl::Rewrite(const std::function<Status()>& write) {
+  if (access_ != Access::kReadWrite) return Status::ReadOnly(path_ + ": opened read-only");
+  // `write` takes the file's flock (waiting, as Commit does) and opens it
+  // for writing: the watcher meets it as another process's write.
+  Status written = write();
+  if (watcher_ && !watcher_->WaitForNoWriter(options_.commit_wait) && written.ok())
+    return Status::Busy(path_ + ": another process has been writing it for " +
+                        std::to_string(options_.commit_wait.count() / 1000) + " s");
+  // Taken in before returning, leases or not.
+  Status absorbed = AbsorbBehindGate();
+  if (!written.ok()) return written;
+  return absorbed;
+}
+
+Result<std::shared_ptr<const Version>> VersionedFileImpl::WalkTree(const VersionInfo& info) const {
+  {
+    MutexLock lock(&mu_);
+    auto it = trees_.find(info.name);
+    if (it != trees_.end() && it->second.tree->info().timestamp == info.timestamp)
+      return it->second.tree;
+  }
+  return LoadTree(info);
+}
+
+Status VersionedFileImpl::WalkOwnChanges(const std::string& version,
+                                         const std::vector<std::string>& paths) const {
+  auto key = [](const std::string& v, const std::string& p) { return "o" + v + '\0' + p; };
+  struct Pending {
+    std::string path;
+    std::string fp;
+    std::vector<std::string> walked;  // versions the answer holds for
+  };
+  std::vector<Pending> pending;
+  VH5_ASSIGN_OR_RETURN(VersionInfo info, GetVersionInfo(version));
+  VH5_ASSIGN_OR_RETURN(std::shared_ptr<const Version> tree, GetVersion(version));
+  for (const std::string& path : paths) {
+    {
+      MutexLock lock(&times_mu_);
+      if (times_.count(key(version, path))) continue;
+    }
+    VH5_ASSIGN_OR_RETURN(std::optional<std::string> fp, Fingerprint(*tree, path));
+    if (fp) pending.push_back(Pending{path, std::move(*fp), {}});
+  }
+  auto settle = [&](Pending& p, int64_t ns) {
+    MutexLock lock(&times_mu_);
+    for (const std::string& v : p.walked) times_[key(v, p.path)] = ns;
+  };
+  size_t limit = ListVersionNames().size() + 1;  // a prev_version cycle ends here
+  for (size_t steps = 0; !pending.empty(); ++steps) {
+    const std::string& prev = info.prev_version;
+    std::shared_ptr<const Version> prev_tree;
+    Result<VersionInfo> prev_info = Status::NotFound("no previous version");
+    if (!prev.empty() && prev != kFirstVersionName && steps < limit) {
+      prev_info = GetVersionInfo(prev);
+      if (!prev_info.ok() && !prev_info.status().IsNotFound()) return prev_info.status();
+      if (prev_info.ok()) {
+        VH5_ASSIGN_OR_RETURN(prev_tree, WalkTree(*prev_info));
+      }
+    }
+    std::vector<Pending> next;
+    for (Pending& p : pending) {
+      p.walked.push_back(info.name);
+      std::optional<int64_t> known;
+      std::optional<std::string> prev_fp;
+      if (prev_tree) {
+        MutexLock lock(&times_mu_);
+        if (auto it = times_.find(key(prev_info->name, p.path)); it != times_.end())
+          known = it->second;
+      }
+      if (prev_tree) {
+        VH5_ASSIGN_OR_RETURN(prev_fp, Fingerprint(*prev_tree, p.path));
+      }
+      if (!prev_fp || *prev_fp != p.fp || p.fp.empty()) {
+        settle(p, info.timestamp_ns);  // changed here (or made here)
+      } else if (known) {
+        settle(p, *known);
+      } else {
+        next.push_back(std::move(p));
+      }
+    }
+    pending = std::move(next);
+    if (!pending.empty()) info = std::move(*prev_info);
+  }
+  return Status::OK();
+}
+
+Result<int64_t> VersionedFileImpl::ChangedAtNs(const std::string& version,
+                                               const std::string& path) const {
+  std::string total_key = "t" + version + '\0' + path;
+  std::string own_key = "o" + version + '\0' + path;
+  {
+    MutexLock lock(&times_mu_);
+    if (auto it = times_.find(total_key); it != times_.end()) return it->second;
+  }
+  VH5_ASSIGN_OR_RETURN(std::shared_ptr<const Version> tree, GetVersion(version));
+  VH5_ASSIGN_OR_RETURN(NodeKind kind, tree->Kind(path));
+  bool own_known = false;
+  {
+    MutexLock lock(&times_mu_);
+    own_known = times_.count(own_key) > 0;
+  }
+  if (!own_known) {
+    // With its siblings: ls -l asks for each of them next.
+    std::vector<std::string> paths{path};
+    if (!path.empty()) {
+      std::string parent = ParentPath(path);
+      VH5_ASSIGN_OR_RETURN(std::vector<DirEntry> siblings, tree->List(parent));
+      paths.clear();
+      for (const DirEntry& e : siblings)
+        paths.push_back(parent.empty() ? e.name : parent + "/" + e.name);
+    }
+    VH5_RETURN_IF_ERROR(WalkOwnChanges(version, paths));
+  }
+  int64_t ns = 0;
+  {
+    MutexLock lock(&times_mu_);
+    auto it = times_.find(own_key);
+    if (it == times_.end()) return Status::NotFound(path_ + ": version " + version + ": " + path);
+    ns = it->second;
+  }
+  if (kind == NodeKind::kGroup) {
+    // The newest of its own change and its children's.
+    VH5_ASSIGN_OR_RETURN(std::vector<DirEntry> children, tree->List(path));
+    for (const DirEntry& e : children) {
+      VH5_ASSIGN_OR_RETURN(int64_t child,
+                           ChangedAtNs(version, path.empty() ? e.name : path + "/" + e.name));
+      ns = std::max(ns, child);
+    }
+  }
+  MutexLock lock(&times_mu_);
+  times_[total_key] = ns;
+  return ns;
 }
 
 std::vector<std::string> VersionedFileImpl::ListVersionNames() const {

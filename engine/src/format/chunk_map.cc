@@ -165,6 +165,20 @@ std::span<const ChunkMap::Piece> ChunkMap::PiecesOf(uint64_t cell) const {
                                 static_cast<size_t>(hi - lo));
 }
 
+std::string ChunkMap::Key() const {
+  std::string key;
+  auto append = [&key](const void* data, size_t bytes) {
+    key.append(static_cast<const char*>(data), bytes);
+  };
+  for (const std::string& source : sources_) {
+    key += source;
+    key.push_back('\0');
+  }
+  for (const Piece& p : pieces_) append(&p, sizeof(Piece));
+  append(coords_.data(), coords_.size() * sizeof(uint64_t));
+  return key;
+}
+
 std::vector<uint64_t> ChunkMap::MappedCells() const {
   std::vector<uint64_t> cells;
   for (const Piece& p : pieces_)

@@ -63,6 +63,8 @@ class ChunkMap {
   // The cells with at least one piece, ascending.
   std::vector<uint64_t> MappedCells() const;
   uint64_t CellOf(const uint64_t* index) const;
+  // Every piece, source and coordinate as bytes: equal for equal mappings.
+  std::string Key() const;
   // The cell's first element and its extent (clipped to the shape).
   void CellBox(uint64_t cell, uint64_t* origin, uint64_t* extent) const;
 

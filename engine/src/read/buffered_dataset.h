@@ -24,6 +24,8 @@ class BufferedDataset final : public Dataset {
   const DatasetInfo& info() const override { return info_; }
   uint64_t size() const override { return content_.size(); }
   Result<size_t> Read(uint64_t offset, size_t len, char* out) const override;
+  // Built in memory already: the content is its own key.
+  std::string ContentKey() const override { return "=" + content_; }
   std::vector<uint64_t> MappedCells() const override;
   // Cut out of the content: strings in numcodecs' VLenUTF8 layout, other
   // elements as they are; padded to the whole chunk.

@@ -20,6 +20,7 @@ class MappedDataset final : public Dataset, public std::enable_shared_from_this<
   uint64_t size() const override { return size_; }
   Result<size_t> Read(uint64_t offset, size_t len, char* out) const override;
   Status Locate(uint64_t offset, size_t len, std::vector<Run>* out, ReadHold* hold) const override;
+  std::string ContentKey() const override { return map_.Key(); }
   std::vector<uint64_t> MappedCells() const override { return map_.MappedCells(); }
   bool MapsCell(uint64_t cell) const override { return !map_.PiecesOf(cell).empty(); }
   // The stored chunk itself when the cell is one whole slot of raw_data in
