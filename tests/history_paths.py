@@ -29,7 +29,9 @@ On a file made by `vh5fs -o create`:
   - -o create on an existing file mounts it unchanged; on a file that is not
     HDF5 it is refused and the file is left as it was.
 
-usage: history_paths.py VH5FS FIXTURES_DIR
+And `vh5 log --prev` (text and JSON) names each version's N of prev/N.
+
+usage: history_paths.py VH5FS VH5 FIXTURES_DIR
 Exits 77 (skipped) only when FIXTURES_DIR (../shared) is absent.
 """
 import datetime
@@ -45,7 +47,7 @@ import time
 import live_util
 import peers
 
-VH5FS, FIXTURES = sys.argv[1], sys.argv[2]
+VH5FS, VH5, FIXTURES = sys.argv[1], sys.argv[2], sys.argv[3]
 if not os.path.exists(os.path.join(FIXTURES, "manifest.json")):
     print(f"skipped: no fixtures in {FIXTURES}")
     sys.exit(77)
@@ -357,6 +359,17 @@ def check_created_file(work):
         versions, first = versions_of(path)
         moments = moments_around(list(versions.values()))
         check_at(r, "made.h5", versions, first, moments, library_answers(path, moments))
+        chain = [os.path.basename(link(f"{r}/prev/{i}")) for i in range(len(os.listdir(r + "/prev")))]
+    log = json.loads(subprocess.run([VH5, "log", "--prev", "--json", path], capture_output=True,
+                                    text=True, check=True).stdout)
+    want = {v: (chain.index(v) if v in chain else None) for v in versions}
+    got = {v["name"]: v["prev"] for v in log["versions"]}
+    check(got == want, f"vh5 log --prev --json: prev N of each version {got} == {want}")
+    text = subprocess.run([VH5, "log", "--prev", path], capture_output=True, text=True,
+                          check=True).stdout.splitlines()
+    check(text[0].split()[:3] == ["prev/0", "*", chain[0]] and
+          text[1].split()[:2] == ["prev/1", chain[1]],
+          f"vh5 log --prev: a first column prev/N {text[:2]}")
     # Refused: not HDF5, left as it was.
     junk = os.path.join(work, "junk.h5")
     with open(junk, "wb") as f:
