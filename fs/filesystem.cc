@@ -921,7 +921,7 @@ int Filesystem::SetStagingRootXattr(const std::string& name, const std::string& 
     // An empty base, as the Python library's stage_version(name,
     // prev_version=''): staging/ empties, and the commit's prev_version is
     // kFirstVersionName, as that library stores it.
-    const std::string& base_name = value.empty() ? std::string(vh5::kFirstVersionName) : value;
+    std::string base_name = value.empty() ? std::string(vh5::kFirstVersionName) : value;
     if (base_name == staging_->base_name()) return 0;
     if (staging_->HasChanges()) return EBUSY;
     std::shared_ptr<const vh5::Version> base;
