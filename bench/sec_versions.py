@@ -1,6 +1,7 @@
 """A file of 10,000 versions (1,000 with --quick): vh5fs mount time, ls of
 versions/, stat in the oldest version, daemon memory; against h5py listing
 the versions and versioned-hdf5 opening the file and a version."""
+import datetime
 import os
 import re
 import subprocess
@@ -30,6 +31,24 @@ def ls(path, *flags):
                           check=True).stdout
 
 
+LOOKUPS = 1000  # at/TIME lookups per warm figure
+
+
+def at_moments(versions_dir, oldest, newest, k):
+    """k moments spread over the file's history (ISO, as at/ reads them)."""
+    fmt = "%Y-%m-%d %H:%M:%S.%f%z"
+    t0, t1 = (datetime.datetime.strptime(
+        os.getxattr(os.path.join(versions_dir, v), "user.vh5.timestamp").decode(), fmt)
+        for v in (oldest, newest))
+    return [(t0 + (t1 - t0) * i / (k - 1)).strftime("%Y-%m-%dT%H:%M:%S.%fZ") for i in range(k)]
+
+
+def readlinks(paths):
+    """Each a lookup and a readlink through FUSE (links time out at once)."""
+    for p in paths:
+        os.readlink(p)
+
+
 def run_section(ctx):
     h5 = versions_file(ctx)
     n = ctx.versions
@@ -40,6 +59,7 @@ def run_section(ctx):
                 f"each version changes one chunk of {PATH} and an attribute of a group; "
                 f"fresh mount each time (FILE in page cache); median of {reps}")
     mount, ls1, ls2, lsl, st_old, st_new, rd_old, mem = [], [], [], [], [], [], [], []
+    at_first, at_warm, cur_warm, prev_deep = [], [], [], []
     newest = f"v{n - 1:05d}"
     for _ in range(reps):
         with vh5fs(ctx, h5) as m:
@@ -55,10 +75,28 @@ def run_section(ctx):
                 with open(os.path.join(v, OLDEST, PATH), "rb") as f:
                     f.read()
             rd_old.append(timed(read_old))
+            # at/TIME: each lookup a binary search of the index (built on the
+            # first, cold one, below). Baseline: readlink of current, the
+            # same two FUSE requests with no index behind them.
+            times = at_moments(v, OLDEST, newest, LOOKUPS)
+            at = [os.path.join(m.mnt, "at", t) for t in times]
+            os.readlink(at[0])
+            at_warm.append(timed(lambda: readlinks(at)) / LOOKUPS)
+            cur = [os.path.join(m.mnt, "current")] * LOOKUPS
+            cur_warm.append(timed(lambda: readlinks(cur)) / LOOKUPS)
+            deep = os.path.join(m.mnt, "prev", str(n - 1))
+            os.readlink(deep)  # the chain, walked once
+            prev_deep.append(timed(lambda: readlinks([deep] * LOOKUPS)) / LOOKUPS)
             mem.append(m.memory())
             listed = len(ls(v).split())
             if listed != n:
                 s.note(f"ls versions listed {listed} names, expected {n}")
+
+    # The first at/ lookup on a fresh mount reads every version's timestamp
+    # (nothing else has read them yet) to build the index.
+    for _ in range(reps):
+        with vh5fs(ctx, h5) as m:
+            at_first.append(timed(lambda: os.readlink(os.path.join(m.mnt, "at", times[len(times) // 2]))))
 
     floor = []
     for _ in range(reps):
@@ -74,6 +112,10 @@ def run_section(ctx):
     s.figure(f"stat versions/{OLDEST}/{PATH} (oldest)", median(st_old) * 1e3, "ms")
     s.figure(f"stat versions/{newest}/{PATH} (newest)", median(st_new) * 1e3, "ms")
     s.figure(f"read versions/{OLDEST}/{PATH} (64 KiB)", median(rd_old) * 1e3, "ms")
+    s.figure("at/TIME: first lookup on a fresh mount (index built)", median(at_first) * 1e3, "ms")
+    aw = s.figure(f"at/TIME: warm lookup + readlink, {LOOKUPS} moments", median(at_warm) * 1e3, "ms")
+    cw = s.figure("  baseline: readlink current (no index)", median(cur_warm) * 1e3, "ms")
+    s.figure(f"prev/{n - 1}: warm lookup + readlink (chain cached)", median(prev_deep) * 1e3, "ms")
     s.figure("daemon VmRSS after these", median(x["VmRSS"] for x in mem), "MiB")
     s.figure("daemon VmHWM after these", median(x["VmHWM"] for x in mem), "MiB")
     h = s.figure("h5py: open FILE and list _version_data/versions", median(x["seconds"] for x in hl), "s",
@@ -91,6 +133,8 @@ def run_section(ctx):
              per_commit)
     s.compare("vh5fs mount", mt, "< 0.5 s", mt < 0.5, unit="s")
     s.compare("ls versions", l1, "< 0.2 s", l1 < 0.2, unit="s")
+    s.compare("at/TIME warm lookup", aw, "< 1 ms", aw < 1.0, unit="ms")
+    s.ratio("at/TIME warm lookup / readlink current", aw, cw)
     s.ratio("vh5fs mount time / FUSE floor", mt, fl)
     s.ratio("vh5fs mount time / h5py open + list", mt, h)
     s.ratio("ls versions time / h5py open + list", l1, h)

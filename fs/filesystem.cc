@@ -26,6 +26,8 @@ constexpr const char kVersionsName[] = "versions";
 constexpr const char kCurrentName[] = "current";
 constexpr const char kStagingName[] = "staging";
 constexpr const char kZarrName[] = "zarr";
+constexpr const char kPrevName[] = "prev";
+constexpr const char kAtName[] = "at";
 constexpr blksize_t kPreferredIoSize = 1 << 20;  // cp and friends size their buffers by it
 
 struct timespec FromNs(int64_t ns) {
@@ -167,11 +169,17 @@ int Filesystem::Stat(const NodeId& node, struct stat* st, double* timeout) {
     case NodeType::kRoot:
       *timeout = kTopDirectoryTimeout;
       st->st_mode = S_IFDIR | (options_.read_only ? 0555 : 0755);
-      st->st_nlink = (options_.read_only ? 3 : 4) + (options_.zarr ? 1 : 0);
+      st->st_nlink = (options_.read_only ? 5 : 6) + (options_.zarr ? 1 : 0);
       return 0;
     case NodeType::kZarrNode:
       *timeout = kImmutableTimeout;
       return StatZarr(node, st);
+    case NodeType::kPrevDir:
+    case NodeType::kAtDir:
+      *timeout = kTopDirectoryTimeout;
+      st->st_mode = S_IFDIR | 0555;
+      st->st_nlink = 2;
+      return 0;
     case NodeType::kVersionsDir:
     case NodeType::kZarrDir:
       // Every lookup below revalidates this directory: no per-version work
@@ -184,9 +192,11 @@ int Filesystem::Stat(const NodeId& node, struct stat* st, double* timeout) {
         st->st_atim = st->st_mtim = st->st_ctim = FromNs(ns);
       return 0;
     case NodeType::kCurrentLink:
-    case NodeType::kZarrCurrent: {
+    case NodeType::kZarrCurrent:
+    case NodeType::kPrevLink:
+    case NodeType::kAtLink: {
       std::string target;
-      if (int err = CurrentTarget(node, &target)) return err;
+      if (int err = LinkTarget(node, &target)) return err;
       st->st_mode = S_IFLNK | 0777;
       st->st_nlink = 1;
       st->st_size = static_cast<off_t>(target.size());
@@ -301,6 +311,10 @@ int Filesystem::DoLookup(fuse_ino_t parent_ino, const std::string& name, Entry* 
         child.type = NodeType::kCurrentLink;
       } else if (name == kZarrName && options_.zarr) {
         child.type = NodeType::kZarrDir;
+      } else if (name == kPrevName) {
+        child.type = NodeType::kPrevDir;
+      } else if (name == kAtName) {
+        child.type = NodeType::kAtDir;
       } else if (name == kStagingName && !options_.read_only) {
         vh5::MutexLock lock(&staging_mu_);
         return LookupStaging(vh5::Staging::kRootId, out);
@@ -343,8 +357,15 @@ int Filesystem::DoLookup(fuse_ino_t parent_ino, const std::string& name, Entry* 
     case NodeType::kZarrNode:
       if (int err = ZarrChild(parent, name, &child)) return err;
       break;
+    case NodeType::kPrevDir:
+    case NodeType::kAtDir:
+      child.type = parent.type == NodeType::kPrevDir ? NodeType::kPrevLink : NodeType::kAtLink;
+      child.path = name;
+      break;
     case NodeType::kCurrentLink:
     case NodeType::kZarrCurrent:
+    case NodeType::kPrevLink:
+    case NodeType::kAtLink:
       return ENOTDIR;
   }
   if (int err = Stat(child, &out->attr, &out->timeout)) {
@@ -361,7 +382,8 @@ int Filesystem::DoLookup(fuse_ino_t parent_ino, const std::string& name, Entry* 
   // attributes still change with commits): without this every path walked
   // through them, four per entry for ls -l, would ask again.
   bool fixed_name = child.type == NodeType::kVersionsDir || child.type == NodeType::kCurrentLink ||
-                    child.type == NodeType::kZarrDir || child.type == NodeType::kZarrCurrent;
+                    child.type == NodeType::kZarrDir || child.type == NodeType::kZarrCurrent ||
+                    child.type == NodeType::kPrevDir || child.type == NodeType::kAtDir;
   out->entry_timeout = fixed_name ? kImmutableTimeout : out->timeout;
   // Another process may delete a version: its name must stop resolving
   // (what is inside it stays cached, under its own inode). The kernel keeps
@@ -400,8 +422,10 @@ int Filesystem::DoGetattr(fuse_ino_t ino, struct stat* out, double* timeout) {
 int Filesystem::DoReadlink(fuse_ino_t ino, std::string* target) {
   NodeId node;
   if (int err = Resolve(ino, &node)) return err;
-  if (node.type != NodeType::kCurrentLink && node.type != NodeType::kZarrCurrent) return EINVAL;
-  return CurrentTarget(node, target);
+  if (node.type != NodeType::kCurrentLink && node.type != NodeType::kZarrCurrent &&
+      node.type != NodeType::kPrevLink && node.type != NodeType::kAtLink)
+    return EINVAL;
+  return LinkTarget(node, target);
 }
 
 void Filesystem::KeepVersionNames() { keep_names_.store(true); }
@@ -426,7 +450,14 @@ std::vector<std::pair<fuse_ino_t, std::string>> Filesystem::TakeStaleNames() {
   return stale;
 }
 
-int Filesystem::CurrentTarget(const NodeId& link, std::string* target) {
+int Filesystem::LinkTarget(const NodeId& link, std::string* target) {
+  if (link.type == NodeType::kPrevLink || link.type == NodeType::kAtLink) {
+    // prev/N and at/TIME -> ../versions/NAME, beside them.
+    std::string version;
+    if (int err = HistoryVersion(link, &version)) return err;
+    *target = std::string("../") + kVersionsName + "/" + version;
+    return 0;
+  }
   std::optional<std::string> current = file_->CurrentVersion();
   if (!current) return ENOENT;
   // current -> versions/NAME; zarr/current -> NAME, beside it.
@@ -467,7 +498,16 @@ int Filesystem::DoReaddir(fuse_ino_t ino, std::vector<DirItem>* items) {
       if (file_->CurrentVersion()) add(kCurrentName, S_IFLNK);
       if (!options_.read_only) add(kStagingName, S_IFDIR);
       if (options_.zarr) add(kZarrName, S_IFDIR);
+      add(kPrevName, S_IFDIR);
+      add(kAtName, S_IFDIR);
       return 0;
+    case NodeType::kPrevDir:
+    case NodeType::kAtDir: {
+      std::vector<std::string> names;
+      ListHistory(node, &names);
+      for (std::string& name : names) add(std::move(name), S_IFLNK);
+      return 0;
+    }
     case NodeType::kZarrDir:
       if (vh5::Status s = file_->Refresh(); !s.ok()) Fail(s);
       if (file_->CurrentVersion()) add(kCurrentName, S_IFLNK);
@@ -494,6 +534,8 @@ int Filesystem::DoReaddir(fuse_ino_t ino, std::vector<DirItem>* items) {
       return 0;
     case NodeType::kCurrentLink:
     case NodeType::kZarrCurrent:
+    case NodeType::kPrevLink:
+    case NodeType::kAtLink:
       return ENOTDIR;
     case NodeType::kVersionNode:
       break;
@@ -748,7 +790,13 @@ int Filesystem::LookupStaging(vh5::Staging::NodeId id, Entry* out) {
   if (int err = StatStaging(id, &out->attr)) return err;
   out->timeout = out->entry_timeout = kTopLevelTimeout;
   bool created = false;
-  out->ino = inodes_.Lookup(NodeId{NodeType::kStagingNode, "", "", "", id, ""}, &created);
+  // Named with the commits made so far: after `mv staging versions/NAME`
+  // the kernel keeps staging/'s old inodes under versions/NAME until it
+  // looks again, and a lookup of staging/ answering one of them would be an
+  // alias of that dentry, which the kernel cannot move inside a rename(2)
+  // (ESTALE; issue 16). A fresh staging/ is fresh inodes.
+  NodeId node{NodeType::kStagingNode, "", "", std::to_string(staging_commits_), id, ""};
+  out->ino = inodes_.Lookup(node, &created);
   // Held while the kernel knows the inode (its open files included), so
   // that a removed node lives on for them; released by the last forget.
   if (created) {
@@ -922,6 +970,7 @@ int Filesystem::Commit(const std::string& name) {
     return err == EINVAL ? EPERM : err;
   }
   commit_error_.clear();
+  ++staging_commits_;
   LogInfo("committed version " + name + " of " + file_->path());
   if (vh5::Result<vh5::VersionInfo> info = file_->GetVersionInfo(name); info.ok())
     newest_commit_ns_.store(std::max(newest_commit_ns_.load(), info->timestamp_ns));
@@ -998,12 +1047,16 @@ int Filesystem::DoSetattr(fuse_ino_t ino, const struct stat& attr, int to_set, b
 
 int Filesystem::SetStagingRootXattr(const std::string& name, const std::string& value) {
   if (name == "user.vh5.prev_version") {
-    if (value == staging_->base_name()) return 0;
+    // An empty base, as the Python library's stage_version(name,
+    // prev_version=''): staging/ empties, and the commit's prev_version is
+    // kFirstVersionName, as that library stores it.
+    std::string base_name = value.empty() ? std::string(vh5::kFirstVersionName) : value;
+    if (base_name == staging_->base_name()) return 0;
     if (staging_->HasChanges()) return EBUSY;
     std::shared_ptr<const vh5::Version> base;
-    if (value != vh5::kFirstVersionName) {
+    if (base_name != vh5::kFirstVersionName) {
       int err = 0;
-      base = Version(value, &err);
+      base = Version(base_name, &err);
       if (!base) return err == ENOENT ? EINVAL : err;
     }
     // Persisted: the next mount mirrors this base too.

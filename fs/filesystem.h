@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "inode_table.h"
+#include "vh5/history.h"
 #include "vh5/mutex.h"
 #include "vh5/staging.h"
 #include "vh5/versioned_file.h"
@@ -152,8 +153,8 @@ class Filesystem {
   // The timestamp versions/ shows (0: none): the current version's, or a
   // later one committed through this mount.
   int64_t NewestTimestampNs();
-  // What the symlink `link` (current or zarr/current) points to.
-  int CurrentTarget(const NodeId& link, std::string* target);
+  // What the symlink `link` (current, zarr/current, prev/N, at/TIME) points to.
+  int LinkTarget(const NodeId& link, std::string* target);
   // The zarr/ view (fs/zarr_nodes.cc): a node's stat, a child's name, a
   // directory's entries, a file's content.
   int StatZarr(const NodeId& node, struct stat* out);
@@ -166,6 +167,10 @@ class Filesystem {
   std::shared_ptr<const vh5::Dataset> ZarrDataset(const NodeId& node, int* err);
   // The chunk file a zarr/ node names; ENOENT for a cell the version does not map.
   int ZarrChunk(const NodeId& node, std::shared_ptr<const vh5::Dataset>* chunk);
+  // prev/ and at/ (fs/history_nodes.cc): the version a link names (ENOENT:
+  // none), and a directory's names.
+  int HistoryVersion(const NodeId& link, std::string* version);
+  void ListHistory(const NodeId& dir, std::vector<std::string>* names);
   int StatStaging(vh5::Staging::NodeId id, struct stat* out) REQUIRES(staging_mu_);
   int Xattrs(const NodeId& node, std::vector<std::pair<std::string, std::string>>* out);
   // The staging node of `parent`, to name `name` in; EROFS outside staging/,
@@ -205,6 +210,23 @@ class Filesystem {
   uid_t uid_;
   gid_t gid_;
 
+  // What prev/ and at/ look up in, made again when the file's versions
+  // changed (versions_generation): current's prev_version chain, and every
+  // version's timestamp sorted. Each is built on first use.
+  struct History {
+    uint64_t generation = 0;
+    bool have_chain = false;
+    std::vector<std::string> chain;
+    bool have_times = false;
+    vh5::TimeIndex times;
+  };
+  // history_'s chain and index as the file is now, built if needed.
+  const std::vector<std::string>& Chain() REQUIRES(history_mu_);
+  const vh5::TimeIndex& Times() REQUIRES(history_mu_);
+  void SyncHistory() REQUIRES(history_mu_);
+  vh5::Mutex history_mu_;
+  History history_ GUARDED_BY(history_mu_);
+
   vh5::Mutex staging_mu_;
   // Set once, when constructed (nullptr for a read-only mount).
   std::unique_ptr<vh5::Staging> staging_ PT_GUARDED_BY(staging_mu_);
@@ -212,6 +234,9 @@ class Filesystem {
   vh5::Mutex renames_mu_;
   // Versions renamed through this mount: old name, NUL, incarnation -> new name.
   std::map<std::string, std::string> renamed_ GUARDED_BY(renames_mu_);
+  // Commits through this mount: part of every staging inode's name
+  // (LookupStaging), so that a fresh staging/ after a commit is new inodes.
+  uint64_t staging_commits_ GUARDED_BY(staging_mu_) = 0;
   // Why the last commit failed (user.vh5.commit_error); empty after a success.
   std::string commit_error_ GUARDED_BY(staging_mu_);
 

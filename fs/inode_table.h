@@ -31,15 +31,20 @@ enum class NodeType {
   kZarrDir,      // zarr/
   kZarrCurrent,  // zarr/current -> <current version>
   kZarrNode,     // zarr/<version>/<path>[/<leaf>]
+  kPrevDir,      // prev/
+  kPrevLink,     // prev/<N> -> ../versions/<name>; path is N
+  kAtDir,        // at/
+  kAtLink,       // at/<TIME> -> ../versions/<name>; path is TIME as looked up
 };
 
 struct NodeId {
   NodeType type = NodeType::kRoot;
   std::string version;
-  std::string path;  // kVersionNode, kZarrNode
+  std::string path;  // kVersionNode, kZarrNode; the name of a kPrevLink or kAtLink
   // kVersionNode: the version's timestamp. Another process may delete a
   // version and commit another of the same name: that one's nodes are
   // other inodes, so that nothing the kernel cached of the first shows.
+  // kStagingNode: the commits made through the mount before its lookup.
   std::string incarnation;
   uint64_t staging = 0;  // kStagingNode: the vh5::Staging node id
   // kZarrNode: "" for the group or dataset at `path` (a directory), else a

@@ -2,7 +2,9 @@
 #include <fcntl.h>
 #include <malloc.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <climits>
 #include <cstdio>
@@ -18,6 +20,7 @@
 #include "ops.h"
 #include "readahead.h"
 #include "run.h"
+#include "vh5/writer.h"
 
 namespace vh5fs {
 namespace {
@@ -27,6 +30,7 @@ constexpr const char kUsage[] =
     "  -f            stay in the foreground\n"
     "  -d            debug: foreground, log every FUSE request\n"
     "  -o ro         read-only mount\n"
+    "  -o create     make FILE an empty versioned file if it does not exist\n"
     "  -o nozarr     no zarr/ (each version as a Zarr v2 store)\n"
     "  -o own_times  a dataset's or group's times: the version that last changed it\n"
     "  -o commit_wait=SECONDS  how long a commit waits for another process\n"
@@ -177,6 +181,29 @@ void RestoreAccessTime(const char* path, const struct stat& before) {
     LogInfo(std::string(path) + ": access time not restored: " + std::strerror(errno));
 }
 
+// -o create: FILE made an empty versioned file, as `vh5 init` makes one,
+// when nothing is there; an existing FILE is mounted as it is (never
+// written into here). Made under another name and linked into place, so
+// that FILE is never seen half made, and a FILE another process made
+// meanwhile is kept. Returns -1 to go on, or an exit status.
+int CreateIfMissing(const std::string& file) {
+  struct stat st;
+  if (::lstat(file.c_str(), &st) == 0) return -1;
+  if (errno != ENOENT) return Refuse(file + ": " + std::strerror(errno));
+  std::string made = file + ".vh5fs-create-" + std::to_string(::getpid());
+  ::unlink(made.c_str());  // a leftover of a process of this pid that died
+  if (vh5::Status s = vh5::CreateVersionedFile(made); !s.ok()) {
+    ::unlink(made.c_str());
+    return Refuse(file + ": cannot create: " + s.message());
+  }
+  int linked = ::link(made.c_str(), file.c_str());
+  int err = errno;
+  ::unlink(made.c_str());
+  if (linked != 0 && err != EEXIST) return Refuse(file + ": cannot create: " + std::strerror(err));
+  if (linked == 0) LogInfo("created " + file + ", an empty versioned file");
+  return -1;
+}
+
 // Mounts `file` and serves it until unmounted; returns the exit status.
 int Serve(const CommandLine& cl, const char* argv0, const std::string& resolved,
           std::shared_ptr<vh5::VersionedFile> file, bool read_only) {
@@ -251,7 +278,9 @@ int Run(int argc, char** argv) {
   mallopt(M_TOP_PAD, 16 << 20);
   CommandLine cl;
   if (int status = Parse(argc, argv, &cl); status >= 0) return status;
-  if (cl.create) return Refuse("-o create is not available in this release");
+  if (cl.create) {
+    if (int status = CreateIfMissing(cl.file); status >= 0) return status;
+  }
 
   char resolved[PATH_MAX];
   if (::realpath(cl.file.c_str(), resolved) == nullptr)

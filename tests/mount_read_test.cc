@@ -144,7 +144,7 @@ void CheckVersionTree(const fs::path& dir, const ManifestVersion& want) {
 // every version's tree.
 void CheckMount(Mount& mount, const ManifestFile& mf, bool read_only) {
   const fs::path& root = mount.root();
-  std::set<std::string> top, want_top = {"versions", "zarr"};
+  std::set<std::string> top, want_top = {"versions", "zarr", "prev", "at"};
   for (const auto& e : fs::directory_iterator(root)) top.insert(e.path().filename().string());
   if (!read_only) want_top.insert("staging");
   if (mf.current_version != vh5::kFirstVersionName) want_top.insert("current");

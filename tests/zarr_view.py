@@ -247,7 +247,8 @@ def main():
         own = own_file(tmp)
         check_file(own)
         with Mount(own, "-o", "ro,nozarr") as mnt:
-            check(sorted(os.listdir(mnt)) == ["current", "versions"], "-o nozarr lists zarr/")
+            check(sorted(os.listdir(mnt)) == ["at", "current", "prev", "versions"],
+                  "-o nozarr lists zarr/")
             check(not os.path.exists(os.path.join(mnt, "zarr", "v1")), "-o nozarr shows zarr/v1")
         files = []
         for sub in ("", "legacy"):

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "progress_line.h"
 #include "vh5/diff.h"
+#include "vh5/history.h"
 #include "vh5/shape.h"
 #include "vh5/verify.h"
 
@@ -65,13 +66,28 @@ size_t Columns(const std::string& text) {
 }  // namespace
 
 int RunLog(const Argv& argv) {
-  vh5::Result<Args> args = ParseArgs(argv, {"--json", kWaitOption});
+  vh5::Result<Args> args = ParseArgs(argv, {"--json", "--prev", kWaitOption});
   if (!args.ok()) return Fail("log", args.status());
-  if (args->positional.size() != 1) return Fail("log", "usage: vh5 log FILE [--json]");
+  if (args->positional.size() != 1) return Fail("log", "usage: vh5 log FILE [--json] [--prev]");
   auto file = OpenForReading(args->positional[0], args->wait);
   if (!file.ok()) return Fail("log", file.status());
   std::vector<LogEntry> entries = LogOrder(**file);
   std::optional<std::string> current = (*file)->CurrentVersion();
+  // --prev: each version's N in the mount's prev/N (file[-N]), on current's chain only.
+  bool show_prev = args->has("--prev");
+  std::map<std::string, size_t> prev_index;
+  if (show_prev && current) {
+    std::vector<std::string> chain = vh5::PrevChain(**file, *current);
+    for (size_t i = 0; i < chain.size(); ++i) prev_index.emplace(chain[i], i);
+  }
+  auto prev_of = [&](const std::string& name) -> std::optional<size_t> {
+    auto it = prev_index.find(name);
+    if (it == prev_index.end()) return std::nullopt;
+    return it->second;
+  };
+  size_t prev_width = 0;
+  for (const auto& [name, n] : prev_index)
+    prev_width = std::max(prev_width, std::string("prev/" + std::to_string(n)).size());
   std::string out;
   if (args->has("--json")) {
     out = "{\"file\": " + JsonString((*file)->path()) +
@@ -83,7 +99,12 @@ int RunLog(const Argv& argv) {
              ", \"timestamp\": " + JsonString(v.timestamp) +
              ", \"prev_version\": " + JsonString(v.prev_version) +
              ", \"current\": " + (current == v.name ? "true" : "false") +
-             ", \"branch\": " + std::to_string(entries[i].branch) + "}";
+             ", \"branch\": " + std::to_string(entries[i].branch);
+      if (show_prev) {
+        std::optional<size_t> n = prev_of(v.name);
+        out += ", \"prev\": " + (n ? std::to_string(*n) : std::string("null"));
+      }
+      out += "}";
     }
     out += "]}\n";
   } else {
@@ -92,6 +113,11 @@ int RunLog(const Argv& argv) {
     for (size_t i = 0; i < entries.size(); ++i) {
       const vh5::VersionInfo& v = entries[i].info;
       if (i && entries[i].branch != entries[i - 1].branch) out += "\n";
+      if (show_prev) {
+        std::optional<size_t> n = prev_of(v.name);
+        std::string col = n ? "prev/" + std::to_string(*n) : "";
+        out += col + std::string(prev_width - col.size() + 2, ' ');
+      }
       out += (current == v.name ? "* " : "  ") + v.name +
              std::string(width - Columns(v.name), ' ') + "  " + v.timestamp + "  prev " +
              v.prev_version + "\n";

@@ -20,12 +20,14 @@ struct Subcommand {
 const std::vector<Subcommand>& Subcommands() {
   static const std::vector<Subcommand> table = {
       {"init", "vh5 init FILE", "create an empty versioned file", "", RunInit},
-      {"log", "vh5 log FILE [--json]", "list versions, newest first, current marked",
+      {"log", "vh5 log FILE [--json] [--prev]", "list versions, newest first, current marked",
        "  The current version's prev_version chain first, then every other branch from\n"
        "  its newest version back to where it forks; a blank line between branches.\n"
        "  Each line: '*' on the current version, name, timestamp, prev NAME.\n"
        "  --json  one JSON object: file, current_version, data_version, versions\n"
-       "          [{name, timestamp, prev_version, current, branch}] in the same order\n",
+       "          [{name, timestamp, prev_version, current, branch}] in the same order\n"
+       "  --prev  also each version's N in the mount's prev/N (file[-N]): a first\n"
+       "          column prev/N on the current version's chain (\"prev\": N or null in JSON)\n",
        RunLog},
       {"ls", "vh5 ls FILE [VERSION[:PATH]] [-l] [-r]", "list groups and datasets of a version",
        "  VERSION defaults to the current version, PATH to the root; ':PATH' reads the\n"

@@ -115,6 +115,10 @@ class VersionedFile {
   virtual void SetChangeListener(std::function<void()> listener) = 0;
   // How many times other processes' changes were taken in.
   virtual uint64_t foreign_changes() const = 0;
+  // Changes whenever the list of versions or the current version may have
+  // changed (a commit here, other processes' changes taken in): what an
+  // index over versions compares to know it is out of date.
+  virtual uint64_t versions_generation() const = 0;
 
  private:
   friend class Staging;

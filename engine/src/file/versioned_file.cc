@@ -205,6 +205,7 @@ class VersionedFileImpl final : public VersionedFile,
     listener_ = std::move(listener);
   }
   uint64_t foreign_changes() const override { return foreign_changes_.load(); }
+  uint64_t versions_generation() const override { return versions_generation_.load(); }
 
  private:
   // The metadata of version `name`, nullopt when it is not a version: not a
@@ -244,6 +245,7 @@ class VersionedFileImpl final : public VersionedFile,
   OpenOptions options_;
   std::shared_ptr<FileState> state_ = std::make_shared<FileState>();
   std::atomic<uint64_t> foreign_changes_{0};
+  std::atomic<uint64_t> versions_generation_{0};  // bumped by SetTop
 
   // Serializes commits and refreshes.
   Mutex change_mu_;
@@ -342,6 +344,7 @@ void VersionedFileImpl::SetTop(Top top) {
   data_version_ = top.data_version;
   current_ = std::move(top.current);
   names_ = std::move(top.names);
+  versions_generation_.fetch_add(1);
 }
 
 Status VersionedFileImpl::Absorb() {

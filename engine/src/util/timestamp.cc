@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <string>
 
 namespace vh5 {
 namespace {
@@ -62,21 +63,77 @@ std::optional<int64_t> ParseTimestamp(std::string_view s) {
   return ns;
 }
 
-std::string FormatTimestamp(int64_t ns) {
+namespace {
+
+// `ns` in UTC as "%Y-%m-%d<sep>%H:%M:%S.<fraction><zone>", the fraction in
+// microseconds, or in nanoseconds when `nine_digits`.
+std::string FormatUtc(int64_t ns, char sep, bool nine_digits, const char* zone) {
   using namespace std::chrono;
   int64_t secs = ns >= 0 ? ns / 1000000000 : -((-ns + 999999999) / 1000000000);
-  int64_t micros = (ns - secs * 1000000000) / 1000;
+  int64_t frac = ns - secs * 1000000000;
+  if (!nine_digits) frac /= 1000;
   sys_seconds tp{seconds(secs)};
   sys_days day_point = floor<days>(tp);
   year_month_day ymd(day_point);
   hh_mm_ss<seconds> hms(tp - day_point);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u %02lld:%02lld:%02lld.%06lld+0000",
+  char buf[80];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02u%c%02lld:%02lld:%02lld.%0*lld%s",
                 static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                static_cast<unsigned>(ymd.day()), static_cast<long long>(hms.hours().count()),
+                static_cast<unsigned>(ymd.day()), sep, static_cast<long long>(hms.hours().count()),
                 static_cast<long long>(hms.minutes().count()),
-                static_cast<long long>(hms.seconds().count()), static_cast<long long>(micros));
+                static_cast<long long>(hms.seconds().count()), nine_digits ? 9 : 6,
+                static_cast<long long>(frac), zone);
   return buf;
+}
+
+}  // namespace
+
+std::string FormatTimestamp(int64_t ns) { return FormatUtc(ns, ' ', false, "+0000"); }
+
+std::string IsoTimestamp(int64_t ns) {
+  int64_t sub_micro = ns % 1000;
+  return FormatUtc(ns, 'T', sub_micro != 0, "Z");
+}
+
+std::optional<int64_t> ParseMoment(std::string_view text) {
+  if (!text.empty() && text[0] == '@') {
+    // Seconds since the epoch, as date(1) reads them: [-]S[.F].
+    std::string_view s = text.substr(1);
+    bool negative = !s.empty() && s[0] == '-';
+    if (negative || (!s.empty() && s[0] == '+')) s.remove_prefix(1);
+    size_t dot = s.find('.');
+    std::string_view whole = s.substr(0, dot);
+    if (whole.empty() || whole.size() > 11) return std::nullopt;
+    int64_t ns = 0;
+    for (char c : whole) {
+      if (c < '0' || c > '9') return std::nullopt;
+      ns = ns * 10 + (c - '0');
+    }
+    ns *= 1000000000;
+    if (dot != std::string_view::npos) {
+      std::string_view frac = s.substr(dot + 1);
+      if (frac.empty()) return std::nullopt;
+      int64_t scale = 1000000000;
+      for (char c : frac) {
+        if (c < '0' || c > '9') return std::nullopt;
+        if (scale > 1) {
+          scale /= 10;
+          ns += (c - '0') * scale;
+        }
+      }
+    }
+    constexpr int64_t kMaxSeconds = 9223372036LL;  // what 64-bit nanoseconds hold
+    if (ns / 1000000000 >= kMaxSeconds) return std::nullopt;
+    return negative ? -ns : ns;
+  }
+  // The stored form wants seconds and a zone with minutes: fill in what
+  // ISO 8601 lets a user leave out, then read it as a stored timestamp.
+  std::string s(text);
+  if (s.size() == 10) s += "T00:00:00";
+  if (s.size() >= 16 && (s.size() == 16 || s[16] != ':')) s.insert(16, ":00");
+  size_t zone = s.find_first_of("+-", 19);
+  if (zone != std::string::npos && s.size() - zone == 3) s += "00";  // "+01"
+  return ParseTimestamp(s);
 }
 
 std::string NowTimestamp() {

@@ -1,0 +1,109 @@
+// vh5/history.h and the moments of vh5/timestamp.h: what prev/N and at/TIME
+// look up (the mount's own answers are checked by history_paths.py).
+#include <boost/test/unit_test.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "test_util.h"
+#include "vh5/history.h"
+#include "vh5/timestamp.h"
+#include "vh5/writer.h"
+
+using vh5test::TempDir;
+
+namespace {
+
+int64_t Ns(const char* stored) { return vh5::ParseTimestamp(stored).value(); }
+
+vh5::VersionInfo Info(const std::string& name, const char* stored) {
+  vh5::VersionInfo v;
+  v.name = name;
+  v.timestamp = stored;
+  v.timestamp_ns = vh5::ParseTimestamp(stored).value_or(0);  // 0: unreadable, as the engine says
+  return v;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(history)
+
+BOOST_AUTO_TEST_CASE(moments_in_iso_forms_and_epoch_seconds) {
+  int64_t at9 = Ns("2024-02-01 09:00:00.000000+0000");
+  BOOST_TEST(vh5::ParseMoment("2024-02-01").value() == Ns("2024-02-01 00:00:00+0000"));
+  BOOST_TEST(vh5::ParseMoment("2024-02-01T09:00").value() == at9);
+  BOOST_TEST(vh5::ParseMoment("2024-02-01 09:00").value() == at9);
+  BOOST_TEST(vh5::ParseMoment("2024-02-01T09:00Z").value() == at9);
+  BOOST_TEST(vh5::ParseMoment("2024-02-01T09:00:00.5Z").value() == at9 + 500000000);
+  BOOST_TEST(vh5::ParseMoment("2024-02-01 10:00:00+0100").value() == at9);
+  BOOST_TEST(vh5::ParseMoment("2024-02-01T10:00:00+01:00").value() == at9);
+  BOOST_TEST(vh5::ParseMoment("2024-02-01T10:00+01").value() == at9);
+  BOOST_TEST(vh5::ParseMoment("2024-02-01T08:00:00-01:00").value() == at9);
+  BOOST_TEST(vh5::ParseMoment("@1706778000").value() == at9);
+  BOOST_TEST(vh5::ParseMoment("@1706778000.25").value() == at9 + 250000000);
+  BOOST_TEST(vh5::ParseMoment("@-1.5").value() == -1500000000);
+  for (const char* bad : {"", "@", "@x", "@1.", "@1e9", "2024", "2024-02", "2024-13-01",
+                          "2024-02-30", "2024-02-01T25:00", "2024-02-01T09", "2024-02-01T09:00+2",
+                          "2024-02-01T09:00:00Zx", "yesterday", "@99999999999999"})
+    BOOST_TEST(!vh5::ParseMoment(bad).has_value(), bad);
+}
+
+BOOST_AUTO_TEST_CASE(the_canonical_form_reads_back_to_the_same_nanosecond) {
+  for (int64_t ns : {Ns("2024-02-01 09:00:00.000001+0000"), Ns("1969-12-31 23:59:59.5+0000"),
+                     Ns("2024-02-01 09:00:00+0000") + 7, int64_t{0}}) {
+    std::string iso = vh5::IsoTimestamp(ns);
+    BOOST_TEST(vh5::ParseMoment(iso).value() == ns, iso);
+  }
+  BOOST_TEST(vh5::IsoTimestamp(Ns("2024-02-01 09:00:00.000001+0000")) ==
+             "2024-02-01T09:00:00.000001Z");
+  BOOST_TEST(vh5::IsoTimestamp(Ns("2024-02-01 09:00:00+0000") + 7) ==
+             "2024-02-01T09:00:00.000000007Z");
+  // The stored form is unchanged by the shared formatter.
+  BOOST_TEST(vh5::FormatTimestamp(Ns("2024-02-01 09:00:00.000001+0000")) ==
+             "2024-02-01 09:00:00.000001+0000");
+}
+
+BOOST_AUTO_TEST_CASE(the_latest_not_after_over_all_versions_first_name_on_ties) {
+  vh5::TimeIndex index({Info("c", "2024-01-03 00:00:00+0000"),
+                        Info("b", "2024-01-02 00:00:00+0000"),
+                        Info("a2", "2024-01-02 00:00:00+0000"),
+                        Info("z", "2023-06-01 00:00:00+0000"), Info("bad", "not a time")});
+  BOOST_TEST(index.size() == 4u);  // the unreadable timestamp left out
+  BOOST_TEST(!index.At(Ns("2023-05-31 23:59:59.999999+0000")).has_value());
+  BOOST_TEST(index.At(Ns("2023-06-01 00:00:00+0000")).value() == "z");
+  BOOST_TEST(index.At(Ns("2024-01-01 00:00:00+0000")).value() == "z");
+  BOOST_TEST(index.At(Ns("2024-01-02 00:00:00+0000")).value() == "a2");
+  BOOST_TEST(index.At(Ns("2024-01-02 12:00:00+0000")).value() == "a2");
+  BOOST_TEST(index.At(Ns("2024-01-03 00:00:00+0000")).value() == "c");
+  BOOST_TEST(index.At(Ns("2099-01-01 00:00:00+0000")).value() == "c");
+  std::vector<std::pair<int64_t, std::string>> moments = index.Moments();
+  BOOST_TEST_REQUIRE(moments.size() == 3u);
+  BOOST_TEST(moments[1].second == "a2");
+  BOOST_TEST(!vh5::TimeIndex().At(0).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(the_chain_follows_prev_version_to_a_version_without_one) {
+  TempDir dir;
+  std::string file = (dir.path() / "chain.h5").string();
+  BOOST_TEST_REQUIRE(vh5::CreateVersionedFile(file).ok());
+  auto commit = [&](const std::string& name, const std::string& prev) {
+    vh5::NewVersion v;
+    v.name = name;
+    v.prev_version = prev;
+    BOOST_TEST_REQUIRE(vh5::CommitVersion(file, v).ok());
+  };
+  commit("a", "");
+  commit("b", "");
+  commit("solo", vh5::kFirstVersionName);
+  commit("c", "b");
+  auto opened = vh5::VersionedFile::OpenReadOnly(file);
+  BOOST_TEST_REQUIRE(opened.ok());
+  const vh5::VersionedFile& f = **opened;
+  BOOST_TEST(vh5::PrevChain(f, "c") == (std::vector<std::string>{"c", "b", "a"}));
+  BOOST_TEST(vh5::PrevChain(f, "solo") == (std::vector<std::string>{"solo"}));
+  BOOST_TEST(vh5::PrevChain(f, "missing").empty());
+  BOOST_TEST(f.CurrentVersion().value() == "c");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
