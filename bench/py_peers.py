@@ -216,7 +216,7 @@ def vh_new_datasets(h5, count, elements):
                 g.create_dataset(f"d{i:05d}", data=np.arange(i, i + elements, dtype="<f8"))
         secs = time.perf_counter() - t0
     with h5py.File(h5, "r") as f:
-        chunks = ",".join(map(str, VersionedHDF5File(f)["v1"]["d00000"].chunks))
+        chunks = ",".join(map(str, f["_version_data/d00000/raw_data"].chunks))
     print(f"bytes={os.path.getsize(h5) - empty} seconds={secs:.3f} chunks={chunks}")
 
 
