@@ -18,6 +18,10 @@
 //       COUNT versions v00000, v00001, ... committed one by one, each
 //       changing one chunk of data/series and
 //       the attribute "revision" of the group meta, other datasets unchanged
+//   bench_gen wide FILE DATASETS VERSIONS
+//       versions w001, w002, ... of DATASETS 1-D <f8 datasets d00000, d00001,
+//       ... of 100 elements in one chunk each (seed 4 + index); each version
+//       after the first changes one element of one dataset, the others kept
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -300,6 +304,62 @@ int Versions(int argc, char** argv) {
   return 0;
 }
 
+int Wide(int argc, char** argv) {
+  if (argc != 5) return Fail("usage: bench_gen wide FILE DATASETS VERSIONS");
+  std::string file = argv[2];
+  uint64_t count = std::strtoull(argv[3], nullptr, 10);
+  uint64_t versions = std::strtoull(argv[4], nullptr, 10);
+  constexpr uint64_t kElements = 100;
+  vh5::Status s = vh5::CreateVersionedFile(file);
+  if (!s.ok()) return Fail(s.ToString());
+  auto name_of = [](const char* prefix, uint64_t i, int width) {
+    char name[32];
+    std::snprintf(name, sizeof name, "%s%0*" PRIu64, prefix, width, i);
+    return std::string(name);
+  };
+  std::vector<std::string> data(count, std::string(kElements * 8, '\0'));
+  for (uint64_t d = 0; d < count; ++d)
+    if (auto r = RandomSource(4 + d, kElements, 8).Read(0, data[d].size(), data[d].data()); !r.ok())
+      return Fail(r.status().ToString());
+  for (uint64_t k = 1; k <= versions; ++k) {
+    vh5::NewVersion v;
+    v.name = name_of("w", k, 3);
+    uint64_t changed = (k * 7919) % count, offset = (k % kElements) * 8;
+    if (k > 1) {
+      double value = -static_cast<double>(k);
+      std::memcpy(data[changed].data() + offset, &value, 8);
+    }
+    for (uint64_t d = 0; d < count; ++d) {
+      vh5::NewDataset ds;
+      ds.path = name_of("d", d, 5);
+      if (k == 1 || d == changed) {
+        ds.dtype = "<f8";
+        ds.shape = {kElements};
+        ds.chunks = {kElements};
+        ds.data = data[d];
+      }
+      v.datasets.push_back(std::move(ds));
+    }
+    vh5::VersionPlan plan = vh5::PlanAsGiven(v);
+    if (k > 1) {
+      // As staging plans it: one dataset rewritten in its dirty range, the others kept.
+      for (uint64_t d = 0; d < count; ++d) {
+        vh5::DatasetPlan& p = plan.datasets[d];
+        if (d != changed) {
+          p.keep = vh5::DatasetPlan::Keep::kAll;
+        } else {
+          p.keep = vh5::DatasetPlan::Keep::kCleanCells;
+          p.dirty = {{offset, offset + 8}};
+        }
+      }
+    }
+    s = vh5::CommitVersion(file, plan);
+    if (!s.ok()) return Fail(v.name + ": " + s.ToString());
+    std::fprintf(stderr, "bench_gen: %s\n", v.name.c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -308,5 +368,6 @@ int main(int argc, char** argv) {
   if (cmd == "raw") return Raw(argc, argv);
   if (cmd == "grid") return Grid(argc, argv);
   if (cmd == "versions") return Versions(argc, argv);
+  if (cmd == "wide") return Wide(argc, argv);
   return Fail("usage: bench_gen seq|raw|grid|versions ... (see bench/bench_gen.cc)");
 }

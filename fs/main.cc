@@ -3,11 +3,14 @@
 #include <malloc.h>
 #include <sys/stat.h>
 
+#include <cctype>
+#include <cerrno>
 #include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +31,8 @@ constexpr const char kUsage[] =
     "  -o nozarr     no zarr/ (each version as a Zarr v2 store)\n"
     "  -o commit_wait=SECONDS  how long a commit waits for another process\n"
     "                holding FILE (default 30), then EBUSY\n"
+    "  -o cache_size=BYTES  memory kept to read faster (version trees, chunk\n"
+    "                maps, decoded chunks), with a K, M or G suffix (default 256M)\n"
     "  -o OPT        any other option is passed to FUSE (allow_other, ...)\n"
     "  -h, --help    this text;  -V, --version  the version\n"
     "Unmount with: fusermount3 -u MOUNTPOINT\n";
@@ -41,12 +46,30 @@ struct CommandLine {
   bool create = false;
   bool zarr = true;
   int commit_wait_seconds = 30;
+  uint64_t cache_bytes = uint64_t{256} << 20;
   std::vector<std::string> fuse_options;  // passed through to FUSE
 };
 
 int Refuse(const std::string& message) {
   std::fprintf(stderr, "vh5fs: %s\n", message.c_str());
   return 1;
+}
+
+// "64M", "1G", "4096": bytes, with a binary K, M or G suffix; nullopt if not.
+std::optional<uint64_t> ParseSize(const std::string& text) {
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long n = std::strtoull(text.c_str(), &end, 10);
+  if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0])) || errno != 0)
+    return std::nullopt;
+  std::string suffix(end);
+  int shift = suffix.empty()                   ? 0
+              : suffix == "K" || suffix == "k" ? 10
+              : suffix == "M" || suffix == "m" ? 20
+              : suffix == "G" || suffix == "g" ? 30
+                                               : -1;
+  if (shift < 0 || n > (uint64_t{1} << 50) >> shift) return std::nullopt;
+  return uint64_t{n} << shift;
 }
 
 // Returns false for a value that is not an option's.
@@ -68,6 +91,10 @@ bool AddOptions(const std::string& list, CommandLine* cl) {
       long seconds = std::strtol(opt.c_str() + 12, &end, 10);
       if (end == opt.c_str() + 12 || *end != '\0' || seconds < 0 || seconds > 86400) return false;
       cl->commit_wait_seconds = static_cast<int>(seconds);
+    } else if (opt.rfind("cache_size=", 0) == 0) {
+      std::optional<uint64_t> bytes = ParseSize(opt.substr(11));
+      if (!bytes) return false;
+      cl->cache_bytes = *bytes;
     } else if (!opt.empty()) {
       cl->fuse_options.push_back(opt);
     }
@@ -239,6 +266,7 @@ int Run(int argc, char** argv) {
   struct stat before {};
   bool have_before = ::stat(resolved, &before) == 0;
   // Refuse bad files before anything could write to them.
+  vh5::VersionedFile::SetCacheBudget(cl.cache_bytes);
   vh5::OpenOptions options;
   options.commit_wait = std::chrono::seconds(cl.commit_wait_seconds);
   vh5::Result<std::shared_ptr<vh5::VersionedFile>> file =

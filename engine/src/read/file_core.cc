@@ -28,15 +28,23 @@ Result<std::shared_ptr<FileCore>> FileCore::Open(const std::string& path, DiskAc
   return core;
 }
 
+FileCore::~FileCore() { MemoryCache::Process().Forget(cache_owner_); }
+
 Result<std::shared_ptr<RawData>> FileCore::Raw(const std::string& raw_path) {
   MutexLock lock(&mu_);
   auto it = raw_.find(raw_path);
-  if (it != raw_.end()) return it->second;
+  if (it != raw_.end()) {
+    if (std::shared_ptr<RawData> alive = it->second.lock()) {
+      MemoryCache::Process().Find(cache_owner_, raw_path);  // recently used
+      return alive;
+    }
+  }
   DiskRead disk(access, DiskRead::Kind::kMetadata, path);
   VH5_RETURN_IF_ERROR(disk.status());
   VH5_ASSIGN_OR_RETURN(std::shared_ptr<RawData> raw,
                        RawData::Open(file.get(), fd, raw_path, access));
-  raw_.emplace(raw_path, raw);
+  raw_[raw_path] = raw;
+  MemoryCache::Process().Insert(cache_owner_, raw_path, raw, raw->MemoryBytes());
   if (access.state) {
     MutexLock raws(&access.state->raws_mu);
     std::vector<std::weak_ptr<RawData>>& all = access.state->raws;
@@ -47,6 +55,7 @@ Result<std::shared_ptr<RawData>> FileCore::Raw(const std::string& raw_path) {
 }
 
 void FileCore::ForgetRawData() {
+  MemoryCache::Process().Forget(cache_owner_);
   MutexLock lock(&mu_);
   raw_.clear();
 }

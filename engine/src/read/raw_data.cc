@@ -101,6 +101,16 @@ Result<std::shared_ptr<RawData>> RawData::Open(hid_t file, std::shared_ptr<const
   return raw;
 }
 
+RawData::~RawData() { MemoryCache::Process().Forget(cache_owner_); }
+
+uint64_t RawData::MemoryBytes() const {
+  // An open HDF5 dataset (its shared object, creation and access property
+  // lists, type, space and chunk cache) costs ~16 KiB of HDF5's heap.
+  constexpr uint64_t kOpenDataset = 16 << 10;
+  return sizeof(RawData) + kOpenDataset + path_.capacity() +
+         (index_ ? index_->size() * (sizeof(ChunkIndex::Entry) + 32) : 0);
+}
+
 Result<DatasetInfo> RawData::Layout() const {
   DatasetInfo info;
   VH5_ASSIGN_OR_RETURN(info.dtype, DescribeType(type_.get()));
@@ -206,13 +216,14 @@ std::optional<ChunkIndex::Entry> RawData::StoredChunk(const uint64_t* origin) co
   return *entry;
 }
 
-Result<ChunkCache::Chunk> RawData::DecodedChunk(const uint64_t* origin) const {
-  if (!index_ || !pipeline_.supported()) return ChunkCache::Chunk();
+Result<RawData::Chunk> RawData::DecodedChunk(const uint64_t* origin) const {
+  if (!index_ || !pipeline_.supported()) return Chunk();
   const ChunkIndex::Entry* entry = index_->Find(origin);
-  if (entry == nullptr) return ChunkCache::Chunk();  // not stored: HDF5 knows its fill
-  ChunkCache& cache = ChunkCache::Decoded();
+  if (entry == nullptr) return Chunk();  // not stored: HDF5 knows its fill
+  MemoryCache& cache = MemoryCache::Process();
   // A stored chunk's file offset names it uniquely within this raw_data.
-  if (ChunkCache::Chunk hit = cache.Find(cache_owner_, entry->offset)) return hit;
+  std::string_view key(reinterpret_cast<const char*>(&entry->offset), sizeof entry->offset);
+  if (Chunk hit = cache.Get<std::string>(cache_owner_, key)) return hit;
   std::string stored(entry->size, '\0');
   DiskRead disk(access_, DiskRead::Kind::kData, path_);
   VH5_RETURN_IF_ERROR(disk.status());
@@ -225,8 +236,8 @@ Result<ChunkCache::Chunk> RawData::DecodedChunk(const uint64_t* origin) const {
   auto decoded = std::make_shared<std::string>();
   Status s = pipeline_.Decode(stored, entry->filter_mask, bytes, decoded.get());
   if (!s.ok()) return s.WithContext(path_ + ": chunk at byte " + std::to_string(entry->offset));
-  cache.Insert(cache_owner_, entry->offset, decoded);
-  return ChunkCache::Chunk(std::move(decoded));
+  cache.Insert(cache_owner_, key, decoded, decoded->capacity() + sizeof(std::string) + 64);
+  return Chunk(std::move(decoded));
 }
 
 Status RawData::ReadThroughHdf5(const uint64_t* start, const uint64_t* count, hid_t mem_type,
@@ -261,7 +272,7 @@ Status RawData::ReadBlock(const uint64_t* start, const uint64_t* count, char* ou
   }
   if (elements == 0) return Status::OK();
   if (one_chunk && filtered_) {
-    VH5_ASSIGN_OR_RETURN(ChunkCache::Chunk chunk, DecodedChunk(origin.data()));
+    VH5_ASSIGN_OR_RETURN(Chunk chunk, DecodedChunk(origin.data()));
     if (chunk) {
       // Rows of the box, out of the chunk's C-order bytes.
       uint64_t row = count[rank - 1] * itemsize_;
