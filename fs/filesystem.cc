@@ -345,6 +345,7 @@ int Filesystem::DoLookup(fuse_ino_t parent_ino, const std::string& name, Entry* 
     out->entry_timeout = kTopLevelTimeout;
   out->ino = inodes_.Lookup(child);
   out->attr.st_ino = out->ino;
+  trimmer_.Poke();
   return 0;
 }
 

@@ -236,6 +236,13 @@ int Serve(const CommandLine& cl, const char* argv0, const std::string& resolved,
   // After daemonizing: threads do not survive its fork.
   if (vh5::Status s = followed->StartFollowing(); !s.ok()) return Refuse(s.message());
 
+  // Ended before the session is destroyed, however Serve returns.
+  struct Trimming {
+    Filesystem& fs;
+    ~Trimming() { fs.StopTrimming(); }
+  } trimming{fs};
+  fs.StartTrimming(session.se);
+
   LoopConfig loop;
   fuse_loop_cfg_set_clone_fd(loop.config, 0);
   fuse_loop_cfg_set_max_threads(loop.config, 16);
