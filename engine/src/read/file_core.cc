@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -17,6 +18,15 @@ Result<std::shared_ptr<FileCore>> FileCore::Open(const std::string& path, DiskAc
   if (!core->fd->valid()) return Status::IOError(path + ": " + std::strerror(errno));
   // A snapshot handle: HDF5 shares nothing with an older core of the file.
   VH5_ASSIGN_OR_RETURN(h5::Handle fapl, SnapshotFileAccess());
+  // HDF5's metadata cache grows to 32 MiB by default, filled by tree walks
+  // of wide versions; readers read data without it, so 8 MiB will do.
+  H5AC_cache_config_t mdc{};
+  mdc.version = H5AC__CURR_CACHE_CONFIG_VERSION;
+  if (H5Pget_mdc_config(fapl.get(), &mdc) >= 0) {
+    mdc.max_size = std::max<size_t>(mdc.min_size, size_t{8} << 20);
+    mdc.initial_size = std::min(mdc.initial_size, mdc.max_size);
+    if (H5Pset_mdc_config(fapl.get(), &mdc) < 0) h5::TakeErrorStack();
+  }
   DiskRead disk(core->access, DiskRead::Kind::kMetadata, path);
   VH5_RETURN_IF_ERROR(disk.status());
   core->file = h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()));
