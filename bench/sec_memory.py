@@ -177,8 +177,8 @@ def run_section(ctx):
     b = passes_through(ctx, s, h5, f"v1 {count} times", ["versions/v1/big"] * count, True)
     s.compare("bound: the larger VmHWM after all reads", max(a, b), "state it", None, unit="MiB")
     s.note("bounded means the peak stops growing once the first dataset is read (one version "
-           "read again and again); distinct versions each keep their chunk map while their tree "
-           "is among the 64 cached, so that growth is bounded by the cache, not judged; the bound "
+           "read again and again); distinct versions each keep their chunk map while it fits the "
+           "cache budget, so that growth is bounded by the budget, not judged; the bound "
            "to state is the larger VmHWM after all reads")
     ctx.discard("memory.h5")
     h5 = wide_file(ctx)
