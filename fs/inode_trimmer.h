@@ -12,6 +12,7 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
@@ -42,7 +43,7 @@ class InodeTrimmer {
   std::mutex mu_;
   std::condition_variable wake_;
   bool poked_ = false;
-  bool stop_ = false;
+  std::atomic<bool> stop_{false};
   std::thread thread_;
 };
 
