@@ -21,6 +21,10 @@
 //   bench_gen wide FILE COUNT ELEMENTS
 //       version "v1" holding COUNT 1-D <f8 datasets d00000, d00001, ... of
 //       ELEMENTS elements each (seed 4), in chunks of 4096 elements
+//   bench_gen widev FILE DATASETS VERSIONS
+//       versions w001, w002, ... of DATASETS 1-D <f8 datasets d00000, d00001,
+//       ... of 100 elements in one chunk each (seed 4 + index); each version
+//       after the first changes one element of one dataset, the others kept
 //   bench_gen times FILE COUNT
 //       COUNT versions v00000, ... of 100 datasets d000..d099 at the root
 //       (512 <f8, one chunk each); d000 changes in v00002 and nothing after,
@@ -381,6 +385,62 @@ int Wide(int argc, char** argv) {
   return s.ok() ? 0 : Fail(s.ToString());
 }
 
+int WideVersions(int argc, char** argv) {
+  if (argc != 5) return Fail("usage: bench_gen widev FILE DATASETS VERSIONS");
+  std::string file = argv[2];
+  uint64_t count = std::strtoull(argv[3], nullptr, 10);
+  uint64_t versions = std::strtoull(argv[4], nullptr, 10);
+  constexpr uint64_t kElements = 100;
+  vh5::Status s = vh5::CreateVersionedFile(file);
+  if (!s.ok()) return Fail(s.ToString());
+  auto name_of = [](const char* prefix, uint64_t i, int width) {
+    char name[32];
+    std::snprintf(name, sizeof name, "%s%0*" PRIu64, prefix, width, i);
+    return std::string(name);
+  };
+  std::vector<std::string> data(count, std::string(kElements * 8, '\0'));
+  for (uint64_t d = 0; d < count; ++d)
+    if (auto r = RandomSource(4 + d, kElements, 8).Read(0, data[d].size(), data[d].data()); !r.ok())
+      return Fail(r.status().ToString());
+  for (uint64_t k = 1; k <= versions; ++k) {
+    vh5::NewVersion v;
+    v.name = name_of("w", k, 3);
+    uint64_t changed = (k * 7919) % count, offset = (k % kElements) * 8;
+    if (k > 1) {
+      double value = -static_cast<double>(k);
+      std::memcpy(data[changed].data() + offset, &value, 8);
+    }
+    for (uint64_t d = 0; d < count; ++d) {
+      vh5::NewDataset ds;
+      ds.path = name_of("d", d, 5);
+      if (k == 1 || d == changed) {
+        ds.dtype = "<f8";
+        ds.shape = {kElements};
+        ds.chunks = {kElements};
+        ds.data = data[d];
+      }
+      v.datasets.push_back(std::move(ds));
+    }
+    vh5::VersionPlan plan = vh5::PlanAsGiven(v);
+    if (k > 1) {
+      // As staging plans it: one dataset rewritten in its dirty range, the others kept.
+      for (uint64_t d = 0; d < count; ++d) {
+        vh5::DatasetPlan& p = plan.datasets[d];
+        if (d != changed) {
+          p.keep = vh5::DatasetPlan::Keep::kAll;
+        } else {
+          p.keep = vh5::DatasetPlan::Keep::kCleanCells;
+          p.dirty = {{offset, offset + 8}};
+        }
+      }
+    }
+    s = vh5::CommitVersion(file, plan);
+    if (!s.ok()) return Fail(v.name + ": " + s.ToString());
+    std::fprintf(stderr, "bench_gen: %s\n", v.name.c_str());
+  }
+  return 0;
+}
+
 int main(int argc, char** argv) {
   std::string cmd = argc > 1 ? argv[1] : "";
   if (cmd == "seq") return Seq(argc, argv);
@@ -389,5 +449,7 @@ int main(int argc, char** argv) {
   if (cmd == "versions") return Versions(argc, argv);
   if (cmd == "wide") return Wide(argc, argv);
   if (cmd == "times") return Times(argc, argv);
-  return Fail("usage: bench_gen seq|raw|grid|versions|wide|times ... (see bench/bench_gen.cc)");
+  if (cmd == "widev") return WideVersions(argc, argv);
+  return Fail(
+      "usage: bench_gen seq|raw|grid|versions|wide|times|widev ... (see bench/bench_gen.cc)");
 }

@@ -400,6 +400,7 @@ int Filesystem::DoLookup(fuse_ino_t parent_ino, const std::string& name, Entry* 
   }
   out->ino = inodes_.Lookup(child);
   out->attr.st_ino = child.StableIno().value_or(out->ino);
+  trimmer_.Poke();
   return 0;
 }
 

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "inode_table.h"
+#include "inode_trimmer.h"
 #include "vh5/history.h"
 #include "vh5/mutex.h"
 #include "vh5/staging.h"
@@ -59,6 +60,13 @@ class Filesystem {
   // (vh5::Staging::Open); one that cannot be read at all mounts read-only.
   Filesystem(std::shared_ptr<vh5::VersionedFile> file, Options options);
   ~Filesystem();  // syncs staging/'s state: an unmount keeps every change
+
+  // The kernel asked to forget the oldest nodes inside versions past this
+  // many (inode_trimmer.h): the inode table stays ~10 MiB at most.
+  static constexpr size_t kKeptVersionNodes = 16384;
+  // Between daemonizing and the session's end (before it is destroyed).
+  void StartTrimming(fuse_session* se) { trimmer_.Start(se); }
+  void StopTrimming() { trimmer_.Stop(); }
 
   struct Entry {
     fuse_ino_t ino = 0;
@@ -205,6 +213,7 @@ class Filesystem {
   std::shared_ptr<vh5::VersionedFile> file_;
   Options options_;
   InodeTable inodes_;
+  InodeTrimmer trimmer_{&inodes_, kKeptVersionNodes};
   struct timespec file_time_ {};
   std::atomic<int64_t> newest_commit_ns_{0};  // of commits through this mount
   uid_t uid_;

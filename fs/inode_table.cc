@@ -48,6 +48,9 @@ fuse_ino_t InodeTable::Lookup(const NodeId& node, bool* created) {
   }
   fuse_ino_t ino = next_ino_++;
   by_ino_[ino] = Entry{node, 1};
+  if ((node.type == NodeType::kVersionNode || node.type == NodeType::kZarrNode) &&
+      !node.path.empty())
+    version_nodes_.push_back(ino);
   by_key_.emplace(std::move(key), ino);
   return ino;
 }
@@ -82,6 +85,35 @@ std::optional<NodeId> InodeTable::Get(fuse_ino_t ino) const {
   auto it = by_ino_.find(ino);
   if (it == by_ino_.end()) return std::nullopt;
   return it->second.node;
+}
+
+size_t InodeTable::version_nodes() const {
+  vh5::MutexLock lock(&mu_);
+  return version_nodes_.size();
+}
+
+std::vector<std::pair<fuse_ino_t, std::string>> InodeTable::Oldest(size_t keep) {
+  std::vector<std::pair<fuse_ino_t, std::string>> out;
+  vh5::MutexLock lock(&mu_);
+  while (version_nodes_.size() > keep) {
+    fuse_ino_t ino = version_nodes_.front();
+    version_nodes_.pop_front();
+    auto it = by_ino_.find(ino);
+    if (it == by_ino_.end()) continue;  // forgotten already
+    NodeId parent = it->second.node;
+    std::string name;
+    if (parent.type == NodeType::kZarrNode && !parent.leaf.empty()) {
+      name = std::move(parent.leaf);
+      parent.leaf.clear();
+    } else {
+      size_t slash = parent.path.rfind('/');
+      name = slash == std::string::npos ? parent.path : parent.path.substr(slash + 1);
+      parent.path = slash == std::string::npos ? "" : parent.path.substr(0, slash);
+    }
+    auto up = by_key_.find(parent.Key());
+    if (up != by_key_.end()) out.emplace_back(up->second, std::move(name));
+  }
+  return out;
 }
 
 }  // namespace vh5fs

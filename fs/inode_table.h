@@ -16,9 +16,12 @@
 
 #include <sys/types.h>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 namespace vh5fs {
 
@@ -75,6 +78,13 @@ class InodeTable {
   // The node of a live inode.
   std::optional<NodeId> Get(fuse_ino_t ino) const;
 
+  // Nodes inside committed versions (not a version's directory itself),
+  // counted as created; some may have been forgotten since.
+  size_t version_nodes() const;
+  // The oldest of those beyond the newest `keep`, as (parent inode, name)
+  // for the kernel to be asked to forget (inode_trimmer.h).
+  std::vector<std::pair<fuse_ino_t, std::string>> Oldest(size_t keep);
+
  private:
   struct Entry {
     NodeId node;
@@ -85,6 +95,7 @@ class InodeTable {
   std::unordered_map<fuse_ino_t, Entry> by_ino_ GUARDED_BY(mu_);
   std::unordered_map<std::string, fuse_ino_t> by_key_ GUARDED_BY(mu_);
   fuse_ino_t next_ino_ GUARDED_BY(mu_) = FUSE_ROOT_ID + 1;
+  std::deque<fuse_ino_t> version_nodes_ GUARDED_BY(mu_);  // oldest first; never reused
 };
 
 }  // namespace vh5fs

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <climits>
@@ -11,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +37,8 @@ constexpr const char kUsage[] =
     "  -o own_times  a dataset's or group's times: the version that last changed it\n"
     "  -o commit_wait=SECONDS  how long a commit waits for another process\n"
     "                holding FILE (default 30), then EBUSY\n"
+    "  -o cache_size=BYTES  memory kept to read faster (version trees, chunk\n"
+    "                maps, decoded chunks), with a K, M or G suffix (default 256M)\n"
     "  -o OPT        any other option is passed to FUSE (allow_other, ...)\n"
     "  -h, --help    this text;  -V, --version  the version\n"
     "Unmount with: fusermount3 -u MOUNTPOINT\n";
@@ -49,12 +53,30 @@ struct CommandLine {
   bool zarr = true;
   bool own_times = false;
   int commit_wait_seconds = 30;
+  uint64_t cache_bytes = uint64_t{256} << 20;
   std::vector<std::string> fuse_options;  // passed through to FUSE
 };
 
 int Refuse(const std::string& message) {
   std::fprintf(stderr, "vh5fs: %s\n", message.c_str());
   return 1;
+}
+
+// "64M", "1G", "4096": bytes, with a binary K, M or G suffix; nullopt if not.
+std::optional<uint64_t> ParseSize(const std::string& text) {
+  char* end = nullptr;
+  errno = 0;
+  unsigned long long n = std::strtoull(text.c_str(), &end, 10);
+  if (text.empty() || !std::isdigit(static_cast<unsigned char>(text[0])) || errno != 0)
+    return std::nullopt;
+  std::string suffix(end);
+  int shift = suffix.empty()                   ? 0
+              : suffix == "K" || suffix == "k" ? 10
+              : suffix == "M" || suffix == "m" ? 20
+              : suffix == "G" || suffix == "g" ? 30
+                                               : -1;
+  if (shift < 0 || n > (uint64_t{1} << 50) >> shift) return std::nullopt;
+  return uint64_t{n} << shift;
 }
 
 // Returns false for a value that is not an option's.
@@ -78,6 +100,10 @@ bool AddOptions(const std::string& list, CommandLine* cl) {
       long seconds = std::strtol(opt.c_str() + 12, &end, 10);
       if (end == opt.c_str() + 12 || *end != '\0' || seconds < 0 || seconds > 86400) return false;
       cl->commit_wait_seconds = static_cast<int>(seconds);
+    } else if (opt.rfind("cache_size=", 0) == 0) {
+      std::optional<uint64_t> bytes = ParseSize(opt.substr(11));
+      if (!bytes) return false;
+      cl->cache_bytes = *bytes;
     } else if (!opt.empty()) {
       cl->fuse_options.push_back(opt);
     }
@@ -208,9 +234,9 @@ int CreateIfMissing(const std::string& file) {
 int Serve(const CommandLine& cl, const char* argv0, const std::string& resolved,
           std::shared_ptr<vh5::VersionedFile> file, bool read_only) {
   std::shared_ptr<vh5::VersionedFile> followed = file;
-  Filesystem fs(std::move(file),
-                Options{read_only, cl.zarr, std::chrono::seconds(cl.commit_wait_seconds),
-                        cl.own_times});
+  Filesystem fs(
+      std::move(file),
+      Options{read_only, cl.zarr, std::chrono::seconds(cl.commit_wait_seconds), cl.own_times});
   fuse_lowlevel_ops ops = MakeOperations();
   Served served{fs, ReadReplies::FromSystem(), 0};
   served.max_read = served.replies.max_read();
@@ -257,6 +283,13 @@ int Serve(const CommandLine& cl, const char* argv0, const std::string& resolved,
   ChangeListener listener(*followed, [&invalidator] { invalidator.Poke(); });
   fs.KeepVersionNames();
 
+  // Ended before the session is destroyed, however Serve returns.
+  struct Trimming {
+    Filesystem& fs;
+    ~Trimming() { fs.StopTrimming(); }
+  } trimming{fs};
+  fs.StartTrimming(session.se);
+
   LoopConfig loop;
   fuse_loop_cfg_set_clone_fd(loop.config, 0);
   fuse_loop_cfg_set_max_threads(loop.config, 16);
@@ -289,6 +322,7 @@ int Run(int argc, char** argv) {
   struct stat before {};
   bool have_before = ::stat(resolved, &before) == 0;
   // Refuse bad files before anything could write to them.
+  vh5::VersionedFile::SetCacheBudget(cl.cache_bytes);
   vh5::OpenOptions options;
   options.commit_wait = std::chrono::seconds(cl.commit_wait_seconds);
   vh5::Result<std::shared_ptr<vh5::VersionedFile>> file =

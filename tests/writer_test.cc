@@ -16,7 +16,7 @@
 #include "format/virtual_dataset_header.h"
 #include "hdf5/attribute_codec.h"
 #include "hdf5/h5_handle.h"
-#include "read/chunk_cache.h"
+#include "read/memory_cache.h"
 #include "test_util.h"
 #include "vh5/versioned_file.h"
 #include "vh5/writer.h"
@@ -515,8 +515,19 @@ BOOST_AUTO_TEST_CASE(compressed_chunks_decode_outside_hdf5_exactly_as_h5py_reads
     }
   }
   BOOST_TEST_REQUIRE(vh5::CommitVersion(file.string(), v).ok());
-  vh5::ChunkCache& cache = vh5::ChunkCache::Decoded();
+  vh5::MemoryCache& cache = vh5::MemoryCache::Process();
   uint64_t cached_before = cache.bytes();
+  // Held open through the reads: a closed file's chunks are dropped with it.
+  auto held = vh5::VersionedFile::OpenReadOnly(file.string());
+  BOOST_TEST_REQUIRE(held.ok());
+  auto held_version = (*held)->GetVersion("v");
+  BOOST_TEST_REQUIRE(held_version.ok());
+  for (const vh5::NewDataset& d : v.datasets) {
+    auto dataset = (*held_version)->OpenDataset(d.path);
+    BOOST_TEST_REQUIRE(dataset.ok());
+    std::string got((*dataset)->size(), '\0');
+    BOOST_TEST_REQUIRE((*dataset)->Read(0, got.size(), got.data()).ok());
+  }
   ptree oracle = H5pyOracle(file);
   const ptree& datasets = At(At(oracle.get_child("versions"), "v"), "datasets");
   for (const vh5::NewDataset& d : v.datasets) {
@@ -526,9 +537,13 @@ BOOST_AUTO_TEST_CASE(compressed_chunks_decode_outside_hdf5_exactly_as_h5py_reads
       BOOST_TEST(At(datasets, d.path).get<std::string>("sha256") == Sha256Hex(engine));
     }
   }
-  // Decoded chunks were kept (bounded: 64 MiB in all).
+  // Decoded chunks were kept (bounded by the budget) while the file is open,
+  // and dropped with it.
   BOOST_TEST(cache.bytes() > cached_before);
-  BOOST_TEST(cache.bytes() <= uint64_t{64} << 20);
+  BOOST_TEST(cache.bytes() <= cache.capacity());
+  held_version->reset();
+  held->reset();
+  BOOST_TEST(cache.bytes() == cached_before);
 }
 
 BOOST_AUTO_TEST_CASE(a_damaged_compressed_chunk_is_an_error_not_data) {

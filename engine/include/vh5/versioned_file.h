@@ -57,6 +57,15 @@ class VersionedFile {
 
   virtual ~VersionedFile() = default;
 
+  // The byte budget of what the process keeps in memory to read faster:
+  // version trees, datasets (their chunk maps), raw_data objects and
+  // decoded chunks, the least recently used dropped first when over it.
+  // One budget for every file of the process; default 256 MiB.
+  static void SetCacheBudget(uint64_t bytes);
+  static uint64_t CacheBudget();
+  // What the cache holds now, as charged.
+  static uint64_t CachedBytes();
+
   virtual const std::string& path() const = 0;
   // The file's data_version attribute (1 when absent, as in the oldest files).
   virtual int data_version() const = 0;

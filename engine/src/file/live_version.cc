@@ -140,9 +140,16 @@ Result<std::shared_ptr<const Dataset>> LiveVersion::OpenDataset(std::string_view
     if (!IsStale(r.status()) || attempt == kTries) return r.status();
     VH5_ASSIGN_OR_RETURN(tree, Tree(tree.get()));
   }
-  std::shared_ptr<const Dataset> live =
-      std::make_shared<LiveDataset>(shared_from_this(), std::string(path), tree, inner);
+  // Not make_shared: an expired weak_ptr would keep the object's memory.
+  std::shared_ptr<const Dataset> live(
+      new LiveDataset(shared_from_this(), std::string(path), tree, inner));
   MutexLock lock(&mu_);
+  // Datasets nobody holds any more are swept once the map doubled: a
+  // version read through does not keep an entry per dataset it ever opened.
+  if (datasets_.size() >= 2 * swept_size_ + 64) {
+    std::erase_if(datasets_, [](const auto& entry) { return entry.second.expired(); });
+    swept_size_ = datasets_.size();
+  }
   std::weak_ptr<const Dataset>& slot = datasets_[std::string(path)];
   if (std::shared_ptr<const Dataset> other = slot.lock()) return other;  // another thread's
   slot = live;

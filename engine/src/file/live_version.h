@@ -50,6 +50,7 @@ class LiveVersion final : public Version, public std::enable_shared_from_this<Li
   // Held weakly: each dataset holds its version, to load itself again.
   mutable std::map<std::string, std::weak_ptr<const Dataset>, std::less<>> datasets_
       GUARDED_BY(mu_);
+  mutable size_t swept_size_ GUARDED_BY(mu_) = 0;  // datasets_.size() after the last sweep
 };
 
 }  // namespace vh5

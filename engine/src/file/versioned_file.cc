@@ -27,6 +27,7 @@
 #include "journal/held_lock.h"
 #include "read/file_core.h"
 #include "read/file_state.h"
+#include "read/memory_cache.h"
 #include "read/version_tree.h"
 #include "vh5/mutex.h"
 #include "vh5/shape.h"
@@ -185,6 +186,7 @@ class VersionedFileImpl final : public VersionedFile,
                                                      const OpenOptions& options);
   ~VersionedFileImpl() override {
     watcher_.reset();  // its thread calls into this object
+    MemoryCache::Process().Forget(trees_owner_);
   }
 
   const std::string& path() const override { return path_; }
@@ -260,15 +262,10 @@ class VersionedFileImpl final : public VersionedFile,
   std::set<std::string> names_ GUARDED_BY(mu_);  // every link in versions/ but kFirstVersionName
   // Metadata read so far, by name; nullopt: named, but not a version.
   mutable std::map<std::string, std::optional<VersionInfo>> infos_ GUARDED_BY(mu_);
-  // Versions handed out recently, at most kCachedTrees, so that memory stays
-  // bounded however many versions are read; whoever holds one keeps it alive.
-  static constexpr size_t kCachedTrees = 64;
-  struct CachedTree {
-    std::shared_ptr<const Version> tree;
-    uint64_t last_use = 0;
-  };
-  mutable std::map<std::string, CachedTree> trees_ GUARDED_BY(mu_);
-  mutable uint64_t uses_ GUARDED_BY(mu_) = 0;
+  // Versions handed out recently are kept in the process's MemoryCache under
+  // this owner, by name, so that memory stays within its budget however
+  // many versions are read; whoever holds one keeps it alive.
+  const uint64_t trees_owner_ = MemoryCache::NewOwner();
   // A leaf lock: the listener takes none of this object's.
   Mutex listener_mu_;
   std::function<void()> listener_ GUARDED_BY(listener_mu_);
@@ -366,12 +363,16 @@ Status VersionedFileImpl::Absorb() {
     moved = moved || top->data_version != data_version_ ||
             !std::includes(top->names.begin(), top->names.end(), names_.begin(), names_.end());
   }
+  std::vector<std::string> gone;
   // Chunks moved (a delete compacts raw_data; a repack is another file):
   // what readers hold of the file's layout is void.
   if (moved) state_->moved_generation.store(generation);
   {
     MutexLock lock(&mu_);
     core_ = std::move(*core);
+    // The trees of versions deleted meanwhile (values released after unlocking).
+    for (const std::string& name : names_)
+      if (!top->names.count(name)) gone.push_back(name);
     SetTop(std::move(*top));
     for (auto it = infos_.begin(); it != infos_.end();) {
       // A delete rewrites prev_version; an unfinished commit may be finished now.
@@ -381,14 +382,15 @@ Status VersionedFileImpl::Absorb() {
         ++it;
       }
     }
-    // A delete or rename rewrites prev_version, which the trees' infos hold.
-    for (auto it = trees_.begin(); it != trees_.end();)
-      it = !moved && names_.count(it->first) ? std::next(it) : trees_.erase(it);
   }
   if (moved) {
+    // A delete or rename rewrites prev_version, which the trees' infos hold.
+    MemoryCache::Process().Forget(trees_owner_);
     MutexLock lock(&times_mu_);
     times_.clear();
   }
+  for (const std::string& name : gone)
+    MemoryCache::Process().Insert(trees_owner_, name, nullptr, 0);
   known_stamp_ = now;
   foreign_changes_.fetch_add(1);
   return Status::OK();
@@ -597,12 +599,10 @@ Status VersionedFileImpl::Rewrite(const std::function<Status()>& write) {
 }
 
 Result<std::shared_ptr<const Version>> VersionedFileImpl::WalkTree(const VersionInfo& info) const {
-  {
-    MutexLock lock(&mu_);
-    auto it = trees_.find(info.name);
-    if (it != trees_.end() && it->second.tree->info().timestamp == info.timestamp)
-      return it->second.tree;
-  }
+  if (std::shared_ptr<const Version> hit =
+          MemoryCache::Process().Get<Version>(trees_owner_, info.name);
+      hit && hit->info().timestamp == info.timestamp)
+    return hit;
   return LoadTree(info);
 }
 
@@ -766,14 +766,10 @@ Result<std::shared_ptr<const Version>> VersionedFileImpl::LoadTree(const Version
 Result<std::shared_ptr<const Version>> VersionedFileImpl::GetVersion(
     const std::string& name) const {
   VH5_ASSIGN_OR_RETURN(VersionInfo info, GetVersionInfo(name));
-  {
-    MutexLock lock(&mu_);
-    auto it = trees_.find(name);
-    if (it != trees_.end() && it->second.tree->info().timestamp == info.timestamp) {
-      it->second.last_use = ++uses_;
-      return it->second.tree;
-    }
-  }
+  MemoryCache& cache = MemoryCache::Process();
+  if (std::shared_ptr<const Version> hit = cache.Get<Version>(trees_owner_, name);
+      hit && hit->info().timestamp == info.timestamp)
+    return hit;
   // Loaded outside mu_: a commit must not wait on a tree walk.
   VH5_ASSIGN_OR_RETURN(std::shared_ptr<const Version> tree, LoadTree(info));
   // Loads the tree again after another process changed the file; Stale
@@ -788,20 +784,19 @@ Result<std::shared_ptr<const Version>> VersionedFileImpl::GetVersion(
                            " was deleted by another process");
     return file->LoadTree(*now);
   };
-  auto live = std::make_shared<LiveVersion>(std::move(tree), std::move(loader));
-  MutexLock lock(&mu_);
-  auto [it, inserted] = trees_.insert_or_assign(name, CachedTree{live, 0});
-  it->second.last_use = ++uses_;
-  if (trees_.size() > kCachedTrees) {
-    auto oldest = std::min_element(trees_.begin(), trees_.end(), [](const auto& a, const auto& b) {
-      return a.second.last_use < b.second.last_use;
-    });
-    trees_.erase(oldest);
-  }
-  return it->second.tree;
+  auto* walked = dynamic_cast<const VersionTree*>(tree.get());
+  uint64_t bytes = sizeof(LiveVersion) + (walked ? walked->MemoryBytes() : 0);
+  std::shared_ptr<const Version> live =
+      std::make_shared<LiveVersion>(std::move(tree), std::move(loader));
+  cache.Insert(trees_owner_, name, live, bytes);
+  return live;
 }
 
 }  // namespace
+
+void VersionedFile::SetCacheBudget(uint64_t bytes) { MemoryCache::Process().SetCapacity(bytes); }
+uint64_t VersionedFile::CacheBudget() { return MemoryCache::Process().capacity(); }
+uint64_t VersionedFile::CachedBytes() { return MemoryCache::Process().bytes(); }
 
 Result<std::shared_ptr<VersionedFile>> VersionedFile::Open(const std::string& path, Access access,
                                                            const OpenOptions& options) {

@@ -32,6 +32,7 @@ class ChunkIndex {
 
   // The chunk whose first element is at `origin`, or nullptr if unallocated.
   const Entry* Find(const uint64_t* origin) const;
+  size_t size() const { return entries_.size(); }
 
  private:
   std::vector<uint64_t> chunk_dims_;

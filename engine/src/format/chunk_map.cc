@@ -201,4 +201,14 @@ void ChunkMap::CellBox(uint64_t cell, uint64_t* origin, uint64_t* extent) const 
   }
 }
 
+uint64_t ChunkMap::MemoryBytes() const {
+  uint64_t bytes =
+      sizeof(ChunkMap) +
+      (shape_.capacity() + cell_dims_.capacity() + grid_.capacity() + coords_.capacity()) *
+          sizeof(uint64_t) +
+      pieces_.capacity() * sizeof(Piece);
+  for (const std::string& s : sources_) bytes += sizeof(std::string) + s.capacity();
+  return bytes;
+}
+
 }  // namespace vh5

@@ -60,6 +60,9 @@ class ChunkMap {
   const uint64_t* Count(const Piece& p) const { return &coords_[p.coords + rank()]; }
   const uint64_t* SourceStart(const Piece& p) const { return &coords_[p.coords + 2 * rank()]; }
 
+  // What the map holds in memory, roughly.
+  uint64_t MemoryBytes() const;
+
   // The cells with at least one piece, ascending.
   std::vector<uint64_t> MappedCells() const;
   uint64_t CellOf(const uint64_t* index) const;

@@ -133,6 +133,9 @@ Status ObjectChecker::Check(uint64_t address, int depth) {
   Status s = CheckUncached(address, depth);
   if (!s.ok()) s = s.WithContext("object header at " + std::to_string(address));
   MutexLock lock(&mu_);
+  // Bounded: walking 100 versions of 10,000 datasets would remember a
+  // million headers; forgotten ones are only checked again.
+  if (objects_.size() >= kMostRemembered) objects_.clear();
   objects_.emplace(address, s);
   return s;
 }
@@ -295,6 +298,7 @@ Result<std::shared_ptr<const GlobalHeapCollection>> ObjectChecker::Collection(ui
     return read.status();
   }
   auto shared = std::make_shared<const GlobalHeapCollection>(std::move(*read));
+  if (collections_.size() >= kMostRemembered / 16) collections_.clear();
   collections_.emplace(address, shared);
   return shared;
 }

@@ -79,6 +79,9 @@ class ObjectChecker {
   const FileBytes bytes_;
   const unsigned internal_k_, leaf_k_;
 
+  // Objects (and a sixteenth as many heap collections) remembered as
+  // checked: memory bounded, whatever is read.
+  static constexpr size_t kMostRemembered = 1 << 16;
   Mutex mu_;
   std::map<uint64_t, Status> objects_ GUARDED_BY(mu_);
   // Committed datatypes checked.

@@ -51,6 +51,7 @@ class Verifier {
     for (size_t i = 0; i < names.size(); ++i) {
       Report(i, names.size(), "checking versions");
       CheckVersion(names[i]);
+      H5garbage_collect();
     }
     CheckChains();
     CheckHashTables();
@@ -256,31 +257,36 @@ class Verifier {
   // The hash tables of every dataset path, row by row.
   void CheckHashTables() {
     std::vector<std::string> paths = DataGroupPaths(f_.file.get());
-    struct Table {
-      std::string path;
-      HashTable table;
-    };
-    std::vector<Table> tables;
-    for (const std::string& path : paths) {
-      std::string group_path = layout::DataGroupPath(path);
-      Result<h5::Handle> group = OpenCheckedGroup(f_.file.get(), group_path);
-      if (!group.ok()) continue;
-      if (!h5::LinkExists(group->get(), layout::kHashTable)) {
-        Problem(path + ": no hash_table");
-        continue;
-      }
-      Result<HashTable> table = HashTable::Open(group->get());
-      if (!table.ok()) {
-        Problem(path + ": hash_table: " + table.status().message());
-        continue;
-      }
-      tables.push_back({path, std::move(*table)});
-    }
+    // Each table is an open HDF5 dataset with its chunk cache (~200 KiB):
+    // one open at a time, counted first for the progress, then checked.
+    std::vector<std::string> readable;
     uint64_t total = 0, done = 0;
-    for (const Table& t : tables) total += t.table.rows().size();
-    for (const Table& t : tables) {
-      CheckHashTable(t.path, t.table, &done, total);
+    for (const std::string& path : paths) {
+      Result<HashTable> table = OpenTable(path);
+      if (!table.ok()) {
+        if (!table.status().message().empty()) Problem(path + ": " + table.status().message());
+        continue;
+      }
+      total += table->rows().size();
+      readable.push_back(path);
     }
+    for (size_t i = 0; i < readable.size(); ++i) {
+      Result<HashTable> table = OpenTable(readable[i]);
+      if (table.ok()) CheckHashTable(readable[i], *table, &done, total);
+      // HDF5's free lists of what was opened meanwhile, back to the system.
+      if (i % 256 == 255) H5garbage_collect();
+    }
+  }
+
+  // The hash table of dataset path `path`; an error with an empty message
+  // when its data group cannot be opened (reported with its versions).
+  Result<HashTable> OpenTable(const std::string& path) {
+    Result<h5::Handle> group = OpenCheckedGroup(f_.file.get(), layout::DataGroupPath(path));
+    if (!group.ok()) return Status::NotFound("");
+    if (!h5::LinkExists(group->get(), layout::kHashTable)) return Status::NotFound("no hash_table");
+    Result<HashTable> table = HashTable::Open(group->get());
+    if (!table.ok()) return table.status().WithContext("hash_table");
+    return table;
   }
 
   void CheckHashTable(const std::string& path, const HashTable& table, uint64_t* done,

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -17,6 +18,15 @@ Result<std::shared_ptr<FileCore>> FileCore::Open(const std::string& path, DiskAc
   if (!core->fd->valid()) return Status::IOError(path + ": " + std::strerror(errno));
   // A snapshot handle: HDF5 shares nothing with an older core of the file.
   VH5_ASSIGN_OR_RETURN(h5::Handle fapl, SnapshotFileAccess());
+  // HDF5's metadata cache grows to 32 MiB by default, filled by tree walks
+  // of wide versions; readers read data without it, so 8 MiB will do.
+  H5AC_cache_config_t mdc{};
+  mdc.version = H5AC__CURR_CACHE_CONFIG_VERSION;
+  if (H5Pget_mdc_config(fapl.get(), &mdc) >= 0) {
+    mdc.max_size = std::max<size_t>(mdc.min_size, size_t{8} << 20);
+    mdc.initial_size = std::min(mdc.initial_size, mdc.max_size);
+    if (H5Pset_mdc_config(fapl.get(), &mdc) < 0) h5::TakeErrorStack();
+  }
   DiskRead disk(core->access, DiskRead::Kind::kMetadata, path);
   VH5_RETURN_IF_ERROR(disk.status());
   core->file = h5::Handle(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get()));
@@ -28,15 +38,23 @@ Result<std::shared_ptr<FileCore>> FileCore::Open(const std::string& path, DiskAc
   return core;
 }
 
+FileCore::~FileCore() { MemoryCache::Process().Forget(cache_owner_); }
+
 Result<std::shared_ptr<RawData>> FileCore::Raw(const std::string& raw_path) {
   MutexLock lock(&mu_);
   auto it = raw_.find(raw_path);
-  if (it != raw_.end()) return it->second;
+  if (it != raw_.end()) {
+    if (std::shared_ptr<RawData> alive = it->second.lock()) {
+      MemoryCache::Process().Find(cache_owner_, raw_path);  // recently used
+      return alive;
+    }
+  }
   DiskRead disk(access, DiskRead::Kind::kMetadata, path);
   VH5_RETURN_IF_ERROR(disk.status());
   VH5_ASSIGN_OR_RETURN(std::shared_ptr<RawData> raw,
                        RawData::Open(file.get(), fd, raw_path, access));
-  raw_.emplace(raw_path, raw);
+  raw_[raw_path] = raw;
+  MemoryCache::Process().Insert(cache_owner_, raw_path, raw, raw->MemoryBytes());
   if (access.state) {
     MutexLock raws(&access.state->raws_mu);
     std::vector<std::weak_ptr<RawData>>& all = access.state->raws;
@@ -47,6 +65,7 @@ Result<std::shared_ptr<RawData>> FileCore::Raw(const std::string& raw_path) {
 }
 
 void FileCore::ForgetRawData() {
+  MemoryCache::Process().Forget(cache_owner_);
   MutexLock lock(&mu_);
   raw_.clear();
 }

@@ -1,5 +1,7 @@
 // What every object of one open versioned file shares: the HDF5 file, a
-// descriptor for direct chunk reads, and the raw_data datasets opened so far.
+// descriptor for direct chunk reads, and the raw_data datasets opened and
+// still alive (each kept in the process's MemoryCache while it is among the
+// recently used, and by every dataset reading it).
 //
 // Thread safety: Raw() may be called concurrently.
 #pragma once
@@ -11,6 +13,7 @@
 #include "format/object_check.h"
 #include "hdf5/h5_handle.h"
 #include "read/file_state.h"
+#include "read/memory_cache.h"
 #include "read/raw_data.h"
 #include "util/fd.h"
 #include "vh5/mutex.h"
@@ -31,8 +34,9 @@ struct FileCore {
   // Opens `path` read-only for readers, with HDF5's own file locking off
   // (the versioned file holds its lock itself; held_lock.h).
   static Result<std::shared_ptr<FileCore>> Open(const std::string& path, DiskAccess access);
+  ~FileCore();
 
-  // The raw_data dataset at absolute `raw_path`, opened once and shared.
+  // The raw_data dataset at absolute `raw_path`, shared while alive.
   Result<std::shared_ptr<RawData>> Raw(const std::string& raw_path);
   // Drops the shared raw_data objects (after a commit grew them); objects
   // already handed out stay valid for the chunks they knew.
@@ -40,7 +44,8 @@ struct FileCore {
 
  private:
   Mutex mu_;
-  std::map<std::string, std::shared_ptr<RawData>> raw_ GUARDED_BY(mu_);
+  std::map<std::string, std::weak_ptr<RawData>> raw_ GUARDED_BY(mu_);
+  const uint64_t cache_owner_ = MemoryCache::NewOwner();  // its raw_data objects
 };
 
 }  // namespace vh5

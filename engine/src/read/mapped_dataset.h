@@ -17,6 +17,11 @@ class MappedDataset final : public Dataset, public std::enable_shared_from_this<
   MappedDataset(DatasetInfo info, ChunkMap map, std::vector<std::shared_ptr<RawData>> sources);
 
   const DatasetInfo& info() const override { return info_; }
+  // What its chunk map and sources list hold in memory, roughly (not the
+  // raw_data objects, charged on their own).
+  uint64_t MapBytes() const {
+    return map_.MemoryBytes() + sources_.capacity() * sizeof(sources_[0]);
+  }
   uint64_t size() const override { return size_; }
   Result<size_t> Read(uint64_t offset, size_t len, char* out) const override;
   Status Locate(uint64_t offset, size_t len, std::vector<Run>* out, ReadHold* hold) const override;

@@ -70,10 +70,12 @@ Result<std::shared_ptr<RawData>> RawData::Open(hid_t file, std::shared_ptr<const
   auto raw = std::shared_ptr<RawData>(new RawData());
   raw->path_ = path;
   raw->access_ = std::move(access);
-  VH5_ASSIGN_OR_RETURN(raw->dataset_, OpenCheckedDataset(file, path));
-  raw->type_ = h5::Handle(H5Dget_type(raw->dataset_.get()));
-  h5::Handle space(H5Dget_space(raw->dataset_.get()));
-  h5::Handle dcpl(H5Dget_create_plist(raw->dataset_.get()));
+  VH5_ASSIGN_OR_RETURN(h5::Handle dataset, OpenCheckedDataset(file, path));
+  if (H5Iinc_ref(file) < 0) return h5::Error("cannot hold the file of " + path);
+  raw->file_ = h5::Handle(file);
+  raw->type_ = h5::Handle(H5Dget_type(dataset.get()));
+  h5::Handle space(H5Dget_space(dataset.get()));
+  h5::Handle dcpl(H5Dget_create_plist(dataset.get()));
   if (!raw->type_ || !space || !dcpl) return h5::Error("cannot inspect " + path);
   raw->itemsize_ = H5Tget_size(raw->type_.get());
   int rank = H5Sget_simple_extent_ndims(space.get());
@@ -93,12 +95,42 @@ Result<std::shared_ptr<RawData>> RawData::Open(hid_t file, std::shared_ptr<const
   if (raw->fd_) {
     // Without a parsed index, reads fall back to HDF5's direct chunk reads;
     // but an index that is no B-tree is not handed to HDF5 either.
-    Result<ChunkIndex> index = ChunkIndex::Read(file, raw->dataset_.get(), raw->fd_->get());
+    Result<ChunkIndex> index = ChunkIndex::Read(file, dataset.get(), raw->fd_->get());
     h5::TakeErrorStack();
     if (index.ok()) raw->index_ = std::move(*index);
     if (index.status().code() == Status::Code::kCorruption) return index.status().WithContext(path);
   }
+  // Without a parsed index every read goes through HDF5: keep it open.
+  if (!raw->index_) {
+    MutexLock lock(&raw->dataset_mu_);
+    raw->dataset_ = std::move(dataset);
+  }
   return raw;
+}
+
+Result<hid_t> RawData::Hdf5Dataset() const {
+  MutexLock lock(&dataset_mu_);
+  if (!dataset_) {
+    VH5_ASSIGN_OR_RETURN(h5::Handle dataset, OpenCheckedDataset(file_.get(), path_));
+    dataset_ = std::move(dataset);
+  }
+  return dataset_.get();
+}
+
+RawData::~RawData() { MemoryCache::Process().Forget(cache_owner_); }
+
+uint64_t RawData::MemoryBytes() const {
+  // An open HDF5 dataset (its shared object, creation and access property
+  // lists, type, space and chunk cache) costs ~20 KiB of HDF5's heap; a
+  // closed one, its type and what was read to open it, ~2 KiB.
+  bool open;
+  {
+    MutexLock lock(&dataset_mu_);
+    open = dataset_.valid();
+  }
+  uint64_t handle = open ? 20 << 10 : 2 << 10;
+  return sizeof(RawData) + handle + path_.capacity() +
+         (index_ ? index_->size() * (sizeof(ChunkIndex::Entry) + 32) : 0);
 }
 
 Result<DatasetInfo> RawData::Layout() const {
@@ -108,7 +140,8 @@ Result<DatasetInfo> RawData::Layout() const {
   info.compression = compression_;
   if (info.dtype.is_vlen_string) return info;
   std::string fill(itemsize_, '\0');
-  h5::Handle dcpl(H5Dget_create_plist(dataset_.get()));
+  VH5_ASSIGN_OR_RETURN(hid_t dataset, Hdf5Dataset());
+  h5::Handle dcpl(H5Dget_create_plist(dataset));
   // No fill value set: HDF5's default, zeros.
   if (!dcpl || H5Pget_fill_value(dcpl.get(), type_.get(), fill.data()) < 0) {
     h5::TakeErrorStack();
@@ -169,12 +202,13 @@ Result<bool> RawData::ReadRawChunk(const uint64_t* origin, uint64_t offset, uint
   VH5_RETURN_IF_ERROR(disk.status());
   // HDF5 writes the stored size, whatever the buffer holds.
   hsize_t stored = 0;
-  if (H5Dget_chunk_storage_size(dataset_.get(), hoffset.data(), &stored) < 0) {
+  VH5_ASSIGN_OR_RETURN(hid_t dataset, Hdf5Dataset());
+  if (H5Dget_chunk_storage_size(dataset, hoffset.data(), &stored) < 0) {
     h5::TakeErrorStack();
     return false;
   }
   if (stored != bytes) return WrongChunkSize(stored, bytes);
-  if (H5Dread_chunk(dataset_.get(), H5P_DEFAULT, hoffset.data(), &filter_mask, whole.data()) < 0) {
+  if (H5Dread_chunk(dataset, H5P_DEFAULT, hoffset.data(), &filter_mask, whole.data()) < 0) {
     h5::TakeErrorStack();
     return false;
   }
@@ -206,13 +240,14 @@ std::optional<ChunkIndex::Entry> RawData::StoredChunk(const uint64_t* origin) co
   return *entry;
 }
 
-Result<ChunkCache::Chunk> RawData::DecodedChunk(const uint64_t* origin) const {
-  if (!index_ || !pipeline_.supported()) return ChunkCache::Chunk();
+Result<RawData::Chunk> RawData::DecodedChunk(const uint64_t* origin) const {
+  if (!index_ || !pipeline_.supported()) return Chunk();
   const ChunkIndex::Entry* entry = index_->Find(origin);
-  if (entry == nullptr) return ChunkCache::Chunk();  // not stored: HDF5 knows its fill
-  ChunkCache& cache = ChunkCache::Decoded();
+  if (entry == nullptr) return Chunk();  // not stored: HDF5 knows its fill
+  MemoryCache& cache = MemoryCache::Process();
   // A stored chunk's file offset names it uniquely within this raw_data.
-  if (ChunkCache::Chunk hit = cache.Find(cache_owner_, entry->offset)) return hit;
+  std::string_view key(reinterpret_cast<const char*>(&entry->offset), sizeof entry->offset);
+  if (Chunk hit = cache.Get<std::string>(cache_owner_, key)) return hit;
   std::string stored(entry->size, '\0');
   DiskRead disk(access_, DiskRead::Kind::kData, path_);
   VH5_RETURN_IF_ERROR(disk.status());
@@ -225,8 +260,8 @@ Result<ChunkCache::Chunk> RawData::DecodedChunk(const uint64_t* origin) const {
   auto decoded = std::make_shared<std::string>();
   Status s = pipeline_.Decode(stored, entry->filter_mask, bytes, decoded.get());
   if (!s.ok()) return s.WithContext(path_ + ": chunk at byte " + std::to_string(entry->offset));
-  cache.Insert(cache_owner_, entry->offset, decoded);
-  return ChunkCache::Chunk(std::move(decoded));
+  cache.Insert(cache_owner_, key, decoded, decoded->capacity() + sizeof(std::string) + 64);
+  return Chunk(std::move(decoded));
 }
 
 Status RawData::ReadThroughHdf5(const uint64_t* start, const uint64_t* count, hid_t mem_type,
@@ -235,12 +270,13 @@ Status RawData::ReadThroughHdf5(const uint64_t* start, const uint64_t* count, hi
   DiskRead disk(access_, DiskRead::Kind::kMetadata, path_);
   VH5_RETURN_IF_ERROR(disk.status());
   std::vector<hsize_t> hstart(start, start + rank), hcount(count, count + rank);
-  h5::Handle file_space(H5Dget_space(dataset_.get()));
+  VH5_ASSIGN_OR_RETURN(hid_t dataset, Hdf5Dataset());
+  h5::Handle file_space(H5Dget_space(dataset));
   h5::Handle mem_space(H5Screate_simple(static_cast<int>(rank), hcount.data(), nullptr));
   if (!file_space || !mem_space ||
       H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, hstart.data(), nullptr, hcount.data(),
                           nullptr) < 0 ||
-      H5Dread(dataset_.get(), mem_type, mem_space.get(), file_space.get(), H5P_DEFAULT, out) < 0)
+      H5Dread(dataset, mem_type, mem_space.get(), file_space.get(), H5P_DEFAULT, out) < 0)
     return h5::Error(path_ + ": cannot read " + BoxText(start, count, rank));
   return Status::OK();
 }
@@ -261,7 +297,7 @@ Status RawData::ReadBlock(const uint64_t* start, const uint64_t* count, char* ou
   }
   if (elements == 0) return Status::OK();
   if (one_chunk && filtered_) {
-    VH5_ASSIGN_OR_RETURN(ChunkCache::Chunk chunk, DecodedChunk(origin.data()));
+    VH5_ASSIGN_OR_RETURN(Chunk chunk, DecodedChunk(origin.data()));
     if (chunk) {
       // Rows of the box, out of the chunk's C-order bytes.
       uint64_t row = count[rank - 1] * itemsize_;

@@ -216,6 +216,22 @@ Result<std::shared_ptr<const Dataset>> Load(hid_t file, int fd, const std::strin
 
 }  // namespace
 
+uint64_t DatasetMemoryBytes(const Dataset& dataset) {
+  // Each heap block costs its size and ~16 bytes of malloc's.
+  auto text = [](const std::string& s) { return sizeof(std::string) + s.capacity() + 16; };
+  const DatasetInfo& info = dataset.info();
+  uint64_t bytes = 256 + sizeof(DatasetInfo) + 128 /* dtype */ +
+                   (info.shape.capacity() + info.chunks.capacity()) * sizeof(uint64_t) +
+                   text(info.fill_bytes) + text(info.fill_text) + text(info.compression);
+  for (const Attribute& a : info.attrs) bytes += text(a.name) + text(a.text) + text(a.type);
+  if (auto* mapped = dynamic_cast<const MappedDataset*>(&dataset)) {
+    bytes += sizeof(MappedDataset) + mapped->MapBytes();
+  } else {
+    bytes += sizeof(BufferedDataset) + dataset.size();
+  }
+  return bytes;
+}
+
 Status ReadFillValue(hid_t dcpl, hid_t type, DatasetInfo* info) {
   if (info->dtype.is_vlen_string) return Status::OK();
   std::string fill(info->dtype.itemsize, '\0');

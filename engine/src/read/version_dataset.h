@@ -27,6 +27,10 @@ Status ReadFillValue(hid_t dcpl, hid_t type, DatasetInfo* info);
 // dataset's header is read from the file's bytes (virtual_dataset_header.h),
 // in milliseconds where H5Dopen takes ~20 us per mapping; whatever that
 // reader declines goes through H5Dopen as before.
+// What a dataset LoadVersionDataset made holds in memory, roughly: its
+// metadata, chunk map or content (MemoryCache charges).
+uint64_t DatasetMemoryBytes(const Dataset& dataset);
+
 Result<std::shared_ptr<const Dataset>> LoadVersionDataset(hid_t file, int fd,
                                                           const std::string& path,
                                                           const RawDataResolver& resolve);

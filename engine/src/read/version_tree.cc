@@ -40,6 +40,19 @@ Result<std::shared_ptr<VersionTree>> VersionTree::Load(std::shared_ptr<FileCore>
   return tree;
 }
 
+VersionTree::~VersionTree() { MemoryCache::Process().Forget(cache_owner_); }
+
+uint64_t VersionTree::MemoryBytes() const {
+  auto text = [](const std::string& s) { return sizeof(std::string) + s.capacity() + 16; };
+  uint64_t bytes = sizeof(VersionTree) + nodes_.bucket_count() * sizeof(void*);
+  for (const auto& [path, node] : nodes_) {
+    bytes += 32 + text(path) + sizeof(Node);  // a hash node each
+    for (const DirEntry& e : node.children) bytes += sizeof(DirEntry) + e.name.capacity();
+    for (const Attribute& a : node.attrs) bytes += text(a.name) + text(a.text) + text(a.type);
+  }
+  return bytes;
+}
+
 Status VersionTree::Walk(hid_t group, const std::string& path, int depth,
                          std::unordered_set<uint64_t>* walked) {
   H5O_info_t self;
@@ -132,9 +145,9 @@ Result<std::shared_ptr<const Dataset>> VersionTree::OpenDataset(std::string_view
   VH5_ASSIGN_OR_RETURN(const Node* node, Find(path));
   if (node->kind != NodeKind::kDataset) return Status::IsADirectory(Context(path));
   std::string key = Normalize(path);
-  MutexLock lock(&mu_);
-  auto it = datasets_.find(key);
-  if (it != datasets_.end()) return it->second;
+  MemoryCache& cache = MemoryCache::Process();
+  if (std::shared_ptr<const Dataset> hit = cache.Get<Dataset>(cache_owner_, key)) return hit;
+  // Two threads missing the same dataset both load it; the second insert wins.
   std::string full = layout::VersionPath(info_.name, key);
   FileCore* core = core_.get();
   DiskRead disk(core->access, DiskRead::Kind::kMetadata, Context(path));
@@ -143,7 +156,7 @@ Result<std::shared_ptr<const Dataset>> VersionTree::OpenDataset(std::string_view
   Result<std::shared_ptr<const Dataset>> dataset = LoadVersionDataset(
       core->file.get(), fd, full, [core](const std::string& raw) { return core->Raw(raw); });
   if (!dataset.ok()) return dataset.status().WithContext(core_->path + ": version " + info_.name);
-  datasets_.emplace(key, *dataset);
+  cache.Insert(cache_owner_, key, *dataset, DatasetMemoryBytes(**dataset));
   return dataset;
 }
 

@@ -1,4 +1,7 @@
 // A committed version's tree, walked once when the version is first used.
+// Its datasets, once opened, are kept in the process's MemoryCache, not
+// here: a version of 10,000 datasets read through keeps only those the
+// budget holds.
 #pragma once
 
 #include <map>
@@ -8,7 +11,7 @@
 #include <unordered_set>
 
 #include "read/file_core.h"
-#include "vh5/mutex.h"
+#include "read/memory_cache.h"
 #include "vh5/version.h"
 
 namespace vh5 {
@@ -18,6 +21,11 @@ class VersionTree final : public Version {
   // Walks /_version_data/versions/<info.name>.
   static Result<std::shared_ptr<VersionTree>> Load(std::shared_ptr<FileCore> core,
                                                    VersionInfo info);
+  ~VersionTree() override;
+
+  // What the tree's nodes hold in memory, roughly (its datasets are charged
+  // on their own).
+  uint64_t MemoryBytes() const;
 
   const VersionInfo& info() const override { return info_; }
   Result<NodeKind> Kind(std::string_view path) const override;
@@ -44,10 +52,8 @@ class VersionTree final : public Version {
 
   std::shared_ptr<FileCore> core_;
   VersionInfo info_;
-  std::unordered_map<std::string, Node> nodes_;  // by path; "" is the root
-
-  mutable Mutex mu_;
-  mutable std::unordered_map<std::string, std::shared_ptr<const Dataset>> datasets_ GUARDED_BY(mu_);
+  std::unordered_map<std::string, Node> nodes_;           // by path; "" is the root
+  const uint64_t cache_owner_ = MemoryCache::NewOwner();  // its datasets
 };
 
 }  // namespace vh5
