@@ -121,6 +121,19 @@ def h5py_list_versions(h5):
     print(f"versions={len(names) - 1} seconds={t1 - t_import:.6f} import_seconds={t_import - t0:.6f}")
 
 
+def vh_timestamps(h5):
+    """Every version's timestamp as the library reads them (its
+    get_version_by_timestamp loops over all_versions the same way)."""
+    import h5py
+    from versioned_hdf5.versions import all_versions
+
+    t0 = time.perf_counter()
+    with h5py.File(h5, "r") as f:
+        versions = f["_version_data/versions"]
+        stamps = [versions[v].attrs["timestamp"] for v in all_versions(f)]
+    print(f"versions={len(stamps)} seconds={time.perf_counter() - t0:.6f}")
+
+
 def vh_open_version(h5, version, path):
     """versioned-hdf5: VersionedHDF5File(f), then vf[version][path][...]."""
     import h5py

@@ -66,8 +66,8 @@ def run_section(ctx):
             mount.append(m.mount_seconds)
             v = os.path.join(m.mnt, "versions")
             ls1.append(timed(lambda: ls(v)))
-            ls2.append(timed(lambda: ls(v)))
             lsl.append(timed(lambda: ls(v, "-l")))
+            ls2.append(timed(lambda: ls(v)))
             st_old.append(timed(lambda: os.stat(os.path.join(v, OLDEST, PATH))))
             st_new.append(timed(lambda: os.stat(os.path.join(v, newest, PATH))))
 
@@ -108,7 +108,7 @@ def run_section(ctx):
                   "FUSE mount of a do-nothing filesystem")
     l1 = s.figure("ls versions (first, after mount)", median(ls1), "s")
     s.figure("ls versions (again)", median(ls2), "s")
-    s.figure("ls -l versions", median(lsl), "s")
+    ll = s.figure("ls -l versions (fresh mount: the first ls -l)", median(lsl), "s")
     s.figure(f"stat versions/{OLDEST}/{PATH} (oldest)", median(st_old) * 1e3, "ms")
     s.figure(f"stat versions/{newest}/{PATH} (newest)", median(st_new) * 1e3, "ms")
     s.figure(f"read versions/{OLDEST}/{PATH} (64 KiB)", median(rd_old) * 1e3, "ms")
@@ -120,12 +120,15 @@ def run_section(ctx):
     s.figure("daemon VmHWM after these", median(x["VmHWM"] for x in mem), "MiB")
     h = s.figure("h5py: open FILE and list _version_data/versions", median(x["seconds"] for x in hl), "s",
                  "import not counted")
-    vo = None
+    vo = vt = None
     if ctx.vh_path:
         vh = [peer(ctx, "vh_open_version", h5, OLDEST, PATH) for _ in range(reps)]
         vo = s.figure("versioned-hdf5: VersionedHDF5File(f)", median(x["open_seconds"] for x in vh), "s",
                       "import not counted")
         s.figure(f"versioned-hdf5: vf['{OLDEST}']['{PATH}'][...]", median(x["version_seconds"] for x in vh), "s")
+        ts = [peer(ctx, "vh_timestamps", h5) for _ in range(reps)]
+        vt = s.figure("versioned-hdf5: every version's timestamp (all_versions)",
+                      median(x["seconds"] for x in ts), "s", "open included, import not counted")
     else:
         s.note(f"versioned-hdf5 not importable ({ctx.vh_why}): its figures skipped")
     per_commit = f"{median(laps):.1f} ms per commit, last thousand {laps[-1]:.1f} ms" if laps else ""
@@ -140,6 +143,7 @@ def run_section(ctx):
     s.ratio("ls versions time / h5py open + list", l1, h)
     if vo:
         s.ratio("vh5fs mount time / versioned-hdf5 open", mt, vo)
+        s.ratio("ls -l versions (fresh) / versioned-hdf5 timestamps", ll, vt, "<= 1.0x", maximum=1.0)
     s.print()
     ctx.discard("versions.h5")
     return s
