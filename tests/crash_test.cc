@@ -5,6 +5,7 @@
 // whole; h5py must read what vh5fs reads.
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <chrono>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "format/file_layout.h"
@@ -111,6 +113,24 @@ size_t OpenDescriptors() {
 bool HasChild() {
   siginfo_t info{};
   return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0;
+}
+
+// The processes whose parent is this one.
+std::vector<pid_t> Children() {
+  std::vector<pid_t> out;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string stat = ReadFile(entry.path() / "stat");
+    size_t close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 2));
+    char state = 0;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    if (ppid == ::getpid()) out.push_back(std::stoi(name));
+  }
+  return out;
 }
 
 // Runs `commit` in a child that dies at `step` (0: never) as `scope` says;
@@ -280,6 +300,40 @@ BOOST_AUTO_TEST_CASE(a_commit_whose_process_alone_dies_is_rolled_back_before_the
     }
   }
   BOOST_TEST_MESSAGE(points.size() << " kills of the process alone; v3 whole after " << committed);
+}
+
+// The guard is this executable spawned anew, not a fork holding a copy of
+// the caller's memory (whose page tables a fork copies on every commit);
+// it keeps FILE's descriptors and its socket, nothing else.
+BOOST_AUTO_TEST_CASE(the_guard_is_a_new_image_that_keeps_only_the_file_and_its_socket) {
+  TempDir dir;
+  fs::path file = BaseWithTwoVersions(dir.path());
+  struct stat file_st {};
+  BOOST_TEST_REQUIRE(::stat(file.c_str(), &file_st) == 0);
+  auto txn = vh5::Transaction::Begin(file.string());
+  BOOST_TEST_REQUIRE(txn.ok());
+  std::vector<pid_t> children = Children();
+  BOOST_TEST_REQUIRE(children.size() == 1u);
+  fs::path proc = fs::path("/proc") / std::to_string(children[0]);
+  std::string cmdline = ReadFile(proc / "cmdline");
+  BOOST_TEST(cmdline.substr(0, cmdline.find('\0')) == "vh5-death-guard");
+  // It closes what it inherited by mistake once it runs: wait for that.
+  size_t others = 0, of_file = 0;
+  for (int tries = 0; tries < 500; ++tries) {
+    others = of_file = 0;
+    for (const auto& entry : fs::directory_iterator(proc / "fd")) {
+      struct stat st {};
+      if (::stat(entry.path().c_str(), &st) != 0) continue;
+      bool is_file = st.st_dev == file_st.st_dev && st.st_ino == file_st.st_ino;
+      (is_file ? of_file : others) += 1;
+    }
+    if (others <= 1) break;  // the socket
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  BOOST_TEST(others == 1u);
+  BOOST_TEST(of_file >= 1u);
+  BOOST_TEST((*txn)->Abort().ok());
+  BOOST_TEST(Children().empty());
 }
 
 // Every way a transaction ends (applied, aborted, dropped open) reaps its

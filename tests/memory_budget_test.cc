@@ -167,6 +167,38 @@ BOOST_AUTO_TEST_CASE(a_mount_with_a_tiny_cache_size_reads_as_h5py_does) {
   BOOST_TEST(mount.Ended().empty());
 }
 
+// Each version tree cached holds the file handle it was read through; a
+// commit opens a new one. Commits through a mount, each version read after
+// it, leave the daemon's descriptors where they were and every version
+// reads exactly (main kept one more handle, 2 descriptors, per commit).
+BOOST_AUTO_TEST_CASE(commits_leave_no_file_handle_behind_in_the_daemon) {
+  TempDir dir;
+  fs::path file = dir.path() / "commits.h5";
+  MakeFile(file);
+  Mount mount(file);
+  auto descriptors = [&] {
+    size_t n = 0;
+    for ([[maybe_unused]] const auto& e :
+         fs::directory_iterator(fs::path("/proc") / std::to_string(mount.pid()) / "fd"))
+      ++n;
+    return n;
+  };
+  std::map<std::string, std::string> committed;
+  size_t after_two = 0;
+  for (int k = 0; k < 24; ++k) {
+    std::string name = "c" + std::to_string(k);
+    std::string bytes(8 * 1000, static_cast<char>('a' + k % 26));
+    WriteFile(mount.root() / "staging" / "d0", bytes);
+    fs::rename(mount.root() / "staging", mount.root() / "versions" / name);
+    committed[name] = bytes;
+    for (const auto& [old, want] : committed)
+      BOOST_TEST((ReadFile(mount.root() / "versions" / old / "d0") == want), old);
+    if (k == 1) after_two = descriptors();
+  }
+  BOOST_TEST(descriptors() <= after_two + 2);
+  BOOST_TEST(mount.Ended().empty());
+}
+
 BOOST_AUTO_TEST_CASE(cache_size_takes_k_m_g_and_refuses_anything_else) {
   TempDir dir;
   fs::path file = dir.path() / "budget.h5";

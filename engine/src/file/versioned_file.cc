@@ -568,10 +568,17 @@ Status VersionedFileImpl::Commit(const VersionPlan& plan) {
     }
     Result<Top> top = core.ok() ? ReadTop(**core, &names) : Result<Top>(core.status());
     if (top.ok()) {
-      MutexLock lock(&mu_);
-      core_ = std::move(*core);
-      SetTop(std::move(*top));
-      // Metadata read so far still holds: a commit adds a version, it changes none.
+      {
+        MutexLock lock(&mu_);
+        core_ = std::move(*core);
+        SetTop(std::move(*top));
+        // Metadata read so far still holds: a commit adds a version, it changes none.
+      }
+      // But each cached tree holds the core it was read through, with its
+      // HDF5 handle and descriptors: kept, every commit would leave one
+      // behind (700 KiB and 2 descriptors each). Trees load again through
+      // the new core when next asked for.
+      MemoryCache::Process().Forget(trees_owner_);
     } else {
       read = top.status().WithContext(path_);
     }

@@ -2,23 +2,30 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <utility>
+#include <vector>
 
 #include "journal/rollback.h"
 #include "util/crash_point.h"
 #include "util/posix_file.h"
 
+extern char** environ;
+
 namespace vh5 {
 namespace {
 
 constexpr char kDone[4] = {'d', 'o', 'n', 'e'};
+// argv[1] of a guard spawned from this process's own executable.
+constexpr char kGuardFlag[] = "--vh5-death-guard";
 
 // In the guard: closes every descriptor but `keep` and those of `file`'s
 // inode. False when /proc/self/fd cannot be read (some may stay open).
@@ -67,6 +74,66 @@ bool CloseAllBut(const struct stat& file, int keep) {
   ::_exit(r.failed == RollbackResult::Step::kNone ? 0 : 1);
 }
 
+// A guard spawned as a new image of this executable (Spawn) enters here,
+// before main and before anything else of the program runs. glibc passes
+// init_array functions the process's arguments.
+__attribute__((constructor)) void EnterGuardIfSpawnedAsOne(int argc, char** argv, char**) {
+  if (argc != 8 || std::strcmp(argv[1], kGuardFlag) != 0) return;
+  struct stat file {};
+  file.st_dev = static_cast<dev_t>(std::strtoull(argv[3], nullptr, 10));
+  file.st_ino = static_cast<ino_t>(std::strtoull(argv[4], nullptr, 10));
+  Guard(file, std::atoi(argv[2]), argv[5], argv[6], argv[7]);
+}
+
+// This process's descriptors of `file`'s inode (the lock's among them).
+std::vector<int> DescriptorsOf(const struct stat& file) {
+  std::vector<int> fds;
+  DIR* dir = ::opendir("/proc/self/fd");
+  if (!dir) return fds;
+  int own = ::dirfd(dir);
+  while (struct dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
+    int fd = std::atoi(entry->d_name);
+    struct stat st;
+    if (fd != own && ::fstat(fd, &st) == 0 && st.st_dev == file.st_dev && st.st_ino == file.st_ino)
+      fds.push_back(fd);
+  }
+  ::closedir(dir);
+  return fds;
+}
+
+// Spawns the guard as a new image of this executable (posix_spawn: no copy
+// of this process's memory, whose page tables a fork copies, at a cost that
+// grows with the caches) with FILE's descriptors and the guard's end of the
+// socket kept open. -1 when it cannot; the caller forks instead.
+pid_t Spawn(const struct stat& file, int guard_end, const std::string& path,
+            const std::string& journal_path, const std::string& dir) {
+  posix_spawn_file_actions_t actions;
+  if (::posix_spawn_file_actions_init(&actions) != 0) return -1;
+  std::vector<int> keep = DescriptorsOf(file);
+  keep.push_back(guard_end);
+  bool ready = true;
+  // dup2 of a descriptor onto itself clears its close-on-exec flag.
+  for (int fd : keep) ready = ready && ::posix_spawn_file_actions_adddup2(&actions, fd, fd) == 0;
+  std::string fd_text = std::to_string(guard_end);
+  std::string dev_text = std::to_string(file.st_dev);
+  std::string ino_text = std::to_string(file.st_ino);
+  char* argv[] = {const_cast<char*>("vh5-death-guard"),
+                  const_cast<char*>(kGuardFlag),
+                  fd_text.data(),
+                  dev_text.data(),
+                  ino_text.data(),
+                  const_cast<char*>(path.c_str()),
+                  const_cast<char*>(journal_path.c_str()),
+                  const_cast<char*>(dir.c_str()),
+                  nullptr};
+  pid_t pid = -1;
+  if (ready && ::posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv, environ) != 0)
+    pid = -1;
+  ::posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
 }  // namespace
 
 Result<DeathGuard> DeathGuard::Start(const std::string& path, const std::string& journal_path) {
@@ -81,9 +148,12 @@ Result<DeathGuard> DeathGuard::Start(const std::string& path, const std::string&
   const char* file_path = path.c_str();
   const char* journal = journal_path.c_str();
   const char* dir_path = dir.c_str();
-  pid_t pid = ::fork();
-  if (pid < 0) return ErrnoStatus(path + ": fork of a death guard");
-  if (pid == 0) Guard(file, guard_end.get(), file_path, journal, dir_path);
+  pid_t pid = Spawn(file, guard_end.get(), path, journal_path, dir);
+  if (pid < 0) {
+    pid = ::fork();
+    if (pid < 0) return ErrnoStatus(path + ": fork of a death guard");
+    if (pid == 0) Guard(file, guard_end.get(), file_path, journal, dir_path);
+  }
   crash::AddBystander(pid);
   return DeathGuard(std::move(parent_end), pid);
 }

@@ -1,11 +1,17 @@
-// A transaction's death guard: a forked process that keeps FILE's lock
+// A transaction's death guard: a child process that keeps FILE's lock
 // while the transaction is open and, should the transaction's process die
 // before it ends, rolls FILE back by its journal before the lock can pass
 // to anyone else (an h5py opening FILE right after a vh5fs was killed).
 //
+// The guard is this executable spawned anew (posix_spawn of /proc/self/exe,
+// entered before main): a fork would copy the page tables of all the
+// caller's memory on every commit, a cost that grew with a daemon's caches
+// (half its CPU per commit after 1,500 commits). Where the spawn fails it
+// is forked as before.
+//
 // flock(2) locks belong to the open file description, so the guard, which
-// inherits its parent's descriptors, keeps the caller's lock alive after
-// the parent dies. It keeps only the descriptors of FILE's own inode (the
+// is handed its parent's descriptors of FILE, keeps the caller's lock alive
+// after the parent dies. It keeps only the descriptors of FILE's own inode (the
 // lock among them) and closes the rest (a dead daemon's /dev/fuse among
 // them, so that its FUSE connection ends), then waits on a socket: "done"
 // from the parent and it exits; the end of the socket without "done" (the
