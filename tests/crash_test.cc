@@ -302,9 +302,9 @@ BOOST_AUTO_TEST_CASE(a_commit_whose_process_alone_dies_is_rolled_back_before_the
   BOOST_TEST_MESSAGE(points.size() << " kills of the process alone; v3 whole after " << committed);
 }
 
-// The guard is this executable spawned anew, not a fork holding a copy of
-// the caller's memory (whose page tables a fork copies on every commit);
-// it keeps FILE's descriptors and its socket, nothing else.
+// The guard is vh5-guard spawned, not a fork holding a copy of the caller's
+// memory (whose page tables a fork copies on every commit); it keeps FILE's
+// descriptors and its socket, nothing else.
 BOOST_AUTO_TEST_CASE(the_guard_is_a_new_image_that_keeps_only_the_file_and_its_socket) {
   TempDir dir;
   fs::path file = BaseWithTwoVersions(dir.path());
@@ -317,6 +317,8 @@ BOOST_AUTO_TEST_CASE(the_guard_is_a_new_image_that_keeps_only_the_file_and_its_s
   fs::path proc = fs::path("/proc") / std::to_string(children[0]);
   std::string cmdline = ReadFile(proc / "cmdline");
   BOOST_TEST(cmdline.substr(0, cmdline.find('\0')) == "vh5-death-guard");
+  // The small vh5-guard as built, not this test's own image.
+  BOOST_TEST(fs::read_symlink(proc / "exe").filename() == "vh5-guard");
   // It closes what it inherited by mistake once it runs: wait for that.
   size_t others = 0, of_file = 0;
   for (int tries = 0; tries < 500; ++tries) {

@@ -74,15 +74,21 @@ bool CloseAllBut(const struct stat& file, int keep) {
   ::_exit(r.failed == RollbackResult::Step::kNone ? 0 : 1);
 }
 
-// A guard spawned as a new image of this executable (Spawn) enters here,
-// before main and before anything else of the program runs. glibc passes
-// init_array functions the process's arguments.
+// Where vh5-guard may be: installed, then built (engine/CMakeLists.txt).
+constexpr const char* kGuardExecutables[] = {
+#ifdef VH5_GUARD_INSTALLED
+    VH5_GUARD_INSTALLED,
+#endif
+#ifdef VH5_GUARD_BUILT
+    VH5_GUARD_BUILT,
+#endif
+};
+
+// A guard spawned as a new image of this executable (Spawn, when no
+// vh5-guard is found) enters here, before main and before anything else of
+// the program runs. glibc passes init_array functions the process's arguments.
 __attribute__((constructor)) void EnterGuardIfSpawnedAsOne(int argc, char** argv, char**) {
-  if (argc != 8 || std::strcmp(argv[1], kGuardFlag) != 0) return;
-  struct stat file {};
-  file.st_dev = static_cast<dev_t>(std::strtoull(argv[3], nullptr, 10));
-  file.st_ino = static_cast<ino_t>(std::strtoull(argv[4], nullptr, 10));
-  Guard(file, std::atoi(argv[2]), argv[5], argv[6], argv[7]);
+  (void)RunDeathGuard(argc, argv);
 }
 
 // This process's descriptors of `file`'s inode (the lock's among them).
@@ -128,13 +134,28 @@ pid_t Spawn(const struct stat& file, int guard_end, const std::string& path,
                   const_cast<char*>(dir.c_str()),
                   nullptr};
   pid_t pid = -1;
-  if (ready && ::posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv, environ) != 0)
+  for (const char* executable : kGuardExecutables) {
+    if (!ready || pid > 0) break;
+    if (::access(executable, X_OK) == 0 &&
+        ::posix_spawn(&pid, executable, &actions, nullptr, argv, environ) != 0)
+      pid = -1;
+  }
+  if (ready && pid <= 0 &&
+      ::posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv, environ) != 0)
     pid = -1;
   ::posix_spawn_file_actions_destroy(&actions);
   return pid;
 }
 
 }  // namespace
+
+int RunDeathGuard(int argc, char** argv) {
+  if (argc != 8 || std::strcmp(argv[1], kGuardFlag) != 0) return 2;
+  struct stat file {};
+  file.st_dev = static_cast<dev_t>(std::strtoull(argv[3], nullptr, 10));
+  file.st_ino = static_cast<ino_t>(std::strtoull(argv[4], nullptr, 10));
+  Guard(file, std::atoi(argv[2]), argv[5], argv[6], argv[7]);
+}
 
 Result<DeathGuard> DeathGuard::Start(const std::string& path, const std::string& journal_path) {
   struct stat file;

@@ -3,11 +3,12 @@
 // before it ends, rolls FILE back by its journal before the lock can pass
 // to anyone else (an h5py opening FILE right after a vh5fs was killed).
 //
-// The guard is this executable spawned anew (posix_spawn of /proc/self/exe,
-// entered before main): a fork would copy the page tables of all the
+// The guard is a new process image, spawned (posix_spawn): the small
+// vh5-guard where it is installed or was built, else this executable again
+// (entered before main). A fork would copy the page tables of all the
 // caller's memory on every commit, a cost that grew with a daemon's caches
 // (half its CPU per commit after 1,500 commits). Where the spawn fails it
-// is forked as before.
+// is forked.
 //
 // flock(2) locks belong to the open file description, so the guard, which
 // is handed its parent's descriptors of FILE, keeps the caller's lock alive
@@ -33,6 +34,10 @@
 #include "vh5/status.h"
 
 namespace vh5 {
+
+// The guard's entry, for a process spawned as one (vh5-guard's main):
+// never returns when `argv` is a guard's; 2 when it is not.
+int RunDeathGuard(int argc, char** argv);
 
 class DeathGuard {
  public:
