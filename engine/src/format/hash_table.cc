@@ -1,11 +1,13 @@
 #include "format/hash_table.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "format/chunk_index.h"
 #include "format/file_layout.h"
 #include "format/object_check.h"
 #include "hdf5/attribute_codec.h"
+#include "hdf5/lzf_sized.h"
 
 namespace vh5 {
 namespace {
@@ -29,6 +31,19 @@ h5::Handle RowType() {
   H5Tinsert(row.get(), "hash", offsetof(FileRow, hash), hash.get());
   H5Tinsert(row.get(), "shape", offsetof(FileRow, shape), shape.get());
   return row;
+}
+
+// The rows of a table whose chunks are LZF alone (as versioned-hdf5 makes
+// it), 0 for any other pipeline.
+hsize_t LzfChunkRows(hid_t dataset) {
+  h5::Handle dcpl(H5Dget_create_plist(dataset));
+  hsize_t rows[1] = {0};
+  if (!dcpl || H5Pget_chunk(dcpl.get(), 1, rows) != 1 || H5Pget_nfilters(dcpl.get()) != 1) return 0;
+  unsigned flags = 0;
+  size_t nvalues = 0;
+  if (H5Pget_filter2(dcpl.get(), 0, &flags, &nvalues, nullptr, 0, nullptr, nullptr) != kLzfFilter)
+    return 0;
+  return rows[0];
 }
 
 std::string Key(const ChunkHash& hash) {
@@ -137,6 +152,55 @@ Status HashTable::Write() {
     if (H5Dset_extent(dataset_.get(), grown) < 0) return h5::Error("cannot grow hash_table");
     space = h5::Handle(H5Dget_space(dataset_.get()));
   }
+  if (hsize_t chunk_rows = LzfChunkRows(dataset_.get())) {
+    VH5_RETURN_IF_ERROR(WriteChunksInPlace(chunk_rows));
+  } else {
+    VH5_RETURN_IF_ERROR(WriteRows(space.get()));
+  }
+  // largest_index last: a reader trusts only rows below it.
+  VH5_RETURN_IF_ERROR(WriteAttribute(
+      dataset_.get(), Attribute{"largest_index", std::to_string(rows_.size()), "<i8"}));
+  persisted_ = rows_.size();
+  return Status::OK();
+}
+
+Status HashTable::WriteChunksInPlace(hsize_t chunk_rows) {
+  std::vector<FileRow> chunk(chunk_rows);
+  for (hsize_t first = persisted_ / chunk_rows * chunk_rows; first < rows_.size();
+       first += chunk_rows) {
+    size_t used = static_cast<size_t>(std::min<hsize_t>(chunk_rows, rows_.size() - first));
+    std::memset(chunk.data(), 0, chunk.size() * sizeof(FileRow));
+    for (size_t i = 0; i < used; ++i) {
+      const Row& r = rows_[first + i];
+      std::memcpy(chunk[i].hash, r.hash.data(), 32);
+      chunk[i].shape[0] = r.start;
+      chunk[i].shape[1] = r.stop;
+    }
+    ZeroTailedLzf lzf(reinterpret_cast<const char*>(chunk.data()), used * sizeof(FileRow),
+                      chunk.size() * sizeof(FileRow));
+    hsize_t offset[1] = {first};
+    hsize_t stored = 0;
+    if (H5Dget_chunk_storage_size(dataset_.get(), offset, &stored) < 0) {
+      h5::TakeErrorStack();
+      stored = 0;  // not stored yet
+    }
+    // As long as the stored chunk was, so that HDF5 rewrites it in place;
+    // when the rows outgrow it, a quarter of their bytes more, so that
+    // the next few hundred commits fit again.
+    size_t size = lzf.min_size();
+    if (stored >= size && stored <= lzf.max_size()) {
+      size = static_cast<size_t>(stored);
+    } else if (stored > 0) {
+      size = std::min(lzf.max_size(), size + used * sizeof(FileRow) / 4);
+    }
+    std::string bytes = lzf.Encode(size);
+    if (H5Dwrite_chunk(dataset_.get(), H5P_DEFAULT, 0, offset, bytes.size(), bytes.data()) < 0)
+      return h5::Error("cannot write a chunk of hash_table");
+  }
+  return Status::OK();
+}
+
+Status HashTable::WriteRows(hid_t space) {
   std::vector<FileRow> rows(rows_.size() - persisted_);
   for (size_t i = 0; i < rows.size(); ++i) {
     const Row& r = rows_[persisted_ + i];
@@ -146,15 +210,10 @@ Status HashTable::Write() {
   }
   hsize_t start[1] = {persisted_}, count[1] = {rows.size()};
   h5::Handle mem(H5Screate_simple(1, count, nullptr));
-  H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
+  H5Sselect_hyperslab(space, H5S_SELECT_SET, start, nullptr, count, nullptr);
   h5::Handle row_type = RowType();
-  if (H5Dwrite(dataset_.get(), row_type.get(), mem.get(), space.get(), H5P_DEFAULT, rows.data()) <
-      0)
+  if (H5Dwrite(dataset_.get(), row_type.get(), mem.get(), space, H5P_DEFAULT, rows.data()) < 0)
     return h5::Error("cannot write hash_table");
-  // largest_index last: a reader trusts only rows below it.
-  VH5_RETURN_IF_ERROR(WriteAttribute(
-      dataset_.get(), Attribute{"largest_index", std::to_string(rows_.size()), "<i8"}));
-  persisted_ = rows_.size();
   return Status::OK();
 }
 

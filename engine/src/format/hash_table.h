@@ -46,6 +46,11 @@ class HashTable {
 
  private:
   static Result<HashTable> OpenNamed(hid_t group, const char* name);
+  // The chunks holding the rows added since Open, whole, each as many
+  // bytes as the one stored (hdf5/lzf_sized.h): HDF5 rewrites them in place.
+  Status WriteChunksInPlace(hsize_t chunk_rows);
+  // The rows added since Open, through HDF5's filters (any other pipeline).
+  Status WriteRows(hid_t space);
 
   h5::Handle dataset_;
   std::vector<Row> rows_;
