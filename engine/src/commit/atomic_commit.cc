@@ -28,6 +28,16 @@ Status CommitOnce(const std::string& path, const VersionPlan& plan, std::shared_
   std::string context = path + ": version " + plan.version->name;
   VH5_ASSIGN_OR_RETURN(std::unique_ptr<Transaction> txn, Transaction::Begin(path));
   VH5_ASSIGN_OR_RETURN(h5::Handle fapl, JournaledFileAccess(txn.get()));
+  // A commit touches every object header it links (a wide version: 10,000
+  // of them, as many symbol table nodes): at HDF5's first 2 MiB the cache
+  // evicts and reloads them throughout; it starts as large as it may grow.
+  H5AC_cache_config_t mdc{};
+  mdc.version = H5AC__CURR_CACHE_CONFIG_VERSION;
+  if (H5Pget_mdc_config(fapl.get(), &mdc) >= 0) {
+    mdc.set_initial_size = true;
+    mdc.initial_size = mdc.max_size;
+    if (H5Pset_mdc_config(fapl.get(), &mdc) < 0) h5::TakeErrorStack();
+  }
   Status written;
   std::vector<MappingPatch> patches;
   hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.get());

@@ -140,7 +140,6 @@ void FileWatcher::BeginOwnWrite() {
 }
 
 void FileWatcher::EndOwnWrite() {
-  bool writer = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (state_ != State::kOwnWrite) return;
@@ -153,14 +152,13 @@ void FileWatcher::EndOwnWrite() {
       // its lock, most likely): a writer all the same.
       hooks_.writer_coming();
       state_ = State::kWriter;
-      writer = true;
     }
     changed_.notify_all();
   }
-  if (writer) {
-    uint64_t one = 1;  // the thread polls faster while a writer is there
-    (void)!::write(wake_fd_.get(), &one, sizeof(one));
-  }
+  // The thread reads the file's events again (and polls faster while a
+  // writer is there).
+  uint64_t one = 1;
+  (void)!::write(wake_fd_.get(), &one, sizeof(one));
 }
 
 void FileWatcher::Run() {
@@ -191,6 +189,11 @@ void FileWatcher::Run() {
     }
     pollfd fds[3] = {
         {signal_fd_.get(), POLLIN, 0}, {inotify_fd_.get(), POLLIN, 0}, {wake_fd_.get(), POLLIN, 0}};
+    // During this process's own write each of its pwrites is an event (a
+    // wide commit makes thousands): they wait in the queue, where the kernel
+    // merges repeats, and are read once the write ends (EndOwnWrite wakes
+    // this loop).
+    if (state == State::kOwnWrite) fds[1].fd = -1;
     int timeout = static_cast<int>((state == State::kWriter ? kWriterPoll : kPollInterval).count());
     int n = ::poll(fds, 3, timeout);
     if (n < 0 && errno != EINTR) return;

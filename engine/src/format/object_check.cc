@@ -109,19 +109,55 @@ Status ObjectChecker::CheckPath(hid_t loc, const std::string& path) {
 
 Status ObjectChecker::CheckObject(uint64_t address) { return Check(address, 0); }
 
+namespace {
+
+std::optional<ObjectChecker::Kind> KindOf(const ObjectHeader& header) {
+  bool type = false, space = false;
+  for (const HeaderMessage& m : header.messages()) {
+    if (m.type == kSymbolTableMessage || m.type == kLinkInfoMessage)
+      return ObjectChecker::Kind::kGroup;
+    type = type || m.type == kDatatypeMessage;
+    space = space || m.type == kDataspaceMessage;
+  }
+  if (type && space) return ObjectChecker::Kind::kDataset;
+  if (type) return ObjectChecker::Kind::kDatatype;
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<ObjectChecker::Kind> ObjectChecker::CheckedKind(uint64_t address) {
+  VH5_RETURN_IF_ERROR(Check(address, 0));
+  {
+    MutexLock lock(&mu_);
+    if (auto it = kinds_.find(address); it != kinds_.end()) return it->second;
+  }
+  // Checked before this checker (Inherit), or forgotten since.
+  VH5_ASSIGN_OR_RETURN(ObjectHeader header, ObjectHeader::Read(bytes_, address));
+  std::optional<Kind> kind = KindOf(header);
+  if (!kind) return Status::Corruption("an object that is no group, dataset or datatype");
+  MutexLock lock(&mu_);
+  kinds_.emplace(address, *kind);
+  return *kind;
+}
+
 void ObjectChecker::Inherit(const ObjectChecker& older) {
   if (&older == this) return;
   std::map<uint64_t, Status> objects;
   std::map<uint64_t, std::optional<DatatypeFacts>> types;
+  std::map<uint64_t, Kind> kinds;
   {
     MutexLock lock(&const_cast<ObjectChecker&>(older).mu_);
     for (const auto& [address, status] : older.objects_)
       if (status.ok()) objects.emplace(address, status);
     types = older.types_;
+    for (const auto& [address, kind] : older.kinds_)
+      if (objects.count(address)) kinds.emplace(address, kind);
   }
   MutexLock lock(&mu_);
   objects_.merge(objects);
   types_.merge(types);
+  kinds_.merge(kinds);
 }
 
 Status ObjectChecker::Check(uint64_t address, int depth) {
@@ -135,7 +171,10 @@ Status ObjectChecker::Check(uint64_t address, int depth) {
   MutexLock lock(&mu_);
   // Bounded: walking 100 versions of 10,000 datasets would remember a
   // million headers; forgotten ones are only checked again.
-  if (objects_.size() >= kMostRemembered) objects_.clear();
+  if (objects_.size() >= kMostRemembered) {
+    objects_.clear();
+    kinds_.clear();
+  }
   objects_.emplace(address, s);
   return s;
 }
@@ -151,6 +190,10 @@ Result<std::optional<DatatypeFacts>> ObjectChecker::CommittedType(uint64_t addre
 
 Status ObjectChecker::CheckUncached(uint64_t address, int depth) {
   VH5_ASSIGN_OR_RETURN(ObjectHeader header, ObjectHeader::Read(bytes_, address));
+  if (std::optional<Kind> kind = KindOf(header)) {
+    MutexLock lock(&mu_);
+    kinds_.emplace(address, *kind);
+  }
   MessageContext ctx{bytes_.addr_size(), bytes_.len_size()};
 
   // The type and shape first: other messages are checked against them.

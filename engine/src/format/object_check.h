@@ -51,6 +51,11 @@ class ObjectChecker {
   Status CheckPath(hid_t loc, const std::string& path);
   // The object whose header lies at `address`.
   Status CheckObject(uint64_t address);
+  // What that object is, as HDF5 classes it (a group has a symbol table
+  // or link info; a dataset a datatype and a dataspace; a named datatype
+  // a datatype), checked first: a walk needs no lookup of it by name.
+  enum class Kind { kGroup, kDataset, kDatatype };
+  Result<Kind> CheckedKind(uint64_t address);
   // Variable-length elements as stored (see global_heap.h): each reference
   // names an object of its collection no larger than the sequence.
   Status CheckVlenData(std::span<const uint8_t> data, uint32_t base_size);
@@ -86,6 +91,8 @@ class ObjectChecker {
   std::map<uint64_t, Status> objects_ GUARDED_BY(mu_);
   // Committed datatypes checked.
   std::map<uint64_t, std::optional<DatatypeFacts>> types_ GUARDED_BY(mu_);
+  // What the objects checked here are (CheckedKind), cleared with objects_.
+  std::map<uint64_t, Kind> kinds_ GUARDED_BY(mu_);
   std::map<uint64_t, Status> bad_collections_ GUARDED_BY(mu_);
   std::map<uint64_t, std::shared_ptr<const GlobalHeapCollection>> collections_ GUARDED_BY(mu_);
 };

@@ -12,8 +12,14 @@
 namespace vh5 {
 namespace {
 
+struct HardLink {
+  std::string name;
+  haddr_t address;
+};
+
 herr_t CollectLink(hid_t, const char* name, const H5L_info_t* info, void* data) {
-  if (info->type == H5L_TYPE_HARD) static_cast<std::vector<std::string>*>(data)->emplace_back(name);
+  if (info->type == H5L_TYPE_HARD)
+    static_cast<std::vector<HardLink>*>(data)->push_back({name, info->u.address});
   return 0;
 }
 
@@ -63,9 +69,9 @@ Status VersionTree::Walk(hid_t group, const std::string& path, int depth,
   if (!walked->insert(self.addr).second)
     return Status::Corruption("/" + path + ": " + kLinkedAgain);
   if (depth >= kMaxGroupDepth) return Status::Corruption("/" + path + ": " + kNestedTooDeep);
-  std::vector<std::string> names;
+  std::vector<HardLink> links;
   hsize_t idx = 0;
-  if (H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &idx, CollectLink, &names) < 0)
+  if (H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &idx, CollectLink, &links) < 0)
     return h5::Error("cannot list group /" + path);
   Node node{NodeKind::kGroup, {}, {}};
   if (depth == 0) {
@@ -75,18 +81,31 @@ Status VersionTree::Walk(hid_t group, const std::string& path, int depth,
   } else {
     VH5_ASSIGN_OR_RETURN(node.attrs, ReadAttributes(group));
   }
-  for (const std::string& name : names) {
+  // Each child by the address its link gives: looked up by name (twice,
+  // with the check) it cost a third of a commit on a 10,000-dataset version.
+  std::shared_ptr<ObjectChecker> checker = CheckerFor(group);
+  for (const HardLink& link : links) {
+    const std::string& name = link.name;
     std::string child = path.empty() ? name : path + "/" + name;
-    VH5_RETURN_IF_ERROR(GuardPath(group, name).WithContext("/" + child));
-    H5O_info_t info;
-    if (H5Oget_info_by_name2(group, name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
-      return h5::Error("cannot inspect " + path + "/" + name);
-    if (info.type == H5O_TYPE_GROUP) {
+    H5O_type_t type = H5O_TYPE_UNKNOWN;
+    if (checker) {
+      Result<ObjectChecker::Kind> kind = checker->CheckedKind(link.address);
+      if (!kind.ok()) return kind.status().WithContext("/" + child);
+      type = *kind == ObjectChecker::Kind::kGroup     ? H5O_TYPE_GROUP
+             : *kind == ObjectChecker::Kind::kDataset ? H5O_TYPE_DATASET
+                                                      : H5O_TYPE_NAMED_DATATYPE;
+    } else {
+      H5O_info_t info;
+      if (H5Oget_info_by_name2(group, name.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
+        return h5::Error("cannot inspect " + path + "/" + name);
+      type = info.type;
+    }
+    if (type == H5O_TYPE_GROUP) {
       h5::Handle sub(H5Gopen2(group, name.c_str(), H5P_DEFAULT));
       if (!sub) return h5::Error("cannot open group " + child);
       VH5_RETURN_IF_ERROR(Walk(sub.get(), child, depth + 1, walked));
       node.children.push_back({name, NodeKind::kGroup});
-    } else if (info.type == H5O_TYPE_DATASET) {
+    } else if (type == H5O_TYPE_DATASET) {
       nodes_.emplace(child, Node{NodeKind::kDataset, {}, {}});
       node.children.push_back({name, NodeKind::kDataset});
     }
