@@ -3,6 +3,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,65 @@ BOOST_AUTO_TEST_CASE(the_chain_follows_prev_version_to_a_version_without_one) {
   BOOST_TEST(vh5::PrevChain(f, "solo") == (std::vector<std::string>{"solo"}));
   BOOST_TEST(vh5::PrevChain(f, "missing").empty());
   BOOST_TEST(f.CurrentVersion().value() == "c");
+}
+
+// Past a few versions asked one at a time, the rest are read in one pass
+// over the versions group: every version's metadata as h5py reads it, an
+// unfinished commit and an object that is no group none.
+BOOST_AUTO_TEST_CASE(versions_read_in_one_pass_say_what_h5py_reads) {
+  TempDir dir;
+  std::string file = (dir.path() / "many.h5").string();
+  BOOST_TEST_REQUIRE(vh5::CreateVersionedFile(file).ok());
+  for (int k = 0; k < 60; ++k) {
+    vh5::NewVersion v;
+    v.name = "v" + std::to_string(k);
+    BOOST_TEST_REQUIRE(vh5::CommitVersion(file, v).ok());
+  }
+  vh5test::CommandResult marked = vh5test::Run({"/usr/bin/python3", "-c", R"PY(
+import sys, h5py
+with h5py.File(sys.argv[1], "r+") as f:
+    versions = f["_version_data/versions"]
+    versions["v41"].attrs["committed"] = False
+    versions.create_dataset("zz_not_a_version", data=[1])
+    for name in sorted(versions):
+        g = versions[name]
+        if isinstance(g, h5py.Group) and name != "__first_version__":
+            print("|".join([name, g.attrs["prev_version"], g.attrs["timestamp"], str(bool(g.attrs.get("committed", True)))]))
+)PY",
+                                                file});
+  BOOST_TEST_REQUIRE(marked.exit_status == 0, marked.err);
+  auto opened = vh5::VersionedFile::OpenReadOnly(file);
+  BOOST_TEST_REQUIRE(opened.ok());
+  const vh5::VersionedFile& f = **opened;
+  std::istringstream lines(marked.out);
+  int versions = 0, unfinished = 0;
+  for (std::string line; std::getline(lines, line);) {
+    std::vector<std::string> field;
+    for (size_t at = 0;;) {
+      size_t bar = line.find('|', at);
+      field.push_back(line.substr(at, bar - at));
+      if (bar == std::string::npos) break;
+      at = bar + 1;
+    }
+    BOOST_TEST_REQUIRE(field.size() == 4u);
+    const std::string &name = field[0], &prev = field[1], &timestamp = field[2],
+                      &committed = field[3];
+    BOOST_TEST_CONTEXT(name) {
+      vh5::Result<vh5::VersionInfo> info = f.GetVersionInfo(name);
+      if (committed == "False") {
+        BOOST_TEST(!info.ok());
+        ++unfinished;
+        continue;
+      }
+      BOOST_TEST_REQUIRE(info.ok(), info.status().ToString());
+      BOOST_TEST(info->prev_version == prev);
+      BOOST_TEST(info->timestamp == timestamp);
+      ++versions;
+    }
+  }
+  BOOST_TEST(versions == 59);
+  BOOST_TEST(unfinished == 1);
+  BOOST_TEST(!f.GetVersionInfo("zz_not_a_version").ok());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -41,6 +41,16 @@ herr_t CollectGroupName(hid_t, const char* name, const H5L_info_t* info, void* d
   return 0;
 }
 
+herr_t CollectHardLink(hid_t, const char* name, const H5L_info_t* info, void* data) {
+  if (info->type == H5L_TYPE_HARD)
+    static_cast<std::vector<std::pair<std::string, haddr_t>>*>(data)->emplace_back(name,
+                                                                                   info->u.address);
+  return 0;
+}
+
+// Versions read one at a time before the rest are read in one pass.
+constexpr int kMissesBeforeOnePass = 16;
+
 // What a stat says of the file: another process changed it when this differs.
 struct FileStamp {
   dev_t dev = 0;
@@ -95,6 +105,25 @@ Result<Top> ReadTop(const FileCore& core, const std::set<std::string>* known_nam
   return top;
 }
 
+// The metadata of the version group `group`, named `name`; nullopt for a
+// commit the Python library never finished.
+Result<std::optional<VersionInfo>> InfoOfGroup(hid_t group, const std::string& name) {
+  if (h5::AttributeExists(group, layout::kCommittedAttr)) {
+    VH5_ASSIGN_OR_RETURN(int64_t committed, h5::ReadIntAttribute(group, layout::kCommittedAttr));
+    if (!committed) return std::optional<VersionInfo>();
+  }
+  VersionInfo info;
+  info.name = name;
+  Result<std::string> prev = h5::ReadStringAttribute(group, layout::kPrevVersionAttr);
+  info.prev_version = prev.ok() ? *prev : kFirstVersionName;
+  Result<std::string> ts = h5::ReadStringAttribute(group, layout::kTimestampAttr);
+  if (ts.ok()) {
+    info.timestamp = *ts;
+    info.timestamp_ns = ParseTimestamp(*ts).value_or(0);
+  }
+  return std::optional<VersionInfo>(std::move(info));
+}
+
 // The metadata of version `name`, nullopt when it is not a version: not a
 // group, or a commit the Python library never finished.
 Result<std::optional<VersionInfo>> ReadInfoFrom(const FileCore& core, const std::string& name) {
@@ -109,21 +138,42 @@ Result<std::optional<VersionInfo>> ReadInfoFrom(const FileCore& core, const std:
   if (oinfo.type != H5O_TYPE_GROUP) return std::optional<VersionInfo>();
   h5::Handle group(H5Gopen2(versions.get(), name.c_str(), H5P_DEFAULT));
   if (!group) return h5::Error("cannot open version " + name);
-  if (h5::AttributeExists(group.get(), layout::kCommittedAttr)) {
-    VH5_ASSIGN_OR_RETURN(int64_t committed,
-                         h5::ReadIntAttribute(group.get(), layout::kCommittedAttr));
-    if (!committed) return std::optional<VersionInfo>();
+  return InfoOfGroup(group.get(), name);
+}
+
+// The metadata of the versions `wanted` lacks, read in one pass over the
+// versions group: each by the address its link gives, where one at a time
+// each is looked up by name three times. Versions whose header cannot be
+// read are left out (read one at a time, they say why).
+Result<std::map<std::string, std::optional<VersionInfo>>> ReadInfosFrom(
+    const FileCore& core, const std::set<std::string>& wanted) {
+  DiskRead disk(core.access, DiskRead::Kind::kMetadata, core.path + ": versions");
+  VH5_RETURN_IF_ERROR(disk.status());
+  VH5_ASSIGN_OR_RETURN(h5::Handle versions,
+                       OpenCheckedGroup(core.file.get(), layout::kVersionsGroup));
+  std::vector<std::pair<std::string, haddr_t>> links;
+  hsize_t idx = 0;
+  if (H5Literate(versions.get(), H5_INDEX_NAME, H5_ITER_INC, &idx, CollectHardLink, &links) < 0)
+    return h5::Error("cannot list versions");
+  std::shared_ptr<ObjectChecker> checker = CheckerFor(versions.get());
+  std::map<std::string, std::optional<VersionInfo>> out;
+  for (const auto& [name, address] : links) {
+    if (!wanted.count(name) || !checker) continue;
+    Result<ObjectChecker::Kind> kind = checker->CheckedKind(address);
+    if (!kind.ok()) continue;
+    if (*kind != ObjectChecker::Kind::kGroup) {
+      out.emplace(name, std::nullopt);
+      continue;
+    }
+    h5::Handle group(H5Oopen_by_addr(versions.get(), address));
+    if (!group) {
+      h5::TakeErrorStack();
+      continue;
+    }
+    Result<std::optional<VersionInfo>> info = InfoOfGroup(group.get(), name);
+    if (info.ok()) out.emplace(name, std::move(*info));
   }
-  VersionInfo info;
-  info.name = name;
-  Result<std::string> prev = h5::ReadStringAttribute(group.get(), layout::kPrevVersionAttr);
-  info.prev_version = prev.ok() ? *prev : kFirstVersionName;
-  Result<std::string> ts = h5::ReadStringAttribute(group.get(), layout::kTimestampAttr);
-  if (ts.ok()) {
-    info.timestamp = *ts;
-    info.timestamp_ns = ParseTimestamp(*ts).value_or(0);
-  }
-  return std::optional<VersionInfo>(std::move(info));
+  return out;
 }
 
 // What a node's times follow (VersionedFile::ChangedAtNs): a dataset's
@@ -262,6 +312,10 @@ class VersionedFileImpl final : public VersionedFile,
   std::set<std::string> names_ GUARDED_BY(mu_);  // every link in versions/ but kFirstVersionName
   // Metadata read so far, by name; nullopt: named, but not a version.
   mutable std::map<std::string, std::optional<VersionInfo>> infos_ GUARDED_BY(mu_);
+  // Versions read one at a time since the last pass over them all, and
+  // whether such a pass is under way (GetVersionInfo).
+  mutable int info_misses_ GUARDED_BY(mu_) = 0;
+  mutable bool infos_pass_running_ GUARDED_BY(mu_) = false;
   // Versions handed out recently are kept in the process's MemoryCache under
   // this owner, by name, so that memory stays within its budget however
   // many versions are read; whoever holds one keeps it alive.
@@ -749,6 +803,37 @@ Result<VersionInfo> VersionedFileImpl::GetVersionInfo(const std::string& name) c
     if (!names_.count(name)) return Status::NotFound(path_ + ": no version " + name);
     auto it = infos_.find(name);
     if (it != infos_.end()) {
+      if (!it->second) return Status::NotFound(path_ + ": no version " + name);
+      return *it->second;
+    }
+  }
+  // A listing (ls -l versions, at/, prev/) asks for every version in turn:
+  // after a few, the rest are read in one pass, a third of the time each.
+  std::set<std::string> wanted;
+  {
+    MutexLock lock(&mu_);
+    if (++info_misses_ >= kMissesBeforeOnePass && !infos_pass_running_) {
+      for (const std::string& n : names_)
+        if (!infos_.count(n)) wanted.insert(n);
+      if (wanted.size() >= kMissesBeforeOnePass) {
+        infos_pass_running_ = true;
+        info_misses_ = 0;
+      } else {
+        wanted.clear();
+      }
+    }
+  }
+  if (!wanted.empty()) {
+    std::shared_ptr<FileCore> core = Core();
+    Result<std::map<std::string, std::optional<VersionInfo>>> read = ReadInfosFrom(*core, wanted);
+    MutexLock lock(&mu_);
+    infos_pass_running_ = false;
+    // Read through the current core only: a refresh may have begun since.
+    if (read.ok() && core == core_) {
+      for (auto& [n, info] : *read)
+        if (names_.count(n)) infos_.emplace(n, std::move(info));
+    }
+    if (auto it = infos_.find(name); it != infos_.end()) {
       if (!it->second) return Status::NotFound(path_ + ": no version " + name);
       return *it->second;
     }
