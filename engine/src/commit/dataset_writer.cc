@@ -57,13 +57,14 @@ struct Mapping {
 class DatasetWriter {
  public:
   DatasetWriter(hid_t file, hid_t version_group, const std::string& base, const DatasetPlan& plan,
-                std::vector<MappingPatch>* patches)
+                std::vector<MappingPatch>* patches, HashTableCache* hash_tables)
       : file_(file),
         version_group_(version_group),
         base_(base),
         plan_(plan),
         ds_(*plan.dataset),
-        patches_(patches) {}
+        patches_(patches),
+        hash_tables_(hash_tables) {}
 
   Status Write() {
     if (plan_.keep == DatasetPlan::Keep::kObject)
@@ -78,9 +79,11 @@ class DatasetWriter {
     VH5_RETURN_IF_ERROR(Validate());
     VH5_RETURN_IF_ERROR(OpenOrCreateRawData());
     if (plan_.keep == DatasetPlan::Keep::kCleanCells) VH5_RETURN_IF_ERROR(LoadBaseMap(base_));
-    VH5_ASSIGN_OR_RETURN(HashTable table, HashTable::Open(raw_group_.get()));
+    VH5_ASSIGN_OR_RETURN(HashTable table,
+                         HashTable::Open(raw_group_.get(), hash_tables_, raw_group_path_));
     VH5_RETURN_IF_ERROR(StoreChunks(&table));
     VH5_RETURN_IF_ERROR(table.Write());
+    table.KeepIn(hash_tables_, raw_group_path_);
     if (patches_ && !mappings_.empty()) {
       Result<std::vector<uint8_t>> list = EncodeMappingList(MappingsAsList());
       if (list.ok()) return WriteWithList(std::move(*list));
@@ -510,6 +513,7 @@ class DatasetWriter {
   hsize_t raw_rows_ = 0;
   std::vector<Mapping> mappings_;
   std::vector<MappingPatch>* patches_;
+  HashTableCache* hash_tables_;  // may be nullptr
   std::optional<ChunkMap> base_map_;
   VersionMappings base_list_;  // its list as stored, when read from the file's bytes
   std::vector<uint64_t> base_shape_;
@@ -533,8 +537,9 @@ class DatasetWriter {
 }  // namespace
 
 Status WriteDataset(hid_t file, hid_t version_group, const std::string& base,
-                    const DatasetPlan& plan, std::vector<MappingPatch>* patches) {
-  DatasetWriter writer(file, version_group, base, plan, patches);
+                    const DatasetPlan& plan, std::vector<MappingPatch>* patches,
+                    HashTableCache* hash_tables) {
+  DatasetWriter writer(file, version_group, base, plan, patches, hash_tables);
   return writer.Write();
 }
 

@@ -20,8 +20,9 @@ namespace vh5 {
 // read-write; what the plan keeps, it keeps from version `base`. With
 // `patches`, a mapping list is left for ApplyMappingPatches to store once
 // HDF5 has closed the file (mapping_patch.h); without, HDF5 builds it.
-// Chunks are hashed on every core.
+// Chunks are hashed on every core. `hash_tables`: see VersionPlan.
 Status WriteDataset(hid_t file, hid_t version_group, const std::string& base,
-                    const DatasetPlan& plan, std::vector<MappingPatch>* patches);
+                    const DatasetPlan& plan, std::vector<MappingPatch>* patches,
+                    HashTableCache* hash_tables = nullptr);
 
 }  // namespace vh5

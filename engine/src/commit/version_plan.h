@@ -14,6 +14,8 @@
 
 namespace vh5 {
 
+class HashTableCache;
+
 struct DatasetPlan {
   const NewDataset* dataset = nullptr;  // the caller's, alive during the commit
   enum class Keep {
@@ -40,6 +42,9 @@ struct DatasetPlan {
 struct VersionPlan {
   const NewVersion* version = nullptr;  // the caller's, alive during the commit
   std::vector<DatasetPlan> datasets;    // one per version->datasets, in order
+  // Hash tables kept from this process's earlier commits, and for its next
+  // ones (format/hash_table.h); the owner commits or aborts what it stages.
+  HashTableCache* hash_tables = nullptr;
 };
 
 // The plan of a version that keeps nothing unchecked.

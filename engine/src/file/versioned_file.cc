@@ -302,6 +302,8 @@ class VersionedFileImpl final : public VersionedFile,
   // Serializes commits and refreshes.
   Mutex change_mu_;
   FileStamp known_stamp_ GUARDED_BY(change_mu_);
+  // The hash tables its commits wrote, valid while no one else writes.
+  HashTableCache hash_tables_;
   // Serializes the closings of the gate that no writer asked for.
   std::mutex closer_mu_;
   // Readers take only mu_, and never hold it across an HDF5 call.
@@ -401,6 +403,8 @@ void VersionedFileImpl::SetTop(Top top) {
 Status VersionedFileImpl::Absorb() {
   VH5_ASSIGN_OR_RETURN(FileStamp now, StampOf(path_));
   if (now == known_stamp_) return Status::OK();
+  // Another process wrote: its hash tables may be anything now.
+  hash_tables_.Clear();
   // Whatever was read before may be out of date from here on (file_state.h).
   uint64_t generation = state_->generation.load() + 1;
   state_->generation.store(generation);
@@ -599,7 +603,14 @@ Status VersionedFileImpl::Commit(const VersionPlan& plan) {
                            ", the base of this commit, was deleted by another process");
   }
   if (watcher_) watcher_->BeginOwnWrite();
-  Status written = CommitAtomically(path_, plan, &state_->disk_mu);
+  VersionPlan with_tables = plan;
+  with_tables.hash_tables = &hash_tables_;
+  Status written = CommitAtomically(path_, with_tables, &state_->disk_mu);
+  if (written.ok()) {
+    hash_tables_.Commit();
+  } else {
+    hash_tables_.Abort();
+  }
   // HDF5 keeps a virtual dataset's selections (~25 KiB per chunk) on its free
   // lists after the commit: give them back to the system.
   H5garbage_collect();

@@ -52,7 +52,113 @@ std::string Key(const ChunkHash& hash) {
 
 }  // namespace
 
-Result<HashTable> HashTable::Open(hid_t group) { return OpenNamed(group, layout::kHashTable); }
+Result<HashTable> HashTable::Open(hid_t group, HashTableCache* cache, const std::string& path) {
+  if (!cache || !h5::LinkExists(group, layout::kHashTable))
+    return OpenNamed(group, layout::kHashTable);
+  HashTable table;
+  VH5_ASSIGN_OR_RETURN(table.dataset_, OpenCheckedDataset(group, layout::kHashTable));
+  VH5_ASSIGN_OR_RETURN(int64_t largest,
+                       h5::ReadIntAttribute(table.dataset_.get(), "largest_index"));
+  Result<HashTableCache::Identity> now = HashTableCache::IdentityOf(table.dataset_.get(), largest);
+  if (now.ok()) {
+    if (std::optional<HashTableCache::Entry> kept = cache->Take(path, *now)) {
+      table.rows_ = std::move(kept->rows);
+      table.index_ = std::move(kept->index);
+      table.persisted_ = table.rows_.size();
+      return table;
+    }
+  }
+  return OpenNamed(group, layout::kHashTable);
+}
+
+void HashTable::KeepIn(HashTableCache* cache, const std::string& path) {
+  if (!cache) return;
+  Result<HashTableCache::Identity> identity =
+      HashTableCache::IdentityOf(dataset_.get(), static_cast<int64_t>(rows_.size()));
+  if (persisted_ != rows_.size() || !identity.ok()) {
+    cache->Forget(path);
+    return;
+  }
+  cache->Stage(path, HashTableCache::Entry{*identity, std::move(rows_), std::move(index_)});
+  rows_.clear();
+  index_.clear();
+  persisted_ = 0;
+}
+
+Result<HashTableCache::Identity> HashTableCache::IdentityOf(hid_t dataset, int64_t rows) {
+  Identity identity;
+  identity.rows = rows;
+  H5O_info_t info;
+  if (H5Oget_info2(dataset, &info, H5O_INFO_BASIC) < 0) return h5::Error("hash_table");
+  identity.dataset = info.addr;
+  if (rows == 0) return identity;
+  h5::Handle dcpl(H5Dget_create_plist(dataset));
+  hsize_t chunk_rows[1] = {0};
+  if (!dcpl || H5Pget_chunk(dcpl.get(), 1, chunk_rows) != 1 || chunk_rows[0] == 0)
+    return h5::Error("hash_table: not chunked");
+  hsize_t origin[1] = {static_cast<hsize_t>(rows - 1) / chunk_rows[0] * chunk_rows[0]};
+  unsigned mask = 0;
+  haddr_t address = HADDR_UNDEF;
+  hsize_t size = 0;
+  if (H5Dget_chunk_info_by_coord(dataset, origin, &mask, &address, &size) < 0)
+    return h5::Error("hash_table: its last chunk");
+  identity.last_chunk = address;
+  identity.last_chunk_size = size;
+  return identity;
+}
+
+std::optional<HashTableCache::Entry> HashTableCache::Take(const std::string& path,
+                                                          const Identity& now) {
+  MutexLock lock(&mu_);
+  auto it = entries_.find(path);
+  if (it == entries_.end()) return std::nullopt;
+  // Taken or out of date, it leaves the cache; the commit stages it again.
+  rows_ -= it->second.rows.size();
+  std::optional<Entry> out;
+  if (it->second.identity == now) out = std::move(it->second);
+  entries_.erase(it);
+  return out;
+}
+
+void HashTableCache::Stage(const std::string& path, Entry entry) {
+  Forget(path);
+  MutexLock lock(&mu_);
+  if (rows_ + entry.rows.size() > kMostRows) return;
+  rows_ += entry.rows.size();
+  staged_[path] = std::move(entry);
+}
+
+void HashTableCache::Forget(const std::string& path) {
+  MutexLock lock(&mu_);
+  for (auto* map : {&entries_, &staged_}) {
+    if (auto it = map->find(path); it != map->end()) {
+      rows_ -= it->second.rows.size();
+      map->erase(it);
+    }
+  }
+}
+
+void HashTableCache::Commit() {
+  MutexLock lock(&mu_);
+  for (auto& [path, entry] : staged_) {
+    if (auto it = entries_.find(path); it != entries_.end()) rows_ -= it->second.rows.size();
+    entries_[path] = std::move(entry);
+  }
+  staged_.clear();
+}
+
+void HashTableCache::Abort() {
+  MutexLock lock(&mu_);
+  for (const auto& [path, entry] : staged_) rows_ -= entry.rows.size();
+  staged_.clear();
+}
+
+void HashTableCache::Clear() {
+  MutexLock lock(&mu_);
+  entries_.clear();
+  staged_.clear();
+  rows_ = 0;
+}
 
 Status HashTable::Replace(hid_t group, const std::vector<Row>& rows) {
   const char* kTemporary = "_tmp_hash_table";  // the Python library's name for it
