@@ -126,74 +126,86 @@ std::optional<ObjectChecker::Kind> KindOf(const ObjectHeader& header) {
 
 }  // namespace
 
+std::shared_ptr<ObjectChecker::Sound> ObjectChecker::SoundTable() {
+  MutexLock lock(&mu_);
+  return sound_;
+}
+
 Result<ObjectChecker::Kind> ObjectChecker::CheckedKind(uint64_t address) {
   VH5_RETURN_IF_ERROR(Check(address, 0));
+  std::shared_ptr<Sound> sound = SoundTable();
   {
-    MutexLock lock(&mu_);
-    if (auto it = kinds_.find(address); it != kinds_.end()) return it->second;
+    MutexLock lock(&sound->mu);
+    if (auto it = sound->objects.find(address); it != sound->objects.end() && it->second)
+      return *it->second;
   }
-  // Checked before this checker (Inherit), or forgotten since.
+  // Forgotten since it was checked, or never classified.
   VH5_ASSIGN_OR_RETURN(ObjectHeader header, ObjectHeader::Read(bytes_, address));
   std::optional<Kind> kind = KindOf(header);
   if (!kind) return Status::Corruption("an object that is no group, dataset or datatype");
-  MutexLock lock(&mu_);
-  kinds_.emplace(address, *kind);
+  MutexLock lock(&sound->mu);
+  if (auto it = sound->objects.find(address); it != sound->objects.end()) it->second = kind;
   return *kind;
 }
 
-void ObjectChecker::Inherit(const ObjectChecker& older) {
+void ObjectChecker::Inherit(ObjectChecker& older) {
   if (&older == this) return;
-  std::map<uint64_t, Status> objects;
-  std::map<uint64_t, std::optional<DatatypeFacts>> types;
-  std::map<uint64_t, Kind> kinds;
+  std::shared_ptr<Sound> shared = older.SoundTable();
+  std::shared_ptr<Sound> own = SoundTable();
+  if (shared == own) return;
   {
-    MutexLock lock(&const_cast<ObjectChecker&>(older).mu_);
-    for (const auto& [address, status] : older.objects_)
-      if (status.ok()) objects.emplace(address, status);
-    types = older.types_;
-    for (const auto& [address, kind] : older.kinds_)
-      if (objects.count(address)) kinds.emplace(address, kind);
+    // What this checker found sound already joins the shared table.
+    MutexLock from(&own->mu);
+    MutexLock to(&shared->mu);
+    shared->objects.merge(own->objects);
+    shared->types.merge(own->types);
   }
   MutexLock lock(&mu_);
-  objects_.merge(objects);
-  types_.merge(types);
-  kinds_.merge(kinds);
+  sound_ = std::move(shared);
 }
 
 Status ObjectChecker::Check(uint64_t address, int depth) {
+  std::shared_ptr<Sound> sound;
   {
     MutexLock lock(&mu_);
-    auto it = objects_.find(address);
-    if (it != objects_.end()) return it->second;
+    if (auto it = bad_.find(address); it != bad_.end()) return it->second;
+    sound = sound_;
   }
-  Status s = CheckUncached(address, depth);
-  if (!s.ok()) s = s.WithContext("object header at " + std::to_string(address));
-  MutexLock lock(&mu_);
+  {
+    MutexLock lock(&sound->mu);
+    if (sound->objects.count(address)) return Status::OK();
+  }
+  std::optional<Kind> kind;
+  Status s = CheckUncached(address, depth, &kind);
+  if (!s.ok()) {
+    s = s.WithContext("object header at " + std::to_string(address));
+    MutexLock lock(&mu_);
+    if (bad_.size() >= kMostRemembered) bad_.clear();
+    bad_.emplace(address, s);
+    return s;
+  }
+  MutexLock lock(&sound->mu);
   // Bounded: walking 100 versions of 10,000 datasets would remember a
   // million headers; forgotten ones are only checked again.
-  if (objects_.size() >= kMostRemembered) {
-    objects_.clear();
-    kinds_.clear();
-  }
-  objects_.emplace(address, s);
+  if (sound->objects.size() >= kMostRemembered) sound->objects.clear();
+  sound->objects.emplace(address, kind);
   return s;
 }
 
 Result<std::optional<DatatypeFacts>> ObjectChecker::CommittedType(uint64_t address, int depth) {
   if (depth > kMaxSharedDepth) return Status::Corruption("shared messages nested too deeply");
   VH5_RETURN_IF_ERROR(Check(address, depth));
-  MutexLock lock(&mu_);
-  auto it = types_.find(address);
-  if (it == types_.end()) return Status::Corruption("a shared datatype that is not a datatype");
+  std::shared_ptr<Sound> sound = SoundTable();
+  MutexLock lock(&sound->mu);
+  auto it = sound->types.find(address);
+  if (it == sound->types.end())
+    return Status::Corruption("a shared datatype that is not a datatype");
   return it->second;
 }
 
-Status ObjectChecker::CheckUncached(uint64_t address, int depth) {
+Status ObjectChecker::CheckUncached(uint64_t address, int depth, std::optional<Kind>* kind) {
   VH5_ASSIGN_OR_RETURN(ObjectHeader header, ObjectHeader::Read(bytes_, address));
-  if (std::optional<Kind> kind = KindOf(header)) {
-    MutexLock lock(&mu_);
-    kinds_.emplace(address, *kind);
-  }
+  *kind = KindOf(header);
   MessageContext ctx{bytes_.addr_size(), bytes_.len_size()};
 
   // The type and shape first: other messages are checked against them.
@@ -316,8 +328,11 @@ Status ObjectChecker::CheckUncached(uint64_t address, int depth) {
   }
   // A committed datatype: remember its type for attributes that share it.
   bool is_committed_type = has_type && !space;
-  MutexLock lock(&mu_);
-  if (is_committed_type) types_[address] = type;
+  if (is_committed_type) {
+    std::shared_ptr<Sound> sound = SoundTable();
+    MutexLock lock(&sound->mu);
+    sound->types[address] = type;
+  }
   return Status::OK();
 }
 
