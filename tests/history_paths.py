@@ -48,6 +48,7 @@ import time
 
 import live_util
 import peers
+from live_util import check
 
 VH5FS, VH5, FIXTURES = sys.argv[1], sys.argv[2], sys.argv[3]
 if not os.path.exists(os.path.join(FIXTURES, "manifest.json")):
@@ -60,15 +61,6 @@ from versioned_hdf5 import VersionedHDF5File  # noqa: E402
 UTC = datetime.timezone.utc
 FMT = "%Y-%m-%d %H:%M:%S.%f%z"
 US = datetime.timedelta(microseconds=1)
-failures = []
-
-
-def check(ok, what):
-    print(("ok    " if ok else "FAIL  ") + what)
-    if not ok:
-        failures.append(what)
-
-
 def iso(t):
     """at/'s canonical form of a moment (microseconds)."""
     return t.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -406,9 +398,7 @@ def main():
                 check_fixture(os.path.join(d, name), work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    if failures:
-        print(f"{len(failures)} failures")
-        sys.exit(1)
+    sys.exit(live_util.report())
 
 
 main()

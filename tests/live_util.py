@@ -8,11 +8,31 @@ under /tmp/vh5fs-test-* (where ctest's cleanup_mounts looks), waits until it
 is in /proc/mounts, and always unmounts: fusermount3 -u (retried while
 busy), then -uz, then reaps vh5fs (killed after 10 s). Its stderr is kept
 (Mount.log()) and printed when it exits with a non-zero status.
+
+check() prints each assertion as "ok" or "FAIL" and keeps the failures;
+report() is the script's exit status.
 """
 import os
 import subprocess
 import tempfile
 import time
+
+failures = []
+
+
+def check(ok, what):
+    print(("ok    " if ok else "FAIL  ") + what, flush=True)
+    if not ok:
+        failures.append(what)
+    return ok
+
+
+def report():
+    """1 (and how many failed) after any failed check, else 0."""
+    if failures:
+        print(f"{len(failures)} failure(s)")
+        return 1
+    return 0
 
 
 def is_mounted(path):

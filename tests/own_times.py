@@ -41,17 +41,10 @@ if shutil.which("rsync") is None:
     sys.exit(77)
 
 import live_util
+from live_util import check
 
 VH5FS = sys.argv[1]
-failures = []
 DAY0 = datetime.datetime(2024, 3, 1, 9, 0, 0, 250000, tzinfo=datetime.timezone.utc)
-
-
-def check(ok, what):
-    print(("ok    " if ok else "FAIL  ") + what, flush=True)
-    if not ok:
-        failures.append(what)
-    return ok
 
 
 def to_ns(text):
@@ -151,10 +144,7 @@ def main():
                   "after a remount: v4/d005's mtime is v2's timestamp")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print(f"{len(failures)} failure(s)")
-        return 1
-    return 0
+    return live_util.report()
 
 
 if __name__ == "__main__":

@@ -34,16 +34,9 @@ except ImportError as e:
     sys.exit(77)
 
 import live_util
+from live_util import check
 
 VH5FS, VH5 = sys.argv[1], sys.argv[2]
-failures = []
-
-
-def check(ok, what):
-    print(("ok    " if ok else "FAIL  ") + what, flush=True)
-    if not ok:
-        failures.append(what)
-    return ok
 
 
 def fails_with(fn, code, what):
@@ -217,10 +210,7 @@ def main():
         verify(file, "vh5 rename")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print(f"{len(failures)} failure(s)")
-        return 1
-    return 0
+    return live_util.report()
 
 
 if __name__ == "__main__":

@@ -136,6 +136,18 @@ Kept KeepClean(std::vector<std::pair<uint64_t, uint64_t>> dirty) {
   return Kept{vh5::DatasetPlan::Keep::kCleanCells, std::move(dirty)};
 }
 
+// h5py reads every one of `datasets` in `version` of `file` as written, and
+// vh5 verify finds the file sound.
+void ExpectReadsAsWritten(const fs::path& file, const std::string& version,
+                          const std::vector<vh5::NewDataset>& datasets) {
+  ptree oracle = H5pyOracle(file);
+  for (const vh5::NewDataset& d : datasets)
+    BOOST_TEST(At(At(At(At(oracle, "versions"), version), "datasets"), d.path)
+                       .get<std::string>("sha256") == Sha256Hex(d.data),
+               version << "/" << d.path);
+  VerifyClean(file);
+}
+
 // Commits `v` keeping of its base what `kept` says, by dataset path.
 vh5::Status CommitKeeping(const fs::path& file, const vh5::NewVersion& v,
                           const std::map<std::string, Kept>& kept) {
@@ -805,12 +817,7 @@ BOOST_AUTO_TEST_CASE(small_patched_lists_share_heap_collections) {
     BOOST_TEST_REQUIRE(s.ok(), s.ToString());
     BOOST_TEST(vh5::LastRemapCountsForTesting().patched == (refuse ? 0 : 60));
     growth[refuse] = fs::file_size(file) - before;
-    ptree oracle = H5pyOracle(file);
-    for (const vh5::NewDataset& d : v.datasets)
-      BOOST_TEST(
-          At(At(At(At(oracle, "versions"), "v2"), "datasets"), d.path).get<std::string>("sha256") ==
-          Sha256Hex(d.data));
-    VerifyClean(file);
+    ExpectReadsAsWritten(file, "v2", v.datasets);
   }
   BOOST_TEST_MESSAGE("growth: patched " << growth[false] << ", HDF5 " << growth[true]);
   BOOST_TEST(growth[false] < growth[true] * 5 / 4);
@@ -858,12 +865,7 @@ BOOST_AUTO_TEST_CASE(unchanged_datasets_are_linked_into_a_packed_group) {
       BOOST_TEST(b.rc == 2u);
     }
   }
-  ptree oracle = H5pyOracle(file);
-  for (const vh5::NewDataset& d : v.datasets)
-    BOOST_TEST(
-        At(At(At(At(oracle, "versions"), "v2"), "datasets"), d.path).get<std::string>("sha256") ==
-        Sha256Hex(d.data));
-  VerifyClean(file);
+  ExpectReadsAsWritten(file, "v2", v.datasets);
 }
 
 // Streams of every size from the shortest up decode, with liblzf as with

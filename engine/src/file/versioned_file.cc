@@ -21,6 +21,7 @@
 #include "file/file_watcher.h"
 #include "file/live_version.h"
 #include "format/file_layout.h"
+#include "format/file_walk.h"
 #include "format/hash_table.h"
 #include "format/object_check.h"
 #include "hdf5/h5_handle.h"
@@ -38,13 +39,6 @@ namespace {
 
 herr_t CollectGroupName(hid_t, const char* name, const H5L_info_t* info, void* data) {
   if (info->type == H5L_TYPE_HARD) static_cast<std::vector<std::string>*>(data)->emplace_back(name);
-  return 0;
-}
-
-herr_t CollectHardLink(hid_t, const char* name, const H5L_info_t* info, void* data) {
-  if (info->type == H5L_TYPE_HARD)
-    static_cast<std::vector<std::pair<std::string, haddr_t>>*>(data)->emplace_back(name,
-                                                                                   info->u.address);
   return 0;
 }
 
@@ -151,10 +145,7 @@ Result<std::map<std::string, std::optional<VersionInfo>>> ReadInfosFrom(
   VH5_RETURN_IF_ERROR(disk.status());
   VH5_ASSIGN_OR_RETURN(h5::Handle versions,
                        OpenCheckedGroup(core.file.get(), layout::kVersionsGroup));
-  std::vector<std::pair<std::string, haddr_t>> links;
-  hsize_t idx = 0;
-  if (H5Literate(versions.get(), H5_INDEX_NAME, H5_ITER_INC, &idx, CollectHardLink, &links) < 0)
-    return h5::Error("cannot list versions");
+  VH5_ASSIGN_OR_RETURN(std::vector<HardLink> links, AddressedHardLinks(versions.get()));
   std::shared_ptr<ObjectChecker> checker = CheckerFor(versions.get());
   std::map<std::string, std::optional<VersionInfo>> out;
   for (const auto& [name, address] : links) {

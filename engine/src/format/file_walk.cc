@@ -14,6 +14,12 @@ herr_t CollectHardLink(hid_t, const char* name, const H5L_info_t* info, void* da
   return 0;
 }
 
+herr_t CollectAddressedHardLink(hid_t, const char* name, const H5L_info_t* info, void* data) {
+  if (info->type == H5L_TYPE_HARD)
+    static_cast<std::vector<HardLink>*>(data)->push_back({name, info->u.address});
+  return 0;
+}
+
 // Groups already walked, by header address: a hard link back to an
 // ancestor (or a group linked twice) is walked once, not forever.
 using Walked = std::unordered_set<uint64_t>;
@@ -55,6 +61,14 @@ std::vector<std::string> HardLinks(hid_t group) {
   if (H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &idx, CollectHardLink, &names) < 0)
     h5::TakeErrorStack();
   return names;
+}
+
+Result<std::vector<HardLink>> AddressedHardLinks(hid_t group) {
+  std::vector<HardLink> links;
+  hsize_t idx = 0;
+  if (H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &idx, CollectAddressedHardLink, &links) < 0)
+    return h5::Error("cannot list a group");
+  return links;
 }
 
 std::vector<std::string> DataGroupPaths(hid_t file) {

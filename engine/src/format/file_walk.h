@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "vh5/status.h"
+
 namespace vh5 {
 
 // How deep groups may nest below a version or /_version_data. Every walk
@@ -18,6 +20,14 @@ constexpr int kMaxGroupDepth = 512;
 
 // The names of the hard links in `group`, in name order.
 std::vector<std::string> HardLinks(hid_t group);
+
+// The same with the address of the object each names: a walk that takes
+// the children by address needs no lookup of them by name.
+struct HardLink {
+  std::string name;
+  haddr_t address;
+};
+Result<std::vector<HardLink>> AddressedHardLinks(hid_t group);
 
 // The paths, relative to /_version_data, of the groups that hold a raw_data
 // ("prices", "a/b/c"), found as the Python library's _walk finds them: the

@@ -12,17 +12,6 @@
 namespace vh5 {
 namespace {
 
-struct HardLink {
-  std::string name;
-  haddr_t address;
-};
-
-herr_t CollectLink(hid_t, const char* name, const H5L_info_t* info, void* data) {
-  if (info->type == H5L_TYPE_HARD)
-    static_cast<std::vector<HardLink>*>(data)->push_back({name, info->u.address});
-  return 0;
-}
-
 std::string Normalize(std::string_view path) {
   while (!path.empty() && path.front() == '/') path.remove_prefix(1);
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
@@ -69,10 +58,9 @@ Status VersionTree::Walk(hid_t group, const std::string& path, int depth,
   if (!walked->insert(self.addr).second)
     return Status::Corruption("/" + path + ": " + kLinkedAgain);
   if (depth >= kMaxGroupDepth) return Status::Corruption("/" + path + ": " + kNestedTooDeep);
-  std::vector<HardLink> links;
-  hsize_t idx = 0;
-  if (H5Literate(group, H5_INDEX_NAME, H5_ITER_INC, &idx, CollectLink, &links) < 0)
-    return h5::Error("cannot list group /" + path);
+  Result<std::vector<HardLink>> listed = AddressedHardLinks(group);
+  if (!listed.ok()) return listed.status().WithContext("/" + path);
+  const std::vector<HardLink>& links = *listed;
   Node node{NodeKind::kGroup, {}, {}};
   if (depth == 0) {
     VH5_ASSIGN_OR_RETURN(node.attrs,
