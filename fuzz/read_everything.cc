@@ -32,6 +32,7 @@ class Reader {
   }
 
   void Walk(const vh5::VersionedFile& file) {
+    file_ = &file;
     std::vector<std::string> names = file.ListVersionNames();
     std::vector<vh5::VersionInfo> infos = file.ListVersions();
     for (const vh5::VersionInfo& info : infos)
@@ -56,6 +57,8 @@ class Reader {
     if (++nodes_ > limits_.nodes) return;
     if (depth > 64) Broken("a version tree deeper than 64 groups was walked");
     Check(version.GetAttributes(path).status());
+    // Own times walk prev_version reading headers from the file's bytes.
+    Check(file_->ChangedAtNs(version.info().name, path).status());
     vh5::Result<std::vector<vh5::DirEntry>> children = version.List(path);
     if (!Check(children.status())) return;
     for (const vh5::DirEntry& e : *children) {
@@ -70,6 +73,7 @@ class Reader {
       } else {
         ++nodes_;
         Check(version.GetAttributes(child).status());
+        Check(file_->ChangedAtNs(version.info().name, child).status());
         vh5::Result<std::shared_ptr<const vh5::Dataset>> dataset = version.OpenDataset(child);
         if (!Check(dataset.status())) continue;
         ++out_->datasets_opened;
@@ -149,6 +153,7 @@ class Reader {
   const Limits& limits_;
   Outcome* out_;
   size_t nodes_ = 0;
+  const vh5::VersionedFile* file_ = nullptr;
 };
 
 }  // namespace

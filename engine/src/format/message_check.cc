@@ -166,7 +166,7 @@ Result<std::optional<uint64_t>> CheckSharedMessage(std::span<const uint8_t> m,
 }
 
 Status CheckLink(std::span<const uint8_t> m, const MessageContext& ctx,
-                 std::optional<uint64_t>* hard) {
+                 std::optional<uint64_t>* hard, std::string* name) {
   ByteDecoder in(m);
   hard->reset();
   uint8_t version = 0, flags = 0, kind = 0;
@@ -184,7 +184,9 @@ Status CheckLink(std::span<const uint8_t> m, const MessageContext& ctx,
   uint64_t length = 0;
   if (!in.Uint(size_t{1} << (flags & 0x03), &length)) return Short("link");
   if (length == 0) return Bad("link", "an empty name");
-  if (!in.Skip(length)) return Short("link");
+  std::span<const uint8_t> name_bytes;
+  if (!in.Bytes(length, &name_bytes)) return Short("link");
+  if (name) name->assign(name_bytes.begin(), name_bytes.end());
   if (kind == 0) {
     uint64_t address = 0;
     if (!in.Uint(ctx.addr_size, &address)) return Short("link");

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "format/dataset_messages.h"
@@ -48,9 +49,10 @@ Result<AttributeFacts> CheckAttribute(std::span<const uint8_t> m, const MessageC
 Result<std::optional<uint64_t>> CheckSharedMessage(std::span<const uint8_t> m,
                                                    const MessageContext& ctx);
 
-// A link message; `hard` receives a hard link's object address.
+// A link message; `hard` receives a hard link's object address, and
+// `name`, if given, the link's name.
 Status CheckLink(std::span<const uint8_t> m, const MessageContext& ctx,
-                 std::optional<uint64_t>* hard);
+                 std::optional<uint64_t>* hard, std::string* name = nullptr);
 
 // Link info and attribute info: where the links or attributes live when
 // they are "dense" (in a fractal heap, indexed by v2 B-trees), which HDF5

@@ -18,8 +18,10 @@ Status Bad(const std::string& what) { return Status::Corruption("group symbol ta
 
 class Walker {
  public:
-  Walker(const FileBytes& file, unsigned internal_k, unsigned leaf_k)
-      : file_(file), internal_k_(internal_k), leaf_k_(leaf_k) {}
+  // `links`, if given, receives the hard links met.
+  Walker(const FileBytes& file, unsigned internal_k, unsigned leaf_k,
+         std::vector<SymbolLink>* links = nullptr)
+      : file_(file), internal_k_(internal_k), leaf_k_(leaf_k), links_(links) {}
 
   Status ReadHeap(uint64_t address) {
     size_t len = file_.len_size();
@@ -96,14 +98,19 @@ class Walker {
       VH5_RETURN_IF_ERROR(Name(LoadLe(e, len)));
       uint32_t cache = static_cast<uint32_t>(LoadLe(e + len + addr, 4));
       if (cache > 2) return Bad("a symbol table entry of cache type " + std::to_string(cache));
-      if (cache == 2)
+      if (cache == 2) {
         VH5_RETURN_IF_ERROR(Name(LoadLe(e + len + addr + 8, 4)));  // a soft link's value
+      } else if (links_) {
+        links_->push_back(SymbolLink{reinterpret_cast<const char*>(heap_.data() + LoadLe(e, len)),
+                                     LoadLe(e + len, addr)});
+      }
     }
     return Status::OK();
   }
 
   const FileBytes& file_;
   unsigned internal_k_, leaf_k_;
+  std::vector<SymbolLink>* links_;
   std::vector<uint8_t> heap_;
   std::unordered_set<uint64_t> seen_;
 };
@@ -116,6 +123,17 @@ Status CheckSymbolTable(const FileBytes& file, uint64_t btree, uint64_t heap, un
   Walker walker(file, internal_k, leaf_k);
   VH5_RETURN_IF_ERROR(walker.ReadHeap(heap));
   return walker.Node(btree, 0, -1);
+}
+
+Result<std::vector<SymbolLink>> ReadSymbolTable(const FileBytes& file, uint64_t btree,
+                                                uint64_t heap, unsigned internal_k,
+                                                unsigned leaf_k) {
+  if (internal_k == 0 || leaf_k == 0) return Bad("B-tree sizes of 0");
+  std::vector<SymbolLink> links;
+  Walker walker(file, internal_k, leaf_k, &links);
+  VH5_RETURN_IF_ERROR(walker.ReadHeap(heap));
+  VH5_RETURN_IF_ERROR(walker.Node(btree, 0, -1));
+  return links;
 }
 
 }  // namespace vh5

@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 #include "format/file_bytes.h"
 #include "vh5/status.h"
@@ -16,5 +18,14 @@ namespace vh5 {
 // sizes (H5Pget_sym_k): nodes hold at most 2K entries.
 Status CheckSymbolTable(const FileBytes& file, uint64_t btree, uint64_t heap, unsigned internal_k,
                         unsigned leaf_k);
+// The same walk, keeping each hard link: its name and its object's address,
+// in the B-tree's order (by name). Soft links are left out.
+struct SymbolLink {
+  std::string name;
+  uint64_t address;
+};
+Result<std::vector<SymbolLink>> ReadSymbolTable(const FileBytes& file, uint64_t btree,
+                                                uint64_t heap, unsigned internal_k,
+                                                unsigned leaf_k);
 
 }  // namespace vh5

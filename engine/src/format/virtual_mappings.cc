@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
+#include <optional>
 
 #include "format/dataset_messages.h"
 #include "util/byte_decoder.h"
@@ -355,8 +357,8 @@ Result<std::vector<uint8_t>> ReadGlobalHeapObject(const FileBytes& file, uint64_
   return std::move(object.bytes);
 }
 
-Result<GlobalHeapObject> LocateGlobalHeapObject(const FileBytes& file, uint64_t address,
-                                                uint32_t index) {
+Result<std::vector<uint8_t>> ReadGlobalHeapCollectionBytes(const FileBytes& file,
+                                                           uint64_t address) {
   // Collection: "GCOL", version 1, 3 reserved bytes, collection size; then
   // objects: index (2), references (2), reserved (4), size, data padded to 8.
   size_t len = file.len_size();
@@ -369,6 +371,15 @@ Result<GlobalHeapObject> LocateGlobalHeapObject(const FileBytes& file, uint64_t 
   if (size < 16) return Status::Corruption("global heap collection too small");
   std::vector<uint8_t> collection;
   VH5_RETURN_IF_ERROR(file.Read(address, size, &collection));
+  return collection;
+}
+
+namespace {
+
+// Calls `visit(index, bytes)` for each object of `collection` until it
+// returns true.
+Status VisitCollection(std::span<const uint8_t> collection,
+                       const std::function<bool(uint16_t, std::span<const uint8_t>)>& visit) {
   ByteDecoder in(collection);
   in.Skip(16);
   while (in.remaining() >= 16) {
@@ -380,16 +391,48 @@ Result<GlobalHeapObject> LocateGlobalHeapObject(const FileBytes& file, uint64_t 
     if (id == 0) break;  // free space: the rest of the collection
     std::span<const uint8_t> data;
     if (!in.Bytes(object_size, &data)) return Status::Corruption("global heap object overflows");
-    if (id == index) {
-      // Keep the collection's buffer (no second allocation to fault in).
-      size_t at = static_cast<size_t>(data.data() - collection.data());
-      std::memmove(collection.data(), collection.data() + at, data.size());
-      collection.resize(data.size());
-      return GlobalHeapObject{address + at, std::move(collection)};
-    }
+    if (visit(id, data)) break;
     in.Skip((8 - object_size % 8) % 8);  // the padding may be cut short at the collection's end
   }
-  return Status::Corruption("no object " + std::to_string(index) + " in the global heap");
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<std::span<const uint8_t>> ObjectInCollection(std::span<const uint8_t> collection,
+                                                    uint32_t index) {
+  std::optional<std::span<const uint8_t>> found;
+  VH5_RETURN_IF_ERROR(VisitCollection(collection, [&](uint16_t id, std::span<const uint8_t> data) {
+    if (id == index) found = data;
+    return found.has_value();
+  }));
+  if (!found)
+    return Status::Corruption("no object " + std::to_string(index) + " in the global heap");
+  return *found;
+}
+
+Result<std::vector<std::span<const uint8_t>>> CollectionObjects(
+    std::span<const uint8_t> collection) {
+  std::vector<std::span<const uint8_t>> out;
+  VH5_RETURN_IF_ERROR(VisitCollection(collection, [&](uint16_t id, std::span<const uint8_t> data) {
+    if (out.size() <= id) out.resize(size_t{id} + 1);
+    out[id] = data;
+    return false;
+  }));
+  return out;
+}
+
+Result<GlobalHeapObject> LocateGlobalHeapObject(const FileBytes& file, uint64_t address,
+                                                uint32_t index) {
+  VH5_ASSIGN_OR_RETURN(std::vector<uint8_t> collection,
+                       ReadGlobalHeapCollectionBytes(file, address));
+  VH5_ASSIGN_OR_RETURN(std::span<const uint8_t> data, ObjectInCollection(collection, index));
+  // Keep the collection's buffer (no second allocation to fault in).
+  size_t at = static_cast<size_t>(data.data() - collection.data());
+  size_t size = data.size();
+  std::memmove(collection.data(), collection.data() + at, size);
+  collection.resize(size);
+  return GlobalHeapObject{address + at, std::move(collection)};
 }
 
 }  // namespace vh5

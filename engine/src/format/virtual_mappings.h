@@ -63,6 +63,16 @@ Result<GlobalHeapObject> LocateGlobalHeapObject(const FileBytes& file, uint64_t 
 // Corruption when not; Unsupported for selections too large to hand it.
 Status CheckMappingListEncoding(std::span<const uint8_t> block, size_t len_size, size_t rank);
 
+// The whole global heap collection at `address`, header included: for a
+// caller that reads several of its objects (ObjectInCollection).
+Result<std::vector<uint8_t>> ReadGlobalHeapCollectionBytes(const FileBytes& file, uint64_t address);
+// Object `index` of `collection` (ReadGlobalHeapCollectionBytes's bytes).
+Result<std::span<const uint8_t>> ObjectInCollection(std::span<const uint8_t> collection,
+                                                    uint32_t index);
+// Every object of `collection`, by index: entry i is object i's bytes,
+// empty where the collection holds none.
+Result<std::vector<std::span<const uint8_t>>> CollectionObjects(
+    std::span<const uint8_t> collection);
 // The bytes only of object `index` of the global heap collection at `address`.
 Result<std::vector<uint8_t>> ReadGlobalHeapObject(const FileBytes& file, uint64_t address,
                                                   uint32_t index);
