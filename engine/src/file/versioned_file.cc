@@ -155,7 +155,8 @@ Result<std::map<std::string, std::optional<VersionInfo>>> ReadInfosFrom(
   std::map<std::string, std::optional<VersionInfo>> out;
   for (const auto& [name, address] : links) {
     if (!wanted.count(name) || !checker) continue;
-    Result<ObjectChecker::Kind> kind = checker->CheckedKind(address);
+    // Opened by address and its attributes read: its links stay unread.
+    Result<ObjectChecker::Kind> kind = checker->CheckedHeaderKind(address);
     if (!kind.ok()) continue;
     if (*kind != ObjectChecker::Kind::kGroup) {
       out.emplace(name, std::nullopt);

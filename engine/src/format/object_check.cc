@@ -203,7 +203,26 @@ Result<std::optional<DatatypeFacts>> ObjectChecker::CommittedType(uint64_t addre
   return it->second;
 }
 
-Status ObjectChecker::CheckUncached(uint64_t address, int depth, std::optional<Kind>* kind) {
+Result<ObjectChecker::Kind> ObjectChecker::CheckedHeaderKind(uint64_t address) {
+  {
+    std::shared_ptr<Sound> sound = SoundTable();
+    MutexLock lock(&sound->mu);
+    if (auto it = sound->objects.find(address); it != sound->objects.end() && it->second)
+      return *it->second;
+  }
+  {
+    MutexLock lock(&mu_);
+    if (auto it = bad_.find(address); it != bad_.end()) return it->second;
+  }
+  std::optional<Kind> kind;
+  Status s = CheckUncached(address, 0, &kind, /*follow_links=*/false);
+  if (!s.ok()) return s.WithContext("object header at " + std::to_string(address));
+  if (!kind) return Status::Corruption("an object that is no group, dataset or datatype");
+  return *kind;  // not remembered as sound: its links were not followed
+}
+
+Status ObjectChecker::CheckUncached(uint64_t address, int depth, std::optional<Kind>* kind,
+                                    bool follow_links) {
   VH5_ASSIGN_OR_RETURN(ObjectHeader header, ObjectHeader::Read(bytes_, address));
   *kind = KindOf(header);
   MessageContext ctx{bytes_.addr_size(), bytes_.len_size()};
@@ -306,7 +325,7 @@ Status ObjectChecker::CheckUncached(uint64_t address, int depth, std::optional<K
       case kLinkInfoMessage: {
         DenseStorage dense;  // links in a fractal heap: read by HDF5, headers checked
         VH5_RETURN_IF_ERROR(CheckLinkInfo(m.data, ctx, &dense));
-        VH5_RETURN_IF_ERROR(CheckDenseStorage(bytes_, dense));
+        if (follow_links) VH5_RETURN_IF_ERROR(CheckDenseStorage(bytes_, dense));
         break;
       }
       case kGroupInfoMessage:
@@ -315,7 +334,8 @@ Status ObjectChecker::CheckUncached(uint64_t address, int depth, std::optional<K
       case kSymbolTableMessage: {
         uint64_t btree = 0, heap = 0;
         VH5_RETURN_IF_ERROR(CheckSymbolTableMessage(m.data, ctx, &btree, &heap));
-        VH5_RETURN_IF_ERROR(CheckSymbolTable(bytes_, btree, heap, internal_k_, leaf_k_));
+        if (follow_links)
+          VH5_RETURN_IF_ERROR(CheckSymbolTable(bytes_, btree, heap, internal_k_, leaf_k_));
         break;
       }
       case kRefCountMessage:

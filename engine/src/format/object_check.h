@@ -56,6 +56,12 @@ class ObjectChecker {
   // a datatype), checked first: a walk needs no lookup of it by name.
   enum class Kind { kGroup, kDataset, kDatatype };
   Result<Kind> CheckedKind(uint64_t address);
+  // The same checking only what opening the object and reading its
+  // attributes decodes: a group's links (its symbol table) are not
+  // followed. For one pass over 2,000 versions' metadata, where walking
+  // every version's symbol table was half the cost. Not remembered as
+  // sound, so a later listing of the group checks it whole.
+  Result<Kind> CheckedHeaderKind(uint64_t address);
   // Variable-length elements as stored (see global_heap.h): each reference
   // names an object of its collection no larger than the sequence.
   Status CheckVlenData(std::span<const uint8_t> data, uint32_t base_size);
@@ -78,7 +84,10 @@ class ObjectChecker {
       : bytes_(bytes), internal_k_(internal_k), leaf_k_(leaf_k) {}
   Status Check(uint64_t address, int depth);
   // `kind`: what the object is, when its messages say (even if unsound).
-  Status CheckUncached(uint64_t address, int depth, std::optional<Kind>* kind);
+  // `follow_links`: also what a group's links lie in (its symbol table, or
+  // its fractal heap's headers), which HDF5 reads to list or look up links.
+  Status CheckUncached(uint64_t address, int depth, std::optional<Kind>* kind,
+                       bool follow_links = true);
   // The datatype of the committed datatype at `address`.
   Result<std::optional<DatatypeFacts>> CommittedType(uint64_t address, int depth);
   Status CheckVirtualMappings(uint64_t heap, uint32_t index, size_t rank);
