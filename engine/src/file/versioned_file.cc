@@ -22,6 +22,7 @@
 #include "commit/atomic_commit.h"
 #include "file/file_watcher.h"
 #include "file/live_version.h"
+#include "file/node_times.h"
 #include "format/file_layout.h"
 #include "format/file_walk.h"
 #include "format/hash_table.h"
@@ -336,7 +337,7 @@ class VersionedFileImpl final : public VersionedFile,
   // version, NUL, the path. Cleared when another process moved things (a
   // delete or rename rewrites prev_version); commits only add versions.
   mutable Mutex times_mu_ ACQUIRED_AFTER(mu_);
-  mutable std::unordered_map<std::string, int64_t> times_ GUARDED_BY(times_mu_);
+  mutable NodeTimes times_ GUARDED_BY(times_mu_);
   // Last: destroyed first, as its thread calls into the members above.
   std::unique_ptr<FileWatcher> watcher_;
 };
@@ -452,7 +453,7 @@ Status VersionedFileImpl::Absorb() {
     // A delete or rename rewrites prev_version, which the trees' infos hold.
     MemoryCache::Process().Forget(trees_owner_);
     MutexLock lock(&times_mu_);
-    times_.clear();
+    times_.Clear();
   }
   for (const std::string& name : gone)
     MemoryCache::Process().Insert(trees_owner_, name, nullptr, 0);
@@ -750,27 +751,28 @@ Status VersionedFileImpl::WalkOwnChanges(const std::string& version,
 Status VersionedFileImpl::WalkOwnChangesWith(const std::string& version,
                                              const std::vector<std::string>& paths,
                                              const NodeFingerprint& fingerprint) const {
-  auto key = [](const std::string& v, const std::string& p) { return "o" + v + '\0' + p; };
+  auto key = [this](const std::string& v, const std::string& p)
+                 REQUIRES(times_mu_) { return times_.Key(NodeTimes::Kind::kOwn, v, p); };
   struct Pending {
     std::string path;
     std::string fp;
-    std::vector<std::string> walked;  // versions the answer holds for
+    std::vector<uint64_t> walked;  // keys of the versions the answer holds for
   };
   std::vector<Pending> pending;
   VH5_ASSIGN_OR_RETURN(VersionInfo info, GetVersionInfo(version));
   for (const std::string& path : paths) {
     {
       MutexLock lock(&times_mu_);
-      if (times_.count(key(version, path))) continue;
+      if (times_.Find(key(version, path))) continue;
     }
     VH5_ASSIGN_OR_RETURN(std::optional<std::string> fp, fingerprint(info, path));
     if (fp) pending.push_back(Pending{path, std::move(*fp), {}});
   }
   // Settled only once the whole walk succeeded: a walk that gives up half
   // way (Unsupported) leaves nothing for another way of walking to trust.
-  std::vector<std::pair<std::string, int64_t>> settled;
+  std::vector<std::pair<uint64_t, int64_t>> settled;
   auto settle = [&](Pending& p, int64_t ns) {
-    for (const std::string& v : p.walked) settled.emplace_back(key(v, p.path), ns);
+    for (uint64_t k : p.walked) settled.emplace_back(k, ns);
   };
   size_t limit = ListVersionNames().size() + 1;  // a prev_version cycle ends here
   for (size_t steps = 0; !pending.empty(); ++steps) {
@@ -782,15 +784,14 @@ Status VersionedFileImpl::WalkOwnChangesWith(const std::string& version,
     }
     std::vector<Pending> next;
     for (Pending& p : pending) {
-      p.walked.push_back(info.name);
       std::optional<int64_t> known;
       std::optional<std::string> prev_fp;
+      {
+        MutexLock lock(&times_mu_);
+        p.walked.push_back(key(info.name, p.path));
+        if (prev_info.ok()) known = times_.Find(key(prev_info->name, p.path));
+      }
       if (prev_info.ok()) {
-        {
-          MutexLock lock(&times_mu_);
-          if (auto it = times_.find(key(prev_info->name, p.path)); it != times_.end())
-            known = it->second;
-        }
         VH5_ASSIGN_OR_RETURN(prev_fp, fingerprint(*prev_info, p.path));
       }
       if (!prev_fp || *prev_fp != p.fp || p.fp.empty()) {
@@ -805,24 +806,25 @@ Status VersionedFileImpl::WalkOwnChangesWith(const std::string& version,
     if (!pending.empty()) info = std::move(*prev_info);
   }
   MutexLock lock(&times_mu_);
-  for (auto& [k, ns] : settled) times_[std::move(k)] = ns;
+  for (auto& [k, ns] : settled) times_.Set(k, ns);
   return Status::OK();
 }
 
 Result<int64_t> VersionedFileImpl::ChangedAtNs(const std::string& version,
                                                const std::string& path) const {
-  std::string total_key = "t" + version + '\0' + path;
-  std::string own_key = "o" + version + '\0' + path;
+  uint64_t total_key = 0, own_key = 0;
   {
     MutexLock lock(&times_mu_);
-    if (auto it = times_.find(total_key); it != times_.end()) return it->second;
+    total_key = times_.Key(NodeTimes::Kind::kWithChildren, version, path);
+    own_key = times_.Key(NodeTimes::Kind::kOwn, version, path);
+    if (std::optional<int64_t> known = times_.Find(total_key)) return *known;
   }
   VH5_ASSIGN_OR_RETURN(std::shared_ptr<const Version> tree, GetVersion(version));
   VH5_ASSIGN_OR_RETURN(NodeKind kind, tree->Kind(path));
   bool own_known = false;
   {
     MutexLock lock(&times_mu_);
-    own_known = times_.count(own_key) > 0;
+    own_known = times_.Find(own_key).has_value();
   }
   if (!own_known) {
     // With its siblings: ls -l asks for each of them next.
@@ -839,9 +841,9 @@ Result<int64_t> VersionedFileImpl::ChangedAtNs(const std::string& version,
   int64_t ns = 0;
   {
     MutexLock lock(&times_mu_);
-    auto it = times_.find(own_key);
-    if (it == times_.end()) return Status::NotFound(path_ + ": version " + version + ": " + path);
-    ns = it->second;
+    std::optional<int64_t> own = times_.Find(own_key);
+    if (!own) return Status::NotFound(path_ + ": version " + version + ": " + path);
+    ns = *own;
   }
   if (kind == NodeKind::kGroup) {
     // The newest of its own change and its children's.
@@ -853,7 +855,7 @@ Result<int64_t> VersionedFileImpl::ChangedAtNs(const std::string& version,
     }
   }
   MutexLock lock(&times_mu_);
-  times_[total_key] = ns;
+  times_.Set(total_key, ns);
   return ns;
 }
 

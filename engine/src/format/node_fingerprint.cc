@@ -1,8 +1,10 @@
 #include "format/node_fingerprint.h"
 
+#define XXH_STATIC_LINKING_ONLY  // XXH3_state_t on the stack
 #include <xxhash.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "format/dataset_messages.h"
@@ -37,25 +39,37 @@ bool Invisible(uint16_t type) {
   }
 }
 
-void Field(std::string* fp, char tag, std::span<const uint8_t> bytes) {
-  fp->push_back(tag);
-  uint64_t size = bytes.size();
-  fp->append(reinterpret_cast<const char*>(&size), sizeof size);
-  fp->append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+// Each fact hashes to 16 bytes; a node's facts, sorted, hash to its own.
+using Digest = std::array<uint64_t, 2>;
+
+Digest HashOf(char tag, std::span<const uint8_t> bytes) {
+  XXH128_hash_t h = XXH3_128bits_withSeed(bytes.data(), bytes.size(), static_cast<uint8_t>(tag));
+  return {h.high64, h.low64};
 }
 
-void Field(std::string* fp, char tag, const std::string& text) {
-  Field(fp, tag,
-        std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+std::span<const uint8_t> BytesOf(const std::string& text) {
+  return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
 }
 
-std::string Digest(char kind, const std::string& facts) {
-  XXH128_hash_t h = XXH3_128bits(facts.data(), facts.size());
-  std::string out(1, kind);
-  out.append(reinterpret_cast<const char*>(&h.high64), 8);
-  out.append(reinterpret_cast<const char*>(&h.low64), 8);
-  return out;
-}
+// A fact of several parts, each with its length.
+class DigestStream {
+ public:
+  explicit DigestStream(char tag) {
+    XXH3_128bits_reset_withSeed(&state_, static_cast<uint8_t>(tag));
+  }
+  void Add(std::span<const uint8_t> bytes) {
+    uint64_t size = bytes.size();
+    XXH3_128bits_update(&state_, &size, sizeof size);
+    XXH3_128bits_update(&state_, bytes.data(), bytes.size());
+  }
+  Digest Done() {
+    XXH128_hash_t h = XXH3_128bits_digest(&state_);
+    return {h.high64, h.low64};
+  }
+
+ private:
+  XXH3_state_t state_;
+};
 
 }  // namespace
 
@@ -148,40 +162,39 @@ Result<NodeFingerprints::Node*> NodeFingerprints::Load(uint64_t address) {
 
 Result<std::string> NodeFingerprints::Fingerprint(Node* node) {
   if (node->fingerprint) return *node->fingerprint;
-  std::string facts;
-  std::vector<std::string> attributes;
+  std::vector<Digest> facts;
   for (const HeaderMessage& m : node->header.messages()) {
     if (m.type != kAttributeMessage) continue;
-    VH5_ASSIGN_OR_RETURN(std::string text, AttributeText(m.data));
-    attributes.push_back(std::move(text));
+    VH5_ASSIGN_OR_RETURN(Digest attribute, AttributeDigest(m.data));
+    facts.push_back(attribute);
   }
-  std::sort(attributes.begin(), attributes.end());
-  for (const std::string& a : attributes) Field(&facts, 'a', a);
   if (node->group) {
     for (const SymbolLink& link : node->links) {
       VH5_ASSIGN_OR_RETURN(Node * child, Load(link.address));
-      Field(&facts, child->group ? 'g' : 'd', link.name);
+      facts.push_back(HashOf(child->group ? 'g' : 'd', BytesOf(link.name)));
     }
-    node->fingerprint = Digest('g', facts);
   } else {
-    VH5_ASSIGN_OR_RETURN(std::string own, DatasetFacts(*node));
-    facts += own;
-    node->fingerprint = Digest('d', facts);
+    VH5_RETURN_IF_ERROR(DatasetDigests(*node, &facts));
   }
+  // In any order: HDF5 may order two headers of the same facts differently
+  // (H5Ocopy, an attribute added later).
+  std::sort(facts.begin(), facts.end());
+  char kind = node->group ? 'g' : 'd';
+  Digest all =
+      HashOf(kind, {reinterpret_cast<const uint8_t*>(facts.data()), facts.size() * sizeof(Digest)});
+  std::string fp(1, kind);
+  fp.append(reinterpret_cast<const char*>(all.data()), sizeof all);
+  node->fingerprint = std::move(fp);
   return *node->fingerprint;
 }
 
-Result<std::string> NodeFingerprints::DatasetFacts(const Node& node) {
+Status NodeFingerprints::DatasetDigests(const Node& node, std::vector<Digest>* facts) {
   MessageContext ctx{file_.addr_size(), file_.len_size()};
-  // One field per message, sorted: HDF5 may order them differently in two
-  // headers of the same facts (H5Ocopy, an attribute added later).
-  std::vector<std::string> fields;
   std::optional<std::span<const uint8_t>> fill;  // unset: none defined
   std::optional<uint32_t> element_size;
   bool vlen = false;
   for (const HeaderMessage& m : node.header.messages()) {
     if (Invisible(m.type) || m.type == kAttributeMessage) continue;
-    std::string facts;
     switch (m.type) {
       case kAttributeInfoMessage: {
         DenseStorage dense;
@@ -193,9 +206,9 @@ Result<std::string> NodeFingerprints::DatasetFacts(const Node& node) {
         // The shape only: the message's version and maximum shape say
         // nothing a reader of the version sees.
         VH5_ASSIGN_OR_RETURN(Dataspace space, DecodeDataspace(m.data, ctx));
-        std::string dims(space.null ? "n" : "s");
-        for (uint64_t d : space.dims) dims.append(reinterpret_cast<const char*>(&d), sizeof d);
-        Field(&facts, 's', dims);
+        space.dims.push_back(space.null ? 1 : 0);
+        facts->push_back(HashOf('s', {reinterpret_cast<const uint8_t*>(space.dims.data()),
+                                      space.dims.size() * sizeof(uint64_t)}));
         break;
       }
       case kFillValueMessage:
@@ -214,84 +227,79 @@ Result<std::string> NodeFingerprints::DatasetFacts(const Node& node) {
           element_size = type.size;
           vlen = type.vlen || type.nested_vlen;
         }
-        Field(&facts, 't', m.data);
+        facts->push_back(HashOf('t', m.data));
         break;
       }
       case kLayoutMessage: {
         VH5_ASSIGN_OR_RETURN(Layout layout, DecodeLayout(m.data, ctx));
         if (layout.layout_class == LayoutClass::kCompact) {
-          Field(&facts, 'c', layout.compact);  // the data is in the message
+          facts->push_back(HashOf('c', layout.compact));  // the data is in the message
           break;
         }
-        if (layout.layout_class != LayoutClass::kVirtual) {
-          // Never written (the library's empty datasets): all fill value.
-          // Data elsewhere would need reading to compare.
-          if (layout.address != ctx.undefined_address())
-            return Status::Unsupported("a dataset that is neither virtual nor empty");
-          facts.push_back('e');
+        bool virtual_layout = layout.layout_class == LayoutClass::kVirtual;
+        // Never written (the library's empty datasets) or mapping nothing:
+        // all fill value. Data elsewhere would need reading to compare.
+        if (virtual_layout ? !layout.heap_defined : layout.address == ctx.undefined_address()) {
+          facts->push_back(HashOf('e', {}));
           break;
         }
-        if (!layout.heap_defined) {
-          facts.push_back('e');  // maps nothing: all fill value
-          break;
-        }
+        if (!virtual_layout)
+          return Status::Unsupported("a dataset that is neither virtual nor empty");
         VH5_ASSIGN_OR_RETURN(std::span<const uint8_t> block,
                              HeapObject(layout.heap_address, layout.heap_index));
-        Field(&facts, 'm', block);
+        facts->push_back(HashOf('m', block));
         break;
       }
-      default:
+      default: {
         // The filters, and what else HDF5 may keep: as stored.
-        facts.push_back('o');
-        facts.append(reinterpret_cast<const char*>(&m.type), sizeof m.type);
-        Field(&facts, 'b', m.data);
+        DigestStream other('o');
+        other.Add({reinterpret_cast<const uint8_t*>(&m.type), sizeof m.type});
+        other.Add(m.data);
+        facts->push_back(other.Done());
         break;
+      }
     }
-    if (!facts.empty()) fields.push_back(std::move(facts));
   }
-  std::string facts;
   // The fill value as readers get it: none defined, or no message at all,
   // reads as zeros. A variable-length type's is not compared (its bytes
   // would be heap references), as VersionedFile compares it through HDF5.
   if (!vlen) {
     if (!element_size) return Status::Unsupported("a dataset of a shared datatype");
     if (fill) {
-      Field(&facts, 'f', *fill);
+      facts->push_back(HashOf('f', *fill));
     } else {
-      Field(&facts, 'f', std::vector<uint8_t>(*element_size, 0));
+      facts->push_back(HashOf('f', std::vector<uint8_t>(*element_size, 0)));
     }
   }
-  std::sort(fields.begin(), fields.end());
-  for (const std::string& f : fields) facts += f;
-  return facts;
+  return Status::OK();
 }
 
-Result<std::string> NodeFingerprints::AttributeText(std::span<const uint8_t> message) {
+Result<Digest> NodeFingerprints::AttributeDigest(std::span<const uint8_t> message) {
   MessageContext ctx{file_.addr_size(), file_.len_size()};
   VH5_ASSIGN_OR_RETURN(vh5::AttributeFacts attr, CheckAttribute(message, ctx));
   if (attr.shared_type || !attr.facts) return Status::Unsupported("an attribute of a shared type");
   if (attr.facts->nested_vlen)
     return Status::Unsupported("an attribute with variable-length members");
   // Name, type and shape as stored; then the values.
-  std::string text(reinterpret_cast<const char*>(message.data()),
-                   static_cast<size_t>(attr.data.data() - message.data()));
+  DigestStream digest('a');
+  digest.Add(message.first(static_cast<size_t>(attr.data.data() - message.data())));
   if (!attr.facts->vlen) {
-    Field(&text, 'v', attr.data);
-    return text;
+    digest.Add(attr.data);
+    return digest.Done();
   }
   VH5_ASSIGN_OR_RETURN(std::vector<VlenReference> refs,
                        VlenReferences(attr.data, attr.facts->size, file_.addr_size()));
   for (const VlenReference& ref : refs) {
     if (ref.length == 0 || ref.collection == 0) {
-      Field(&text, 'z', std::span<const uint8_t>());
+      digest.Add({});
       continue;
     }
     VH5_ASSIGN_OR_RETURN(std::span<const uint8_t> bytes, HeapObject(ref.collection, ref.index));
     uint64_t want = uint64_t{ref.length} * attr.facts->vlen_base;
     if (want > bytes.size()) return Status::Corruption("an attribute value past its heap object");
-    Field(&text, 'v', bytes.first(want));
+    digest.Add(bytes.first(want));
   }
-  return text;
+  return digest.Done();
 }
 
 Result<std::span<const uint8_t>> NodeFingerprints::HeapObject(uint64_t collection, uint32_t index) {

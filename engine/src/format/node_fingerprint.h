@@ -22,6 +22,7 @@
 // Thread safety: none; one walk at a time.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -55,8 +56,10 @@ class NodeFingerprints {
   struct Node;
   Result<Node*> Load(uint64_t address);
   Result<std::string> Fingerprint(Node* node);
-  Result<std::string> DatasetFacts(const Node& node);
-  Result<std::string> AttributeText(std::span<const uint8_t> message);
+  using Digest = std::array<uint64_t, 2>;
+  // What a reader sees of a dataset, its attributes aside: a digest per fact.
+  Status DatasetDigests(const Node& node, std::vector<Digest>* facts);
+  Result<Digest> AttributeDigest(std::span<const uint8_t> message);
   // Object `index` of the global heap collection at `collection`, through
   // the collections read last (several objects share one).
   Result<std::span<const uint8_t>> HeapObject(uint64_t collection, uint32_t index);
