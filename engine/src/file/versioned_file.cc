@@ -839,11 +839,17 @@ Result<int64_t> VersionedFileImpl::ChangedAtNs(const std::string& version,
     VH5_RETURN_IF_ERROR(WalkOwnChanges(version, paths));
   }
   int64_t ns = 0;
-  {
-    MutexLock lock(&times_mu_);
-    std::optional<int64_t> own = times_.Find(own_key);
-    if (!own) return Status::NotFound(path_ + ": version " + version + ": " + path);
-    ns = *own;
+  for (int attempt = 1;; ++attempt) {
+    {
+      MutexLock lock(&times_mu_);
+      if (std::optional<int64_t> own = times_.Find(own_key)) {
+        ns = *own;
+        break;
+      }
+    }
+    // Forgotten since (NodeTimes keeps a bounded number): this one alone.
+    if (attempt == 2) return Status::NotFound(path_ + ": version " + version + ": " + path);
+    VH5_RETURN_IF_ERROR(WalkOwnChanges(version, {path}));
   }
   if (kind == NodeKind::kGroup) {
     // The newest of its own change and its children's.
