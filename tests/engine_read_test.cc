@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <functional>
+#include <optional>
 #include <set>
 
 #include "format/chunk_index.h"
@@ -303,6 +304,71 @@ BOOST_AUTO_TEST_CASE(chunk_index_agrees_with_hdf5_on_every_fixture,
     H5Fclose(file);
   }
   BOOST_TEST(checked > 500u);
+}
+
+// After a commit, readers read a raw_data's chunk index again with the one
+// they knew (ChunkIndex::Read's `known`): only where chunks were added. On
+// B-trees several levels deep (4 entries a node), 1-D and 2-D, grown in
+// rounds along axis 0, it must give what a whole read gives.
+BOOST_AUTO_TEST_CASE(chunk_index_read_with_a_known_one_equals_a_whole_read) {
+  TempDir dir;
+  for (int rank : {1, 2}) {
+    BOOST_TEST_CONTEXT("rank " << rank) {
+      std::string path = (dir.path() / ("grow" + std::to_string(rank) + ".h5")).string();
+      hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+      H5Pset_istore_k(fcpl, 2);  // nodes of 4 entries: a tree many levels deep
+      hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+      H5Pclose(fcpl);
+      BOOST_TEST_REQUIRE(file >= 0);
+      hsize_t dims[2] = {0, 3}, maxdims[2] = {H5S_UNLIMITED, 3}, chunk[2] = {4, 3};
+      hid_t space = H5Screate_simple(rank, dims, maxdims);
+      hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+      H5Pset_chunk(dcpl, rank, chunk);
+      hid_t dset =
+          H5Dcreate2(file, "/raw_data", H5T_NATIVE_INT32, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+      H5Pclose(dcpl);
+      H5Sclose(space);
+      std::optional<vh5::ChunkIndex> known;
+      hsize_t rows = 0;
+      for (hsize_t add : {hsize_t{40}, hsize_t{1}, hsize_t{3}, hsize_t{200}, hsize_t{37}}) {
+        // Append `add` rows (not always whole chunks) and write them.
+        hsize_t grown[2] = {rows + add, 3};
+        H5Dset_extent(dset, grown);
+        hid_t file_space = H5Dget_space(dset);
+        hsize_t start[2] = {rows, 0}, count[2] = {add, 3};
+        H5Sselect_hyperslab(file_space, H5S_SELECT_SET, start, nullptr, count, nullptr);
+        hid_t mem = H5Screate_simple(rank, count, nullptr);
+        std::vector<int32_t> values(add * 3);
+        for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<int32_t>(rows * 3 + i);
+        BOOST_TEST_REQUIRE(
+            H5Dwrite(dset, H5T_NATIVE_INT32, mem, file_space, H5P_DEFAULT, values.data()) >= 0);
+        H5Sclose(mem);
+        H5Sclose(file_space);
+        rows += add;
+        BOOST_TEST_REQUIRE(H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0);
+        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        auto whole = vh5::ChunkIndex::Read(file, dset, fd);
+        auto again = vh5::ChunkIndex::Read(file, dset, fd, known ? &*known : nullptr);
+        ::close(fd);
+        BOOST_TEST_REQUIRE(whole.ok(), whole.status().ToString());
+        BOOST_TEST_REQUIRE(again.ok(), again.status().ToString());
+        BOOST_TEST(again->size() == whole->size());
+        BOOST_TEST(whole->size() == (rows + 3) / 4);
+        for (uint64_t row = 0; row < rows; row += 4) {
+          uint64_t origin[2] = {row, 0};
+          const vh5::ChunkIndex::Entry* w = whole->Find(origin);
+          const vh5::ChunkIndex::Entry* a = again->Find(origin);
+          BOOST_TEST_REQUIRE(w != nullptr);
+          BOOST_TEST_REQUIRE(a != nullptr, "row " << row);
+          BOOST_TEST(a->offset == w->offset);
+          BOOST_TEST(a->size == w->size);
+        }
+        known = std::move(*again);
+      }
+      H5Dclose(dset);
+      H5Fclose(file);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_CASE(bad_files_are_refused_with_a_clear_status) {

@@ -57,14 +57,16 @@ struct Mapping {
 class DatasetWriter {
  public:
   DatasetWriter(hid_t file, hid_t version_group, const std::string& base, const DatasetPlan& plan,
-                std::vector<MappingPatch>* patches, HashTableCache* hash_tables)
+                std::vector<MappingPatch>* patches, HashTableCache* hash_tables,
+                const std::map<std::string, ChunkIndex>* chunk_indexes)
       : file_(file),
         version_group_(version_group),
         base_(base),
         plan_(plan),
         ds_(*plan.dataset),
         patches_(patches),
-        hash_tables_(hash_tables) {}
+        hash_tables_(hash_tables),
+        chunk_indexes_(chunk_indexes) {}
 
   Status Write() {
     if (plan_.keep == DatasetPlan::Keep::kObject)
@@ -231,8 +233,13 @@ class DatasetWriter {
       // commit holds every write inside the file's old size in memory, so
       // the descriptor sees raw_data's chunks and index as the base left them.
       VH5_ASSIGN_OR_RETURN(Fd fd, h5::OpenReadOnlyDescriptor(file_));
-      VH5_ASSIGN_OR_RETURN(base_raw_,
-                           RawData::Open(file_, std::make_shared<Fd>(std::move(fd)), raw_path_));
+      const ChunkIndex* known = nullptr;
+      if (chunk_indexes_) {
+        if (auto it = chunk_indexes_->find(raw_path_); it != chunk_indexes_->end())
+          known = &it->second;
+      }
+      VH5_ASSIGN_OR_RETURN(base_raw_, RawData::Open(file_, std::make_shared<Fd>(std::move(fd)),
+                                                    raw_path_, {}, known));
     }
     std::vector<uint64_t> start(m.origin.size(), 0);
     start[0] = static_cast<uint64_t>(raw_start);
@@ -513,7 +520,8 @@ class DatasetWriter {
   hsize_t raw_rows_ = 0;
   std::vector<Mapping> mappings_;
   std::vector<MappingPatch>* patches_;
-  HashTableCache* hash_tables_;  // may be nullptr
+  HashTableCache* hash_tables_;                             // may be nullptr
+  const std::map<std::string, ChunkIndex>* chunk_indexes_;  // may be nullptr
   std::optional<ChunkMap> base_map_;
   VersionMappings base_list_;  // its list as stored, when read from the file's bytes
   std::vector<uint64_t> base_shape_;
@@ -538,8 +546,9 @@ class DatasetWriter {
 
 Status WriteDataset(hid_t file, hid_t version_group, const std::string& base,
                     const DatasetPlan& plan, std::vector<MappingPatch>* patches,
-                    HashTableCache* hash_tables) {
-  DatasetWriter writer(file, version_group, base, plan, patches, hash_tables);
+                    HashTableCache* hash_tables,
+                    const std::map<std::string, ChunkIndex>* chunk_indexes) {
+  DatasetWriter writer(file, version_group, base, plan, patches, hash_tables, chunk_indexes);
   return writer.Write();
 }
 

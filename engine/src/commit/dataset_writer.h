@@ -12,6 +12,7 @@
 
 #include "commit/mapping_patch.h"
 #include "commit/version_plan.h"
+#include "format/chunk_index.h"
 #include "vh5/status.h"
 
 namespace vh5 {
@@ -20,9 +21,11 @@ namespace vh5 {
 // read-write; what the plan keeps, it keeps from version `base`. With
 // `patches`, a mapping list is left for ApplyMappingPatches to store once
 // HDF5 has closed the file (mapping_patch.h); without, HDF5 builds it.
-// Chunks are hashed on every core. `hash_tables`: see VersionPlan.
+// Chunks are hashed on every core. `hash_tables`, `chunk_indexes`: see
+// VersionPlan.
 Status WriteDataset(hid_t file, hid_t version_group, const std::string& base,
                     const DatasetPlan& plan, std::vector<MappingPatch>* patches,
-                    HashTableCache* hash_tables = nullptr);
+                    HashTableCache* hash_tables = nullptr,
+                    const std::map<std::string, ChunkIndex>* chunk_indexes = nullptr);
 
 }  // namespace vh5

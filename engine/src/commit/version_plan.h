@@ -7,6 +7,8 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -14,6 +16,7 @@
 
 namespace vh5 {
 
+class ChunkIndex;
 class HashTableCache;
 
 struct DatasetPlan {
@@ -45,6 +48,9 @@ struct VersionPlan {
   // Hash tables kept from this process's earlier commits, and for its next
   // ones (format/hash_table.h); the owner commits or aborts what it stages.
   HashTableCache* hash_tables = nullptr;
+  // The chunk indexes of raw_data objects by path, as the file stands when
+  // the commit begins (the readers' view): read again only where they grew.
+  const std::map<std::string, ChunkIndex>* chunk_indexes = nullptr;
 };
 
 // The plan of a version that keeps nothing unchecked.

@@ -99,7 +99,8 @@ Status WriteVersionGroup(hid_t file, hid_t group, const std::string& prev,
       linked.push_back(&dataset.dataset->path);
       continue;
     }
-    VH5_RETURN_IF_ERROR(WriteDataset(file, group, prev, dataset, patches, plan.hash_tables));
+    VH5_RETURN_IF_ERROR(
+        WriteDataset(file, group, prev, dataset, patches, plan.hash_tables, plan.chunk_indexes));
   }
   VH5_RETURN_IF_ERROR(LinkFromBase(file, group, prev, std::move(linked)));
   return WriteAttribute(group, Attribute{layout::kCommittedAttr, "True", "|b1"});

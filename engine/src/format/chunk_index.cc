@@ -1,5 +1,6 @@
 #include "format/chunk_index.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <unordered_set>
@@ -31,9 +32,15 @@ Status FindLayout(const FileBytes& file, uint64_t header, uint64_t* btree, size_
   return Status::OK();
 }
 
+// Whether chunk key `key` (size, filter mask, then the chunk's offsets)
+// starts in a row below `rows` along axis 0. A child's chunks lie at or
+// before its right key (before it, but HDF5 may set the right-most key to
+// the last chunk itself): below such a key, below `rows`.
+bool BelowRows(const uint8_t* key, uint64_t rows) { return LoadLe(key + 8, 8) < rows; }
+
 }  // namespace
 
-Result<ChunkIndex> ChunkIndex::Read(hid_t file, hid_t dataset, int fd) {
+Result<ChunkIndex> ChunkIndex::Read(hid_t file, hid_t dataset, int fd, const ChunkIndex* known) {
   ChunkIndex index;
   h5::Handle dcpl(H5Dget_create_plist(dataset));
   h5::Handle space(H5Dget_space(dataset));
@@ -44,8 +51,22 @@ Result<ChunkIndex> ChunkIndex::Read(hid_t file, hid_t dataset, int fd) {
   H5Pget_chunk(dcpl.get(), rank, chunk.data());
   H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
   for (int d = 0; d < rank; ++d) {
+    if (chunk[d] == 0) return Status::Corruption("a chunk dimension of 0");
     index.chunk_dims_.push_back(chunk[d]);
     index.grid_.push_back((dims[d] + chunk[d] - 1) / chunk[d]);
+  }
+  index.complete_rows_ = dims[0] / chunk[0] * chunk[0];
+  // What `known` holds below its complete rows stands, where the chunks and
+  // the trailing extents (so the linear keys) are the same.
+  uint64_t known_rows = 0;
+  if (known && known->chunk_dims_ == index.chunk_dims_ &&
+      std::equal(known->grid_.begin() + 1, known->grid_.end(), index.grid_.begin() + 1)) {
+    known_rows = std::min(known->complete_rows_, index.complete_rows_);
+    uint64_t per_row = 1;
+    for (size_t d = 1; d < index.grid_.size(); ++d) per_row *= index.grid_[d];
+    uint64_t end = known_rows / index.chunk_dims_[0] * per_row;
+    for (const auto& [linear, entry] : known->entries_)
+      if (linear < end) index.entries_.emplace(linear, entry);
   }
 
   H5O_info_t oinfo;
@@ -92,7 +113,10 @@ Result<ChunkIndex> ChunkIndex::Read(hid_t file, hid_t dataset, int fd) {
       const uint8_t* key = &node[i * (key_size + addr_size)];
       uint64_t child = LoadLe(key + key_size, addr_size);
       if (level > 0) {
-        pending.push_back({child, depth + 1});
+        // Every chunk of the child lies before its right key: below the
+        // rows `known` holds whole, it is known already.
+        if (!BelowRows(key + key_size + addr_size, known_rows))
+          pending.push_back({child, depth + 1});
         continue;
       }
       uint64_t linear = 0;

@@ -28,7 +28,12 @@ class ChunkIndex {
   };
 
   // Reads the index of chunked `dataset` of `file` through `fd` (the same file).
-  static Result<ChunkIndex> Read(hid_t file, hid_t dataset, int fd);
+  // `known`, if given, is an index read of the same dataset earlier, no
+  // chunk of it moved since (only chunks added, along axis 0, as raw_data
+  // grows): the subtrees holding only chunks it knows are not read again,
+  // so that the read after each commit costs what the commit added.
+  static Result<ChunkIndex> Read(hid_t file, hid_t dataset, int fd,
+                                 const ChunkIndex* known = nullptr);
 
   // The chunk whose first element is at `origin`, or nullptr if unallocated.
   const Entry* Find(const uint64_t* origin) const;
@@ -36,7 +41,10 @@ class ChunkIndex {
 
  private:
   std::vector<uint64_t> chunk_dims_;
-  std::vector<uint64_t> grid_;                   // chunks per dimension, for linear keys
+  std::vector<uint64_t> grid_;  // chunks per dimension, for linear keys
+  // Rows along axis 0 below which every stored chunk is indexed and whole
+  // (the dataset's extent then, down to a multiple of the chunk).
+  uint64_t complete_rows_ = 0;
   std::unordered_map<uint64_t, Entry> entries_;  // by linear chunk index
 };
 

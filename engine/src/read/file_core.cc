@@ -5,13 +5,19 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "journal/journal_vfd.h"
 
 namespace vh5 {
 
-Result<std::shared_ptr<FileCore>> FileCore::Open(const std::string& path, DiskAccess access) {
+Result<std::shared_ptr<FileCore>> FileCore::Open(const std::string& path, DiskAccess access,
+                                                 std::map<std::string, ChunkIndex> known) {
   auto core = std::make_shared<FileCore>();
+  {
+    MutexLock lock(&core->mu_);
+    core->known_ = std::move(known);
+  }
   core->path = path;
   core->access = std::move(access);
   core->fd = std::make_shared<Fd>(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -51,8 +57,13 @@ Result<std::shared_ptr<RawData>> FileCore::Raw(const std::string& raw_path) {
   }
   DiskRead disk(access, DiskRead::Kind::kMetadata, path);
   VH5_RETURN_IF_ERROR(disk.status());
+  std::optional<ChunkIndex> known;
+  if (auto k = known_.find(raw_path); k != known_.end()) {
+    known = std::move(k->second);
+    known_.erase(k);
+  }
   VH5_ASSIGN_OR_RETURN(std::shared_ptr<RawData> raw,
-                       RawData::Open(file.get(), fd, raw_path, access));
+                       RawData::Open(file.get(), fd, raw_path, access, known ? &*known : nullptr));
   raw_[raw_path] = raw;
   MemoryCache::Process().Insert(cache_owner_, raw_path, raw, raw->MemoryBytes());
   if (access.state) {
@@ -62,6 +73,16 @@ Result<std::shared_ptr<RawData>> FileCore::Raw(const std::string& raw_path) {
     all.push_back(raw);
   }
   return raw;
+}
+
+std::map<std::string, ChunkIndex> FileCore::ChunkIndexes() {
+  std::map<std::string, ChunkIndex> out;
+  MutexLock lock(&mu_);
+  for (const auto& [raw_path, weak] : raw_) {
+    std::shared_ptr<RawData> raw = weak.lock();
+    if (raw && raw->index()) out.emplace(raw_path, *raw->index());
+  }
+  return out;
 }
 
 void FileCore::ForgetRawData() {

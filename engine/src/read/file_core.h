@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 
+#include "format/chunk_index.h"
 #include "format/object_check.h"
 #include "hdf5/h5_handle.h"
 #include "read/file_state.h"
@@ -33,7 +34,11 @@ struct FileCore {
 
   // Opens `path` read-only for readers, with HDF5's own file locking off
   // (the versioned file holds its lock itself; held_lock.h).
-  static Result<std::shared_ptr<FileCore>> Open(const std::string& path, DiskAccess access);
+  // `known`: chunk indexes of raw_data objects by path, read through an
+  // older core, of which no chunk moved since (only this process's commits
+  // came between): each is read again only where it grew.
+  static Result<std::shared_ptr<FileCore>> Open(const std::string& path, DiskAccess access,
+                                                std::map<std::string, ChunkIndex> known = {});
   ~FileCore();
 
   // The raw_data dataset at absolute `raw_path`, shared while alive.
@@ -41,11 +46,15 @@ struct FileCore {
   // Drops the shared raw_data objects (after a commit grew them); objects
   // already handed out stay valid for the chunks they knew.
   void ForgetRawData();
+  // The chunk indexes of the raw_data objects alive, by path: what a newer
+  // core may take as `known`.
+  std::map<std::string, ChunkIndex> ChunkIndexes();
 
  private:
   Mutex mu_;
   std::map<std::string, std::weak_ptr<RawData>> raw_ GUARDED_BY(mu_);
-  const uint64_t cache_owner_ = MemoryCache::NewOwner();  // its raw_data objects
+  std::map<std::string, ChunkIndex> known_ GUARDED_BY(mu_);  // each taken once
+  const uint64_t cache_owner_ = MemoryCache::NewOwner();     // its raw_data objects
 };
 
 }  // namespace vh5

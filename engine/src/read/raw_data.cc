@@ -66,7 +66,8 @@ std::string DescribeFilters(hid_t dcpl) {
 }
 
 Result<std::shared_ptr<RawData>> RawData::Open(hid_t file, std::shared_ptr<const Fd> fd,
-                                               const std::string& path, DiskAccess access) {
+                                               const std::string& path, DiskAccess access,
+                                               const ChunkIndex* known) {
   auto raw = std::shared_ptr<RawData>(new RawData());
   raw->path_ = path;
   raw->access_ = std::move(access);
@@ -95,7 +96,7 @@ Result<std::shared_ptr<RawData>> RawData::Open(hid_t file, std::shared_ptr<const
   if (raw->fd_) {
     // Without a parsed index, reads fall back to HDF5's direct chunk reads;
     // but an index that is no B-tree is not handed to HDF5 either.
-    Result<ChunkIndex> index = ChunkIndex::Read(file, dataset.get(), raw->fd_->get());
+    Result<ChunkIndex> index = ChunkIndex::Read(file, dataset.get(), raw->fd_->get(), known);
     h5::TakeErrorStack();
     if (index.ok()) raw->index_ = std::move(*index);
     if (index.status().code() == Status::Code::kCorruption) return index.status().WithContext(path);

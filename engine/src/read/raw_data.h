@@ -48,12 +48,17 @@ class RawData {
   // Opens the raw_data dataset at absolute `path` of `file`; `fd` is a
   // read-only descriptor of the same file (nullptr: read through HDF5 only).
   // Every read of the file passes DiskRead with `access` (file_state.h).
+  // `known`: an index of the same raw_data read before, of which no chunk
+  // moved since (ChunkIndex::Read).
   static Result<std::shared_ptr<RawData>> Open(hid_t file, std::shared_ptr<const Fd> fd,
-                                               const std::string& path, DiskAccess access = {});
+                                               const std::string& path, DiskAccess access = {},
+                                               const ChunkIndex* known = nullptr);
 
   ~RawData();
 
   const std::string& path() const { return path_; }
+  // The chunk index read at open; nullptr when none was (reads go through HDF5).
+  const ChunkIndex* index() const { return index_ ? &*index_ : nullptr; }
   // What this object holds in memory, roughly: its HDF5 dataset and chunk index.
   uint64_t MemoryBytes() const;
   hid_t type() const { return type_.get(); }
