@@ -12,6 +12,7 @@
 #include "format/chunk_map.h"
 #include "format/datatype_message.h"
 #include "format/file_bytes.h"
+#include "format/node_fingerprint.h"
 #include "format/object_header.h"
 #include "format/virtual_dataset_header.h"
 #include "format/virtual_mappings.h"
@@ -369,6 +370,91 @@ BOOST_AUTO_TEST_CASE(agrees_with_hdf5_on_every_fixture,
   BOOST_TEST(total.declined == 0u);
   BOOST_TEST(total.datasets > 100u);
   BOOST_TEST(total.mappings > 1000u);
+}
+
+// What the engine sees of a dataset through HDF5, for comparing two versions'.
+std::string SeenThroughHdf5(const vh5::Dataset& d) {
+  const vh5::DatasetInfo& info = d.info();
+  std::string out = info.dtype.numpy + "|" + info.compression + "|" + info.fill_bytes + "|";
+  for (uint64_t x : info.shape) out += std::to_string(x) + ",";
+  out += "|";
+  for (const vh5::Attribute& a : info.attrs) out += a.name + "=" + a.type + ":" + a.text + ";";
+  return out + "|" + d.ContentKey();
+}
+
+// Own times (VersionedFile::ChangedAtNs) compare a node with its previous
+// version's by NodeFingerprints, from the file's bytes. On every fixture it
+// must read every dataset of every version (no fallback to HDF5), and call
+// two versions of a dataset equal exactly when HDF5 shows them equal.
+BOOST_AUTO_TEST_CASE(node_fingerprints_read_every_fixture_and_tell_changes_as_hdf5_does,
+                     *boost::unit_test::precondition(RequiresSharedFixtures())) {
+  h5::SilenceAutomaticErrorPrinting();
+  fs::path fixtures = *SharedFixtures();
+  size_t pairs = 0, changed = 0;
+  for (const ManifestFile& mf : LoadAllManifests(fixtures)) {
+    BOOST_TEST_CONTEXT(mf.name) {
+      fs::path path = fixtures / mf.name;
+      auto vf = vh5::VersionedFile::OpenReadOnly(path.string());
+      BOOST_TEST_REQUIRE(vf.ok(), vf.status().ToString());
+      h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+      BOOST_TEST_REQUIRE(file.valid());
+      vh5::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      auto bytes = vh5::FileBytes::Of(file.get(), fd.get());
+      BOOST_TEST_REQUIRE(bytes.ok());
+      h5::Handle fcpl(H5Fget_create_plist(file.get()));
+      unsigned internal_k = 0, leaf_k = 0;
+      BOOST_TEST_REQUIRE(H5Pget_sym_k(fcpl.get(), &internal_k, &leaf_k) >= 0);
+      vh5::NodeFingerprints prints(*bytes, internal_k, leaf_k);
+      auto group_of = [&](const std::string& version) {
+        H5O_info_t info;
+        std::string at = "/_version_data/versions/" + version;
+        BOOST_TEST_REQUIRE(
+            H5Oget_info_by_name2(file.get(), at.c_str(), &info, H5O_INFO_BASIC, H5P_DEFAULT) >= 0);
+        return static_cast<uint64_t>(info.addr);
+      };
+      for (const vh5::VersionInfo& info : (*vf)->ListVersions()) {
+        auto prev = (*vf)->GetVersionInfo(info.prev_version);
+        if (!prev.ok()) continue;
+        auto now_tree = (*vf)->GetVersion(info.name);
+        auto prev_tree = (*vf)->GetVersion(prev->name);
+        BOOST_TEST_REQUIRE(now_tree.ok());
+        BOOST_TEST_REQUIRE(prev_tree.ok());
+        std::vector<std::string> groups = {""};
+        while (!groups.empty()) {
+          std::string g = groups.back();
+          groups.pop_back();
+          auto children = (*now_tree)->List(g);
+          BOOST_TEST_REQUIRE(children.ok());
+          for (const vh5::DirEntry& e : *children) {
+            std::string child = g.empty() ? e.name : g + "/" + e.name;
+            if (e.kind == vh5::NodeKind::kGroup) {
+              groups.push_back(child);
+              continue;
+            }
+            auto before = (*prev_tree)->OpenDataset(child);
+            if (!before.ok()) continue;  // made in this version
+            auto now = (*now_tree)->OpenDataset(child);
+            BOOST_TEST_REQUIRE(now.ok());
+            auto fp_now = prints.Of(group_of(info.name), child);
+            auto fp_before = prints.Of(group_of(prev->name), child);
+            BOOST_TEST_REQUIRE(fp_now.ok(),
+                               info.name << "/" << child << ": " << fp_now.status().ToString());
+            BOOST_TEST_REQUIRE(fp_before.ok(),
+                               prev->name << "/" << child << ": " << fp_before.status().ToString());
+            BOOST_TEST_REQUIRE(fp_now->has_value());
+            bool same = SeenThroughHdf5(**now) == SeenThroughHdf5(**before);
+            BOOST_TEST((**fp_now == **fp_before) == same, info.name << "/" << child);
+            ++pairs;
+            changed += !same;
+          }
+        }
+      }
+    }
+  }
+  BOOST_TEST_MESSAGE("fixtures: " << pairs << " dataset pairs, " << changed << " changed");
+  BOOST_TEST(pairs > 300u);
+  BOOST_TEST(changed > 20u);
+  BOOST_TEST(pairs - changed > 10u);
 }
 
 BOOST_AUTO_TEST_CASE(agrees_on_files_our_writer_makes) {
