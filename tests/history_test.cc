@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "file/node_times.h"
 #include "test_util.h"
 #include "vh5/history.h"
 #include "vh5/timestamp.h"
@@ -29,6 +30,28 @@ vh5::VersionInfo Info(const std::string& name, const char* stored) {
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(history)
+
+// The own times' memo: a key made before its ids were forgotten never
+// finds, nor sets, a time of whatever node the reused ids name now.
+BOOST_AUTO_TEST_CASE(node_times_keys_do_not_outlive_their_ids) {
+  vh5::NodeTimes times;
+  using K = vh5::NodeTimes::Kind;
+  uint64_t a = times.Key(K::kOwn, "v1", "x");
+  uint64_t b = times.Key(K::kOwn, "v1", "y");
+  BOOST_TEST(a != b);
+  BOOST_TEST(times.Key(K::kWithChildren, "v1", "x") != a);
+  times.Set(a, 7);
+  BOOST_TEST(times.Find(a).value_or(0) == 7);
+  BOOST_TEST(!times.Find(b).has_value());
+  times.Clear();
+  BOOST_TEST(!times.Find(a).has_value());
+  uint64_t y = times.Key(K::kOwn, "v1", "y");  // ids given again from 0
+  times.Set(a, 9);                             // made before: ignored
+  BOOST_TEST(!times.Find(y).has_value());
+  BOOST_TEST(!times.Find(a).has_value());
+  times.Set(y, 11);
+  BOOST_TEST(times.Find(times.Key(K::kOwn, "v1", "y")).value_or(0) == 11);
+}
 
 BOOST_AUTO_TEST_CASE(moments_in_iso_forms_and_epoch_seconds) {
   int64_t at9 = Ns("2024-02-01 09:00:00.000000+0000");

@@ -18,8 +18,12 @@ class NodeTimes {
   enum class Kind : uint64_t { kOwn = 0, kWithChildren = 1 };
 
   // The key of (`kind`, `version`, `path`); names met first get new ids.
+  // Keys carry the generation of the ids: one made before the ids were
+  // forgotten (Clear, or the bound) never finds a time again.
   uint64_t Key(Kind kind, const std::string& version, const std::string& path) {
-    return IdOf(versions_, version) << 33 | IdOf(paths_, path) << 1 | static_cast<uint64_t>(kind);
+    if (versions_.size() >= kMostIds || paths_.size() >= kMostIds) Clear();
+    return generation_ << 56 | IdOf(versions_, version) << 33 | IdOf(paths_, path) << 1 |
+           static_cast<uint64_t>(kind);
   }
   std::optional<int64_t> Find(uint64_t key) const {
     auto it = times_.find(key);
@@ -30,18 +34,26 @@ class NodeTimes {
   // million (~500 MB); past the bound all are forgotten and found again.
   static constexpr size_t kMostKept = size_t{1} << 20;
   void Set(uint64_t key, int64_t ns) {
+    if (key >> 56 != generation_) return;  // made before the ids were forgotten
     if (times_.size() >= kMostKept) times_.clear();
     times_[key] = ns;
   }
-  // Forgets the times. The ids stay: a key made before still means the
-  // same node.
-  void Clear() { times_.clear(); }
+  // Forgets the times and the ids.
+  void Clear() {
+    times_.clear();
+    versions_.clear();
+    paths_.clear();
+    generation_ = (generation_ + 1) & 0xff;
+  }
 
  private:
+  // Ids fit their fields: versions 23 bits, paths 32 bits.
+  static constexpr size_t kMostIds = size_t{1} << 22;
   static uint64_t IdOf(std::unordered_map<std::string, uint64_t>& ids, const std::string& name) {
     return ids.try_emplace(name, ids.size()).first->second;
   }
 
+  uint64_t generation_ = 0;  // 8 bits
   std::unordered_map<std::string, uint64_t> versions_, paths_;
   std::unordered_map<uint64_t, int64_t> times_;
 };

@@ -829,21 +829,15 @@ Status VersionedFileImpl::WalkOwnChangesWith(const std::string& version,
 
 Result<int64_t> VersionedFileImpl::ChangedAtNs(const std::string& version,
                                                const std::string& path) const {
-  uint64_t total_key = 0, own_key = 0;
-  {
+  // Keys are made at each look: NodeTimes may forget its ids between two.
+  auto find = [&](NodeTimes::Kind k) {
     MutexLock lock(&times_mu_);
-    total_key = times_.Key(NodeTimes::Kind::kWithChildren, version, path);
-    own_key = times_.Key(NodeTimes::Kind::kOwn, version, path);
-    if (std::optional<int64_t> known = times_.Find(total_key)) return *known;
-  }
+    return times_.Find(times_.Key(k, version, path));
+  };
+  if (std::optional<int64_t> known = find(NodeTimes::Kind::kWithChildren)) return *known;
   VH5_ASSIGN_OR_RETURN(std::shared_ptr<const Version> tree, GetVersion(version));
   VH5_ASSIGN_OR_RETURN(NodeKind kind, tree->Kind(path));
-  bool own_known = false;
-  {
-    MutexLock lock(&times_mu_);
-    own_known = times_.Find(own_key).has_value();
-  }
-  if (!own_known) {
+  if (!find(NodeTimes::Kind::kOwn)) {
     // With its siblings: ls -l asks for each of them next.
     std::vector<std::string> paths{path};
     if (!path.empty()) {
@@ -857,12 +851,9 @@ Result<int64_t> VersionedFileImpl::ChangedAtNs(const std::string& version,
   }
   int64_t ns = 0;
   for (int attempt = 1;; ++attempt) {
-    {
-      MutexLock lock(&times_mu_);
-      if (std::optional<int64_t> own = times_.Find(own_key)) {
-        ns = *own;
-        break;
-      }
+    if (std::optional<int64_t> own = find(NodeTimes::Kind::kOwn)) {
+      ns = *own;
+      break;
     }
     // Forgotten since (NodeTimes keeps a bounded number): this one alone.
     if (attempt == 2) return Status::NotFound(path_ + ": version " + version + ": " + path);
@@ -878,7 +869,7 @@ Result<int64_t> VersionedFileImpl::ChangedAtNs(const std::string& version,
     }
   }
   MutexLock lock(&times_mu_);
-  times_.Set(total_key, ns);
+  times_.Set(times_.Key(NodeTimes::Kind::kWithChildren, version, path), ns);
   return ns;
 }
 
