@@ -727,20 +727,22 @@ Result<VersionedFileImpl::NodeFingerprint> VersionedFileImpl::FingerprintsFromBy
     bytes->emplace(std::move(of));
   }
   auto reader = std::make_shared<NodeFingerprints>(**bytes, internal_k, leaf_k);
-  auto at = std::make_shared<std::string>();
+  // The version read last, and the context of its reads' errors.
+  auto at = std::make_shared<std::pair<std::string, std::string>>();
   return NodeFingerprint(
       [core, groups = std::move(groups), cached, bytes, reader, at](
           const VersionInfo& info, const std::string& path) -> Result<std::optional<std::string>> {
-        if (*at != info.name) {
+        if (at->first != info.name) {
           reader->Forget();  // another version: other objects
-          *at = info.name;
+          *at = {info.name, core->path + ": version " + info.name};
         }
         auto group = groups.find(info.name);
         if (group == groups.end()) return std::optional<std::string>();
-        DiskRead disk(core->access, DiskRead::Kind::kMetadata,
-                      core->path + ": version " + info.name + ": " + path);
+        DiskRead disk(core->access, DiskRead::Kind::kMetadata, at->second);
         VH5_RETURN_IF_ERROR(disk.status());
-        return reader->Of(group->second, path);
+        Result<std::optional<std::string>> fp = reader->Of(group->second, path);
+        if (!fp.ok()) return fp.status().WithContext(at->second + ": " + path);
+        return fp;
       });
 }
 

@@ -35,6 +35,10 @@ const HeaderMessage* ObjectHeader::Find(uint16_t type) const {
 
 Result<ObjectHeader> ObjectHeader::Read(const FileBytes& file, uint64_t address) {
   ObjectHeader header;
+  // A dataset's or group's header holds a dozen messages in one chunk or two.
+  header.messages_.reserve(16);
+  header.chunks_.reserve(2);
+  header.chunk_addresses_.reserve(2);
   std::vector<std::pair<uint64_t, uint64_t>> pending;  // continuation chunks: address, length
   std::vector<uint64_t> seen = {address};
 
