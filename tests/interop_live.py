@@ -63,14 +63,9 @@ SANITIZED = bool(os.environ.get("VH5_SANITIZED"))
 LATENCY = 5.0 if SANITIZED else 1.0  # the contract's refresh bound
 HOLD_LIMIT = 5.0  # a writer holding FILE longer makes EAGAIN legitimate
 SELF = os.path.abspath(__file__)
-failures = []
-
-
-def check(ok, what):
-    print(("ok    " if ok else "FAIL  ") + what, flush=True)
-    if not ok:
-        failures.append(what)
-    return ok
+# The checks' record is live_util's, shared with the other live tests.
+check = live_util.check
+failures = live_util.failures
 
 
 def sha(data):
