@@ -39,8 +39,7 @@ bool Invisible(uint16_t type) {
   }
 }
 
-// Each fact hashes to 16 bytes; a node's facts, sorted, hash to its own.
-using Digest = std::array<uint64_t, 2>;
+using Digest = NodeFingerprints::Digest;
 
 Digest HashOf(char tag, std::span<const uint8_t> bytes) {
   XXH128_hash_t h = XXH3_128bits_withSeed(bytes.data(), bytes.size(), static_cast<uint8_t>(tag));

@@ -39,6 +39,9 @@ namespace vh5 {
 
 class NodeFingerprints {
  public:
+  // A fact's 16-byte hash (XXH3-128); a node's facts, sorted, hash to its own.
+  using Digest = std::array<uint64_t, 2>;
+
   // `internal_k` and `leaf_k`: the file's group B-tree sizes (H5Pget_sym_k).
   NodeFingerprints(const FileBytes& file, unsigned internal_k, unsigned leaf_k);
   ~NodeFingerprints();
@@ -56,7 +59,6 @@ class NodeFingerprints {
   struct Node;
   Result<Node*> Load(uint64_t address);
   Result<std::string> Fingerprint(Node* node);
-  using Digest = std::array<uint64_t, 2>;
   // What a reader sees of a dataset, its attributes aside: a digest per fact.
   Status DatasetDigests(const Node& node, std::vector<Digest>* facts);
   Result<Digest> AttributeDigest(std::span<const uint8_t> message);
