@@ -44,19 +44,29 @@ Result<FileBytes> FileBytes::Of(hid_t file, const ByteSource* view) {
 uint64_t FileBytes::file_size() const { return view_ ? view_->size() : file_size_; }
 
 Status FileBytes::Read(uint64_t address, uint64_t len, std::vector<uint8_t>* out) const {
-  uint64_t offset = base_ + address;
   uint64_t size = file_size();
-  if (address > size || offset < address || offset > size || len > size - offset)
+  // Checked before the buffer grows to a corrupt length.
+  if (address > size || len > size - address)
     return Status::Corruption("address " + std::to_string(address) + " + " + std::to_string(len) +
                               " lies past the end of the file");
   out->resize(static_cast<size_t>(len));
+  return Read(address, std::span<uint8_t>(*out));
+}
+
+Status FileBytes::Read(uint64_t address, std::span<uint8_t> out) const {
+  uint64_t offset = base_ + address;
+  uint64_t size = file_size();
+  uint64_t len = out.size();
+  if (address > size || offset < address || offset > size || len > size - offset)
+    return Status::Corruption("address " + std::to_string(address) + " + " + std::to_string(len) +
+                              " lies past the end of the file");
   ssize_t n;
   if (view_) {
-    Result<size_t> read = view_->Read(offset, out->size(), reinterpret_cast<char*>(out->data()));
+    Result<size_t> read = view_->Read(offset, out.size(), reinterpret_cast<char*>(out.data()));
     if (!read.ok()) return read.status();
     n = static_cast<ssize_t>(*read);
   } else {
-    n = PreadAll(fd_, reinterpret_cast<char*>(out->data()), out->size(), offset);
+    n = PreadAll(fd_, reinterpret_cast<char*>(out.data()), out.size(), offset);
   }
   if (n < 0) return Status::IOError(std::string("pread: ") + std::strerror(errno));
   if (static_cast<uint64_t>(n) != len)

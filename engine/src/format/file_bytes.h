@@ -10,6 +10,7 @@
 #include <hdf5.h>
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "vh5/byte_source.h"
@@ -30,6 +31,8 @@ class FileBytes {
 
   // `len` bytes at file address `address` into `out`.
   Status Read(uint64_t address, uint64_t len, std::vector<uint8_t>* out) const;
+  // `out.size()` bytes at file address `address`.
+  Status Read(uint64_t address, std::span<uint8_t> out) const;
 
   size_t addr_size() const { return addr_size_; }  // "size of offsets"
   size_t len_size() const { return len_size_; }    // "size of lengths"

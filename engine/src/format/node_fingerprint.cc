@@ -73,10 +73,12 @@ class DigestStream {
 }  // namespace
 
 struct NodeFingerprints::Node {
+  uint64_t address = 0;
   bool group = false;
   ObjectHeader header;
   std::vector<SymbolLink> links;  // a group's hard links, by name
-  std::optional<std::string> fingerprint;
+  bool has_fingerprint = false;
+  std::array<char, kFingerprintSize> fingerprint;
 };
 
 NodeFingerprints::NodeFingerprints(const FileBytes& file, unsigned internal_k, unsigned leaf_k)
@@ -84,7 +86,37 @@ NodeFingerprints::NodeFingerprints(const FileBytes& file, unsigned internal_k, u
 
 NodeFingerprints::~NodeFingerprints() = default;
 
-void NodeFingerprints::Forget() { nodes_.clear(); }
+void NodeFingerprints::Forget() {
+  used_ = 0;
+  std::fill(slots_.begin(), slots_.end(), nullptr);
+}
+
+namespace {
+size_t SlotOf(uint64_t address, size_t slots) {
+  return static_cast<size_t>((address * 0x9E3779B97F4A7C15ull) >> 32) & (slots - 1);
+}
+}  // namespace
+
+NodeFingerprints::Node* NodeFingerprints::Find(uint64_t address) const {
+  if (slots_.empty()) return nullptr;
+  for (size_t i = SlotOf(address, slots_.size());; i = (i + 1) & (slots_.size() - 1)) {
+    if (slots_[i] == nullptr) return nullptr;
+    if (slots_[i]->address == address) return slots_[i];
+  }
+}
+
+void NodeFingerprints::Index(Node* node) {
+  // At most half full, so that a probe meets an empty slot soon.
+  if (used_ * 2 > slots_.size()) {
+    slots_.assign(std::max<size_t>(256, slots_.size() * 2), nullptr);
+    for (size_t k = 0; k < used_; ++k) {
+      if (pool_[k].get() != node) Index(pool_[k].get());
+    }
+  }
+  size_t i = SlotOf(node->address, slots_.size());
+  while (slots_[i] != nullptr) i = (i + 1) & (slots_.size() - 1);
+  slots_[i] = node;
+}
 
 Result<std::optional<std::string>> NodeFingerprints::Of(uint64_t group, const std::string& path) {
   VH5_ASSIGN_OR_RETURN(Node * node, Load(group));
@@ -107,9 +139,15 @@ Result<std::optional<std::string>> NodeFingerprints::Of(uint64_t group, const st
 }
 
 Result<NodeFingerprints::Node*> NodeFingerprints::Load(uint64_t address) {
-  if (auto it = nodes_.find(address); it != nodes_.end()) return it->second.get();
-  VH5_ASSIGN_OR_RETURN(ObjectHeader header, ObjectHeader::Read(file_, address));
-  auto node = std::unique_ptr<Node>(new Node{false, std::move(header), {}, std::nullopt});
+  if (Node* known = Find(address)) return known;
+  // The next node of the pool, taken (++used_) once it is read whole.
+  if (used_ == pool_.size()) pool_.push_back(std::make_unique<Node>());
+  Node* node = pool_[used_].get();
+  node->address = address;
+  node->group = false;
+  node->links.clear();
+  node->has_fingerprint = false;
+  VH5_RETURN_IF_ERROR(node->header.ReadFrom(file_, address));
   MessageContext ctx{file_.addr_size(), file_.len_size()};
   bool type = false, space = false, layout = false;
   for (const HeaderMessage& m : node->header.messages()) {
@@ -154,14 +192,16 @@ Result<NodeFingerprints::Node*> NodeFingerprints::Load(uint64_t address) {
     return Status::Unsupported("an object that is neither a group nor a dataset");
   std::sort(node->links.begin(), node->links.end(),
             [](const SymbolLink& a, const SymbolLink& b) { return a.name < b.name; });
-  Node* out = node.get();
-  nodes_[address] = std::move(node);
-  return out;
+  ++used_;
+  Index(node);
+  return node;
 }
 
 Result<std::string> NodeFingerprints::Fingerprint(Node* node) {
-  if (node->fingerprint) return *node->fingerprint;
-  std::vector<Digest> facts;
+  auto text = [node] { return std::string(node->fingerprint.data(), node->fingerprint.size()); };
+  if (node->has_fingerprint) return text();
+  std::vector<Digest>& facts = facts_;
+  facts.clear();
   for (const HeaderMessage& m : node->header.messages()) {
     if (m.type != kAttributeMessage) continue;
     VH5_ASSIGN_OR_RETURN(Digest attribute, AttributeDigest(m.data));
@@ -181,10 +221,10 @@ Result<std::string> NodeFingerprints::Fingerprint(Node* node) {
   char kind = node->group ? 'g' : 'd';
   Digest all =
       HashOf(kind, {reinterpret_cast<const uint8_t*>(facts.data()), facts.size() * sizeof(Digest)});
-  std::string fp(1, kind);
-  fp.append(reinterpret_cast<const char*>(all.data()), sizeof all);
-  node->fingerprint = std::move(fp);
-  return *node->fingerprint;
+  node->fingerprint[0] = kind;
+  std::memcpy(node->fingerprint.data() + 1, all.data(), kFingerprintSize - 1);
+  node->has_fingerprint = true;
+  return text();
 }
 
 Status NodeFingerprints::DatasetDigests(const Node& node, std::vector<Digest>* facts) {
@@ -205,9 +245,12 @@ Status NodeFingerprints::DatasetDigests(const Node& node, std::vector<Digest>* f
         // The shape only: the message's version and maximum shape say
         // nothing a reader of the version sees.
         VH5_ASSIGN_OR_RETURN(Dataspace space, DecodeDataspace(m.data, ctx));
-        space.dims.push_back(space.null ? 1 : 0);
-        facts->push_back(HashOf('s', {reinterpret_cast<const uint8_t*>(space.dims.data()),
-                                      space.dims.size() * sizeof(uint64_t)}));
+        uint8_t null = space.null ? 1 : 0;
+        DigestStream shape('s');
+        shape.Add({reinterpret_cast<const uint8_t*>(space.dims.data()),
+                   space.dims.size() * sizeof(uint64_t)});
+        shape.Add({&null, 1});
+        facts->push_back(shape.Done());
         break;
       }
       case kFillValueMessage:
@@ -267,7 +310,10 @@ Status NodeFingerprints::DatasetDigests(const Node& node, std::vector<Digest>* f
     if (fill) {
       facts->push_back(HashOf('f', *fill));
     } else {
-      facts->push_back(HashOf('f', std::vector<uint8_t>(*element_size, 0)));
+      static constexpr std::array<uint8_t, 64> kZeros{};
+      facts->push_back(*element_size <= kZeros.size()
+                           ? HashOf('f', std::span(kZeros).first(*element_size))
+                           : HashOf('f', std::vector<uint8_t>(*element_size, 0)));
     }
   }
   return Status::OK();

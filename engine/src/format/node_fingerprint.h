@@ -28,7 +28,6 @@
 #include <optional>
 #include <span>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "format/file_bytes.h"
@@ -47,17 +46,23 @@ class NodeFingerprints {
   ~NodeFingerprints();
 
   // The fingerprint of the node at `path` ("a/b"; "" for the group itself)
-  // below the group whose header is at `group`: 17 bytes, the first 'g' or
-  // 'd'. nullopt when no chain of hard links leads there.
+  // below the group whose header is at `group`: 'g' or 'd', then 14 bytes
+  // of the node's digest (short enough for std::string to hold without
+  // allocating). nullopt when no chain of hard links leads there.
   Result<std::optional<std::string>> Of(uint64_t group, const std::string& path);
 
   // Forgets the objects read so far (they stay valid while the file does
-  // not change, but a walk moves on to other versions' objects).
+  // not change, but a walk moves on to other versions' objects). Their
+  // buffers are kept for the next ones.
   void Forget();
 
  private:
   struct Node;
+  static constexpr size_t kFingerprintSize = 15;
   Result<Node*> Load(uint64_t address);
+  // The node read since Forget from `address`, or nullptr.
+  Node* Find(uint64_t address) const;
+  void Index(Node* node);
   Result<std::string> Fingerprint(Node* node);
   // What a reader sees of a dataset, its attributes aside: a digest per fact.
   Status DatasetDigests(const Node& node, std::vector<Digest>* facts);
@@ -68,7 +73,12 @@ class NodeFingerprints {
 
   const FileBytes& file_;
   unsigned internal_k_, leaf_k_;
-  std::unordered_map<uint64_t, std::unique_ptr<Node>> nodes_;
+  // Nodes by header address: the first used_ of pool_ were read since
+  // Forget; slots_ finds them (open addressing, a power-of-two size).
+  std::vector<std::unique_ptr<Node>> pool_;
+  size_t used_ = 0;
+  std::vector<Node*> slots_;
+  std::vector<Digest> facts_;  // Fingerprint's, kept for its buffer
   struct Collection {
     uint64_t address;
     std::vector<uint8_t> bytes;

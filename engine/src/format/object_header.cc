@@ -35,75 +35,90 @@ const HeaderMessage* ObjectHeader::Find(uint16_t type) const {
 
 Result<ObjectHeader> ObjectHeader::Read(const FileBytes& file, uint64_t address) {
   ObjectHeader header;
-  // A dataset's or group's header holds a dozen messages in one chunk or two.
-  header.messages_.reserve(16);
-  header.chunks_.reserve(2);
-  header.chunk_addresses_.reserve(2);
-  std::vector<std::pair<uint64_t, uint64_t>> pending;  // continuation chunks: address, length
-  std::vector<uint64_t> seen = {address};
+  VH5_RETURN_IF_ERROR(header.ReadInto(file, address));
+  return header;
+}
 
-  std::vector<uint8_t> start;
-  VH5_RETURN_IF_ERROR(file.Read(address, 16, &start));
-  if (start.size() >= 5 && std::memcmp(start.data(), "OHDR", 4) == 0) {
+Status ObjectHeader::ReadFrom(const FileBytes& file, uint64_t address) {
+  Status read = ReadInto(file, address);
+  if (!read.ok()) {
+    chunks_used_ = 0;
+    chunk_addresses_.clear();
+    messages_.clear();
+  }
+  return read;
+}
+
+Status ObjectHeader::ReadChunk(const FileBytes& file, uint64_t address, uint64_t length) {
+  if (chunks_used_ == chunks_.size()) chunks_.emplace_back();
+  VH5_RETURN_IF_ERROR(file.Read(address, length, &chunks_[chunks_used_]));
+  ++chunks_used_;
+  chunk_addresses_.push_back(address);
+  return Status::OK();
+}
+
+Status ObjectHeader::ReadInto(const FileBytes& file, uint64_t address) {
+  version_ = 0;
+  creation_order_ = false;
+  chunks_used_ = 0;
+  chunk_addresses_.clear();
+  messages_.clear();
+  pending_.clear();
+  // A dataset's or group's header holds a dozen messages in one chunk or two.
+  messages_.reserve(16);
+
+  uint8_t start[16];
+  constexpr size_t start_size = sizeof start;
+  VH5_RETURN_IF_ERROR(file.Read(address, std::span<uint8_t>(start, start_size)));
+  if (std::memcmp(start, "OHDR", 4) == 0) {
     if (start[4] != 2)
       return Status::Unsupported("object header version " + std::to_string(start[4]));
-    header.version_ = 2;
-    if (start.size() < 6) return Status::Corruption("object header prefix too short");
+    version_ = 2;
     uint8_t flags = start[5];
     if (flags & ~kV2FlagsKnown) return Status::Corruption("unknown object header flags");
-    header.creation_order_ = flags & kV2CreationOrder;
+    creation_order_ = flags & kV2CreationOrder;
     size_t size_bytes = size_t{1} << (flags & kV2ChunkSizeBits);
     size_t prefix = 6 + ((flags & kV2Times) ? 16 : 0) + ((flags & kV2PhaseChange) ? 4 : 0);
-    std::vector<uint8_t> fields;
-    VH5_RETURN_IF_ERROR(file.Read(address, prefix + size_bytes, &fields));
-    uint64_t chunk0 = LoadLe(fields.data() + prefix, size_bytes);
+    uint8_t size_field[8];
+    VH5_RETURN_IF_ERROR(file.Read(address + prefix, std::span<uint8_t>(size_field, size_bytes)));
+    uint64_t chunk0 = LoadLe(size_field, size_bytes);
     prefix += size_bytes;
     if (chunk0 > kMaxChunkBytes) return Status::Unsupported("object header chunk over 64 MiB");
-    std::vector<uint8_t> image;
-    VH5_RETURN_IF_ERROR(file.Read(address, prefix + chunk0 + 4, &image));
-    VH5_RETURN_IF_ERROR(Checksummed(image, "object header"));
-    header.chunks_.push_back(std::move(image));
-    header.chunk_addresses_.push_back(address);
-    VH5_RETURN_IF_ERROR(header.ParseMessages(file, 0, prefix, prefix + chunk0, &pending));
+    VH5_RETURN_IF_ERROR(ReadChunk(file, address, prefix + chunk0 + 4));
+    VH5_RETURN_IF_ERROR(Checksummed(chunks_[0], "object header"));
+    VH5_RETURN_IF_ERROR(ParseMessages(file, 0, prefix, prefix + chunk0, &pending_));
   } else {
-    if (start.empty() || start[0] != 1)
-      return Status::Unsupported("object header version " +
-                                 std::to_string(start.empty() ? -1 : start[0]));
-    if (start.size() < kV1PrefixSize) return Status::Corruption("object header prefix too short");
-    header.version_ = 1;
-    uint64_t chunk0 = LoadLe(start.data() + 8, 4);
+    if (start[0] != 1)
+      return Status::Unsupported("object header version " + std::to_string(start[0]));
+    version_ = 1;
+    uint64_t chunk0 = LoadLe(start + 8, 4);
     if (chunk0 > kMaxChunkBytes) return Status::Unsupported("object header chunk over 64 MiB");
-    std::vector<uint8_t> image;
-    VH5_RETURN_IF_ERROR(file.Read(address + kV1PrefixSize, chunk0, &image));
-    header.chunks_.push_back(std::move(image));
-    header.chunk_addresses_.push_back(address + kV1PrefixSize);
-    VH5_RETURN_IF_ERROR(header.ParseMessages(file, 0, 0, chunk0, &pending));
+    VH5_RETURN_IF_ERROR(ReadChunk(file, address + kV1PrefixSize, chunk0));
+    VH5_RETURN_IF_ERROR(ParseMessages(file, 0, 0, chunk0, &pending_));
   }
 
-  for (size_t next = 0; next < pending.size(); ++next) {
-    auto [chunk_address, length] = pending[next];
-    if (header.chunks_.size() >= kMaxChunks)
+  for (size_t next = 0; next < pending_.size(); ++next) {
+    auto [chunk_address, length] = pending_[next];
+    if (chunks_used_ >= kMaxChunks)
       return Status::Corruption("object header has too many continuation chunks");
-    if (std::find(seen.begin(), seen.end(), chunk_address) != seen.end())
+    // A chunk read before (or the header's own start) again: a loop.
+    if (chunk_address == address || std::find(chunk_addresses_.begin(), chunk_addresses_.end(),
+                                              chunk_address) != chunk_addresses_.end())
       return Status::Corruption("object header continuation loops");
-    seen.push_back(chunk_address);
     if (length > kMaxChunkBytes) return Status::Unsupported("object header chunk over 64 MiB");
-    std::vector<uint8_t> image;
-    VH5_RETURN_IF_ERROR(file.Read(chunk_address, length, &image));
+    VH5_RETURN_IF_ERROR(ReadChunk(file, chunk_address, length));
+    const std::vector<uint8_t>& image = chunks_[chunks_used_ - 1];
     size_t begin = 0, end = image.size();
-    if (header.version_ == 2) {
+    if (version_ == 2) {
       if (image.size() < 8 || std::memcmp(image.data(), "OCHK", 4) != 0)
         return Status::Corruption("bad object header continuation chunk");
       VH5_RETURN_IF_ERROR(Checksummed(image, "object header continuation chunk"));
       begin = 4;
       end = image.size() - 4;
     }
-    header.chunks_.push_back(std::move(image));
-    header.chunk_addresses_.push_back(chunk_address);
-    VH5_RETURN_IF_ERROR(
-        header.ParseMessages(file, header.chunks_.size() - 1, begin, end, &pending));
+    VH5_RETURN_IF_ERROR(ParseMessages(file, chunks_used_ - 1, begin, end, &pending_));
   }
-  return header;
+  return Status::OK();
 }
 
 Status ObjectHeader::ParseMessages(const FileBytes& file, size_t chunk, size_t begin, size_t end,

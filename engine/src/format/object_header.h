@@ -53,6 +53,13 @@ class ObjectHeader {
   // The header at file address `address`.
   static Result<ObjectHeader> Read(const FileBytes& file, uint64_t address);
 
+  // An empty header, for ReadFrom.
+  ObjectHeader() = default;
+  // Replaces this header by the one at `address`, reusing its buffers: a
+  // walk over many headers allocates for the first few only. On error the
+  // header is empty.
+  Status ReadFrom(const FileBytes& file, uint64_t address);
+
   ObjectHeader(ObjectHeader&&) = default;
   ObjectHeader& operator=(ObjectHeader&&) = default;
   ObjectHeader(const ObjectHeader&) = delete;  // messages point into chunks_
@@ -64,16 +71,22 @@ class ObjectHeader {
   const HeaderMessage* Find(uint16_t type) const;
 
  private:
-  ObjectHeader() = default;
+  Status ReadInto(const FileBytes& file, uint64_t address);
+  // Chunk `chunks_used_` of `length` bytes read at `address`, its buffer reused.
+  Status ReadChunk(const FileBytes& file, uint64_t address, uint64_t length);
   // Splits one chunk's message area into messages, queueing continuations.
   Status ParseMessages(const FileBytes& file, size_t chunk, size_t begin, size_t end,
                        std::vector<std::pair<uint64_t, uint64_t>>* pending);
 
   int version_ = 0;
-  bool creation_order_ = false;               // version 2: each message carries a 2-byte index
-  std::vector<std::vector<uint8_t>> chunks_;  // moving the outer vector keeps these buffers
-  std::vector<uint64_t> chunk_addresses_;     // file address of each chunk's first byte
+  bool creation_order_ = false;  // version 2: each message carries a 2-byte index
+  // The first chunks_used_ hold the header; the rest are buffers kept for
+  // ReadFrom. Moving the outer vector keeps the buffers messages point into.
+  std::vector<std::vector<uint8_t>> chunks_;
+  size_t chunks_used_ = 0;
+  std::vector<uint64_t> chunk_addresses_;  // file address of each chunk's first byte
   std::vector<HeaderMessage> messages_;
+  std::vector<std::pair<uint64_t, uint64_t>> pending_;  // continuation chunks: address, length
 };
 
 }  // namespace vh5
