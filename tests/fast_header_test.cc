@@ -9,6 +9,7 @@
 #include <cstring>
 #include <random>
 
+#include "format/attribute_values.h"
 #include "format/chunk_map.h"
 #include "format/datatype_message.h"
 #include "format/file_bytes.h"
@@ -526,6 +527,111 @@ BOOST_AUTO_TEST_CASE(agrees_on_h5py_latest_format_files) {
   std::string content = ReadFile(file);
   BOOST_TEST(content.substr(ordered, 4) == "OHDR");
   BOOST_TEST((content[ordered + 5] & 0x04) != 0, "creation order tracked");
+}
+
+// Groups with attributes of every form versions carry, and some they never
+// do, in both header versions (libver "latest": version 3 attribute messages;
+// 20 attributes there go to dense storage).
+const char kAttributeForms[] = R"PY(
+import sys, h5py, numpy as np
+from h5py import h5a, h5s, h5t
+for name, libver in (("v1.h5", "earliest"), ("latest.h5", "latest")):
+    f = h5py.File(sys.argv[1] + "/" + name, "w", libver=libver)
+    gcpl = h5py.h5p.create(h5py.h5p.GROUP_CREATE)
+    gcpl.set_attr_phase_change(64, 50)  # all compact, in either version
+    g = h5py.Group(h5py.h5g.create(f.id, b"g", gcpl=gcpl))
+    g.attrs["vstr"] = "2024-01-01 13:00:00.000001+0000"
+    g.attrs["vempty"] = ""
+    g.attrs["utf8"] = "v\u00e9rsion"
+    g.attrs["bytes"] = np.bytes_(b"abc")
+    g.attrs["fixed_one"] = np.array([b"xy"], dtype="S4")
+    for pad, label in ((h5t.STR_NULLTERM, "nullterm"), (h5t.STR_NULLPAD, "nullpad"),
+                       (h5t.STR_SPACEPAD, "spacepad")):
+        t = h5t.C_S1.copy(); t.set_size(8); t.set_strpad(pad)
+        a = h5a.create(g.id, label.encode(), t, h5s.create(h5s.SCALAR))
+        a.write(np.array(b"ab c  ", dtype="S8"))
+    g.attrs["i1"] = np.int8(-3)
+    g.attrs["u8"] = np.uint64(2**63 + 5)
+    g.attrs["zero"] = np.int32(0)
+    g.attrs["yes"] = True
+    g.attrs["no"] = False
+    g.attrs["one"] = np.array([7], dtype="<i2")
+    g.attrs["big"] = np.int64(-1).newbyteorder(">")
+    g.attrs["float"] = 1.5
+    g.attrs["ints"] = np.arange(3)
+    g.attrs["strs"] = ["a", "b"]
+    d = f.create_group("dense")
+    for k in range(20):
+        d.attrs["a%02d" % k] = "x"
+    d.attrs["committed"] = True
+    f.close()
+)PY";
+
+// AttributeValues (the version pass's reader of prev_version, timestamp and
+// committed) gives what h5::ReadStringAttribute and h5::ReadIntAttribute
+// give wherever it answers, and declines (Unsupported) the rest.
+BOOST_AUTO_TEST_CASE(attribute_values_read_as_hdf5_does) {
+  h5::SilenceAutomaticErrorPrinting();
+  TempDir dir;
+  CommandResult made = Run({"/usr/bin/python3", "-c", kAttributeForms, dir.path().string()});
+  BOOST_TEST_REQUIRE(made.exit_status == 0, made.err);
+  const std::vector<std::string> strings = {"vstr",      "vempty",   "utf8",    "bytes",
+                                            "fixed_one", "nullterm", "nullpad", "spacepad"};
+  const std::vector<std::string> integers = {"i1", "u8", "zero", "yes", "no", "one", "big"};
+  const std::vector<std::string> others = {"float", "ints", "strs", "missing"};
+  for (const char* name : {"v1.h5", "latest.h5"}) {
+    BOOST_TEST_CONTEXT(name) {
+      fs::path path = dir.path() / name;
+      h5::Handle file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
+      BOOST_TEST_REQUIRE(file.valid());
+      vh5::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+      auto bytes = vh5::FileBytes::Of(file.get(), fd.get());
+      BOOST_TEST_REQUIRE(bytes.ok());
+      vh5::GlobalHeapObjects heap(*bytes);
+      vh5::AttributeValues values(*bytes, &heap);
+      auto header = vh5::ObjectHeader::Read(*bytes, HeaderAddress(file.get(), "/g"));
+      BOOST_TEST_REQUIRE(header.ok(), header.status().ToString());
+      h5::Handle group(H5Gopen2(file.get(), "/g", H5P_DEFAULT));
+      for (const std::string& a : strings) {
+        auto ours = values.String(*header, a);
+        auto theirs = h5::ReadStringAttribute(group.get(), a);
+        BOOST_TEST_REQUIRE(theirs.ok(), a);
+        BOOST_TEST_REQUIRE(ours.ok(), a << ": " << ours.status().ToString());
+        BOOST_TEST(*ours == *theirs, a);
+        BOOST_TEST(*values.Has(*header, a), a);
+      }
+      for (const std::string& a : integers) {
+        auto ours = values.NonZero(*header, a);
+        auto theirs = h5::ReadIntAttribute(group.get(), a);
+        BOOST_TEST_REQUIRE(theirs.ok(), a);
+        BOOST_TEST_REQUIRE(ours.ok(), a << ": " << ours.status().ToString());
+        BOOST_TEST(*ours == (*theirs != 0), a);
+      }
+      for (const std::string& a : others) {
+        auto text = values.String(*header, a);
+        auto nonzero = values.NonZero(*header, a);
+        BOOST_TEST(!text.ok(), a);
+        BOOST_TEST(!nonzero.ok(), a);
+        if (a == "missing") {
+          BOOST_TEST(text.status().IsNotFound());
+          BOOST_TEST(!*values.Has(*header, a));
+        } else {
+          BOOST_TEST((text.status().code() == Code::kUnsupported), a);
+          BOOST_TEST(*values.Has(*header, a), a);
+        }
+      }
+      // Dense attributes (latest) are not read here; compact ones are.
+      auto dense = vh5::ObjectHeader::Read(*bytes, HeaderAddress(file.get(), "/dense"));
+      BOOST_TEST_REQUIRE(dense.ok());
+      auto committed = values.NonZero(*dense, "committed");
+      if (std::string(name) == "latest.h5") {
+        BOOST_TEST((committed.status().code() == Code::kUnsupported));
+      } else {
+        BOOST_TEST_REQUIRE(committed.ok());
+        BOOST_TEST(*committed);
+      }
+    }
+  }
 }
 
 // H5Tdecode of the message with H5Tencode's 2-byte prefix is the type HDF5

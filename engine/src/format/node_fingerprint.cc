@@ -13,14 +13,11 @@
 #include "format/message_check.h"
 #include "format/object_header.h"
 #include "format/virtual_mappings.h"
+#include "util/byte_decoder.h"
 
 namespace vh5 {
 
 namespace {
-
-// Global heap collections kept by a walk: the mapping lists of one version's
-// datasets share a few.
-constexpr size_t kCollectionsKept = 8;
 
 // Messages that say nothing a reader sees: padding, continuations, the
 // object's own times, its link count, its comment.
@@ -82,7 +79,7 @@ struct NodeFingerprints::Node {
 };
 
 NodeFingerprints::NodeFingerprints(const FileBytes& file, unsigned internal_k, unsigned leaf_k)
-    : file_(file), internal_k_(internal_k), leaf_k_(leaf_k) {}
+    : file_(file), internal_k_(internal_k), leaf_k_(leaf_k), heap_(file) {}
 
 NodeFingerprints::~NodeFingerprints() = default;
 
@@ -288,7 +285,7 @@ Status NodeFingerprints::DatasetDigests(const Node& node, std::vector<Digest>* f
         if (!virtual_layout)
           return Status::Unsupported("a dataset that is neither virtual nor empty");
         VH5_ASSIGN_OR_RETURN(std::span<const uint8_t> block,
-                             HeapObject(layout.heap_address, layout.heap_index));
+                             heap_.Get(layout.heap_address, layout.heap_index));
         facts->push_back(HashOf('m', block));
         break;
       }
@@ -319,49 +316,72 @@ Status NodeFingerprints::DatasetDigests(const Node& node, std::vector<Digest>* f
   return Status::OK();
 }
 
-Result<Digest> NodeFingerprints::AttributeDigest(std::span<const uint8_t> message) {
+Result<const NodeFingerprints::AttributeShape*> NodeFingerprints::ShapeOf(
+    std::span<const uint8_t> message) {
+  // The bytes before the value: 8 bytes of fields (9 in version 3), then
+  // the name, datatype and dataspace (each padded to 8 bytes in version 1).
+  size_t prefix = 0;
+  if (message.size() >= 8 && message[0] >= 1 && message[0] <= 3) {
+    auto part = [&](size_t at) {
+      size_t size = static_cast<size_t>(LoadLe(message.data() + at, 2));
+      return message[0] == 1 ? (size + 7) / 8 * 8 : size;
+    };
+    prefix = (message[0] == 3 ? 9 : 8) + part(2) + part(4) + part(6);
+  }
+  uint64_t key = 0;
+  if (prefix != 0 && prefix <= message.size()) {
+    key = XXH3_64bits(message.data(), prefix);
+    if (auto it = shapes_.find(key);
+        it != shapes_.end() && it->second.prefix.size() == prefix &&
+        std::equal(it->second.prefix.begin(), it->second.prefix.end(), message.begin()))
+      return &it->second;
+  }
   MessageContext ctx{file_.addr_size(), file_.len_size()};
   VH5_ASSIGN_OR_RETURN(vh5::AttributeFacts attr, CheckAttribute(message, ctx));
   if (attr.shared_type || !attr.facts) return Status::Unsupported("an attribute of a shared type");
   if (attr.facts->nested_vlen)
     return Status::Unsupported("an attribute with variable-length members");
+  AttributeShape shape;
+  size_t data_at = static_cast<size_t>(attr.data.data() - message.data());
+  shape.prefix.assign(message.begin(), message.begin() + static_cast<ptrdiff_t>(data_at));
+  shape.value_bytes = attr.data.size();
+  shape.element_size = attr.facts->size;
+  shape.vlen = attr.facts->vlen;
+  shape.vlen_base = attr.facts->vlen_base;
+  if (data_at != prefix) {  // leading bytes not understood alike: not kept
+    unkept_shape_ = std::move(shape);
+    return &unkept_shape_;
+  }
+  if (shapes_.size() >= kShapesKept) shapes_.clear();
+  return &(shapes_[key] = std::move(shape));
+}
+
+Result<Digest> NodeFingerprints::AttributeDigest(std::span<const uint8_t> message) {
+  VH5_ASSIGN_OR_RETURN(const AttributeShape* shape, ShapeOf(message));
+  size_t prefix = shape->prefix.size();
+  if (message.size() - prefix < shape->value_bytes)
+    return Status::Corruption("an attribute's value past its message");
+  std::span<const uint8_t> value = message.subspan(prefix, shape->value_bytes);
   // Name, type and shape as stored; then the values.
   DigestStream digest('a');
-  digest.Add(message.first(static_cast<size_t>(attr.data.data() - message.data())));
-  if (!attr.facts->vlen) {
-    digest.Add(attr.data);
+  digest.Add(message.first(prefix));
+  if (!shape->vlen) {
+    digest.Add(value);
     return digest.Done();
   }
   VH5_ASSIGN_OR_RETURN(std::vector<VlenReference> refs,
-                       VlenReferences(attr.data, attr.facts->size, file_.addr_size()));
+                       VlenReferences(value, shape->element_size, file_.addr_size()));
   for (const VlenReference& ref : refs) {
     if (ref.length == 0 || ref.collection == 0) {
       digest.Add({});
       continue;
     }
-    VH5_ASSIGN_OR_RETURN(std::span<const uint8_t> bytes, HeapObject(ref.collection, ref.index));
-    uint64_t want = uint64_t{ref.length} * attr.facts->vlen_base;
+    VH5_ASSIGN_OR_RETURN(std::span<const uint8_t> bytes, heap_.Get(ref.collection, ref.index));
+    uint64_t want = uint64_t{ref.length} * shape->vlen_base;
     if (want > bytes.size()) return Status::Corruption("an attribute value past its heap object");
     digest.Add(bytes.first(want));
   }
   return digest.Done();
-}
-
-Result<std::span<const uint8_t>> NodeFingerprints::HeapObject(uint64_t collection, uint32_t index) {
-  auto it = std::find_if(collections_.begin(), collections_.end(),
-                         [&](const Collection& c) { return c.address == collection; });
-  if (it == collections_.end()) {
-    VH5_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
-                         ReadGlobalHeapCollectionBytes(file_, collection));
-    VH5_ASSIGN_OR_RETURN(std::vector<std::span<const uint8_t>> objects, CollectionObjects(bytes));
-    if (collections_.size() == kCollectionsKept) collections_.erase(collections_.begin());
-    // The spans point into the vector's buffer, which moving keeps.
-    collections_.push_back(Collection{collection, std::move(bytes), std::move(objects)});
-    it = collections_.end() - 1;
-  }
-  if (index >= it->objects.size() || it->objects[index].data() == nullptr)
-    return Status::Corruption("no object " + std::to_string(index) + " in the global heap");
-  return it->objects[index];
 }
 
 }  // namespace vh5

@@ -28,9 +28,11 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "format/file_bytes.h"
+#include "format/heap_objects.h"
 #include "format/symbol_table_check.h"
 #include "vh5/status.h"
 
@@ -67,9 +69,18 @@ class NodeFingerprints {
   // What a reader sees of a dataset, its attributes aside: a digest per fact.
   Status DatasetDigests(const Node& node, std::vector<Digest>* facts);
   Result<Digest> AttributeDigest(std::span<const uint8_t> message);
-  // Object `index` of the global heap collection at `collection`, through
-  // the collections read last (several objects share one).
-  Result<std::span<const uint8_t>> HeapObject(uint64_t collection, uint32_t index);
+  // What CheckAttribute finds of an attribute message's bytes before its
+  // value (name, datatype, dataspace): the same for a dataset's attributes
+  // in every version, so checked once and kept by those bytes.
+  struct AttributeShape {
+    std::vector<uint8_t> prefix;  // the bytes before the value
+    size_t value_bytes = 0;       // elements x element_size
+    uint32_t element_size = 0;
+    bool vlen = false;  // variable-length: each element a heap reference
+    uint32_t vlen_base = 0;
+  };
+  static constexpr size_t kShapesKept = 4096;
+  Result<const AttributeShape*> ShapeOf(std::span<const uint8_t> message);
 
   const FileBytes& file_;
   unsigned internal_k_, leaf_k_;
@@ -79,12 +90,9 @@ class NodeFingerprints {
   size_t used_ = 0;
   std::vector<Node*> slots_;
   std::vector<Digest> facts_;  // Fingerprint's, kept for its buffer
-  struct Collection {
-    uint64_t address;
-    std::vector<uint8_t> bytes;
-    std::vector<std::span<const uint8_t>> objects;  // by index, into bytes
-  };
-  std::vector<Collection> collections_;  // newest last
+  GlobalHeapObjects heap_;     // mapping lists, attributes' variable-length values
+  std::unordered_map<uint64_t, AttributeShape> shapes_;  // by XXH3-64 of the prefix
+  AttributeShape unkept_shape_;
 };
 
 }  // namespace vh5

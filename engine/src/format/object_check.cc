@@ -109,9 +109,7 @@ Status ObjectChecker::CheckPath(hid_t loc, const std::string& path) {
 
 Status ObjectChecker::CheckObject(uint64_t address) { return Check(address, 0); }
 
-namespace {
-
-std::optional<ObjectChecker::Kind> KindOf(const ObjectHeader& header) {
+std::optional<ObjectChecker::Kind> ObjectChecker::KindOf(const ObjectHeader& header) {
   bool type = false, space = false;
   for (const HeaderMessage& m : header.messages()) {
     if (m.type == kSymbolTableMessage || m.type == kLinkInfoMessage)
@@ -123,8 +121,6 @@ std::optional<ObjectChecker::Kind> KindOf(const ObjectHeader& header) {
   if (type) return ObjectChecker::Kind::kDatatype;
   return std::nullopt;
 }
-
-}  // namespace
 
 std::shared_ptr<ObjectChecker::Sound> ObjectChecker::SoundTable() {
   MutexLock lock(&mu_);

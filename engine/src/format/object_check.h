@@ -32,6 +32,7 @@
 #include "format/datatype_message.h"
 #include "format/file_bytes.h"
 #include "format/global_heap.h"
+#include "format/object_header.h"
 #include "hdf5/h5_handle.h"
 #include "vh5/mutex.h"
 #include "vh5/status.h"
@@ -55,6 +56,8 @@ class ObjectChecker {
   // or link info; a dataset a datatype and a dataspace; a named datatype
   // a datatype), checked first: a walk needs no lookup of it by name.
   enum class Kind { kGroup, kDataset, kDatatype };
+  // The kind of the object `header` heads, unchecked; nullopt for none.
+  static std::optional<Kind> KindOf(const ObjectHeader& header);
   Result<Kind> CheckedKind(uint64_t address);
   // The same checking only what opening the object and reading its
   // attributes decodes: a group's links (its symbol table) are not

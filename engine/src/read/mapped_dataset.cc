@@ -11,6 +11,7 @@
 
 #include "read/cell_file.h"
 #include "util/fd.h"
+#include "util/shares.h"
 #include "vh5/shape.h"
 #include "vh5/zarr.h"
 
@@ -305,32 +306,19 @@ Status MappedDataset::ReadElements(uint64_t first, uint64_t last, char* out) con
                                    std::max(1u, std::thread::hardware_concurrency())) -
                 1;
     if (helpers == 0) return read_cells(first_cell, end_cell, 1);
-    std::vector<Status> results(helpers + 1);
     // Nothing may escape before every helper is joined. The helpers read
     // under this thread's pass of the file's gate (which it holds until
     // they are joined): passing it again could wait for a writer that
     // waits for this very read.
     DiskRead::Passes passes = DiskRead::Current();
-    auto share = [&](uint64_t h) {
+    return RunShares(helpers + 1, [&](size_t h) -> Status {
       DiskRead::Adopt adopt(passes);
       try {
-        results[h] = read_cells(first_cell + h, end_cell, helpers + 1);
+        return read_cells(first_cell + h, end_cell, helpers + 1);
       } catch (const std::exception& e) {
-        results[h] = Status::IOError(std::string("decoding chunks: ") + e.what());
+        return Status::IOError(std::string("decoding chunks: ") + e.what());
       }
-    };
-    std::vector<std::thread> threads;
-    for (uint64_t h = 1; h <= helpers; ++h) {
-      try {
-        threads.emplace_back(share, h);
-      } catch (const std::system_error&) {
-        share(h);  // no thread to be had: this one reads that share too
-      }
-    }
-    share(0);
-    for (std::thread& t : threads) t.join();
-    for (const Status& r : results) VH5_RETURN_IF_ERROR(r);
-    return Status::OK();
+    });
   }
 
   // General case: walk runs along the last dimension, each inside one cell.
