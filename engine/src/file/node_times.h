@@ -5,6 +5,7 @@
 // Thread safety: none; the owner guards it.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,9 +22,19 @@ class NodeTimes {
   // Keys carry the generation of the ids: one made before the ids were
   // forgotten (Clear, or the bound) never finds a time again.
   uint64_t Key(Kind kind, const std::string& version, const std::string& path) {
-    if (versions_.size() >= kMostIds || paths_.size() >= kMostIds) Clear();
-    return generation_ << 56 | IdOf(versions_, version) << 33 | IdOf(paths_, path) << 1 |
-           static_cast<uint64_t>(kind);
+    Reserve(2);
+    return KeyOf(kind, VersionId(version), PathId(path));
+  }
+  // The same in parts, for a caller making many keys: after Reserve(n), the
+  // next n new ids clear nothing, and ids stay valid while generation() does.
+  void Reserve(size_t names) {
+    if (versions_.size() + names > kMostIds || paths_.size() + names > kMostIds) Clear();
+  }
+  uint64_t generation() const { return generation_; }
+  uint64_t VersionId(const std::string& version) { return IdOf(versions_, version); }
+  uint64_t PathId(const std::string& path) { return IdOf(paths_, path); }
+  uint64_t KeyOf(Kind kind, uint64_t version_id, uint64_t path_id) const {
+    return generation_ << 56 | version_id << 33 | path_id << 1 | static_cast<uint64_t>(kind);
   }
   std::optional<int64_t> Find(uint64_t key) const {
     auto it = times_.find(key);
@@ -33,6 +44,8 @@ class NodeTimes {
   // Bounded: a walk of 10,000 versions of 1,000 datasets would keep ten
   // million (~500 MB); past the bound all are forgotten and found again.
   static constexpr size_t kMostKept = size_t{1} << 20;
+  // Room for `more` times without rehashing on the way.
+  void Grow(size_t more) { times_.reserve(std::min(times_.size() + more, kMostKept)); }
   void Set(uint64_t key, int64_t ns) {
     if (key >> 56 != generation_) return;  // made before the ids were forgotten
     if (times_.size() >= kMostKept) times_.clear();

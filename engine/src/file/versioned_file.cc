@@ -58,6 +58,8 @@ constexpr int kMissesBeforeOnePass = 16;
 constexpr size_t kWalkThreads = 2;
 constexpr size_t kWalkFirstRound = 4;
 constexpr size_t kWalkLastRound = 64;
+// The versions' metadata pass shares its work out from this many versions.
+constexpr size_t kVersionsPerInfoShare = 256;
 
 // What a stat says of the file: another process changed it when this differs.
 struct FileStamp {
@@ -184,6 +186,7 @@ Result<std::map<std::string, std::optional<VersionInfo>>> ReadInfosFrom(
                        OpenCheckedGroup(core.file.get(), layout::kVersionsGroup));
   VH5_ASSIGN_OR_RETURN(std::vector<HardLink> links, AddressedHardLinks(versions.get()));
   std::shared_ptr<ObjectChecker> checker = CheckerFor(versions.get());
+  if (!checker) return std::map<std::string, std::optional<VersionInfo>>();
   // The attributes read from the headers' bytes, four times faster than
   // through HDF5; HDF5 reads what those decline. Not through blocks: the
   // headers lie a version's data apart.
@@ -192,38 +195,52 @@ Result<std::map<std::string, std::optional<VersionInfo>>> ReadInfosFrom(
     if (Result<FileBytes> of = FileBytes::Of(core.file.get(), core.fd->get()); of.ok())
       bytes.emplace(std::move(*of));
   }
-  std::optional<GlobalHeapObjects> heap;
-  std::optional<AttributeValues> values;
-  if (bytes) values.emplace(*bytes, &heap.emplace(*bytes));
-  ObjectHeader header;
-  std::map<std::string, std::optional<VersionInfo>> out;
-  for (const auto& [name, address] : links) {
-    if (!wanted.count(name) || !checker) continue;
-    // A group's attributes read from its header, bounded, HDF5 not asked:
-    // what else the header holds is checked when the version is opened.
-    if (values && header.ReadFrom(*bytes, address).ok() &&
-        ObjectChecker::KindOf(header) == ObjectChecker::Kind::kGroup) {
-      if (Result<std::optional<VersionInfo>> info = InfoOfHeader(header, &*values, name);
-          info.ok()) {
-        out.emplace(name, std::move(*info));
+  // Shares of the versions on as many threads, under this thread's pass of
+  // the gate (see mapped_dataset.cc).
+  size_t shares = links.size() < kVersionsPerInfoShare
+                      ? 1
+                      : std::clamp<size_t>(std::thread::hardware_concurrency(), 1, kWalkThreads);
+  std::vector<std::map<std::string, std::optional<VersionInfo>>> found(shares);
+  DiskRead::Passes passes = DiskRead::Current();
+  VH5_RETURN_IF_ERROR(RunShares(shares, [&](size_t k) -> Status {
+    DiskRead::Adopt adopt(passes);
+    std::optional<GlobalHeapObjects> heap;
+    std::optional<AttributeValues> values;
+    if (bytes) values.emplace(*bytes, &heap.emplace(*bytes));
+    ObjectHeader header;
+    std::map<std::string, std::optional<VersionInfo>>& out = found[k];
+    for (size_t i = k; i < links.size(); i += shares) {
+      const auto& [name, address] = links[i];
+      if (!wanted.count(name)) continue;
+      // A group's attributes read from its header, bounded, HDF5 not asked:
+      // what else the header holds is checked when the version is opened.
+      if (values && header.ReadFrom(*bytes, address).ok() &&
+          ObjectChecker::KindOf(header) == ObjectChecker::Kind::kGroup) {
+        if (Result<std::optional<VersionInfo>> info = InfoOfHeader(header, &*values, name);
+            info.ok()) {
+          out.emplace(name, std::move(*info));
+          continue;
+        }
+      }
+      // Opened by address and its attributes read: its links stay unread.
+      Result<ObjectChecker::Kind> kind = checker->CheckedHeaderKind(address);
+      if (!kind.ok()) continue;
+      if (*kind != ObjectChecker::Kind::kGroup) {
+        out.emplace(name, std::nullopt);
         continue;
       }
+      h5::Handle group(H5Oopen_by_addr(versions.get(), address));
+      if (!group) {
+        h5::TakeErrorStack();
+        continue;
+      }
+      Result<std::optional<VersionInfo>> info = InfoOfGroup(group.get(), name);
+      if (info.ok()) out.emplace(name, std::move(*info));
     }
-    // Opened by address and its attributes read: its links stay unread.
-    Result<ObjectChecker::Kind> kind = checker->CheckedHeaderKind(address);
-    if (!kind.ok()) continue;
-    if (*kind != ObjectChecker::Kind::kGroup) {
-      out.emplace(name, std::nullopt);
-      continue;
-    }
-    h5::Handle group(H5Oopen_by_addr(versions.get(), address));
-    if (!group) {
-      h5::TakeErrorStack();
-      continue;
-    }
-    Result<std::optional<VersionInfo>> info = InfoOfGroup(group.get(), name);
-    if (info.ok()) out.emplace(name, std::move(*info));
-  }
+    return Status::OK();
+  }));
+  std::map<std::string, std::optional<VersionInfo>> out = std::move(found[0]);
+  for (size_t k = 1; k < shares; ++k) out.merge(found[k]);
   return out;
 }
 
@@ -332,10 +349,12 @@ class VersionedFileImpl final : public VersionedFile,
   // (Fingerprint), into times_: one walk along prev_version for all, each
   // older version's tree loaded once.
   Status WalkOwnChanges(const std::string& version, const std::vector<std::string>& paths) const;
-  // The fingerprint (Fingerprint) of a node of a version, nullopt when it
-  // has none there; two ways to read it, each comparable only with itself.
-  using NodeFingerprint = std::function<Result<std::optional<std::string>>(
-      const VersionInfo& info, const std::string& path)>;
+  // The fingerprints (Fingerprint) of nodes `paths` of a version into
+  // `out`, nullopt where it has none; two ways to read them, each comparable
+  // only with itself. One call a version: its reads pass the gate once.
+  using Fingerprints = std::vector<std::optional<std::string>>;
+  using NodeFingerprint = std::function<Status(
+      const VersionInfo& info, const std::vector<std::string>& paths, Fingerprints* out)>;
   // From the file's bytes (node_fingerprint.h), as the readers' handle sees it.
   Result<NodeFingerprint> FingerprintsFromBytes() const;
   // Through each version's tree.
@@ -781,30 +800,34 @@ Result<VersionedFileImpl::NodeFingerprint> VersionedFileImpl::FingerprintsFromBy
     bytes->emplace(std::move(of));
   }
   auto reader = std::make_shared<NodeFingerprints>(**bytes, internal_k, leaf_k);
-  // The version read last, and the context of its reads' errors.
-  auto at = std::make_shared<std::pair<std::string, std::string>>();
-  return NodeFingerprint(
-      [core, groups = std::move(groups), cached, bytes, reader, at](
-          const VersionInfo& info, const std::string& path) -> Result<std::optional<std::string>> {
-        if (at->first != info.name) {
-          reader->Forget();  // another version: other objects
-          *at = {info.name, core->path + ": version " + info.name};
-        }
-        auto group = groups.find(info.name);
-        if (group == groups.end()) return std::optional<std::string>();
-        DiskRead disk(core->access, DiskRead::Kind::kMetadata, at->second);
-        VH5_RETURN_IF_ERROR(disk.status());
-        Result<std::optional<std::string>> fp = reader->Of(group->second, path);
-        if (!fp.ok()) return fp.status().WithContext(at->second + ": " + path);
-        return fp;
-      });
+  return NodeFingerprint([core, groups = std::move(groups), cached, bytes, reader](
+                             const VersionInfo& info, const std::vector<std::string>& paths,
+                             Fingerprints* out) -> Status {
+    reader->Forget();  // another version: other objects
+    out->assign(paths.size(), std::nullopt);
+    auto group = groups.find(info.name);
+    if (group == groups.end()) return Status::OK();
+    std::string context = core->path + ": version " + info.name;
+    DiskRead disk(core->access, DiskRead::Kind::kMetadata, context);
+    VH5_RETURN_IF_ERROR(disk.status());
+    for (size_t k = 0; k < paths.size(); ++k) {
+      Result<std::optional<std::string>> fp = reader->Of(group->second, paths[k]);
+      if (!fp.ok()) return fp.status().WithContext(context + ": " + paths[k]);
+      (*out)[k] = std::move(*fp);
+    }
+    return Status::OK();
+  });
 }
 
 VersionedFileImpl::NodeFingerprint VersionedFileImpl::FingerprintsFromTrees() const {
-  return [this](const VersionInfo& info,
-                const std::string& path) -> Result<std::optional<std::string>> {
+  return [this](const VersionInfo& info, const std::vector<std::string>& paths,
+                Fingerprints* out) -> Status {
+    out->assign(paths.size(), std::nullopt);
     VH5_ASSIGN_OR_RETURN(std::shared_ptr<const Version> tree, WalkTree(info));
-    return Fingerprint(*tree, path);
+    for (size_t k = 0; k < paths.size(); ++k) {
+      VH5_ASSIGN_OR_RETURN((*out)[k], Fingerprint(*tree, paths[k]));
+    }
+    return Status::OK();
   };
 }
 
@@ -839,17 +862,26 @@ Status VersionedFileImpl::WalkOwnChangesWith(const std::string& version,
     std::string fp;
     std::vector<uint64_t> walked;  // keys of the versions the answer holds for
     size_t column = 0;             // its fingerprints' in a round's table
+    uint64_t path_id = 0;          // times_'s, while its generation is ids_generation
+    std::optional<uint64_t> ids_generation;
   };
   std::vector<Pending> pending;
   VH5_ASSIGN_OR_RETURN(VersionInfo info, GetVersionInfo(version));
-  for (const std::string& path : paths) {
-    {
-      MutexLock lock(&times_mu_);
-      if (times_.Find(key(version, path))) continue;
-    }
-    VH5_ASSIGN_OR_RETURN(std::optional<std::string> fp, readers[0](info, path));
-    if (fp) pending.push_back(Pending{path, std::move(*fp), {}});
+  std::vector<std::string> unknown;
+  {
+    MutexLock lock(&times_mu_);
+    for (const std::string& path : paths)
+      if (!times_.Find(key(version, path))) unknown.push_back(path);
   }
+  Fingerprints now;
+  VH5_RETURN_IF_ERROR(readers[0](info, unknown, &now));
+  for (size_t k = 0; k < unknown.size(); ++k)
+    if (now[k]) {
+      Pending node;
+      node.path = std::move(unknown[k]);
+      node.fp = std::move(*now[k]);
+      pending.push_back(std::move(node));
+    }
   // Settled only once the whole walk succeeded: a walk that gives up half
   // way (Unsupported) leaves nothing for another way of walking to trust.
   std::vector<std::pair<uint64_t, int64_t>> settled;
@@ -878,16 +910,17 @@ Status VersionedFileImpl::WalkOwnChangesWith(const std::string& version,
     }
     // Each pending node's fingerprint in each version ahead: reader k reads
     // the k-th share of the versions.
-    for (size_t p = 0; p < pending.size(); ++p) pending[p].column = p;
-    std::vector<std::vector<std::optional<std::string>>> fps(
-        ahead.size(), std::vector<std::optional<std::string>>(pending.size()));
+    std::vector<std::string> columns;
+    for (size_t p = 0; p < pending.size(); ++p) {
+      pending[p].column = p;
+      columns.push_back(pending[p].path);
+    }
+    std::vector<Fingerprints> fps(ahead.size());
     size_t share = (ahead.size() + readers.size() - 1) / std::max<size_t>(readers.size(), 1);
     size_t shares = share == 0 ? 1 : (ahead.size() + share - 1) / share;
     VH5_RETURN_IF_ERROR(RunShares(shares, [&](size_t k) -> Status {
       for (size_t j = k * share; j < std::min(ahead.size(), (k + 1) * share); ++j) {
-        for (size_t p = 0; p < pending.size(); ++p) {
-          VH5_ASSIGN_OR_RETURN(fps[j][p], readers[k](ahead[j], pending[p].path));
-        }
+        VH5_RETURN_IF_ERROR(readers[k](ahead[j], columns, &fps[j]));
       }
       return Status::OK();
     }));
@@ -897,19 +930,31 @@ Status VersionedFileImpl::WalkOwnChangesWith(const std::string& version,
       const VersionInfo* prev_info = j < ahead.size() ? &ahead[j] : nullptr;
       if (j == ahead.size() && ahead.size() == round * readers.size()) break;  // next round
       std::vector<Pending> next;
+      // Each node's key here, and its time in the version before if known.
+      std::vector<std::optional<int64_t>> known(pending.size());
+      {
+        MutexLock lock(&times_mu_);
+        times_.Reserve(pending.size() + 2);
+        uint64_t here = times_.VersionId(info.name);
+        uint64_t before = prev_info ? times_.VersionId(prev_info->name) : 0;
+        for (size_t p = 0; p < pending.size(); ++p) {
+          Pending& node = pending[p];
+          if (node.ids_generation != times_.generation()) {
+            node.path_id = times_.PathId(node.path);
+            node.ids_generation = times_.generation();
+          }
+          node.walked.push_back(times_.KeyOf(NodeTimes::Kind::kOwn, here, node.path_id));
+          if (prev_info)
+            known[p] = times_.Find(times_.KeyOf(NodeTimes::Kind::kOwn, before, node.path_id));
+        }
+      }
       for (size_t p = 0; p < pending.size(); ++p) {
         Pending& node = pending[p];
-        std::optional<int64_t> known;
-        {
-          MutexLock lock(&times_mu_);
-          node.walked.push_back(key(info.name, node.path));
-          if (prev_info) known = times_.Find(key(prev_info->name, node.path));
-        }
         const std::optional<std::string>* prev_fp = prev_info ? &fps[j][node.column] : nullptr;
         if (!prev_fp || !*prev_fp || **prev_fp != node.fp || node.fp.empty()) {
           settle(node, info.timestamp_ns);  // changed here (or made here)
-        } else if (known) {
-          settle(node, *known);
+        } else if (known[p]) {
+          settle(node, *known[p]);
         } else {
           next.push_back(std::move(node));
         }
@@ -920,6 +965,7 @@ Status VersionedFileImpl::WalkOwnChangesWith(const std::string& version,
     round = std::min(round * 2, kWalkLastRound);
   }
   MutexLock lock(&times_mu_);
+  times_.Grow(settled.size());
   for (auto& [k, ns] : settled) times_.Set(k, ns);
   return Status::OK();
 }

@@ -152,9 +152,8 @@ Result<NodeFingerprints::Node*> NodeFingerprints::Load(uint64_t address) {
       case kSymbolTableMessage: {
         uint64_t btree = 0, heap = 0;
         VH5_RETURN_IF_ERROR(CheckSymbolTableMessage(m.data, ctx, &btree, &heap));
-        VH5_ASSIGN_OR_RETURN(std::vector<SymbolLink> links,
-                             ReadSymbolTable(file_, btree, heap, internal_k_, leaf_k_));
-        node->links.insert(node->links.end(), links.begin(), links.end());
+        VH5_RETURN_IF_ERROR(
+            ReadSymbolTable(file_, btree, heap, internal_k_, leaf_k_, &node->links));
         node->group = true;
         break;
       }

@@ -1,5 +1,6 @@
 #include "format/symbol_table_check.h"
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <unordered_set>
@@ -54,7 +55,20 @@ class Walker {
     return Status::OK();
   }
 
-  Status Node(uint64_t address, int depth, int expect_level) {
+  // The tree whose root node is at `address`.
+  Status Walk(uint64_t address) {
+    VH5_RETURN_IF_ERROR(Tree(address, 0, -1));
+    // Symbol nodes lead nowhere: met twice is found once all are met.
+    std::sort(symbol_nodes_.begin(), symbol_nodes_.end());
+    if (std::adjacent_find(symbol_nodes_.begin(), symbol_nodes_.end()) != symbol_nodes_.end())
+      return Bad("a symbol node twice in the tree");
+    for (uint64_t at : symbol_nodes_)
+      if (seen_.count(at)) return Bad("a symbol node that is also a B-tree node");
+    return Status::OK();
+  }
+
+ private:
+  Status Tree(uint64_t address, int depth, int expect_level) {
     if (depth > kMaxDepth || !seen_.insert(address).second) return Bad("a B-tree that is no tree");
     size_t addr = file_.addr_size(), len = file_.len_size();
     uint64_t header = 8 + 2 * addr;
@@ -73,7 +87,7 @@ class Walker {
     for (uint64_t i = 0; i < entries; ++i) {
       uint64_t child = LoadLe(&node[i * (len + addr) + len], addr);
       if (level > 0) {
-        VH5_RETURN_IF_ERROR(Node(child, depth + 1, level - 1));
+        VH5_RETURN_IF_ERROR(Tree(child, depth + 1, level - 1));
       } else {
         VH5_RETURN_IF_ERROR(SymbolNode(child));
       }
@@ -81,12 +95,11 @@ class Walker {
     return Status::OK();
   }
 
- private:
   Status SymbolNode(uint64_t address) {
-    if (!seen_.insert(address).second) return Bad("a symbol node twice in the tree");
+    symbol_nodes_.push_back(address);
     size_t addr = file_.addr_size(), len = file_.len_size();
     uint64_t entry = len + addr + 4 + 4 + 16;
-    std::vector<uint8_t> node;
+    std::vector<uint8_t>& node = symbol_node_;
     VH5_RETURN_IF_ERROR(file_.Read(address, 8, &node));
     if (std::memcmp(node.data(), "SNOD", 4) != 0 || node[4] != 1) return Bad("bad symbol node");
     uint64_t symbols = LoadLe(node.data() + 6, 2);
@@ -112,7 +125,9 @@ class Walker {
   unsigned internal_k_, leaf_k_;
   std::vector<SymbolLink>* links_;
   std::vector<uint8_t> heap_;
-  std::unordered_set<uint64_t> seen_;
+  std::unordered_set<uint64_t> seen_;   // B-tree nodes
+  std::vector<uint64_t> symbol_nodes_;  // met so far
+  std::vector<uint8_t> symbol_node_;    // the one read last, its buffer kept
 };
 
 }  // namespace
@@ -122,18 +137,15 @@ Status CheckSymbolTable(const FileBytes& file, uint64_t btree, uint64_t heap, un
   if (internal_k == 0 || leaf_k == 0) return Bad("B-tree sizes of 0");
   Walker walker(file, internal_k, leaf_k);
   VH5_RETURN_IF_ERROR(walker.ReadHeap(heap));
-  return walker.Node(btree, 0, -1);
+  return walker.Walk(btree);
 }
 
-Result<std::vector<SymbolLink>> ReadSymbolTable(const FileBytes& file, uint64_t btree,
-                                                uint64_t heap, unsigned internal_k,
-                                                unsigned leaf_k) {
+Status ReadSymbolTable(const FileBytes& file, uint64_t btree, uint64_t heap, unsigned internal_k,
+                       unsigned leaf_k, std::vector<SymbolLink>* links) {
   if (internal_k == 0 || leaf_k == 0) return Bad("B-tree sizes of 0");
-  std::vector<SymbolLink> links;
-  Walker walker(file, internal_k, leaf_k, &links);
+  Walker walker(file, internal_k, leaf_k, links);
   VH5_RETURN_IF_ERROR(walker.ReadHeap(heap));
-  VH5_RETURN_IF_ERROR(walker.Node(btree, 0, -1));
-  return links;
+  return walker.Walk(btree);
 }
 
 }  // namespace vh5

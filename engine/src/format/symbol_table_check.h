@@ -18,14 +18,13 @@ namespace vh5 {
 // sizes (H5Pget_sym_k): nodes hold at most 2K entries.
 Status CheckSymbolTable(const FileBytes& file, uint64_t btree, uint64_t heap, unsigned internal_k,
                         unsigned leaf_k);
-// The same walk, keeping each hard link: its name and its object's address,
-// in the B-tree's order (by name). Soft links are left out.
+// The same walk, appending each hard link to `links`: its name and its
+// object's address, in the B-tree's order (by name). Soft links are left out.
 struct SymbolLink {
   std::string name;
   uint64_t address;
 };
-Result<std::vector<SymbolLink>> ReadSymbolTable(const FileBytes& file, uint64_t btree,
-                                                uint64_t heap, unsigned internal_k,
-                                                unsigned leaf_k);
+Status ReadSymbolTable(const FileBytes& file, uint64_t btree, uint64_t heap, unsigned internal_k,
+                       unsigned leaf_k, std::vector<SymbolLink>* links);
 
 }  // namespace vh5
