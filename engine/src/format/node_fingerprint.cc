@@ -38,34 +38,22 @@ bool Invisible(uint16_t type) {
 
 using Digest = NodeFingerprints::Digest;
 
-Digest HashOf(char tag, std::span<const uint8_t> bytes) {
-  XXH128_hash_t h = XXH3_128bits_withSeed(bytes.data(), bytes.size(), static_cast<uint8_t>(tag));
+Digest HashOf(uint64_t seed, std::span<const uint8_t> bytes) {
+  XXH128_hash_t h = XXH3_128bits_withSeed(bytes.data(), bytes.size(), seed);
   return {h.high64, h.low64};
+}
+
+Digest HashOf(char tag, std::span<const uint8_t> bytes) {
+  return HashOf(uint64_t{static_cast<uint8_t>(tag)}, bytes);
+}
+
+std::span<const uint8_t> BytesOf(std::span<const Digest> digests) {
+  return {reinterpret_cast<const uint8_t*>(digests.data()), digests.size_bytes()};
 }
 
 std::span<const uint8_t> BytesOf(const std::string& text) {
   return {reinterpret_cast<const uint8_t*>(text.data()), text.size()};
 }
-
-// A fact of several parts, each with its length.
-class DigestStream {
- public:
-  explicit DigestStream(char tag) {
-    XXH3_128bits_reset_withSeed(&state_, static_cast<uint8_t>(tag));
-  }
-  void Add(std::span<const uint8_t> bytes) {
-    uint64_t size = bytes.size();
-    XXH3_128bits_update(&state_, &size, sizeof size);
-    XXH3_128bits_update(&state_, bytes.data(), bytes.size());
-  }
-  Digest Done() {
-    XXH128_hash_t h = XXH3_128bits_digest(&state_);
-    return {h.high64, h.low64};
-  }
-
- private:
-  XXH3_state_t state_;
-};
 
 }  // namespace
 
@@ -215,8 +203,7 @@ Result<std::string> NodeFingerprints::Fingerprint(Node* node) {
   // (H5Ocopy, an attribute added later).
   std::sort(facts.begin(), facts.end());
   char kind = node->group ? 'g' : 'd';
-  Digest all =
-      HashOf(kind, {reinterpret_cast<const uint8_t*>(facts.data()), facts.size() * sizeof(Digest)});
+  Digest all = HashOf(kind, BytesOf(facts));
   node->fingerprint[0] = kind;
   std::memcpy(node->fingerprint.data() + 1, all.data(), kFingerprintSize - 1);
   node->has_fingerprint = true;
@@ -241,12 +228,12 @@ Status NodeFingerprints::DatasetDigests(const Node& node, std::vector<Digest>* f
         // The shape only: the message's version and maximum shape say
         // nothing a reader of the version sees.
         VH5_ASSIGN_OR_RETURN(Dataspace space, DecodeDataspace(m.data, ctx));
-        uint8_t null = space.null ? 1 : 0;
-        DigestStream shape('s');
-        shape.Add({reinterpret_cast<const uint8_t*>(space.dims.data()),
-                   space.dims.size() * sizeof(uint64_t)});
-        shape.Add({&null, 1});
-        facts->push_back(shape.Done());
+        std::array<uint64_t, kMaxRank + 1> shape;  // the dimensions, then whether null
+        size_t rank = std::min(space.dims.size(), kMaxRank);
+        std::copy_n(space.dims.begin(), rank, shape.begin());
+        shape[rank] = space.null ? 1 : 0;
+        facts->push_back(
+            HashOf('s', {reinterpret_cast<const uint8_t*>(shape.data()), (rank + 1) * 8}));
         break;
       }
       case kFillValueMessage:
@@ -290,10 +277,7 @@ Status NodeFingerprints::DatasetDigests(const Node& node, std::vector<Digest>* f
       }
       default: {
         // The filters, and what else HDF5 may keep: as stored.
-        DigestStream other('o');
-        other.Add({reinterpret_cast<const uint8_t*>(&m.type), sizeof m.type});
-        other.Add(m.data);
-        facts->push_back(other.Done());
+        facts->push_back(HashOf(uint64_t{'o'} << 16 | m.type, m.data));
         break;
       }
     }
@@ -362,25 +346,28 @@ Result<Digest> NodeFingerprints::AttributeDigest(std::span<const uint8_t> messag
     return Status::Corruption("an attribute's value past its message");
   std::span<const uint8_t> value = message.subspan(prefix, shape->value_bytes);
   // Name, type and shape as stored; then the values.
-  DigestStream digest('a');
-  digest.Add(message.first(prefix));
-  if (!shape->vlen) {
-    digest.Add(value);
-    return digest.Done();
-  }
-  VH5_ASSIGN_OR_RETURN(std::vector<VlenReference> refs,
-                       VlenReferences(value, shape->element_size, file_.addr_size()));
-  for (const VlenReference& ref : refs) {
-    if (ref.length == 0 || ref.collection == 0) {
-      digest.Add({});
+  if (!shape->vlen) return HashOf('a', message.first(prefix + value.size()));
+  // Each element's string or sequence from the heap.
+  size_t element = shape->element_size, addr = file_.addr_size();
+  if (element != 4 + addr + 4 || value.size() % element != 0)
+    return Status::Corruption("variable-length elements of " + std::to_string(element) + " bytes");
+  std::vector<Digest>& parts = parts_;
+  parts.assign(1, HashOf('a', message.first(prefix)));
+  for (size_t at = 0; at < value.size(); at += element) {
+    const uint8_t* ref = value.data() + at;
+    uint32_t length = static_cast<uint32_t>(LoadLe(ref, 4));
+    uint64_t collection = LoadLe(ref + 4, addr);
+    uint32_t index = static_cast<uint32_t>(LoadLe(ref + 4 + addr, 4));
+    if (length == 0 || collection == 0) {
+      parts.push_back(HashOf('v', {}));
       continue;
     }
-    VH5_ASSIGN_OR_RETURN(std::span<const uint8_t> bytes, heap_.Get(ref.collection, ref.index));
-    uint64_t want = uint64_t{ref.length} * shape->vlen_base;
+    VH5_ASSIGN_OR_RETURN(std::span<const uint8_t> bytes, heap_.Get(collection, index));
+    uint64_t want = uint64_t{length} * shape->vlen_base;
     if (want > bytes.size()) return Status::Corruption("an attribute value past its heap object");
-    digest.Add(bytes.first(want));
+    parts.push_back(HashOf('v', bytes.first(want)));
   }
-  return digest.Done();
+  return HashOf('A', BytesOf(parts));
 }
 
 }  // namespace vh5

@@ -90,6 +90,7 @@ class NodeFingerprints {
   size_t used_ = 0;
   std::vector<Node*> slots_;
   std::vector<Digest> facts_;  // Fingerprint's, kept for its buffer
+  std::vector<Digest> parts_;  // AttributeDigest's
   GlobalHeapObjects heap_;     // mapping lists, attributes' variable-length values
   std::unordered_map<uint64_t, AttributeShape> shapes_;  // by XXH3-64 of the prefix
   AttributeShape unkept_shape_;
