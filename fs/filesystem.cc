@@ -473,6 +473,9 @@ int Filesystem::DoOpendir(fuse_ino_t ino, OpenDir** out) {
   if (!S_ISDIR(st.st_mode)) return ENOTDIR;
   auto dir = std::make_unique<OpenDir>();
   dir->immutable = timeout >= kImmutableTimeout;
+  NodeId node;
+  if (int err = Resolve(ino, &node)) return err;
+  dir->with_attributes = node.type == NodeType::kVersionsDir;
   if (int err = DoReaddir(ino, &dir->items)) return err;
   *out = dir.release();
   return 0;

@@ -91,6 +91,10 @@ class Filesystem {
     std::vector<DirItem> items;
     bool immutable = false;  // a committed version's: the kernel may cache it
     bool served = false;     // a readdir at offset 0 after this is a rewind
+    // READDIRPLUS looks each entry up: versions/, whose entries ls -l stats
+    // next and whose attributes one pass over the versions reads. Elsewhere
+    // it would make a plain ls pay for every entry's attributes.
+    bool with_attributes = false;
   };
 
   // An entry of ino 0 is a negative one: the name is missing, for entry_timeout.

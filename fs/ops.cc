@@ -110,31 +110,73 @@ void op_opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   });
 }
 
-// Served from the listing taken at opendir: an entry's offset is its index
-// there, whatever changes meanwhile.
+// The listing taken at opendir, taken again on a rewind (readdir at offset
+// 0 after the first): an entry's offset is its index there, whatever
+// changes meanwhile. nullptr when the rewind's listing failed (replied).
+const std::vector<Filesystem::DirItem>* Listing(fuse_req_t req, fuse_ino_t ino, off_t offset,
+                                                Filesystem::OpenDir* dir) {
+  if (offset == 0 && dir->served) {
+    // rewinddir(3): a fresh listing, as POSIX asks.
+    std::vector<Filesystem::DirItem> items;
+    if (int err = Fs(req).DoReaddir(ino, &items)) {
+      fuse_reply_err(req, err);
+      return nullptr;
+    }
+    dir->items = std::move(items);
+  }
+  dir->served = true;
+  return &dir->items;
+}
+
 void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
   Guarded(req, [&] {
     auto* dir = reinterpret_cast<Filesystem::OpenDir*>(fi->fh);
-    if (offset == 0 && dir->served) {
-      // rewinddir(3): a fresh listing, as POSIX asks.
-      std::vector<Filesystem::DirItem> items;
-      if (int err = Fs(req).DoReaddir(ino, &items)) {
-        fuse_reply_err(req, err);
-        return;
-      }
-      dir->items = std::move(items);
-    }
-    dir->served = true;
-    const std::vector<Filesystem::DirItem>& items = dir->items;
+    const std::vector<Filesystem::DirItem>* items = Listing(req, ino, offset, dir);
+    if (!items) return;
     std::vector<char> buf(size);
     size_t used = 0;
-    for (size_t i = static_cast<size_t>(std::max<off_t>(offset, 0)); i < items.size(); ++i) {
-      size_t need = fuse_add_direntry(req, buf.data() + used, size - used, items[i].name.c_str(),
-                                      &items[i].attr, static_cast<off_t>(i + 1));
+    for (size_t i = static_cast<size_t>(std::max<off_t>(offset, 0)); i < items->size(); ++i) {
+      const Filesystem::DirItem& item = (*items)[i];
+      size_t need = fuse_add_direntry(req, buf.data() + used, size - used, item.name.c_str(),
+                                      &item.attr, static_cast<off_t>(i + 1));
       if (need > size - used) break;
       used += need;
     }
     fuse_reply_buf(req, buf.data(), used);
+  });
+}
+
+// As readdir; where the directory lists with attributes, each entry is
+// looked up (the kernel counts it as a lookup), else it carries none.
+void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
+  Guarded(req, [&] {
+    auto* dir = reinterpret_cast<Filesystem::OpenDir*>(fi->fh);
+    const std::vector<Filesystem::DirItem>* items = Listing(req, ino, offset, dir);
+    if (!items) return;
+    std::vector<char> buf(size);
+    std::vector<fuse_ino_t> looked_up;
+    size_t used = 0;
+    for (size_t i = static_cast<size_t>(std::max<off_t>(offset, 0)); i < items->size(); ++i) {
+      const Filesystem::DirItem& item = (*items)[i];
+      size_t need = fuse_add_direntry_plus(req, nullptr, 0, item.name.c_str(), nullptr, 0);
+      if (need > size - used) break;
+      fuse_entry_param e{};
+      e.attr = item.attr;  // ino 0: no attributes, the kernel looks it up if it must
+      Filesystem::Entry entry;
+      if (dir->with_attributes && item.name != "." && item.name != ".." &&
+          Fs(req).DoLookup(ino, item.name, &entry) == 0 && entry.ino != 0) {
+        e.ino = entry.ino;
+        e.attr = entry.attr;
+        e.attr_timeout = entry.timeout;
+        e.entry_timeout = entry.entry_timeout;
+        looked_up.push_back(entry.ino);
+      }
+      used += fuse_add_direntry_plus(req, buf.data() + used, size - used, item.name.c_str(), &e,
+                                     static_cast<off_t>(i + 1));
+    }
+    // An interrupted reply: the kernel never counted those lookups.
+    if (fuse_reply_buf(req, buf.data(), used) != 0)
+      for (fuse_ino_t looked : looked_up) Fs(req).DoForget(looked, 1);
   });
 }
 
@@ -419,6 +461,7 @@ fuse_lowlevel_ops MakeOperations() {
   ops.readlink = op_readlink;
   ops.opendir = op_opendir;
   ops.readdir = op_readdir;
+  ops.readdirplus = op_readdirplus;
   ops.releasedir = op_releasedir;
   ops.open = op_open;
   ops.read = op_read;

@@ -91,8 +91,16 @@ def make_file(path):
 
 
 def check_mount_data(m, expected, what):
-    names = sorted(os.listdir(m.root + "/versions"))
+    # versions/ is listed with each entry's attributes (READDIRPLUS): an
+    # entry's inode number is the one stat(2) gives, its mtime its timestamp.
+    with os.scandir(m.root + "/versions") as it:
+        entries = sorted(it, key=lambda e: e.name)
+    names = [e.name for e in entries]
     check(names == sorted(expected), f"{what}: versions/ lists {names}")
+    for e in entries:
+        st = os.stat(e.path)
+        check(e.inode() == st.st_ino and e.is_dir(),
+              f"{what}: versions/{e.name} listed as inode {e.inode()}, stat says {st.st_ino}")
     for v, content in expected.items():
         for ds, b in content.items():
             if read(f"{m.root}/versions/{v}/{ds}") != b:
