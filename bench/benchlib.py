@@ -189,9 +189,12 @@ def vh5fs(ctx, h5, mnt=None, options=()):
     return Mount(args, mnt, os.path.join(mnt, "versions"))
 
 
-def fuse_ceiling(ctx, size, mnt=None):
+def fuse_ceiling(ctx, size, mnt=None, entries=0):
+    """bench/fuse_ceiling: a do-nothing FUSE filesystem; with `entries`, its
+    directory "many" holds that many empty directories."""
     mnt = mnt or ctx.path("mnt")
-    return Mount([ctx.tool("fuse_ceiling"), mnt, str(size)], mnt, os.path.join(mnt, "data"))
+    extra = [str(entries)] if entries else []
+    return Mount([ctx.tool("fuse_ceiling"), mnt, str(size), *extra], mnt, os.path.join(mnt, "data"))
 
 
 def proc_cpu_seconds(pid):

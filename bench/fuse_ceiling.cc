@@ -7,7 +7,12 @@
 // sysfs between mount and INIT, as root may), async reads, kernel cache kept. Replies copy from
 // memory (fuse_reply_buf): the data has no file to splice from.
 //
-//   fuse_ceiling MOUNTPOINT SIZE_BYTES   (foreground; fusermount3 -u to stop)
+// With ENTRIES, also a directory "many" of that many empty directories
+// e0000000, e0000001, ..., listed with their attributes (READDIRPLUS, as
+// vh5fs lists versions/) and without xattrs (ENODATA, as vh5fs answers ls's
+// ACL and SELinux questions): the floor of `ls -l versions`.
+//
+//   fuse_ceiling MOUNTPOINT SIZE_BYTES [ENTRIES]   (foreground; fusermount3 -u to stop)
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
@@ -29,13 +34,17 @@ constexpr fuse_ino_t kFileIno = 2;
 constexpr const char kFileName[] = "data";
 constexpr fuse_ino_t kSinkIno = 3;
 constexpr const char kSinkName[] = "sink";
+constexpr fuse_ino_t kManyIno = 4;
+constexpr const char kManyName[] = "many";
+constexpr fuse_ino_t kFirstEntryIno = 16;
 uint64_t g_size = 0;
+uint64_t g_entries = 0;
 std::vector<char> g_block;  // 1 MiB of content, repeated
 
 void FillStat(fuse_ino_t ino, struct stat* st) {
   std::memset(st, 0, sizeof *st);
   st->st_ino = ino;
-  if (ino == FUSE_ROOT_ID) {
+  if (ino == FUSE_ROOT_ID || ino == kManyIno || ino >= kFirstEntryIno) {
     st->st_mode = S_IFDIR | 0555;
     st->st_nlink = 2;
   } else if (ino == kSinkIno) {
@@ -75,10 +84,21 @@ void Init(void*, fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_ASYNC_READ) conn->want |= FUSE_CAP_ASYNC_READ;
 }
 
+std::string EntryName(uint64_t k) {
+  char name[32];
+  std::snprintf(name, sizeof name, "e%07llu", static_cast<unsigned long long>(k));
+  return name;
+}
+
 void Lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   fuse_ino_t ino = 0;
   if (parent == FUSE_ROOT_ID && std::strcmp(name, kFileName) == 0) ino = kFileIno;
   if (parent == FUSE_ROOT_ID && std::strcmp(name, kSinkName) == 0) ino = kSinkIno;
+  if (parent == FUSE_ROOT_ID && g_entries > 0 && std::strcmp(name, kManyName) == 0) ino = kManyIno;
+  if (parent == kManyIno && name[0] == 'e') {
+    uint64_t k = std::strtoull(name + 1, nullptr, 10);
+    if (k < g_entries && EntryName(k) == name) ino = kFirstEntryIno + k;
+  }
   if (ino == 0) {
     fuse_reply_err(req, ENOENT);
     return;
@@ -131,30 +151,77 @@ void Read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*) {
   fuse_reply_buf(req, g_block.data(), n);
 }
 
-void ReadDir(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info*) {
-  char buf[512];
+// The listing of `dir`: names and inode numbers, "." and ".." first.
+void Listing(fuse_ino_t dir, std::vector<std::string>* names, std::vector<fuse_ino_t>* inos) {
+  *names = {".", ".."};
+  *inos = {dir, FUSE_ROOT_ID};
+  if (dir == kManyIno) {
+    for (uint64_t k = 0; k < g_entries; ++k) {
+      names->push_back(EntryName(k));
+      inos->push_back(kFirstEntryIno + k);
+    }
+    return;
+  }
+  names->insert(names->end(), {kFileName, kSinkName});
+  inos->insert(inos->end(), {kFileIno, kSinkIno});
+  if (g_entries > 0) {
+    names->push_back(kManyName);
+    inos->push_back(kManyIno);
+  }
+}
+
+// READDIR, or with `plus` READDIRPLUS: each entry with its attributes (a
+// lookup for the kernel) but "." and "..".
+void List(fuse_req_t req, fuse_ino_t dir, size_t size, off_t off, bool plus) {
+  std::vector<std::string> names;
+  std::vector<fuse_ino_t> inos;
+  Listing(dir, &names, &inos);
+  std::vector<char> buf(size);
   size_t used = 0;
-  struct stat st;
-  const char* names[] = {".", "..", kFileName, kSinkName};
-  fuse_ino_t inos[] = {FUSE_ROOT_ID, FUSE_ROOT_ID, kFileIno, kSinkIno};
-  for (off_t i = off; i < 4; ++i) {
-    FillStat(inos[i], &st);
-    size_t need =
-        fuse_add_direntry(req, buf + used, std::min(size, sizeof buf) - used, names[i], &st, i + 1);
-    if (used + need > std::min(size, sizeof buf)) break;
+  for (size_t i = static_cast<size_t>(off); i < names.size(); ++i) {
+    const char* name = names[i].c_str();
+    off_t next = static_cast<off_t>(i + 1);
+    size_t need;
+    if (plus) {
+      fuse_entry_param e{};
+      FillStat(inos[i], &e.attr);
+      if (i >= 2) {
+        e.ino = inos[i];
+        e.attr_timeout = e.entry_timeout = 86400;
+      }
+      need = fuse_add_direntry_plus(req, nullptr, 0, name, nullptr, 0);
+      if (used + need > size) break;
+      fuse_add_direntry_plus(req, buf.data() + used, size - used, name, &e, next);
+    } else {
+      struct stat st;
+      FillStat(inos[i], &st);
+      need = fuse_add_direntry(req, buf.data() + used, size - used, name, &st, next);
+      if (used + need > size) break;
+    }
     used += need;
   }
-  fuse_reply_buf(req, buf, used);
+  fuse_reply_buf(req, buf.data(), used);
 }
+
+void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+  List(req, ino, size, off, false);
+}
+
+void ReadDirPlus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info*) {
+  List(req, ino, size, off, true);
+}
+
+void GetXattr(fuse_req_t req, fuse_ino_t, const char*, size_t) { fuse_reply_err(req, ENODATA); }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: fuse_ceiling MOUNTPOINT SIZE_BYTES\n");
+  if (argc != 3 && argc != 4) {
+    std::fprintf(stderr, "usage: fuse_ceiling MOUNTPOINT SIZE_BYTES [ENTRIES]\n");
     return 1;
   }
   g_size = std::strtoull(argv[2], nullptr, 10);
+  if (argc == 4) g_entries = std::strtoull(argv[3], nullptr, 10);
   g_block.assign(1 << 20, 'x');
   fuse_lowlevel_ops ops{};
   ops.init = Init;
@@ -165,6 +232,8 @@ int main(int argc, char** argv) {
   ops.setattr = SetAttr;
   ops.write = Write;
   ops.readdir = ReadDir;
+  ops.readdirplus = ReadDirPlus;
+  ops.getxattr = GetXattr;
   char arg0[] = "fuse_ceiling";
   char* fuse_argv[] = {arg0, nullptr};
   fuse_args args = FUSE_ARGS_INIT(1, fuse_argv);

@@ -102,6 +102,15 @@ def run_section(ctx):
     for _ in range(reps):
         with fuse_ceiling(ctx, 1 << 20) as m:
             floor.append(m.mount_seconds)
+    # The same ls then ls -l on a do-nothing filesystem's directory of as
+    # many entries, listed with their attributes as versions/ is: what is
+    # left is ls's three getxattr per entry, each a FUSE round trip.
+    lsl_floor = []
+    for _ in range(reps):
+        with fuse_ceiling(ctx, 1 << 20, entries=n) as m:
+            many = os.path.join(m.mnt, "many")
+            ls(many)
+            lsl_floor.append(timed(lambda: ls(many, "-l")))
     hl = [peer(ctx, "h5py_list_versions", h5) for _ in range(reps)]
     mt = s.figure("vh5fs mount (launch until stat versions/ succeeds)", median(mount), "s")
     fl = s.figure("  floor: bench/fuse_ceiling launch until usable", median(floor), "s",
@@ -109,6 +118,8 @@ def run_section(ctx):
     l1 = s.figure("ls versions (first, after mount)", median(ls1), "s")
     s.figure("ls versions (again)", median(ls2), "s")
     ll = s.figure("ls -l versions (fresh mount: the first ls -l)", median(lsl), "s")
+    llf = s.figure(f"  floor: the same on a do-nothing FUSE directory of {n:,} entries",
+                   median(lsl_floor), "s", "bench/fuse_ceiling, READDIRPLUS, no xattrs")
     s.figure(f"stat versions/{OLDEST}/{PATH} (oldest)", median(st_old) * 1e3, "ms")
     s.figure(f"stat versions/{newest}/{PATH} (newest)", median(st_new) * 1e3, "ms")
     s.figure(f"read versions/{OLDEST}/{PATH} (64 KiB)", median(rd_old) * 1e3, "ms")
@@ -141,6 +152,7 @@ def run_section(ctx):
     s.ratio("vh5fs mount time / FUSE floor", mt, fl)
     s.ratio("vh5fs mount time / h5py open + list", mt, h)
     s.ratio("ls versions time / h5py open + list", l1, h)
+    s.ratio("ls -l versions (fresh) / FUSE floor", ll, llf)
     if vo:
         s.ratio("vh5fs mount time / versioned-hdf5 open", mt, vo)
         s.ratio("ls -l versions (fresh) / versioned-hdf5 timestamps", ll, vt, "<= 1.0x", maximum=1.0)
