@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -92,6 +93,9 @@ __attribute__((constructor)) void EnterGuardIfSpawnedAsOne(int argc, char** argv
 }
 
 // This process's descriptors of `file`'s inode (the lock's among them).
+// Each looked at through its /proc link, not fstat(2): other threads open
+// and close descriptors meanwhile (libfuse's pipes), and touching theirs
+// would be a race on them (as ThreadSanitizer says).
 std::vector<int> DescriptorsOf(const struct stat& file) {
   std::vector<int> fds;
   DIR* dir = ::opendir("/proc/self/fd");
@@ -101,7 +105,9 @@ std::vector<int> DescriptorsOf(const struct stat& file) {
     if (entry->d_name[0] < '0' || entry->d_name[0] > '9') continue;
     int fd = std::atoi(entry->d_name);
     struct stat st;
-    if (fd != own && ::fstat(fd, &st) == 0 && st.st_dev == file.st_dev && st.st_ino == file.st_ino)
+    std::string link = std::string("/proc/self/fd/") + entry->d_name;
+    if (fd != own && ::stat(link.c_str(), &st) == 0 && st.st_dev == file.st_dev &&
+        st.st_ino == file.st_ino)
       fds.push_back(fd);
   }
   ::closedir(dir);
