@@ -128,27 +128,11 @@ const std::vector<Filesystem::DirItem>* Listing(fuse_req_t req, fuse_ino_t ino, 
   return &dir->items;
 }
 
-void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
-  Guarded(req, [&] {
-    auto* dir = reinterpret_cast<Filesystem::OpenDir*>(fi->fh);
-    const std::vector<Filesystem::DirItem>* items = Listing(req, ino, offset, dir);
-    if (!items) return;
-    std::vector<char> buf(size);
-    size_t used = 0;
-    for (size_t i = static_cast<size_t>(std::max<off_t>(offset, 0)); i < items->size(); ++i) {
-      const Filesystem::DirItem& item = (*items)[i];
-      size_t need = fuse_add_direntry(req, buf.data() + used, size - used, item.name.c_str(),
-                                      &item.attr, static_cast<off_t>(i + 1));
-      if (need > size - used) break;
-      used += need;
-    }
-    fuse_reply_buf(req, buf.data(), used);
-  });
-}
-
-// As readdir; where the directory lists with attributes, each entry is
-// looked up (the kernel counts it as a lookup), else it carries none.
-void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
+// READDIR, or with `plus` READDIRPLUS: where the directory lists with
+// attributes, each entry is then looked up (the kernel counts it as a
+// lookup), else it carries none.
+void ReplyListing(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi,
+                  bool plus) {
   Guarded(req, [&] {
     auto* dir = reinterpret_cast<Filesystem::OpenDir*>(fi->fh);
     const std::vector<Filesystem::DirItem>* items = Listing(req, ino, offset, dir);
@@ -158,8 +142,16 @@ void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, f
     size_t used = 0;
     for (size_t i = static_cast<size_t>(std::max<off_t>(offset, 0)); i < items->size(); ++i) {
       const Filesystem::DirItem& item = (*items)[i];
-      size_t need = fuse_add_direntry_plus(req, nullptr, 0, item.name.c_str(), nullptr, 0);
-      if (need > size - used) break;
+      const char* name = item.name.c_str();
+      off_t next = static_cast<off_t>(i + 1);
+      if (!plus) {
+        size_t need =
+            fuse_add_direntry(req, buf.data() + used, size - used, name, &item.attr, next);
+        if (need > size - used) break;
+        used += need;
+        continue;
+      }
+      if (fuse_add_direntry_plus(req, nullptr, 0, name, nullptr, 0) > size - used) break;
       fuse_entry_param e{};
       e.attr = item.attr;  // ino 0: no attributes, the kernel looks it up if it must
       Filesystem::Entry entry;
@@ -171,13 +163,20 @@ void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, f
         e.entry_timeout = entry.entry_timeout;
         looked_up.push_back(entry.ino);
       }
-      used += fuse_add_direntry_plus(req, buf.data() + used, size - used, item.name.c_str(), &e,
-                                     static_cast<off_t>(i + 1));
+      used += fuse_add_direntry_plus(req, buf.data() + used, size - used, name, &e, next);
     }
     // An interrupted reply: the kernel never counted those lookups.
     if (fuse_reply_buf(req, buf.data(), used) != 0)
       for (fuse_ino_t looked : looked_up) Fs(req).DoForget(looked, 1);
   });
+}
+
+void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
+  ReplyListing(req, ino, size, offset, fi, false);
+}
+
+void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, fuse_file_info* fi) {
+  ReplyListing(req, ino, size, offset, fi, true);
 }
 
 void op_releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {

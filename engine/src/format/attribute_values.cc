@@ -62,15 +62,8 @@ Result<const HeaderMessage*> AttributeValues::Find(const ObjectHeader& header,
       if (dense.dense) return Status::Unsupported("attributes in a fractal heap");
     } else if (m.type == kAttributeMessage && !found) {
       if (m.flags & kMessageShared) return Status::Unsupported("a shared attribute message");
-      // The name follows 8 bytes (version 1, 2) or 9 (version 3) of fields.
-      ByteDecoder in(m.data);
-      uint8_t version = 0, flags = 0;
-      uint16_t name_size = 0;
-      if (!in.U8(&version) || !in.U8(&flags) || !in.U16(&name_size) || !in.Skip(4))
-        return Status::Corruption("a short attribute message");
-      if (version == 3 && !in.Skip(1)) return Status::Corruption("a short attribute message");
-      std::span<const uint8_t> stored;
-      if (!in.Bytes(name_size, &stored)) return Status::Corruption("a short attribute message");
+      VH5_ASSIGN_OR_RETURN(AttributeParts parts, SplitAttribute(m.data));
+      std::span<const uint8_t> stored = parts.name;  // with its NUL
       if (stored.size() == name.size() + 1 && stored.back() == 0 &&
           std::memcmp(stored.data(), name.data(), name.size()) == 0)
         found = &m;

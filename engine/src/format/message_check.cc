@@ -94,24 +94,33 @@ Status CheckFilterPipeline(std::span<const uint8_t> m) {
   return Status::OK();
 }
 
-Result<AttributeFacts> CheckAttribute(std::span<const uint8_t> m, const MessageContext& ctx) {
+Result<AttributeParts> SplitAttribute(std::span<const uint8_t> m) {
   ByteDecoder in(m);
-  uint8_t version = 0, flags = 0;
+  AttributeParts parts;
   uint16_t name_size = 0, type_size = 0, space_size = 0;
-  if (!in.U8(&version) || !in.U8(&flags) || !in.U16(&name_size) || !in.U16(&type_size) ||
-      !in.U16(&space_size))
+  if (!in.U8(&parts.version) || !in.U8(&parts.flags) || !in.U16(&name_size) ||
+      !in.U16(&type_size) || !in.U16(&space_size))
     return Short("attribute");
+  uint8_t version = parts.version;
   if (version < 1 || version > 3) return Bad("attribute", "version " + std::to_string(version));
-  if (version == 1) flags = 0;  // reserved
-  if (flags & ~0x03) return Bad("attribute", "unknown flags");
+  if (version == 1) parts.flags = 0;                           // reserved
   if (version == 3 && !in.Skip(1)) return Short("attribute");  // the name's character set
   auto part = [&](uint16_t size, std::span<const uint8_t>* out) {
     if (!in.Bytes(size, out)) return false;
     return version > 1 || in.Skip(Align8(size) - size);
   };
-  std::span<const uint8_t> name, type, space;
-  if (!part(name_size, &name) || !part(type_size, &type) || !part(space_size, &space))
+  if (!part(name_size, &parts.name) || !part(type_size, &parts.type) ||
+      !part(space_size, &parts.space))
     return Short("attribute");
+  parts.value_at = in.position();
+  return parts;
+}
+
+Result<AttributeFacts> CheckAttribute(std::span<const uint8_t> m, const MessageContext& ctx) {
+  VH5_ASSIGN_OR_RETURN(AttributeParts parts, SplitAttribute(m));
+  uint8_t flags = parts.flags;
+  if (flags & ~0x03) return Bad("attribute", "unknown flags");
+  std::span<const uint8_t> name = parts.name, type = parts.type, space = parts.space;
   // HDF5 strdup()s the name and then compares its length with the size.
   if (name.empty() || name.back() != 0) return Bad("attribute", "an unterminated name");
   for (size_t i = 0; i + 1 < name.size(); ++i)
@@ -127,7 +136,7 @@ Result<AttributeFacts> CheckAttribute(std::span<const uint8_t> m, const MessageC
   VH5_ASSIGN_OR_RETURN(out.space, DecodeDataspace(space, ctx));
   if (out.space.length > space.size()) return Bad("attribute", "a dataspace past its size");
   if (!out.space.count) return Bad("attribute", "a dataspace whose size overflows");
-  out.data = m.subspan(in.position());
+  out.data = m.subspan(parts.value_at);
   if (out.facts) {
     uint64_t count = *out.space.count;
     if (count != 0 && out.facts->size > out.data.size() / count)

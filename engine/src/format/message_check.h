@@ -43,6 +43,15 @@ struct AttributeFacts {
   std::span<const uint8_t> data;  // npoints x element size bytes
 };
 Result<AttributeFacts> CheckAttribute(std::span<const uint8_t> m, const MessageContext& ctx);
+// The same message cut into its parts, bounded but not checked: for a
+// reader that has checked it once and meets its bytes again.
+struct AttributeParts {
+  uint8_t version = 0;
+  uint8_t flags = 0;                           // 0 in version 1 (reserved there)
+  std::span<const uint8_t> name, type, space;  // the name with its NUL
+  size_t value_at = 0;                         // where the value begins
+};
+Result<AttributeParts> SplitAttribute(std::span<const uint8_t> m);
 
 // A shared message's encoding: the committed object's header address, or
 // nullopt when it lives in the shared message heap.

@@ -301,40 +301,24 @@ Status NodeFingerprints::DatasetDigests(const Node& node, std::vector<Digest>* f
 
 Result<const NodeFingerprints::AttributeShape*> NodeFingerprints::ShapeOf(
     std::span<const uint8_t> message) {
-  // The bytes before the value: 8 bytes of fields (9 in version 3), then
-  // the name, datatype and dataspace (each padded to 8 bytes in version 1).
-  size_t prefix = 0;
-  if (message.size() >= 8 && message[0] >= 1 && message[0] <= 3) {
-    auto part = [&](size_t at) {
-      size_t size = static_cast<size_t>(LoadLe(message.data() + at, 2));
-      return message[0] == 1 ? (size + 7) / 8 * 8 : size;
-    };
-    prefix = (message[0] == 3 ? 9 : 8) + part(2) + part(4) + part(6);
-  }
-  uint64_t key = 0;
-  if (prefix != 0 && prefix <= message.size()) {
-    key = XXH3_64bits(message.data(), prefix);
-    if (auto it = shapes_.find(key);
-        it != shapes_.end() && it->second.prefix.size() == prefix &&
-        std::equal(it->second.prefix.begin(), it->second.prefix.end(), message.begin()))
-      return &it->second;
-  }
+  // The bytes before the value: the fields, name, datatype and dataspace.
+  VH5_ASSIGN_OR_RETURN(AttributeParts parts, SplitAttribute(message));
+  std::span<const uint8_t> prefix = message.first(parts.value_at);
+  uint64_t key = XXH3_64bits(prefix.data(), prefix.size());
+  if (auto it = shapes_.find(key);
+      it != shapes_.end() && std::ranges::equal(it->second.prefix, prefix))
+    return &it->second;
   MessageContext ctx{file_.addr_size(), file_.len_size()};
   VH5_ASSIGN_OR_RETURN(vh5::AttributeFacts attr, CheckAttribute(message, ctx));
   if (attr.shared_type || !attr.facts) return Status::Unsupported("an attribute of a shared type");
   if (attr.facts->nested_vlen)
     return Status::Unsupported("an attribute with variable-length members");
   AttributeShape shape;
-  size_t data_at = static_cast<size_t>(attr.data.data() - message.data());
-  shape.prefix.assign(message.begin(), message.begin() + static_cast<ptrdiff_t>(data_at));
+  shape.prefix.assign(prefix.begin(), prefix.end());
   shape.value_bytes = attr.data.size();
   shape.element_size = attr.facts->size;
   shape.vlen = attr.facts->vlen;
   shape.vlen_base = attr.facts->vlen_base;
-  if (data_at != prefix) {  // leading bytes not understood alike: not kept
-    unkept_shape_ = std::move(shape);
-    return &unkept_shape_;
-  }
   if (shapes_.size() >= kShapesKept) shapes_.clear();
   return &(shapes_[key] = std::move(shape));
 }

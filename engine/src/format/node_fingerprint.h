@@ -93,7 +93,6 @@ class NodeFingerprints {
   std::vector<Digest> parts_;  // AttributeDigest's
   GlobalHeapObjects heap_;     // mapping lists, attributes' variable-length values
   std::unordered_map<uint64_t, AttributeShape> shapes_;  // by XXH3-64 of the prefix
-  AttributeShape unkept_shape_;
 };
 
 }  // namespace vh5
